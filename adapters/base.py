@@ -1,0 +1,181 @@
+"""The contract between omnidesk and its channel adapters.
+
+An adapter is a pure translator: it turns a channel's API into `Inbound`
+records plus an opaque cursor, and an `Outbound` into a `Receipt`. It knows
+nothing of the store, the TUI or the CLI, and imports nothing of `omnidesk`.
+
+omnidesk finds adapters by `kind` through the `omnidesk.adapters` entry-point
+group, so a third party can ship a channel as its own package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+# Flags an adapter may set on an Inbound record.
+FLAG_AUTO_REPLY = "auto-reply"  # vacation responders, Auto-Submitted, X-Autoreply
+FLAG_BOUNCE = "bounce"  # delivery status notifications
+FLAG_LIST = "list"  # mailing-list traffic (List-Id, Precedence: list/bulk)
+FLAG_QUARANTINED = "quarantined"  # could not be parsed; kept raw for an agent to look at
+FLAG_OWN_ECHO = "own-echo"  # the adapter knows this is a copy of something we sent
+
+#: Flags that mean "never answer this automatically".
+NO_AUTO_ANSWER = frozenset({FLAG_AUTO_REPLY, FLAG_BOUNCE, FLAG_LIST})
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Who sent or receives a message, as the channel names them.
+
+    `kind` is the identity kind (`email`, `phone`, `slack`, `telegram`,
+    `mastodon`, `whatsapp`); `address` is the raw value as the channel gave it.
+    The core normalises it (lower-cased email, E.164 phone) before storing.
+    """
+
+    kind: str
+    address: str
+    display_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+    content_id: str | None = None
+    inline: bool = False
+
+
+@dataclass(slots=True)
+class Inbound:
+    """One message as it arrived on a channel, already decoded to text.
+
+    `external_id` is unique per channel (email Message-ID, Slack ts, ...);
+    re-delivering the same record is harmless. `thread_refs` lists the external
+    ids this message answers, oldest first, most specific (direct parent) last.
+    `chat_like` marks messages with no subject-based threading (chat, SMS), which
+    the continuity rule may join to the customer's open conversation.
+    """
+
+    external_id: str
+    sender: Address
+    sent_at: datetime
+    text: str
+    subject: str = ""
+    display_text: str | None = None  # None: same as text
+    html: str | None = None
+    recipients: tuple[Address, ...] = ()
+    cc: tuple[Address, ...] = ()
+    thread_refs: tuple[str, ...] = ()
+    chat_like: bool = False
+    attachments: tuple[Attachment, ...] = ()
+    raw: bytes | None = None
+    defects: tuple[str, ...] = ()
+    flags: frozenset[str] = frozenset()
+    language: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    content_hash: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.content_hash:
+            h = hashlib.sha256()
+            h.update(self.sender.address.encode("utf-8", "surrogatepass"))
+            h.update(b"\0" + self.subject.encode("utf-8", "surrogatepass"))
+            h.update(b"\0" + (self.raw if self.raw is not None else self.text.encode("utf-8", "surrogatepass")))
+            self.content_hash = h.hexdigest()
+
+
+@dataclass(slots=True)
+class Batch:
+    """Records fetched together, and the cursor to store once they are persisted.
+
+    The core commits the records and `cursor` in one transaction, so a crash
+    either keeps both or neither.
+    """
+
+    records: list[Inbound]
+    cursor: str | None
+
+
+@dataclass(slots=True)
+class Outbound:
+    """A reply to send. `message_ref` is ours and stable across retries.
+
+    For email `message_ref` is the Message-ID generated before sending, so a
+    retry after a crash can be recognised and a copy coming back is ours.
+    """
+
+    message_ref: str
+    to: tuple[Address, ...]
+    text: str
+    subject: str = ""
+    from_address: Address | None = None
+    cc: tuple[Address, ...] = ()
+    html: str | None = None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What the channel said when it accepted an Outbound."""
+
+    external_id: str
+    sent_at: datetime
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+class AdapterError(Exception):
+    """Base class for errors an adapter raises."""
+
+
+class TransientError(AdapterError):
+    """Try again later: timeouts, refused connections, 4xx SMTP, HTTP 429/5xx."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(AdapterError):
+    """Retrying will not help: 5xx SMTP, unknown recipient, message too large."""
+
+
+class ConfigurationError(AdapterError):
+    """The channel's settings are wrong or incomplete (named in the message)."""
+
+
+#: Resolves a secret named in the channel settings (password_cmd, env, value).
+SecretResolver = Callable[[str], str]
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """What every channel adapter provides.
+
+    `poll` yields batches of new records, each with the cursor to persist after
+    it; it ends when the channel has nothing more right now. `wait_for_changes`
+    returns when new records may be available (IMAP IDLE, a sleep for polling
+    channels). `send` delivers one Outbound or raises Transient/PermanentError.
+    """
+
+    kind: ClassVar[str]
+    name: str
+
+    def poll(self, cursor: str | None) -> AsyncIterator[Batch]: ...
+
+    async def wait_for_changes(self, timeout: float) -> None: ...
+
+    async def send(self, outbound: Outbound) -> Receipt: ...
+
+    async def close(self) -> None: ...
+
+
+#: How an adapter class is built: name, its settings table, and a secret resolver.
+AdapterFactory = Callable[[str, Mapping[str, Any], SecretResolver], Adapter]

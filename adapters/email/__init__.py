@@ -1,0 +1,1 @@
+"""Email: MIME parsing, IMAP sync, local Maildir, SMTP sending."""

@@ -1,0 +1,24 @@
+"""Errors meant for the person at the keyboard: a clear message, no traceback."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Something the user asked for cannot be done; the message says why.
+
+    The CLI prints the message and exits with `exit_code` (1 by default).
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class NotFound(UserError):
+    """A conversation, customer, agent or channel named by the user does not exist."""
+
+
+class ConfigError(UserError):
+    """The configuration file is wrong: the message names the file and the key."""

@@ -1,0 +1,179 @@
+"""Domain records as the rest of omnidesk sees them (read models of the store).
+
+Plain frozen dataclasses, no I/O. Times are epoch milliseconds (UTC), as in
+the store; `omnidesk/timeutil.py` converts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Status = Literal["open", "pending", "snoozed", "resolved", "spam"]
+Priority = Literal["low", "normal", "high", "urgent"]
+Direction = Literal["in", "out", "note"]
+Delivery = Literal["queued", "sending", "sent", "failed", "cancelled"]
+
+STATUSES: tuple[Status, ...] = ("open", "pending", "snoozed", "resolved", "spam")
+PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    id: int
+    name: str
+    display_name: str
+    email: str | None = None
+    os_user: str | None = None
+    skills: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    id: int
+    customer_id: int
+    kind: str
+    address: str
+    display_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    id: int
+    name: str
+    language: str | None = None
+    timezone: str | None = None
+    tier: str | None = None
+    notes: str = ""
+    merged_into: int | None = None
+    identities: tuple[Identity, ...] = ()
+    created_at: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    id: int
+    name: str
+    kind: str
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationSummary:
+    """One row of the inbox: everything the list shows, nothing more."""
+
+    id: int
+    subject: str
+    status: Status
+    priority: Priority
+    customer_id: int
+    customer_name: str
+    customer_address: str
+    channel_kind: str | None
+    channel_name: str | None
+    assignee: str | None  # agent name
+    team: str | None
+    tags: tuple[str, ...]
+    message_count: int
+    last_activity_at: int
+    last_inbound_at: int | None
+    created_at: int
+    snoozed_until: int | None = None
+    sla_due_at: int | None = None
+    unread: bool = False
+    preview: str = ""  # first line of the latest message, for conversations without subject
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentInfo:
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    inline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    conversation_id: int
+    direction: Direction
+    channel_id: int | None
+    channel_kind: str | None  # "email", "phone", ...; None for notes
+    channel_name: str | None
+    external_id: str | None
+    author_name: str
+    author_address: str
+    author_agent: str | None  # agent name for out/note
+    subject: str
+    text: str
+    display_text: str
+    sent_at: int
+    sent_tz_offset: int | None
+    received_at: int
+    recipients: tuple[dict[str, str], ...] = ()
+    html: str | None = None
+    language: str | None = None
+    flags: tuple[str, ...] = ()
+    defects: tuple[str, ...] = ()
+    meta: dict[str, object] = field(default_factory=dict)
+    delivery: Delivery | None = None
+    delivery_error: str | None = None
+    attachments: tuple[AttachmentInfo, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    conversation_id: int | None
+    customer_id: int | None
+    agent: str | None  # agent name; None for the system
+    kind: str
+    before: object
+    after: object
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A conversation with its whole timeline, for `show` and the TUI."""
+
+    summary: ConversationSummary
+    customer: Customer
+    messages: tuple[Message, ...]
+    events: tuple[Event, ...]
+    participants: tuple[Identity, ...] = ()
+    linked_to: int | None = None
+    merged_into: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    message_id: int
+    conversation_id: int
+    channel_name: str
+    state: Delivery
+    attempts: int
+    next_attempt_at: int
+    not_before: int
+    last_error: str | None
+    created_at: int
+    to: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One message matched by free-text search."""
+
+    message_id: int
+    conversation_id: int
+    subject: str
+    author: str
+    sent_at: int
+    snippet: str  # plain text; highlighted spans are given by `highlights`
+    highlights: tuple[tuple[int, int], ...] = ()  # (start, end) offsets into snippet
+    rank: float = 0.0

@@ -1,0 +1,72 @@
+"""Validated configuration as typed records (loaded by omnidesk/config.py).
+
+Everything the running code reads from config lives here, with its default.
+`omnidesk/config.py` turns a TOML file into a `Settings` and rejects unknown
+keys, wrong types and missing required keys with a message naming each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class DeskSettings:
+    name: str = "omnidesk"
+    timezone: str = "UTC"
+    data_dir: Path | None = None  # None: platformdirs user data dir
+    undo_seconds: float = 5.0  # replies wait this long before they leave
+    continuity_window_hours: float = 24.0  # threading rule 3
+    reopen_window_days: float = 7.0  # threading rule 4
+    subject_token: bool = True  # put "[#N]" in outgoing email subjects
+    quote_last_message: bool = True  # quote the message replied to in email replies
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSettings:
+    name: str
+    display_name: str = ""
+    email: str | None = None
+    os_user: str | None = None
+    skills: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSettings:
+    """One [channels.NAME] table. `options` are the adapter's own keys, validated by it."""
+
+    name: str
+    kind: str
+    address: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SavedView:
+    name: str
+    query: str
+    key: str | None = None  # "1".."9"
+
+
+@dataclass(frozen=True, slots=True)
+class TuiSettings:
+    bell_on_assign: bool = True
+    ascii_glyphs: bool = False
+    keys: Mapping[str, str] = field(default_factory=dict)  # action id -> key(s), comma separated
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    desk: DeskSettings = field(default_factory=DeskSettings)
+    agents: tuple[AgentSettings, ...] = ()
+    channels: tuple[ChannelSettings, ...] = ()
+    views: tuple[SavedView, ...] = ()
+    tui: TuiSettings = field(default_factory=TuiSettings)
+    source: Path | None = None  # the file these came from, for messages
+
+    def channel(self, name: str) -> ChannelSettings | None:
+        return next((c for c in self.channels if c.name == name), None)

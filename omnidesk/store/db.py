@@ -1,0 +1,186 @@
+"""The database connection: pragmas, migrations, and write transactions.
+
+Many processes share one file (a sync daemon, several TUIs over SSH, CLI
+commands). WAL lets readers run beside one writer; `busy_timeout` makes a
+writer wait for another instead of failing; every write transaction starts
+with BEGIN IMMEDIATE so two writers never deadlock upgrading a read lock, and
+a transaction that still meets a locked database is retried, never reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+BUSY_TIMEOUT_MS = 5_000
+#: How long a write keeps retrying a locked database before giving up (seconds).
+WRITE_RETRY_SECONDS = 60.0
+
+
+class StoreError(Exception):
+    """The database cannot be used (newer schema, corrupt file, ...)."""
+
+
+def migration_scripts() -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every file in schema/, in order: NNN_name.sql."""
+    scripts = []
+    for entry in resources.files("omnidesk.store").joinpath("schema").iterdir():
+        if entry.name.endswith(".sql"):
+            number, _, rest = entry.name.partition("_")
+            scripts.append((int(number), rest.removesuffix(".sql"), entry.read_text("utf-8")))
+    scripts.sort()
+    for expected, (version, name, _) in enumerate(scripts, start=1):
+        if version != expected:
+            raise StoreError(f"migration {name} is numbered {version}, expected {expected}")
+    return scripts
+
+
+def latest_version() -> int:
+    return len(migration_scripts())
+
+
+def _is_locked(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "locked" in str(exc) or "busy" in str(exc)
+    )
+
+
+class Database:
+    """One aiosqlite connection with omnidesk's pragmas, migrated to the latest schema.
+
+    Reads use `fetchall`/`fetchone`/`execute` directly (autocommit, each a
+    consistent snapshot); writes go through `async with db.write() as conn:`.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
+        path = Path(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        db = cls(conn, path)
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await db._retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            if migrate:
+                await db.migrate()
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- schema ---------------------------------------------------------------
+
+    async def user_version(self) -> int:
+        row = await self.fetchone("PRAGMA user_version")
+        assert row is not None
+        return int(row[0])
+
+    async def migrate(self, target: int | None = None) -> int:
+        """Apply forward-only migrations up to `target` (default: latest). Returns the version."""
+        scripts = migration_scripts()
+        target = len(scripts) if target is None else target
+        async with self.write() as conn:
+            current = int((await (await conn.execute("PRAGMA user_version")).fetchone())[0])
+            if current > len(scripts):
+                raise StoreError(
+                    f"{self.path} has schema version {current}, newer than this omnidesk "
+                    f"knows ({len(scripts)}); upgrade omnidesk"
+                )
+            for version, _name, sql in scripts[current:target]:
+                for statement in _split_sql(sql):
+                    await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version = {version}")
+        return max(current, target)
+
+    # -- reads ----------------------------------------------------------------
+
+    async def fetchall(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        return await self._retry(lambda: self.conn.execute_fetchall(sql, params))  # type: ignore[arg-type,return-value]
+
+    async def fetchone(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def data_version(self) -> int:
+        """Changes when another connection commits: a cheap "did anything change?"."""
+        row = await self.fetchone("PRAGMA data_version")
+        assert row is not None
+        return int(row[0])
+
+    # -- writes ---------------------------------------------------------------
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on error.
+
+        Waiting for the write lock is retried with jittered backoff for up to
+        WRITE_RETRY_SECONDS; the body itself runs once, so keep it short and
+        free of network I/O.
+        """
+        async with self._write_lock:
+            await self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    await self._retry(lambda: self.conn.execute("COMMIT"))
+                except BaseException:
+                    if self.conn.in_transaction:
+                        await self.conn.execute("ROLLBACK")
+                    raise
+
+    async def _retry(self, op: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WRITE_RETRY_SECONDS
+        delay = 0.01
+        while True:
+            try:
+                return await op()
+            except sqlite3.OperationalError as exc:
+                if not _is_locked(exc) or loop.time() > deadline:
+                    raise
+            await asyncio.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.5)
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (sqlite3.complete_statement knows about strings)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip() and not all(ln.strip().startswith("--") for ln in buffer.strip().splitlines()):
+        raise StoreError(f"incomplete SQL statement at the end of a migration: {buffer.strip()[:80]}")
+    return statements
