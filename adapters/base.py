@@ -85,7 +85,8 @@ class Inbound:
             h = hashlib.sha256()
             h.update(self.sender.address.encode("utf-8", "surrogatepass"))
             h.update(b"\0" + self.subject.encode("utf-8", "surrogatepass"))
-            h.update(b"\0" + (self.raw if self.raw is not None else self.text.encode("utf-8", "surrogatepass")))
+            body = self.raw if self.raw is not None else self.text.encode("utf-8", "surrogatepass")
+            h.update(b"\0" + body)
             self.content_hash = h.hexdigest()
 
 

@@ -39,6 +39,10 @@ def _control_picture(ch: str) -> str:
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def _show_controls(text: str) -> str:
+    return _CONTROLS.sub(lambda m: _control_picture(m.group()), text)
+
+
 def clean(text: str) -> str:
     """Neutralise escapes and controls; keep newlines and tabs (as spaces).
 
@@ -48,8 +52,8 @@ def clean(text: str) -> str:
     if not text:
         return ""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
-    text = _ESCAPE_SEQUENCE.sub(lambda m: _CONTROLS.sub(lambda c: _control_picture(c.group()), m.group()), text)
-    text = _CONTROLS.sub(lambda m: _control_picture(m.group()), text)
+    text = _ESCAPE_SEQUENCE.sub(lambda m: _show_controls(m.group()), text)
+    text = _show_controls(text)
     return text.translate(_BIDI_CONTROLS)
 
 

@@ -1,0 +1,123 @@
+"""SQL for identities and customer resolution during ingest (and for services).
+
+The ingest path runs these as plain sqlite3 calls inside the aiosqlite worker
+thread (see `call_sync`): one batch makes thousands of small lookups, and a
+round trip through aiosqlite's queue per lookup would cost more than the
+lookup itself. Async wrappers are provided for the service layer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import aiosqlite
+
+T = TypeVar("T")
+
+#: Merge chains are short; this bounds a corrupt cycle.
+_MAX_HOPS = 32
+
+
+async def call_sync(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """Run `fn(sqlite3_connection, *args)` in aiosqlite's worker thread.
+
+    Uses aiosqlite's (stable since 0.17) `_execute`/`_conn` so the function runs
+    on the same connection and inside the caller's open transaction, without
+    blocking the event loop. Only code in omnidesk/store/ may call this.
+    """
+    return await conn._execute(fn, conn._conn, *args)
+
+
+def current_customer(c: sqlite3.Connection, customer_id: int) -> int:
+    """Follow `merged_into` to the customer that holds this one now."""
+    for _ in range(_MAX_HOPS):
+        row = c.execute("SELECT merged_into FROM customers WHERE id = ?", (customer_id,)).fetchone()
+        if row is None or row[0] is None:
+            return customer_id
+        customer_id = row[0]
+    return customer_id
+
+
+def find_identity(c: sqlite3.Connection, kind: str, address: str) -> tuple[int, int] | None:
+    """(identity_id, current customer_id) for a normalised address, or None."""
+    row = c.execute(
+        "SELECT i.id, i.customer_id, cu.merged_into FROM identities i"
+        " JOIN customers cu ON cu.id = i.customer_id WHERE i.kind = ? AND i.address = ?",
+        (kind, address),
+    ).fetchone()
+    if row is None:
+        return None
+    customer_id = row[1] if row[2] is None else current_customer(c, row[1])
+    return row[0], customer_id
+
+
+def create_customer(c: sqlite3.Connection, name: str, now: int) -> int:
+    cur = c.execute(
+        "INSERT INTO customers (name, created_at, updated_at) VALUES (?, ?, ?)", (name, now, now)
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def create_identity(c: sqlite3.Connection, customer_id: int, kind: str, address: str,
+                    display_name: str, now: int) -> int:
+    cur = c.execute(
+        "INSERT INTO identities (customer_id, kind, address, display_name, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (customer_id, kind, address, display_name, now),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def find_or_create(c: sqlite3.Connection, kind: str, address: str, display_name: str,
+                   now: int) -> tuple[int, int, bool]:
+    """(identity_id, customer_id, created) for a normalised address; a new customer if unknown.
+
+    A known customer without a name takes the display name given now.
+    """
+    found = find_identity(c, kind, address)
+    if found is not None:
+        if display_name:
+            c.execute(
+                "UPDATE customers SET name = ?, updated_at = ? WHERE id = ? AND name = ''",
+                (display_name, now, found[1]),
+            )
+        return found[0], found[1], False
+    customer_id = create_customer(c, display_name, now)
+    return create_identity(c, customer_id, kind, address, display_name, now), customer_id, True
+
+
+def add_participant(c: sqlite3.Connection, conversation_id: int, identity_id: int,
+                    role: str = "participant") -> None:
+    c.execute(
+        "INSERT OR IGNORE INTO participants (conversation_id, identity_id, role) VALUES (?, ?, ?)",
+        (conversation_id, identity_id, role),
+    )
+
+
+def own_addresses(c: sqlite3.Connection) -> dict[str, int | None]:
+    """Addresses that are the desk itself: channel addresses (-> None) and agent emails (-> agent id)."""
+    own: dict[str, int | None] = {}
+    for (address,) in c.execute("SELECT address FROM channels WHERE address IS NOT NULL"):
+        own[address.strip().lower()] = None
+    for agent_id, email in c.execute("SELECT id, email FROM agents WHERE email IS NOT NULL"):
+        own[email.strip().lower()] = agent_id
+    return own
+
+
+# -- async wrappers for the service layer (call inside `async with db.write() as conn`) --------
+
+
+async def find_customer_by_identity(conn: aiosqlite.Connection, kind: str, address: str) -> int | None:
+    """The current customer id for a normalised identity, or None."""
+    found = await call_sync(conn, find_identity, kind, address)
+    return None if found is None else found[1]
+
+
+async def find_or_create_customer(conn: aiosqlite.Connection, kind: str, address: str,
+                                  display_name: str, now: int) -> tuple[int, int, bool]:
+    """(identity_id, customer_id, created): see `find_or_create`. `address` must be normalised."""
+    return await call_sync(conn, find_or_create, kind, address, display_name, now)

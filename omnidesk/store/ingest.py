@@ -1,0 +1,420 @@
+"""SQL for ingest: one batch of prepared records persisted in one transaction.
+
+`write_batch` runs as plain sqlite3 code in aiosqlite's worker thread (via
+`call_sync`), inside the caller's BEGIN IMMEDIATE transaction: a batch of 500
+makes a few thousand tiny lookups and inserts, which cost microseconds each
+there but far more as separate round trips through aiosqlite's queue.
+Threading decisions are made by omnidesk.threading from facts looked up here.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+
+import aiosqlite
+
+from omnidesk import textindex
+from omnidesk.store.db import Database
+from omnidesk.store.identities import (
+    add_participant,
+    call_sync,
+    create_customer,
+    create_identity,
+    find_identity,
+    find_or_create,
+    own_addresses,
+)
+from omnidesk.threading import Candidate, Decision, Facts, Windows, decide
+
+_MAX_HOPS = 32
+#: Record flags that also mark the conversation they start (never answer automatically).
+CONVERSATION_FLAGS = ("auto-reply", "bounce", "list")
+
+
+@dataclass(slots=True)
+class PreparedAttachment:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    content_id: str | None
+    inline: bool
+
+
+@dataclass(slots=True)
+class PreparedRecord:
+    """One Inbound, normalised and serialised outside the transaction (omnidesk/ingest.py)."""
+
+    external_id: str
+    sender_kind: str
+    sender_address: str | None  # normalised; None when the raw address is not valid
+    sender_raw: str  # as the channel gave it
+    sender_name: str
+    subject: str
+    conversation_subject: str  # subject without our [#N] token
+    text: str
+    display_text: str
+    html: str | None
+    language: str | None
+    recipients: list[dict[str, str]]  # [{"kind","address","display_name","role"}], normalised
+    recipients_json: str
+    thread_refs: tuple[str, ...]
+    thread_refs_json: str
+    flags: tuple[str, ...]
+    flags_json: str
+    defects_json: str
+    meta_json: str
+    raw_sha256: str | None
+    content_hash: str
+    has_raw: bool
+    at: int  # sent_at clamped to now
+    sent_at: int
+    sent_tz_offset: int | None
+    token: int | None
+    chat_like: bool
+    quarantined: bool
+    own_echo: bool
+    fts: tuple[str, str, str]  # prepared subject, body, sender
+    attachments: list[PreparedAttachment] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    imported: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    conversation_ids: list[int] = field(default_factory=list)
+    message_ids: list[int] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)  # per imported record: the rule used
+
+
+# -- FTS ----------------------------------------------------------------------------------------
+
+
+def fts_values(subject: str, text: str, sender: str) -> tuple[str, str, str]:
+    """The three FTS columns for a message, split by omnidesk.textindex."""
+    return textindex.prepare(subject), textindex.prepare(text), textindex.prepare(sender)
+
+
+async def index_message(conn: aiosqlite.Connection, message_id: int, subject: str, text: str,
+                        sender: str) -> None:
+    """Add an `out` or `note` message to the full-text index (inside the caller's transaction).
+
+    `sender` is the author as searched: e.g. "Alice Smith alice@example.com".
+    """
+    await conn.execute(
+        "INSERT INTO message_fts (rowid, subject, body, sender) VALUES (?, ?, ?, ?)",
+        (message_id, *fts_values(subject, text, sender)),
+    )
+
+
+async def unindex_message(conn: aiosqlite.Connection, message_id: int, subject: str, text: str,
+                          sender: str) -> None:
+    """Remove a message from the contentless index: the same values it was indexed with."""
+    await conn.execute(
+        "INSERT INTO message_fts (message_fts, rowid, subject, body, sender) VALUES ('delete', ?, ?, ?, ?)",
+        (message_id, *fts_values(subject, text, sender)),
+    )
+
+
+async def known_external_ids(db: Database, channel_id: int, external_ids: list[str]) -> set[str]:
+    """Which of `external_ids` are already stored on the channel (a read, outside any transaction)."""
+    known: set[str] = set()
+    for chunk in _chunks(list(set(external_ids))):
+        marks = ",".join("?" * len(chunk))
+        rows = await db.fetchall(
+            f"SELECT external_id FROM messages WHERE channel_id = ? AND external_id IN ({marks})",
+            (channel_id, *chunk))
+        known.update(r[0] for r in rows)
+    return known
+
+
+# -- the batch ----------------------------------------------------------------------------------
+
+
+async def write_batch(conn: aiosqlite.Connection, channel_id: int, records: list[PreparedRecord],
+                      cursor: str | None, windows: Windows, now: int) -> BatchOutcome:
+    """Persist `records` and `cursor`; call inside `async with db.write() as conn`."""
+    return await call_sync(conn, _write_batch, channel_id, records, cursor, windows, now)
+
+
+def _write_batch(c: sqlite3.Connection, channel_id: int, records: list[PreparedRecord],
+                 cursor: str | None, windows: Windows, now: int) -> BatchOutcome:
+    out = BatchOutcome()
+    own = own_addresses(c)
+    seen = _Seen.load(c, channel_id, records)
+    named: set[int] = set()  # customers whose name was checked in this batch
+    touched: dict[int, None] = {}
+    for rec in records:
+        if seen.is_duplicate(rec):
+            out.duplicates += 1
+            continue
+        conversation_id, message_id, rule = _ingest_one(c, channel_id, rec, own, windows, now, named)
+        seen.add(rec)
+        out.imported += 1
+        out.quarantined += rec.quarantined
+        out.message_ids.append(message_id)
+        out.decisions.append(rule)
+        touched[conversation_id] = None
+    out.conversation_ids = list(touched)
+    if cursor is not None:
+        c.execute(
+            "INSERT INTO cursors (channel_id, value, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (channel_id) DO UPDATE SET value = excluded.value,"
+            " updated_at = excluded.updated_at",
+            (channel_id, cursor, now),
+        )
+    return out
+
+
+def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What the store already holds for a batch's ids and hashes, fetched in a few bulk queries.
+
+    A record is a duplicate when its external id is known on this channel, when it is our own
+    outgoing message coming back (an `out` message with that id on any channel), or when its
+    raw bytes were already stored on this channel under another id. Content hashes count only
+    for records with raw bytes (email): two chat messages "ok" from one person are two messages,
+    but the same raw mail under a new UID (an IMAP UIDVALIDITY change) is one.
+    """
+
+    ids: set[str]
+    ours: set[str]
+    hashes: set[str]
+
+    @classmethod
+    def load(cls, c: sqlite3.Connection, channel_id: int, records: list[PreparedRecord]) -> _Seen:
+        ids: set[str] = set()
+        ours: set[str] = set()
+        hashes: set[str] = set()
+        for chunk in _chunks(list({r.external_id for r in records})):
+            marks = ",".join("?" * len(chunk))
+            ids.update(r[0] for r in c.execute(
+                f"SELECT external_id FROM messages WHERE channel_id = ? AND external_id IN ({marks})",
+                (channel_id, *chunk)))
+            ours.update(r[0] for r in c.execute(
+                f"SELECT external_id FROM messages WHERE direction = 'out' AND external_id IN ({marks})",
+                chunk))
+        for chunk in _chunks(list({r.content_hash for r in records if r.has_raw})):
+            marks = ",".join("?" * len(chunk))
+            hashes.update(r[0] for r in c.execute(
+                f"SELECT content_hash FROM messages WHERE channel_id = ? AND content_hash IN ({marks})",
+                (channel_id, *chunk)))
+        return cls(ids, ours, hashes)
+
+    def is_duplicate(self, rec: PreparedRecord) -> bool:
+        return (rec.external_id in self.ids or rec.own_echo or rec.external_id in self.ours
+                or (rec.has_raw and rec.content_hash in self.hashes))
+
+    def add(self, rec: PreparedRecord) -> None:
+        self.ids.add(rec.external_id)
+        if rec.has_raw:
+            self.hashes.add(rec.content_hash)
+
+
+def _candidate(c: sqlite3.Connection, conversation_id: int, *,
+               participants: bool = False) -> Candidate | None:
+    for _ in range(_MAX_HOPS):
+        row = c.execute(
+            "SELECT id, customer_id, status, last_activity_at, resolved_at, merged_into"
+            " FROM conversations WHERE id = ?",
+            (conversation_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        if row[5] is None:
+            break
+        conversation_id = row[5]
+    ids: frozenset[int] = frozenset()
+    if participants:
+        ids = frozenset(r[0] for r in c.execute(
+            "SELECT identity_id FROM participants WHERE conversation_id = ?", (row[0],)))
+    return Candidate(row[0], row[1], row[2], row[3], row[4], ids)
+
+
+def _by_reference(c: sqlite3.Connection, channel_id: int, refs: tuple[str, ...]) -> Candidate | None:
+    """The conversation of the most specific reference we know (same channel preferred)."""
+    if not refs:
+        return None
+    refs = refs[-50:]  # References headers can be very long; the recent end matters
+    found: dict[str, int] = {}
+    marks = ",".join("?" * len(refs))
+    for ext, conv, chan in c.execute(
+        f"SELECT external_id, conversation_id, channel_id FROM messages WHERE external_id IN ({marks})",
+        refs,
+    ):
+        if ext not in found or chan == channel_id:
+            found[ext] = conv
+    for ref in reversed(refs):
+        if ref in found:
+            return _candidate(c, found[ref])
+    return None
+
+
+def _latest(c: sqlite3.Connection, customer_id: int) -> Candidate | None:
+    row = c.execute(
+        "SELECT id FROM conversations WHERE customer_id = ? AND merged_into IS NULL AND quarantined = 0"
+        " ORDER BY last_activity_at DESC, id DESC LIMIT 1",
+        (customer_id,),
+    ).fetchone()
+    return None if row is None else _candidate(c, row[0])
+
+
+def _ingest_one(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, own: dict[str, int | None],
+                windows: Windows, now: int, named: set[int]) -> tuple[int, int, str]:
+    ours = rec.sender_kind == "email" and rec.sender_address is not None and rec.sender_address in own
+    agent_id = own.get(rec.sender_address) if ours and rec.sender_address else None
+
+    # Who the sender is (looked up, not yet created: threading decides their role).
+    sender = None
+    if rec.sender_address is not None and not ours:
+        sender = find_identity(c, rec.sender_kind, rec.sender_address)
+    customer_id = sender[1] if sender else None
+    if ours:
+        # A copy of a reply sent from elsewhere (BCC to support@): the customer is the recipient.
+        customer_id = _recipient_customer(c, rec, own, now)
+        if customer_id is None:  # our address writing only to ourselves: an ordinary inbound message
+            ours, agent_id = False, None
+            sender = find_identity(c, rec.sender_kind, rec.sender_address)  # type: ignore[arg-type]
+            customer_id = sender[1] if sender else None
+
+    facts = Facts(
+        at=rec.at,
+        sender_customer_id=customer_id,
+        sender_identity_id=sender[0] if sender else None,
+        chat_like=rec.chat_like,
+        has_refs=bool(rec.thread_refs),
+        quarantined=rec.quarantined,
+        ours=ours,
+        by_reference=None if rec.quarantined else _by_reference(c, channel_id, rec.thread_refs),
+        by_token=_candidate(c, rec.token, participants=True) if rec.token and not rec.quarantined else None,
+        latest=_latest(c, customer_id) if customer_id and rec.chat_like and not rec.thread_refs else None,
+    )
+    decision = decide(facts, windows)
+
+    identity_id = sender[0] if sender else None
+    if not ours and sender is None:
+        if rec.sender_address is not None:  # looked up above: known to be new
+            customer_id = create_customer(c, rec.sender_name, now)
+            identity_id = create_identity(c, customer_id, rec.sender_kind, rec.sender_address,
+                                          rec.sender_name, now)
+        else:  # unparsable sender: a customer of its own, named by what we were given
+            customer_id = create_customer(c, rec.sender_name or rec.sender_raw[:200], now)
+    elif sender is not None and rec.sender_name and customer_id not in named:
+        named.add(customer_id)  # type: ignore[arg-type]
+        c.execute("UPDATE customers SET name = ?, updated_at = ? WHERE id = ? AND name = ''",
+                  (rec.sender_name, now, customer_id))
+    assert customer_id is not None
+
+    if decision.is_new:
+        conversation_id = _new_conversation(c, channel_id, rec, customer_id, decision, ours)
+    else:
+        assert decision.conversation_id is not None
+        conversation_id = decision.conversation_id
+    message_id = _insert_message(c, channel_id, conversation_id, rec, identity_id, agent_id, ours, now)
+    if not decision.is_new:
+        _touch_conversation(c, conversation_id, channel_id, rec, decision, ours, message_id)
+    if decision.sender_is_participant and identity_id is not None:
+        add_participant(c, conversation_id, identity_id)
+    return conversation_id, message_id, decision.rule
+
+
+def _recipient_customer(c: sqlite3.Connection, rec: PreparedRecord, own: dict[str, int | None],
+                        now: int) -> int | None:
+    for r in rec.recipients:
+        if r["kind"] == "email" and r["address"] and r["address"] not in own:
+            return find_or_create(c, "email", r["address"], r.get("display_name", ""), now)[1]
+    return None
+
+
+def _event(c: sqlite3.Connection, conversation_id: int, customer_id: int | None, kind: str,
+           before: object, after: object, at: int) -> None:
+    c.execute(
+        "INSERT INTO events (conversation_id, customer_id, agent_id, kind, before, after, created_at)"
+        " VALUES (?, ?, NULL, ?, ?, ?, ?)",
+        (conversation_id, customer_id, kind,
+         None if before is None else json.dumps(before, separators=(",", ":")),
+         None if after is None else json.dumps(after, separators=(",", ":"), ensure_ascii=False), at),
+    )
+
+
+def _new_conversation(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, customer_id: int,
+                      decision: Decision, ours: bool) -> int:
+    flags = [f for f in CONVERSATION_FLAGS if f in rec.flags]
+    cur = c.execute(
+        "INSERT INTO conversations (customer_id, subject, status, channel_id, linked_to, quarantined,"
+        " flags, message_count, created_at, last_activity_at, last_inbound_at, first_response_at)"
+        " VALUES (?, ?, 'open', ?, ?, ?, ?, 1, ?, ?, ?, ?)",  # counts the message about to be stored
+        (customer_id, rec.conversation_subject, channel_id, decision.linked_to, int(rec.quarantined),
+         json.dumps(flags), rec.at, rec.at, None if ours else rec.at, rec.at if ours else None),
+    )
+    conversation_id = cur.lastrowid
+    assert conversation_id is not None
+    _event(c, conversation_id, customer_id, "created", None,
+           {"rule": decision.rule, "channel_id": channel_id, "linked_to": decision.linked_to}, rec.at)
+    if decision.linked_to is not None:
+        # The old conversation learns of the new one (a stranger's [#N], or a late reply).
+        _event(c, decision.linked_to, None, "linked", None,
+               {"conversation_id": conversation_id, "rule": decision.rule}, rec.at)
+    return conversation_id
+
+
+def _insert_message(c: sqlite3.Connection, channel_id: int, conversation_id: int, rec: PreparedRecord,
+                    identity_id: int | None, agent_id: int | None, ours: bool, now: int) -> int:
+    cur = c.execute(
+        "INSERT INTO messages (conversation_id, channel_id, direction, external_id, author_identity_id,"
+        " author_agent_id, author_name, author_address, recipients, subject, text, display_text, html,"
+        " language, thread_refs, flags, defects, meta, raw_sha256, content_hash, sent_at, sent_tz_offset,"
+        " received_at, delivery) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (conversation_id, channel_id, "out" if ours else "in", rec.external_id, identity_id, agent_id,
+         rec.sender_name, rec.sender_address or rec.sender_raw, rec.recipients_json, rec.subject,
+         rec.text, rec.display_text, rec.html, rec.language, rec.thread_refs_json, rec.flags_json,
+         rec.defects_json, rec.meta_json, rec.raw_sha256, rec.content_hash, rec.sent_at,
+         rec.sent_tz_offset, now, "sent" if ours else None),
+    )
+    message_id = cur.lastrowid
+    assert message_id is not None
+    c.execute("INSERT INTO message_fts (rowid, subject, body, sender) VALUES (?, ?, ?, ?)",
+              (message_id, *rec.fts))
+    if rec.attachments:
+        c.executemany(
+            "INSERT INTO attachments (message_id, filename, content_type, size, sha256, content_id, inline)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(message_id, a.filename, a.content_type, a.size, a.sha256, a.content_id, int(a.inline))
+             for a in rec.attachments],
+        )
+    return message_id
+
+
+def _touch_conversation(c: sqlite3.Connection, conversation_id: int, channel_id: int, rec: PreparedRecord,
+                        decision: Decision, ours: bool, message_id: int) -> None:
+    if ours:
+        c.execute(
+            "UPDATE conversations SET message_count = message_count + 1,"
+            " last_activity_at = max(last_activity_at, ?), first_response_at = coalesce(first_response_at, ?)"
+            " WHERE id = ?",
+            (rec.at, rec.at, conversation_id),
+        )
+        return
+    if decision.reopen:
+        row = c.execute("SELECT status, customer_id FROM conversations WHERE id = ?",
+                        (conversation_id,)).fetchone()
+        _event(c, conversation_id, row[1], "reopened", {"status": row[0]},
+               {"status": "open", "message_id": message_id, "rule": decision.rule}, rec.at)
+    c.execute(
+        "UPDATE conversations SET message_count = message_count + 1,"
+        " last_activity_at = max(last_activity_at, ?),"
+        " last_inbound_at = max(coalesce(last_inbound_at, 0), ?),"
+        " channel_id = ?,"
+        " status = CASE WHEN ? THEN 'open' ELSE status END,"
+        " snoozed_until = CASE WHEN ? THEN NULL ELSE snoozed_until END,"
+        " resolved_at = CASE WHEN ? THEN NULL ELSE resolved_at END"
+        " WHERE id = ?",
+        (rec.at, rec.at, channel_id, decision.reopen, decision.reopen, decision.reopen, conversation_id),
+    )

@@ -1,0 +1,47 @@
+"""Untrusted text reaches a terminal inert: no escapes, no controls, no bidi overrides."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from omnidesk.textsafe import clean, one_line
+
+
+@pytest.mark.parametrize(
+    ("hostile", "shown"),
+    [
+        ("\x1b[1;31mred\x1b[0m", "␛[1;31mred␛[0m"),
+        ("copy \x1b]52;c;ZXZpbA==\x07 me", "copy ␛]52;c;ZXZpbA==␇ me"),  # OSC 52 clipboard write
+        ("title \x1b]0;pwned\x1b\\ x", "title ␛]0;pwned␛\\ x"),  # OSC with ST terminator
+        ("8-bit \x9b31m csi", "8-bit \ufffd31m csi"),
+        ("invoice\u202egnp.exe", "invoicegnp.exe"),  # right-to-left override
+        ("isolate \u2066x\u2069", "isolate x"),
+        ("bell\x07 backspace\x08 nul\x00", "bell␇ backspace␈ nul␀"),
+        ("[bold red]not markup[/]", "[bold red]not markup[/]"),  # markup is the caller's job: kept as text
+    ],
+)
+def test_clean_neutralises(hostile: str, shown: str) -> None:
+    assert clean(hostile) == shown
+
+
+def test_clean_keeps_real_text() -> None:
+    text = "Ügyfélszolgálat: köszönöm!\n退款 請幫忙\nسلام، لطفا کمک کنید\n\tindented"
+    assert clean(text) == text.replace("\t", "    ")
+
+
+def test_line_ends_are_normalised() -> None:
+    assert clean("a\r\nb\rc") == "a\nb\nc"
+
+
+def test_one_line_folds_whitespace() -> None:
+    assert one_line("  Re:\n  hello \t world\r\n") == "Re: hello world"
+
+
+@given(st.text())
+def test_no_control_survives(text: str) -> None:
+    out = clean(text)
+    assert not any(ord(c) < 0x20 and c != "\n" for c in out)
+    assert not any(0x7F <= ord(c) <= 0x9F for c in out)
+    assert not any(c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069" for c in out)
