@@ -1,0 +1,445 @@
+"""Messages agents write: internal notes, queued replies (and their cancel/retry), logged calls.
+
+A reply is a stored `out` message, its full-text row and an outbox row, all in
+one transaction; the dispatcher (omnidesk/outbox.py) sends it once the undo
+window has passed. Nothing here does network I/O.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mimetypes
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import aiosqlite
+
+from adapters.base import Address, Outbound
+from omnidesk import blobs, outbound_payload, replyfmt
+from omnidesk.actionresult import (
+    ActionResult,
+    EventKind,
+    agent_id,
+    agent_label,
+    load_conversations,
+    require_live,
+)
+from omnidesk.desk import Desk
+from omnidesk.errors import NotFound, UserError
+from omnidesk.model import Channel
+from omnidesk.store import actions as store
+from omnidesk.store import customers as store_customers
+from omnidesk.store import reads as store_reads
+from omnidesk.store.channels import get_channel, get_channel_by_id, list_channels
+from omnidesk.timeutil import now_ms
+
+#: Largest reply body accepted (characters); beyond this it is surely a mistake (a pasted log file).
+MAX_TEXT = 1_000_000
+PHONE_CHANNEL = "phone"
+
+
+def sender_text(name: str, address: str) -> str:
+    """What goes into the FTS `sender` column for messages we write (recomputable from the row)."""
+    return f"{name} {address}".strip()
+
+
+async def index_written(
+    conn: aiosqlite.Connection, message_id: int, subject: str, text: str, sender: str
+) -> None:
+    """Add a message we wrote (note, reply, call) to the full-text index, in the caller's transaction."""
+    from omnidesk.store.ingest import index_message
+
+    await index_message(conn, message_id, subject, text, sender)
+
+
+async def _unindex(conn: aiosqlite.Connection, row: sqlite3.Row) -> None:
+    """Remove a message we wrote from the contentless FTS table (same values as indexed)."""
+    from omnidesk.store.ingest import unindex_message
+
+    sender = sender_text(row["author_name"], row["author_address"])
+    await unindex_message(conn, row["id"], row["subject"], row["text"], sender)
+
+
+def _check_text(text: str, what: str) -> str:
+    if len(text) > MAX_TEXT:
+        raise UserError(f"the {what} is too long ({len(text):,} characters; at most {MAX_TEXT:,})")
+    return text
+
+
+# -- notes ------------------------------------------------------------------------------
+
+
+async def store_note(desk: Desk, conversation_id: int, text: str) -> ActionResult:
+    """An internal note: a `note` message, never sent to the customer."""
+    text = _check_text(text, "note")
+    if not text.strip():
+        raise UserError("the note is empty")
+    now = now_ms()
+    author = agent_label(desk)
+    async with desk.db.write() as conn:
+        row = (await load_conversations(conn, [conversation_id]))[conversation_id]
+        require_live(row)
+        mid = await store.insert_message(
+            conn,
+            conversation_id=conversation_id,
+            channel_id=None,
+            direction="note",
+            author_agent_id=agent_id(desk),
+            author_name=author,
+            author_address="",
+            text=text,
+            display_text=text,
+            sent_at=now,
+            received_at=now,
+        )
+        await index_written(conn, mid, "", text, sender_text(author, ""))
+        await store.bump_activity(conn, conversation_id, now=now, inbound=False)
+        event = await store.insert_event(
+            conn,
+            kind=EventKind.NOTE,
+            agent_id=agent_id(desk),
+            now=now,
+            conversation_id=conversation_id,
+            after={"message_id": mid},
+        )
+    return ActionResult("note", (conversation_id,), (event,), f"Added a note to #{conversation_id}", mid)
+
+
+async def undo_note(desk: Desk, result: ActionResult, events: Sequence[sqlite3.Row]) -> ActionResult:
+    """Delete the note(s) an add_note wrote; the conversation's activity time goes back."""
+    import json
+
+    now, written, convs = now_ms(), [], []
+    async with desk.db.write() as conn:
+        for ev in events:
+            if ev["kind"] != EventKind.NOTE:
+                continue
+            after = json.loads(ev["after"])
+            row = await store.message_row(conn, after["message_id"])
+            if row is None:
+                raise NotFound(f"the note (message {after['message_id']}) is gone already")
+            cid = row["conversation_id"]
+            await _unindex(conn, row)
+            await store.delete_message(conn, row["id"])
+            conv = (await load_conversations(conn, [cid]))[cid]
+            if conv["last_activity_at"] == row["sent_at"]:  # nothing happened since: activity goes back
+                await store.recompute_counters(conn, cid)
+            else:
+                await store.update_conversation(
+                    conn, cid, {"message_count": max(0, conv["message_count"] - 1)}
+                )
+            written.append(
+                await store.insert_event(
+                    conn,
+                    kind=EventKind.NOTE_REMOVED,
+                    agent_id=agent_id(desk),
+                    now=now,
+                    conversation_id=cid,
+                    before={"message_id": row["id"]},
+                    after={"undo_of": ev["id"]},
+                )
+            )
+            convs.append(cid)
+    return ActionResult("undo", tuple(dict.fromkeys(convs)), tuple(written), f"Undid: {result.description}")
+
+
+# -- replies ----------------------------------------------------------------------------
+
+
+async def _reply_channel(
+    desk: Desk, conv: sqlite3.Row, thread: Sequence[sqlite3.Row], name: str | None
+) -> Channel:
+    if name is not None:
+        channel = await get_channel(desk.db, name)
+        if channel is None:
+            known = [c.name for c in await list_channels(desk.db) if c.kind != PHONE_CHANNEL]
+            raise NotFound(
+                f"unknown channel {name!r}",
+                hint=f"known channels: {', '.join(known)}" if known else "no channels configured",
+            )
+        if channel.kind == PHONE_CHANNEL:
+            raise UserError("replies cannot go out on the phone channel", hint="log the call instead")
+        return channel
+    # The latest inbound message's channel, skipping logged calls (nothing sends on them).
+    candidates = [
+        m["channel_id"]
+        for m in reversed(thread)
+        if m["direction"] == "in" and m["channel_id"] is not None and m["channel_kind"] != PHONE_CHANNEL
+    ]
+    candidates += [conv["channel_id"]] if conv["channel_id"] is not None else []
+    candidates += [
+        m["channel_id"]
+        for m in reversed(thread)
+        if m["direction"] == "out" and m["channel_id"] is not None and m["channel_kind"] != PHONE_CHANNEL
+    ]
+    for cid in candidates:
+        channel = await get_channel_by_id(desk.db, cid)
+        if channel is not None and channel.kind != PHONE_CHANNEL:
+            return channel
+    raise UserError(f"#{conv['id']} has no channel to reply on", hint="pass --channel NAME")
+
+
+def _family(thread: Sequence[sqlite3.Row], kind: str) -> list[sqlite3.Row]:
+    """Messages of the thread on channels whose addresses are of identity kind `kind`."""
+    return [m for m in thread if m["channel_kind"] and replyfmt.identity_kind(m["channel_kind"]) == kind]
+
+
+async def _recipient(
+    desk: Desk, conv: sqlite3.Row, family: Sequence[sqlite3.Row], kind: str, to: str | None
+) -> Address:
+    customer = await store_customers.get_customer(desk.db, conv["customer_id"])
+    assert customer is not None
+    if to is not None:
+        from omnidesk.identity import normalise
+
+        address = normalise(kind, to)
+        known = next((i for i in customer.identities if i.kind == kind and i.address == address), None)
+        return Address(kind, address, (known.display_name if known else "") or customer.name)
+    own = [i for i in customer.identities if i.kind == kind]
+    by_id = {i.id: i for i in own}
+    for m in reversed(family):  # whoever of the customer wrote last
+        if m["direction"] == "in" and m["author_identity_id"] in by_id:
+            ident = by_id[m["author_identity_id"]]
+            return Address(kind, ident.address, ident.display_name or customer.name)
+    if own:
+        return Address(kind, own[0].address, own[0].display_name or customer.name)
+    raise UserError(f"the customer of #{conv['id']} has no {kind} address", hint="pass --to ADDRESS")
+
+
+async def _reply_all_cc(
+    desk: Desk, parent: sqlite3.Row | None, to: Address, kind: str
+) -> tuple[Address, ...]:
+    """Everyone on the parent message except us and the main recipient."""
+    if parent is None:
+        return ()
+    import json
+
+    ours = {(c.address or "").lower() for c in await list_channels(desk.db)}
+    seen = {to.address.lower()} | ours
+    out: list[Address] = []
+    people = [{"address": parent["author_address"], "display_name": parent["author_name"], "kind": kind}]
+    with contextlib.suppress(ValueError):
+        people += [r for r in json.loads(parent["recipients"] or "[]") if isinstance(r, dict)]
+    for person in people:
+        address = str(person.get("address") or "").strip()
+        if not address or person.get("kind", kind) != kind or address.lower() in seen:
+            continue
+        seen.add(address.lower())
+        out.append(
+            Address(
+                kind, address.lower() if kind == "email" else address, str(person.get("display_name") or "")
+            )
+        )
+    return tuple(out)
+
+
+def _read_attachments(desk: Desk, paths: Sequence[str]) -> list[dict[str, object]]:
+    refs = []
+    for p in paths:
+        path = Path(p).expanduser()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UserError(f"cannot read attachment {p}: {exc.strerror or exc}") from exc
+        sha = blobs.put(desk.blob_dir, data)
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        refs.append({"sha256": sha, "filename": path.name, "content_type": content_type, "size": len(data)})
+    return refs
+
+
+async def queue_reply(
+    desk: Desk,
+    conversation_id: int,
+    text: str,
+    *,
+    channel: str | None = None,
+    to: str | None = None,
+    reply_all: bool = False,
+    html: str | None = None,
+    attachments: Sequence[str] = (),
+) -> ActionResult:
+    """Store an `out` message plus an outbox row (one transaction); the dispatcher sends it.
+
+    By default it goes through the channel of the latest inbound message to the
+    customer's identity on that channel; `channel`/`to` pick another. Sending
+    waits desk.settings.desk.undo_seconds, during which `cancel_reply` stops it.
+    """
+    text = _check_text(text, "reply")
+    if not text.strip() and not attachments:
+        raise UserError("the reply is empty")
+    conv = await store_reads.conversation_row(desk.db, conversation_id)
+    if conv is None:
+        raise NotFound(f"no such conversation: #{conversation_id}")
+    require_live(conv)
+    thread = await store_reads.thread_messages(desk.db, conversation_id)
+    chan = await _reply_channel(desk, conv, thread, channel)
+    kind = replyfmt.identity_kind(chan.kind)
+    family = _family(thread, kind)
+    recipient = await _recipient(desk, conv, family, kind, to)
+    inbound = [m for m in family if m["direction"] == "in"]
+    parent = inbound[-1] if inbound else None
+    in_reply_to = parent["external_id"] if parent is not None else None
+    # Only ids that really went out (or came in) belong in References.
+    refs = [
+        m["external_id"]
+        for m in family
+        if m["external_id"] and (m["direction"] == "in" or m["delivery"] == "sent")
+    ]
+    email = kind == "email"
+    subject = (
+        replyfmt.reply_subject(
+            conv["subject"] or (parent["subject"] if parent is not None else ""),
+            conversation_id,
+            token=desk.settings.desk.subject_token,
+        )
+        if email
+        else conv["subject"]
+    )
+    body = text
+    if email and parent is not None and desk.settings.desk.quote_last_message:
+        body = replyfmt.with_quote(
+            text,
+            replyfmt.quote(
+                parent["display_text"] or parent["text"],
+                author=parent["author_name"] or parent["author_address"],
+                sent_at=parent["sent_at"],
+                tz_offset=parent["sent_tz_offset"],
+            ),
+        )
+    cc = await _reply_all_cc(desk, parent, recipient, kind) if reply_all else ()
+    refs_att = _read_attachments(desk, attachments)
+    message_ref = replyfmt.new_message_ref(chan.address) if email else f"omnidesk:{uuid.uuid4().hex}"
+    author = agent_label(desk)
+    outbound = Outbound(
+        message_ref=message_ref,
+        to=(recipient,),
+        text=body,
+        subject=subject,
+        from_address=Address(kind, chan.address, desk.settings.desk.name) if chan.address else None,
+        cc=cc,
+        html=html,
+        in_reply_to=in_reply_to,
+        references=replyfmt.references(refs, in_reply_to)
+        if email
+        else ((in_reply_to,) if in_reply_to else ()),
+        meta={"conversation_id": conversation_id, "channel": chan.name},
+    )
+    recipients = [
+        {"kind": a.kind, "address": a.address, "display_name": a.display_name, "role": role}
+        for role, group in (("to", outbound.to), ("cc", outbound.cc))
+        for a in group
+    ]
+    now = now_ms()
+    not_before = now + int(desk.settings.desk.undo_seconds * 1000)
+    async with desk.db.write() as conn:
+        live = (await load_conversations(conn, [conversation_id]))[conversation_id]
+        require_live(live)
+        mid = await store.insert_message(
+            conn,
+            conversation_id=conversation_id,
+            channel_id=chan.id,
+            direction="out",
+            external_id=message_ref,
+            author_agent_id=agent_id(desk),
+            author_name=author,
+            author_address=chan.address or "",
+            recipients=recipients,
+            subject=subject,
+            text=body,
+            display_text=text,
+            html=html,
+            thread_refs=list(outbound.references),
+            sent_at=now,
+            received_at=now,
+            delivery="queued",
+        )
+        for ref in refs_att:
+            await store.insert_attachment(
+                conn,
+                message_id=mid,
+                filename=str(ref["filename"]),
+                content_type=str(ref["content_type"]),
+                size=int(ref["size"]),  # type: ignore[call-overload]
+                sha256=str(ref["sha256"]),
+            )
+        await index_written(conn, mid, subject, body, sender_text(author, chan.address or ""))
+        from omnidesk.store.outbox import enqueue
+
+        payload = outbound_payload.dump(
+            outbound, [{k: r[k] for k in ("sha256", "filename", "content_type")} for r in refs_att]
+        )
+        outbox_id = await enqueue(
+            conn, message_id=mid, channel_id=chan.id, payload=payload, not_before=not_before, now=now
+        )
+        await store.bump_activity(conn, conversation_id, now=now, inbound=False)
+        event = await store.insert_event(
+            conn,
+            kind=EventKind.REPLY_QUEUED,
+            agent_id=agent_id(desk),
+            now=now,
+            conversation_id=conversation_id,
+            after={"message_id": mid, "outbox_id": outbox_id, "channel": chan.name, "to": recipient.address},
+        )
+    return ActionResult(
+        "reply",
+        (conversation_id,),
+        (event,),
+        f"Reply to #{conversation_id} queued via {chan.name} to {recipient.address}",
+        mid,
+    )
+
+
+async def cancel_reply(desk: Desk, message_id: int) -> ActionResult:
+    """Cancel a queued reply still in its undo window (or failed); error if it already left."""
+    now = now_ms()
+    async with desk.db.write() as conn:
+        row = await store.outbox_row(conn, message_id)
+        if row is None:
+            raise NotFound(f"no queued reply with message id {message_id}")
+        if not await store.cancel_outbox(conn, message_id, now):
+            state = row["state"]
+            reason = {
+                "sending": "it is being sent right now",
+                "sent": "it has been sent",
+                "cancelled": "it was cancelled already",
+            }.get(state, f"it is {state}")
+            raise UserError(f"cannot cancel reply {message_id}: {reason}")
+        message = await store.message_row(conn, message_id)
+        assert message is not None
+        cid = message["conversation_id"]
+        event = await store.insert_event(
+            conn,
+            kind=EventKind.REPLY_CANCELLED,
+            agent_id=agent_id(desk),
+            now=now,
+            conversation_id=cid,
+            before={"delivery": row["state"]},
+            after={"delivery": "cancelled", "message_id": message_id},
+        )
+    return ActionResult("cancel", (cid,), (event,), f"Cancelled the reply to #{cid}", message_id)
+
+
+async def retry_reply(desk: Desk, message_id: int) -> ActionResult:
+    """Queue a failed reply again, now."""
+    now = now_ms()
+    async with desk.db.write() as conn:
+        row = await store.outbox_row(conn, message_id)
+        if row is None:
+            raise NotFound(f"no reply with message id {message_id} in the outbox")
+        if not await store.requeue_outbox(conn, message_id, now):
+            raise UserError(f"cannot retry reply {message_id}: it is {row['state']}, not failed")
+        message = await store.message_row(conn, message_id)
+        assert message is not None
+        cid = message["conversation_id"]
+        event = await store.insert_event(
+            conn,
+            kind=EventKind.REPLY_RETRIED,
+            agent_id=agent_id(desk),
+            now=now,
+            conversation_id=cid,
+            before={"delivery": "failed", "error": row["last_error"]},
+            after={"delivery": "queued", "message_id": message_id},
+        )
+    return ActionResult("retry", (cid,), (event,), f"Queued the reply to #{cid} again", message_id)
