@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from omnidesk.desk import Desk
+from omnidesk.errors import NotFound, UserError
 from omnidesk.model import Agent, Channel, Conversation, ConversationSummary, Customer, OutboxItem, SearchHit
 
 
@@ -25,49 +26,114 @@ async def list_conversations(desk: Desk, query: str = "", *, limit: int = 50, af
     """Conversations matching a query (omnidesk/query.py), newest activity first.
 
     A bad query raises omnidesk.query.QueryError naming the token and position.
+    Without a status term, spam and merged-away conversations are left out.
     """
-    raise NotImplementedError
+    from omnidesk.query import parse
+    from omnidesk.store import search
+
+    parsed, ctx = parse(query), search.context(desk)
+    items, next_after = await search.list_page(desk.db, parsed, ctx, limit=limit, after=after)
+    total = await search.count(desk.db, parsed, ctx) if with_total else None
+    return Page(tuple(items), next_after, total)
 
 
 async def count_conversations(desk: Desk, queries: Sequence[str]) -> list[int]:
     """How many conversations each query matches (sidebar counts)."""
-    raise NotImplementedError
+    from omnidesk.query import parse
+    from omnidesk.store import search
+
+    ctx = search.context(desk)
+    parsed = [parse(q) for q in queries]  # all parsed first: a bad one fails before any SQL runs
+    return [await search.count(desk.db, q, ctx) for q in parsed]
 
 
 async def conversation_ids(desk: Desk, query: str) -> list[int]:
     """Every id a query matches (for `--query` bulk actions and `*` mark-all)."""
-    raise NotImplementedError
+    from omnidesk.query import parse
+    from omnidesk.store import search
+
+    return await search.all_ids(desk.db, parse(query), search.context(desk))
 
 
 async def search_messages(desk: Desk, query: str, *, limit: int = 50) -> list[SearchHit]:
     """Message hits for free text (plus conversation filters), ranked, with snippets."""
-    raise NotImplementedError
+    from omnidesk.query import parse
+    from omnidesk.store import search
+
+    return await search.search(desk.db, parse(query), search.context(desk), limit=limit)
 
 
 async def get_conversation(desk: Desk, conversation_id: int) -> Conversation:
     """The whole timeline: messages of every channel, notes and events. NotFound if missing."""
-    raise NotImplementedError
+    from omnidesk.store import reads as store_reads
+    from omnidesk.store.customers import get_customer as load_customer
+
+    agent_id = desk.agent.id if desk.agent is not None else None
+    found = await store_reads.summaries(desk.db, [conversation_id], agent_id)
+    row = await store_reads.conversation_row(desk.db, conversation_id)
+    if not found or row is None:
+        raise NotFound(f"no such conversation: #{conversation_id}")
+    summary = found[0]
+    customer = await load_customer(desk.db, summary.customer_id)
+    assert customer is not None
+    return Conversation(
+        summary=summary,
+        customer=customer,
+        messages=tuple(await store_reads.messages(desk.db, conversation_id)),
+        events=tuple(await store_reads.events(desk.db, conversation_id=conversation_id)),
+        participants=tuple(await store_reads.participants(desk.db, conversation_id)),
+        linked_to=row["linked_to"],
+        merged_into=row["merged_into"],
+    )
 
 
 async def get_customer(desk: Desk, customer_id: int) -> Customer:
-    raise NotImplementedError
+    """A customer with its identities (a merged-away customer too: `merged_into` says where)."""
+    from omnidesk.store.customers import get_customer as load_customer
+
+    customer = await load_customer(desk.db, customer_id)
+    if customer is None:
+        raise NotFound(f"no such customer: {customer_id}")
+    return customer
 
 
 async def find_customers(desk: Desk, text: str = "", *, limit: int = 50) -> list[Customer]:
-    raise NotImplementedError
+    """Customers whose name or an address contains `text` (all when empty), recently changed first.
+
+    Merged-away customers are left out.
+    """
+    from omnidesk.store.customers import find_customers as search_customers
+
+    return await search_customers(desk.db, text.strip(), limit=limit)
 
 
 async def customer_conversations(desk: Desk, customer_id: int) -> list[ConversationSummary]:
-    raise NotImplementedError
+    """Every conversation of a customer (any status, merged-away ones too), newest activity first."""
+    from omnidesk.store import reads as store_reads
+
+    await get_customer(desk, customer_id)
+    ids = await store_reads.customer_conversation_ids(desk.db, customer_id)
+    return await store_reads.summaries(desk.db, ids, desk.agent.id if desk.agent is not None else None)
 
 
 async def list_agents(desk: Desk) -> list[Agent]:
-    raise NotImplementedError
+    from omnidesk.store.agents import list_agents as load_agents
+
+    return await load_agents(desk.db)
 
 
 async def list_channels(desk: Desk) -> list[Channel]:
-    raise NotImplementedError
+    from omnidesk.store.channels import list_channels as load_channels
+
+    return await load_channels(desk.db)
 
 
 async def list_outbox(desk: Desk, *, states: Sequence[str] = ()) -> list[OutboxItem]:
-    raise NotImplementedError
+    """Outbox rows, newest first; `states` filters (queued, sending, sent, failed, cancelled)."""
+    from omnidesk.store import reads as store_reads
+
+    known = ("queued", "sending", "sent", "failed", "cancelled")
+    bad = [s for s in states if s not in known]
+    if bad:
+        raise UserError(f"unknown outbox state {bad[0]!r}: use one of {', '.join(known)}")
+    return await store_reads.outbox(desk.db, list(states))
