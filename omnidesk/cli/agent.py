@@ -1,0 +1,79 @@
+"""`omnidesk agent add|list`: the people who work the desk."""
+
+from __future__ import annotations
+
+import typer
+
+from omnidesk.cli.common import desk_session, run
+from omnidesk.cli.output import FORMAT_OPTION, JSON_OPTION, Column
+
+AGENT_COLUMNS = (
+    Column("name", "Name", "str"),
+    Column("display_name", "Display name", "text"),
+    Column("email", "Email", "text"),
+    Column("os_user", "OS user", "str"),
+    Column("skills", "Skills", "list"),
+    Column("teams", "Teams", "list"),
+)
+
+agent_app = typer.Typer(help="Agents: add and list.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(agent_app, name="agent")
+
+
+@agent_app.command("list")
+def list_command(ctx: typer.Context, json_flag: bool = JSON_OPTION, fmt: str | None = FORMAT_OPTION) -> None:
+    """List agents (configured ones and those added with `agent add`)."""
+
+    async def main() -> None:
+        from omnidesk import reads
+        from omnidesk.cli import records
+        from omnidesk.cli.output import choose_format, emit
+
+        chosen = choose_format(fmt, json_flag)
+        async with desk_session(ctx) as desk:
+            agents = await reads.list_agents(desk)
+        emit([records.agent(a) for a in agents], chosen, fields=records.AGENT_FIELDS, columns=AGENT_COLUMNS,
+             empty="No agents. Add one with `omnidesk agent add NAME --os-user $USER`.")
+
+    run(main())
+
+
+@agent_app.command("add")
+def add_command(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Short handle, e.g. alice."),
+    display_name: str = typer.Option("", "--display-name", "-n"),
+    email: str | None = typer.Option(None, "--email"),
+    os_user: str | None = typer.Option(None, "--os-user", help="Login that acts as this agent by default."),
+    skill: list[str] = typer.Option(None, "--skill", help="Repeatable."),
+    team: list[str] = typer.Option(None, "--team", help="Repeatable."),
+    json_flag: bool = JSON_OPTION,
+    fmt: str | None = FORMAT_OPTION,
+) -> None:
+    """Add an agent to the database (agents in the config file are added automatically)."""
+
+    async def main() -> None:
+        import re
+        import sys
+
+        from omnidesk import services
+        from omnidesk.cli import records
+        from omnidesk.cli.output import choose_format, emit
+        from omnidesk.errors import UserError
+        from omnidesk.textsafe import one_line
+
+        chosen = choose_format(fmt, json_flag)
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", name):
+            raise UserError(f"agent name {name!r}: use letters, digits, '_', '.', '-'")
+        async with desk_session(ctx) as desk:
+            agent = await services.add_agent(desk, name, display_name=display_name, email=email,
+                                             os_user=os_user, skills=skill or (), teams=team or ())
+        if chosen == "table":
+            sys.stdout.write(f"Added agent {one_line(agent.name)}\n")
+        else:
+            emit([records.agent(agent)], chosen, fields=records.AGENT_FIELDS, columns=AGENT_COLUMNS)
+
+    run(main())

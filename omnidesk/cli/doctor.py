@@ -1,0 +1,179 @@
+"""`omnidesk doctor`: is the config valid, the database sound, every channel healthy?
+
+Each check is `ok`, `warn` or `fail`; any `fail` makes the exit code 1, so
+cron and monitoring can run it.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import typer
+
+from omnidesk.cli.common import cli_state, run
+from omnidesk.cli.output import FORMAT_OPTION, JSON_OPTION, Column
+
+CHECK_FIELDS = ("check", "status", "detail")
+CHECK_COLUMNS = (Column("status", "", "str"), Column("check", "Check", "str"),
+                 Column("detail", "Detail", "text"))
+#: A heartbeat older than this means nobody is syncing the channel right now.
+STALE_HEARTBEAT_MS = 5 * 60_000
+
+
+@dataclass(slots=True)
+class Check:
+    check: str
+    status: str  # ok | warn | fail
+    detail: str
+
+    def row(self) -> dict[str, str]:
+        return {"check": self.check, "status": self.status, "detail": self.detail}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor")(doctor_command)
+
+
+def doctor_command(ctx: typer.Context, json_flag: bool = JSON_OPTION,
+                   fmt: str | None = FORMAT_OPTION) -> None:
+    """Check the configuration, the database (integrity, schema) and channel health."""
+    run(_doctor(ctx, json_flag, fmt))
+
+
+async def _doctor(ctx: typer.Context, json_flag: bool, fmt: str | None) -> None:
+    from omnidesk.cli.output import choose_format, emit
+
+    chosen = choose_format(fmt, json_flag)
+    checks = await collect(ctx)
+    if chosen == "table":
+        _print(checks)
+    else:
+        emit([c.row() for c in checks], chosen, fields=CHECK_FIELDS, columns=CHECK_COLUMNS)
+    if any(c.status == "fail" for c in checks):
+        raise typer.Exit(1)
+
+
+async def collect(ctx: typer.Context) -> list[Check]:
+    from omnidesk import config as cfg
+    from omnidesk.errors import UserError
+    from omnidesk.settings import Settings
+
+    state = cli_state(ctx)
+    checks: list[Check] = []
+    path = cfg.find_config(state.config_path)
+    settings: Settings
+    if not path.exists() and not cfg.config_is_explicit(state.config_path):
+        checks.append(Check("config", "warn", f"no config file at {path}; using defaults (`omnidesk init`)"))
+        settings = Settings()
+    else:
+        try:
+            settings = cfg.load_settings(path, warn=None)
+        except UserError as exc:
+            checks.append(Check("config", "fail", str(exc)))
+            return checks
+        checks.append(Check("config", "ok", f"{path}: {len(settings.agents)} agents, "
+                            f"{len(settings.channels)} channels"))
+        checks.extend(Check("config permissions", "warn", w) for w in cfg.permission_warnings(path, settings))
+    checks.extend(_secret_checks(settings))
+    checks.extend(await _store_checks(settings, state))
+    return checks
+
+
+def _secret_checks(settings: object) -> list[Check]:
+    """Where each channel's password comes from; never runs password_cmd, never shows a value."""
+    import os
+
+    checks = []
+    for channel in settings.channels:  # type: ignore[attr-defined]
+        options = channel.options
+        if channel.kind != "email" and not any(k.startswith("smtp_") or "password" in k for k in options):
+            continue
+        if "password_cmd" in options:
+            checks.append(Check(f"secret {channel.name}", "ok",
+                                "password from password_cmd (not run by doctor)"))
+        elif "password_env" in options:
+            var = options["password_env"]
+            status = "ok" if os.environ.get(var) else "fail"
+            detail = f"password from ${var}" + ("" if status == "ok" else " (not set in this environment)")
+            checks.append(Check(f"secret {channel.name}", status, detail))
+        elif "password" in options:
+            checks.append(Check(f"secret {channel.name}", "warn", "password written in the config file; "
+                                "prefer password_cmd or password_env"))
+        elif channel.kind == "email":
+            checks.append(Check(f"secret {channel.name}", "fail",
+                                "no password: set password_cmd, password_env or password"))
+    return checks
+
+
+async def _store_checks(settings: object, state: object) -> list[Check]:
+    from omnidesk.opendesk import open_desk_from_settings
+    from omnidesk.store import doctor as store_doctor
+    from omnidesk.store.channels import channel_health
+    from omnidesk.store.db import latest_version
+    from omnidesk.timeutil import now_ms
+
+    checks: list[Check] = []
+    try:
+        desk = await open_desk_from_settings(settings, as_agent=state.as_agent)  # type: ignore[arg-type,attr-defined]
+    except Exception as exc:  # any failure to open is the finding itself
+        return [Check("database", "fail", f"cannot open the database: {exc}")]
+    try:
+        db = desk.db
+        problems = await store_doctor.integrity_problems(db)
+        if problems:
+            checks.append(Check("database", "fail", f"{db.path}: " + "; ".join(problems[:5])))
+        else:
+            counts = await store_doctor.counts(db)
+            checks.append(Check("database", "ok", f"{db.path}: schema {await db.user_version()}/"
+                                f"{latest_version()}, {counts['conversations']} conversations, "
+                                f"{counts['messages']} messages"))
+            fk = await store_doctor.foreign_key_problems(db)
+            if fk:
+                checks.append(Check("foreign keys", "fail", f"{fk} rows point at missing rows"))
+            failed = counts.get("outbox_failed", 0)
+            if failed:
+                checks.append(Check("outbox", "warn", f"{failed} failed replies (`omnidesk outbox list`)"))
+        if desk.agent is not None:
+            checks.append(Check("agent", "ok", f"acting as {desk.agent.name}"))
+        else:
+            checks.append(Check("agent", "warn",
+                                "no agent for this login: reading works, changes need --as NAME"))
+        now = now_ms()
+        configured = {c.name for c in settings.channels}  # type: ignore[attr-defined]
+        for h in await channel_health(db):
+            name = f"channel {h.name}"
+            if h.name not in configured and not h.failing:
+                continue  # e.g. "phone": made by `call log`, nothing syncs it
+            if h.failing:
+                checks.append(Check(name, "fail", f"last error: {h.last_error}"))
+            elif h.heartbeat_at is None:
+                checks.append(Check(name, "warn", "never synced (run `omnidesk sync`)"))
+            elif now - h.heartbeat_at > STALE_HEARTBEAT_MS:
+                minutes = (now - h.heartbeat_at) // 60000
+                checks.append(Check(name, "warn", f"no heartbeat for {minutes} minutes "
+                                    "(is `omnidesk sync` running?)"))
+            else:
+                checks.append(Check(name, "ok", f"synced by {h.runner or 'a runner'}"))
+    finally:
+        await desk.db.close()
+    return checks
+
+
+def _print(checks: list[Check]) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    from omnidesk.textsafe import one_line
+
+    console = Console(highlight=False, markup=False, emoji=False)
+    styles = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+    for c in checks:
+        line = Text()
+        line.append(f"{c.status:<4}", style=styles.get(c.status, ""))
+        line.append(f"  {c.check}: ")
+        line.append(one_line(c.detail))
+        console.print(line)
+    failed = sum(c.status == "fail" for c in checks)
+    if failed:
+        sys.stderr.write(f"{failed} check(s) failed\n")

@@ -1,0 +1,221 @@
+"""Command output: one set of rows, five formats, and the bytes are the contract.
+
+- `table`: a rich table for people (the default on a terminal): `#123`,
+  "2 hours ago", untrusted text cleaned by omnidesk.textsafe and never parsed
+  as markup.
+- `tsv`: the default when piped: no header, one line per row, raw values,
+  ISO 8601 UTC times, lists comma-joined; `\\`, tab, newline, CR and other
+  control characters are backslash-escaped (`\\t`, `\\n`, `\\x1b`) so a row is
+  always one line and nothing reaches a terminal raw.
+- `csv`: RFC 4180 with a header row (spreadsheets).
+- `json`: one array of objects, 2-space indent, UTF-8 (not \\u-escaped).
+- `nl`: newline-delimited JSON, one compact object per line.
+
+The JSON keys of every command are listed in docs/cli.md and pinned by the
+golden tests in tests/cli/golden/.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import typer
+
+from omnidesk.errors import UserError
+
+FORMATS = ("table", "tsv", "csv", "json", "nl")
+
+JSON_OPTION = typer.Option(False, "--json", help="Same as --format json.")
+FORMAT_OPTION = typer.Option(
+    None, "--format", "-F", metavar="FORMAT",
+    help="table | tsv | csv | json | nl (default: table on a terminal, tsv when piped).",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One output column: the row key, its table header, and how to show it to a person."""
+
+    key: str
+    header: str
+    kind: str = "text"  # id | time | text | str | int | list | bool | duration
+    max_width: int | None = None
+
+
+def choose_format(fmt: str | None, json_flag: bool = False) -> str:
+    from omnidesk.cli.common import output_is_tty
+
+    if json_flag:
+        if fmt not in (None, "json"):
+            raise UserError(f"--json conflicts with --format {fmt}")
+        return "json"
+    if fmt is None:
+        return "table" if output_is_tty() else "tsv"
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise UserError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    return fmt
+
+
+# -- machine formats ----------------------------------------------------------------
+
+_TSV_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_TSV_SPECIAL = re.compile(r"[\\\t\n\r\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _tsv_escape(text: str) -> str:
+    def sub(m: re.Match[str]) -> str:
+        ch = m.group()
+        return _TSV_ESCAPES.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+
+    return _TSV_SPECIAL.sub(sub, text)
+
+
+def raw_value(value: Any) -> str:
+    """The plain-text form of a JSON value for tsv/csv: None -> "", lists comma-joined."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(raw_value(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return str(value)
+
+
+def render_tsv(rows: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> str:
+    return "".join(
+        "\t".join(_tsv_escape(raw_value(row.get(f))) for f in fields) + "\n" for row in rows
+    )
+
+
+def render_csv(rows: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(list(fields))
+    for row in rows:
+        writer.writerow([raw_value(row.get(f)) for f in fields])
+    return buf.getvalue()
+
+
+def render_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
+
+
+def render_nl(rows: Sequence[Any]) -> str:
+    return "".join(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n" for row in rows)
+
+
+# -- for people ----------------------------------------------------------------------
+
+
+def relative_time(ms: int | None, now: int) -> str:
+    """"just now", "5 minutes ago", "2 hours ago", "3 days ago", "in 2 hours", then a date."""
+    if ms is None:
+        return ""
+    delta = (now - ms) // 1000
+    future = delta < 0
+    seconds = abs(delta)
+    if seconds < 45:
+        return "just now"
+    if seconds < 3600:
+        n, unit = max(1, round(seconds / 60)), "minute"
+    elif seconds < 86400:
+        n, unit = round(seconds / 3600), "hour"
+    elif seconds < 30 * 86400:
+        n, unit = round(seconds / 86400), "day"
+    else:
+        from omnidesk.timeutil import from_ms
+
+        return from_ms(ms).strftime("%Y-%m-%d")
+    text = f"{n} {unit}{'' if n == 1 else 's'}"
+    return f"in {text}" if future else f"{text} ago"
+
+
+def human_value(value: Any, kind: str, now: int) -> str:
+    from omnidesk.textsafe import one_line
+
+    if value is None:
+        return ""
+    if kind == "id":
+        return f"#{value}"
+    if kind == "time":
+        # Machine rows carry ISO strings; people get "2 hours ago".
+        from datetime import datetime
+
+        ms = int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000) \
+            if isinstance(value, str) else int(value)
+        return relative_time(ms, now)
+    if kind == "bool":
+        return "yes" if value else ""
+    if kind == "duration":
+        minutes, seconds = divmod(int(value), 60)
+        return f"{minutes}:{seconds:02d}"
+    if kind == "list":
+        return ", ".join(one_line(str(v)) for v in value)
+    return one_line(str(value))
+
+
+def render_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], *, now: int,
+                 out: TextIO | None = None, title: str | None = None, width: int | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(file=out or sys.stdout, highlight=False, markup=False, emoji=False, width=width)
+    table = Table(title=Text(title) if title else None, box=None, header_style="bold", pad_edge=False)
+    for c in columns:
+        table.add_column(Text(c.header), no_wrap=c.kind in ("id", "time", "int"),
+                         max_width=c.max_width, overflow="ellipsis",
+                         justify="right" if c.kind in ("id", "int") else "left")
+    for row in rows:
+        table.add_row(*(Text(human_value(row.get(c.key), c.kind, now)) for c in columns))
+    console.print(table)
+
+
+def emit(rows: Sequence[Mapping[str, Any]], fmt: str, *, fields: Sequence[str],
+         columns: Sequence[Column], out: TextIO | None = None, empty: str | None = None,
+         title: str | None = None) -> None:
+    """Write rows in `fmt`: machine formats carry every field in order, the table `columns`.
+
+    On a table with no rows, `empty` goes to stderr instead (stdout stays clean).
+    """
+    out = out or sys.stdout
+    if fmt == "json":
+        out.write(render_json(list(rows)))
+    elif fmt == "nl":
+        out.write(render_nl(rows))
+    elif fmt == "csv":
+        out.write(render_csv(rows, fields))
+    elif fmt == "tsv":
+        out.write(render_tsv(rows, fields))
+    else:
+        if not rows:
+            if empty:
+                sys.stderr.write(empty + "\n")
+            return
+        from omnidesk.timeutil import now_ms
+
+        render_table(rows, columns, now=now_ms(), out=out, title=title)
+    out.flush()
+
+
+def emit_object(obj: Mapping[str, Any], fmt: str, *, out: TextIO | None = None) -> bool:
+    """Write one object for json/nl; returns False when the caller must render it otherwise."""
+    out = out or sys.stdout
+    if fmt == "json":
+        out.write(render_json(obj))
+    elif fmt == "nl":
+        out.write(render_nl([obj]))
+    else:
+        return False
+    out.flush()
+    return True

@@ -1,0 +1,484 @@
+"""Find, load and validate the TOML configuration into `omnidesk.settings.Settings`.
+
+The schema is data (`DESK_KEYS`, `AGENT_KEYS`, `CHANNEL_KEYS`, ...): the
+validator, the tests that check config/omnidesk.example.toml documents every
+key, and docs/configuration.md all read the same tables. Every mistake is one
+`ConfigError` naming the file, the key and what was expected; the CLI prints
+it as one line and exits 1.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import sys
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omnidesk.errors import ConfigError
+from omnidesk.settings import (
+    AgentSettings,
+    ChannelSettings,
+    DeskSettings,
+    SavedView,
+    Settings,
+    TuiSettings,
+)
+
+APP_NAME = "omnidesk"
+CONFIG_ENV = "OMNIDESK_CONFIG"
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One config key: its type, whether it is required, and a line of documentation."""
+
+    type: str  # "str" | "int" | "number" | "bool" | "path" | "list[str]" | "table[str]" | "enum"
+    doc: str
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+
+
+DESK_KEYS: dict[str, Key] = {
+    "name": Key("str", "Desk name, shown in the console title."),
+    "timezone": Key("str", "IANA time zone for showing times, e.g. Europe/Budapest."),
+    "data_dir": Key("path", "Where the database and attachments live (default: platformdirs data dir)."),
+    "undo_seconds": Key("number", "How long a reply waits before it leaves (undo window).", minimum=0),
+    "continuity_window_hours": Key("number", "Chat messages join the customer's open conversation "
+                                   "active within this many hours (threading rule 3).", minimum=0),
+    "reopen_window_days": Key("number", "A reply to a resolved conversation reopens it within this "
+                              "many days; later it starts a linked one.", minimum=0),
+    "subject_token": Key("bool", 'Put "[#N]" into outgoing email subjects.'),
+    "quote_last_message": Key("bool", "Quote the message replied to in email replies."),
+}
+
+AGENT_KEYS: dict[str, Key] = {
+    "name": Key("str", "Short handle used by --as, assignee: and `assign`.", required=True),
+    "display_name": Key("str", "Full name shown in the console."),
+    "email": Key("str", "The agent's own email address."),
+    "os_user": Key("str", "OS login ($USER) that acts as this agent by default."),
+    "skills": Key("list[str]", "Skills for routing, e.g. [\"billing\", \"hu\"]."),
+    "teams": Key("list[str]", "Teams the agent belongs to."),
+}
+
+VIEW_KEYS: dict[str, Key] = {
+    "name": Key("str", "Name shown in the sidebar.", required=True),
+    "query": Key("str", "A search-language query (see docs/cli.md).", required=True),
+    "key": Key("enum", "Digit key that opens the view in the console.",
+               choices=tuple("123456789")),
+}
+
+TUI_KEYS: dict[str, Key] = {
+    "bell_on_assign": Key("bool", "Ring the terminal bell when a conversation is assigned to you."),
+    "ascii_glyphs": Key("bool", "Use ASCII instead of Unicode symbols."),
+    "keys": Key("table[str]", "Key remapping: action id = \"key[,key...]\" (see docs/keys.md)."),
+}
+
+_TLS = ("ssl", "starttls", "none")
+
+#: Keys every channel table has, whatever its kind.
+CHANNEL_COMMON_KEYS: dict[str, Key] = {
+    "kind": Key("str", "Adapter kind: email, maildir (or one installed by a plugin).", required=True),
+}
+
+SMTP_KEYS: dict[str, Key] = {
+    "smtp_host": Key("str", "SMTP server for replies."),
+    "smtp_port": Key("int", "SMTP port (default 587).", minimum=1),
+    "smtp_tls": Key("enum", 'SMTP security: "ssl", "starttls" (default) or "none".', choices=_TLS),
+    "smtp_username": Key("str", "SMTP login (default: username)."),
+    "smtp_password": Key("str", "SMTP password in the file (prefer smtp_password_cmd)."),
+    "smtp_password_cmd": Key("str", "Shell command printing the SMTP password."),
+    "smtp_password_env": Key("str", "Environment variable holding the SMTP password."),
+}
+
+#: Option keys per adapter kind (names fixed with the adapter owners).
+CHANNEL_KEYS: dict[str, dict[str, Key]] = {
+    "email": {
+        "address": Key("str", "The support address: From of replies, To of customer mail.", required=True),
+        "imap_host": Key("str", "IMAP server.", required=True),
+        "imap_port": Key("int", "IMAP port (default 993).", minimum=1),
+        "imap_tls": Key("enum", 'IMAP security: "ssl" (default), "starttls" or "none".', choices=_TLS),
+        "username": Key("str", "IMAP login (default: address)."),
+        "password": Key("str", "Password in the file (prefer password_cmd; chmod 600 the file)."),
+        "password_cmd": Key("str", "Shell command printing the password, e.g. \"pass show support\"."),
+        "password_env": Key("str", "Environment variable holding the password."),
+        "folders": Key("list[str]", 'Folders to read (default ["INBOX"]).'),
+        "sent_folder": Key("str", "Folder to append sent replies to (default: none)."),
+        "mark_seen": Key("bool", "Mark fetched mail as seen on the server (default false)."),
+        "move_to": Key("str", "Move fetched mail to this folder (default: leave it)."),
+        "idle": Key("bool", "Use IMAP IDLE for push (default true)."),
+        "poll_seconds": Key("number", "Polling interval without IDLE (default 60).", minimum=0),
+        "batch_size": Key("int", "Messages fetched per batch (default 200).", minimum=1),
+        "timeout_seconds": Key("number", "Network timeout (default 30).", minimum=0),
+        **SMTP_KEYS,
+    },
+    "maildir": {
+        "address": Key("str", "The support address: From of replies.", required=True),
+        "path": Key("path", "The Maildir directory (relative paths: to the config file).", required=True),
+        "poll_seconds": Key("number", "How often to look for new files (default 2).", minimum=0),
+        **SMTP_KEYS,
+    },
+}
+
+#: Keys whose value is a secret written into the file itself.
+SECRET_KEYS = ("password", "smtp_password")
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+# -- finding --------------------------------------------------------------------
+
+
+def default_config_path() -> Path:
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    if xdg:
+        return Path(xdg) / APP_NAME / "config.toml"
+    import platformdirs
+
+    return platformdirs.user_config_path(APP_NAME) / "config.toml"
+
+
+def find_config(cli_path: Path | None = None) -> Path:
+    """`--config`, then $OMNIDESK_CONFIG, then $XDG_CONFIG_HOME/omnidesk/config.toml (platformdirs)."""
+    if cli_path is not None:
+        return Path(cli_path).expanduser()
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env).expanduser()
+    return default_config_path()
+
+
+def config_is_explicit(cli_path: Path | None = None) -> bool:
+    """Was a file named (flag or env)? Then a missing file is an error, not "use defaults"."""
+    return cli_path is not None or bool(os.environ.get(CONFIG_ENV))
+
+
+def default_data_dir() -> Path:
+    import platformdirs
+
+    return platformdirs.user_data_path(APP_NAME)
+
+
+def data_dir_for(settings: Settings) -> Path:
+    return settings.desk.data_dir or default_data_dir()
+
+
+# -- loading --------------------------------------------------------------------
+
+
+def _stderr_warn(message: str) -> None:
+    sys.stderr.write(f"omnidesk: warning: {message}\n")
+
+
+def load_settings(path: Path, *, warn: Callable[[str], None] | None = _stderr_warn) -> Settings:
+    """Read and validate one TOML file. ConfigError names the file, key and expectation."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found",
+                          hint="create one with `omnidesk init`") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    settings = parse_settings(data, source=path)
+    if warn is not None:
+        for message in permission_warnings(path, settings):
+            warn(message)
+    return settings
+
+
+def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Settings:
+    """Validate an already-parsed TOML document."""
+    v = _Validator(source)
+    v.check_keys(data, {"desk", "agents", "channels", "views", "tui"}, "")
+    base = source.parent if source is not None else Path.cwd()
+
+    desk_raw = v.table(data, "desk", "desk")
+    desk_values = v.section(desk_raw, DESK_KEYS, "desk")
+    if "data_dir" in desk_values:
+        desk_values["data_dir"] = _resolve_path(desk_values["data_dir"], base)
+    if "timezone" in desk_values:
+        v.check_timezone(desk_values["timezone"], "desk.timezone")
+    desk = DeskSettings(**desk_values)
+
+    agents = []
+    for i, item in enumerate(v.array_of_tables(data, "agents")):
+        values = v.section(item, AGENT_KEYS, f"agents[{i}]")
+        v.check_name(values["name"], f"agents[{i}].name")
+        for key in ("skills", "teams"):
+            if key in values:
+                values[key] = tuple(values[key])
+        agents.append(AgentSettings(**values))
+    v.check_unique([a.name for a in agents], "agents", "name")
+
+    channels = []
+    channels_raw = v.table(data, "channels", "channels")
+    for name, item in channels_raw.items():
+        where = f"channels.{name}"
+        v.check_name(name, where)
+        if not isinstance(item, dict):
+            v.fail(where, f"expected a table [{where}] with kind = ...", item)
+        channels.append(_channel(v, name, item, base))
+
+    views = []
+    for i, item in enumerate(v.array_of_tables(data, "views")):
+        views.append(SavedView(**v.section(item, VIEW_KEYS, f"views[{i}]")))
+    v.check_unique([view.name for view in views], "views", "name")
+    v.check_unique([view.key for view in views if view.key], "views", "key")
+
+    tui_values = v.section(v.table(data, "tui", "tui"), TUI_KEYS, "tui")
+    tui = TuiSettings(**tui_values)
+    return Settings(desk=desk, agents=tuple(agents), channels=tuple(channels), views=tuple(views),
+                    tui=tui, source=source)
+
+
+def _channel(v: _Validator, name: str, item: Mapping[str, Any], base: Path) -> ChannelSettings:
+    where = f"channels.{name}"
+    if "kind" not in item:
+        v.fail(f"{where}.kind", "missing required key; expected one of " + ", ".join(sorted(CHANNEL_KEYS)))
+    kind = item["kind"]
+    if not isinstance(kind, str):
+        v.fail(f"{where}.kind", "expected a string", kind)
+    schema = CHANNEL_KEYS.get(kind)
+    if schema is None:
+        if kind not in _plugin_kinds():
+            v.fail(f"{where}.kind", "unknown channel kind " + repr(kind) + "; expected one of "
+                   + ", ".join(sorted(set(CHANNEL_KEYS) | _plugin_kinds())))
+        # A plugin adapter validates its own options; we only pass them through.
+        options = {k: val for k, val in item.items() if k != "kind"}
+        address = options.get("address")
+        return ChannelSettings(name=name, kind=kind, address=address if isinstance(address, str) else None,
+                               options=options)
+    options = v.section({k: val for k, val in item.items() if k != "kind"}, schema, where)
+    if "path" in options:
+        options["path"] = str(_resolve_path(options["path"], base))
+    secrets = [k for k in ("password", "password_cmd", "password_env") if k in options]
+    if len(secrets) > 1:
+        v.fail(f"{where}.{secrets[1]}", "give only one of password_cmd, password_env, password")
+    return ChannelSettings(name=name, kind=kind, address=options.get("address"), options=options)
+
+
+def _plugin_kinds() -> set[str]:
+    """Adapter kinds installed through the `omnidesk.adapters` entry-point group."""
+    from importlib.metadata import entry_points
+
+    return {ep.name for ep in entry_points(group="omnidesk.adapters")}
+
+
+def _resolve_path(value: str | Path, base: Path) -> Path:
+    path = Path(os.path.expandvars(str(value))).expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+_TYPE_WORDS = {
+    "str": "a string", "path": "a path (string)", "int": "an integer", "number": "a number",
+    "bool": "true or false", "list[str]": "a list of strings", "table[str]": "a table of strings",
+}
+
+
+class _Redacted:
+    def __init__(self, value: Any) -> None:
+        self.kind = type(value)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, _Redacted):
+        return {bool: "boolean", int: "integer", float: "number", list: "list",
+                dict: "table"}.get(value.kind, value.kind.__name__) + " (value hidden)"
+    kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list",
+            dict: "table"}.get(type(value), type(value).__name__)
+    shown = repr(value)
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
+    return f"{kind} {shown}" if kind not in ("table", "list") else kind
+
+
+class _Validator:
+    def __init__(self, source: Path | None) -> None:
+        self.source = str(source) if source is not None else "<config>"
+
+    def fail(self, key: str, expectation: str, got: Any = ...) -> None:
+        if got is not ... and key.rsplit(".", 1)[-1] in SECRET_KEYS:
+            got = _Redacted(got)  # a password never appears in a message, even a wrong one
+        suffix = "" if got is ... else f", got {_describe(got)}"
+        raise ConfigError(f"{self.source}: {key}: {expectation}{suffix}")
+
+    def check_keys(self, table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+        for key in table:
+            if key not in allowed:
+                full = f"{where}.{key}" if where else key
+                self.fail(full, "unknown key; expected one of " + ", ".join(sorted(allowed)))
+
+    def table(self, data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            self.fail(where, f"expected a table [{where}]", value)
+        return value
+
+    def array_of_tables(self, data: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
+            self.fail(key, f"expected an array of tables [[{key}]]", value)
+        return value
+
+    def section(self, table: Mapping[str, Any], schema: Mapping[str, Key], where: str) -> dict[str, Any]:
+        self.check_keys(table, set(schema), where)
+        values: dict[str, Any] = {}
+        for name, spec in schema.items():
+            full = f"{where}.{name}"
+            if name not in table:
+                if spec.required:
+                    self.fail(full, f"missing required key; expected {_TYPE_WORDS.get(spec.type, 'a value')}"
+                              f" ({spec.doc})")
+                continue
+            values[name] = self.value(table[name], spec, full)
+        return values
+
+    def value(self, value: Any, spec: Key, full: str) -> Any:
+        t = spec.type
+        ok: bool
+        if t in ("str", "path"):
+            ok = isinstance(value, str)
+        elif t == "int":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif t == "number":
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        elif t == "bool":
+            ok = isinstance(value, bool)
+        elif t == "list[str]":
+            ok = isinstance(value, list) and all(isinstance(x, str) for x in value)
+        elif t == "table[str]":
+            ok = isinstance(value, dict) and all(isinstance(x, str) for x in value.values())
+        elif t == "enum":
+            if value not in spec.choices:
+                self.fail(full, "expected one of " + ", ".join(repr(c) for c in spec.choices), value)
+            return value
+        else:  # pragma: no cover - a schema mistake, not a user one
+            raise AssertionError(t)
+        if not ok:
+            self.fail(full, f"expected {_TYPE_WORDS[t]}", value)
+        if t == "str" and not value.strip() and spec.required:
+            self.fail(full, "must not be empty")
+        if spec.minimum is not None and value < spec.minimum:
+            self.fail(full, f"expected at least {spec.minimum:g}", value)
+        if t == "number":
+            return float(value)
+        if t == "table[str]":
+            return dict(value)
+        return value
+
+    def check_name(self, name: str, where: str) -> None:
+        if not _NAME.match(name):
+            self.fail(where, "expected a short name of letters, digits, '_', '.', '-'", name)
+
+    def check_unique(self, names: list[Any], section: str, key: str) -> None:
+        seen: set[Any] = set()
+        for i, name in enumerate(names):
+            if name in seen:
+                self.fail(f"{section}[{i}].{key}", f"duplicate {key} {name!r}")
+            seen.add(name)
+
+    def check_timezone(self, name: str, where: str) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.fail(where, "expected an IANA time zone such as UTC or Europe/Budapest", name)
+
+
+# -- secrets in the file ----------------------------------------------------------
+
+
+def permission_warnings(path: Path, settings: Settings) -> list[str]:
+    """A file holding a password must not be readable by group or others."""
+    holders = [c.name for c in settings.channels if any(k in c.options for k in SECRET_KEYS)]
+    if not holders:
+        return []
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return []
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return [f"{path} holds a password (channel {', '.join(holders)}) and is readable by "
+                f"group/others (mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path} "
+                "(or use password_cmd / password_env)"]
+    return []
+
+
+# -- the starter file ---------------------------------------------------------------
+
+
+def starter_config(*, desk_name: str = "omnidesk", agent_name: str | None = None,
+                   os_user: str | None = None, timezone: str = "UTC",
+                   data_dir: Path | None = None) -> str:
+    """A commented config for `omnidesk init`: one agent (you), channels to uncomment."""
+    os_user = os_user or os.environ.get("USER") or os.environ.get("LOGNAME") or "me"
+    agent_name = agent_name or _safe_name(os_user)
+    data_line = (f'data_dir = {_toml_str(str(data_dir))}' if data_dir is not None
+                 else '# data_dir = "~/.local/share/omnidesk"   # default: the platform data dir')
+    return f"""\
+# omnidesk configuration. Every key: config/omnidesk.example.toml and docs/configuration.md.
+
+[desk]
+name = {_toml_str(desk_name)}
+timezone = {_toml_str(timezone)}          # IANA name, for showing times
+{data_line}
+undo_seconds = 5                # replies wait this long before they leave
+continuity_window_hours = 24    # chat messages join a conversation active this recently
+reopen_window_days = 7          # replies reopen resolved conversations this long
+subject_token = true            # "[#123]" in outgoing email subjects
+
+# Agents: who works the desk. `os_user` picks the agent for commands run by that login.
+[[agents]]
+name = {_toml_str(agent_name)}
+display_name = {_toml_str(agent_name)}
+os_user = {_toml_str(os_user)}
+skills = []
+
+# An IMAP/SMTP mailbox. Prefer password_cmd (or password_env) to a password in this file.
+# [channels.support]
+# kind = "email"
+# address = "support@example.com"
+# imap_host = "imap.example.com"
+# username = "support@example.com"
+# password_cmd = "pass show mail/support"
+# smtp_host = "smtp.example.com"
+
+# A local Maildir (for example one fed by mbsync or fetchmail).
+# [channels.local]
+# kind = "maildir"
+# address = "support@example.com"
+# path = "~/Maildir/support"
+
+# Saved views: sidebar entries, opened with their digit key.
+[[views]]
+name = "Mine"
+query = "assignee:me status:open"
+key = "1"
+
+[[views]]
+name = "Unassigned"
+query = "is:unassigned status:open"
+key = "2"
+"""
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _safe_name(value: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_.-]", "", value)
+    return name if name and name[0].isalnum() else "agent"

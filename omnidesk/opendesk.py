@@ -1,0 +1,130 @@
+"""Open a desk from configuration: settings, database, agents, channels, acting agent.
+
+The CLI, the TUI and the sync daemon all start here, so they agree on where
+the config and the database are and on who is acting.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from omnidesk.desk import Desk
+from omnidesk.errors import UserError
+from omnidesk.model import Agent
+from omnidesk.settings import AgentSettings, Settings
+
+DB_NAME = "omnidesk.db"
+
+
+def load_config(config: Path | None = None) -> Settings:
+    """Settings from `--config`/$OMNIDESK_CONFIG/the default file; defaults if none exists.
+
+    A file that was named explicitly must exist; the default location may be
+    empty (a fresh machine runs `omnidesk list` on an empty desk).
+    """
+    from omnidesk import config as cfg
+
+    path = cfg.find_config(config)
+    if not path.exists() and not cfg.config_is_explicit(config):
+        return Settings()
+    return cfg.load_settings(path)
+
+
+async def open_desk(config: Path | None = None, *, as_agent: str | None = None,
+                    data_dir: Path | None = None) -> Desk:
+    """Load the config and open `<data_dir>/omnidesk.db` (migrated, agents/channels synced).
+
+    `as_agent` must name a known agent. Without it the agent configured for
+    $USER acts, or nobody (None): reading needs no agent, mutating commands check.
+    """
+    return await open_desk_from_settings(load_config(config), as_agent=as_agent, data_dir=data_dir)
+
+
+async def open_desk_from_settings(settings: Settings, *, as_agent: str | None = None,
+                                  data_dir: Path | None = None) -> Desk:
+    from omnidesk.config import data_dir_for
+    from omnidesk.store.db import latest_version
+
+    directory = Path(data_dir) if data_dir is not None else data_dir_for(settings)
+    # Migrate only when behind: a read-only command then takes no write lock at all,
+    # so `omnidesk list` never queues behind the sync daemon's transactions.
+    db = await _open_db(directory / DB_NAME)
+    try:
+        if await db.user_version() != latest_version():
+            await db.migrate()
+        desk = Desk(db=db, settings=settings, data_dir=directory)
+        await _sync_config(desk)
+        agent = await _acting_agent(desk, as_agent)
+        return desk.as_agent(agent)
+    except BaseException:
+        await db.close()
+        raise
+
+
+async def _open_db(path: Path):  # -> Database
+    """Open the file, turning "cannot create/open/read it" into one clear UserError."""
+    import sqlite3
+
+    from omnidesk.store.db import Database
+
+    try:
+        return await Database.open(path, migrate=False)
+    except PermissionError as exc:
+        raise UserError(f"{path}: permission denied ({exc.strerror})",
+                        hint="set desk.data_dir in the config to a directory you can write") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot create the database: {exc.strerror}") from None
+    except sqlite3.DatabaseError as exc:
+        raise UserError(f"{path}: cannot open the database: {exc}",
+                        hint="`omnidesk doctor` checks it; restore a backup if the file is damaged") from None
+
+
+async def _sync_config(desk: Desk) -> None:
+    """Configured agents and channels exist as rows (idempotent upserts)."""
+    settings = desk.settings
+    if settings.agents:
+        from omnidesk.store.agents import list_agents, sync_agents
+
+        stored = {a.name: a for a in await list_agents(desk.db)}
+        if any(not _agent_matches(stored.get(a.name), a) for a in settings.agents):
+            await sync_agents(desk.db, settings.agents)
+    if settings.channels:
+        from omnidesk.store.channels import ensure_channel
+
+        for channel in settings.channels:
+            await ensure_channel(desk.db, channel.name, channel.kind, channel.address)
+
+
+def _agent_matches(stored: Agent | None, wanted: AgentSettings) -> bool:
+    return stored is not None and stored.active and (
+        stored.display_name, stored.email, stored.os_user, tuple(stored.skills), tuple(stored.teams)
+    ) == (wanted.display_name, wanted.email, wanted.os_user, tuple(wanted.skills), tuple(wanted.teams))
+
+
+def _os_user() -> str | None:
+    """$USER, else $LOGNAME, else the password database (cron and some SSH sessions set neither)."""
+    user = os.environ.get("USER") or os.environ.get("LOGNAME")
+    if user:
+        return user
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
+
+
+async def _acting_agent(desk: Desk, as_agent: str | None) -> Agent | None:
+    os_user = _os_user()
+    if as_agent is not None:
+        from omnidesk import services
+
+        return await services.resolve_agent(desk, as_agent, os_user)
+    if not os_user:
+        return None
+    # The lenient lookup (what services.resolve_agent does for an os_user) without importing
+    # the whole service layer: read-only commands stay quick to start.
+    from omnidesk.store.agents import agent_by_os_user
+
+    return await agent_by_os_user(desk.db, os_user)

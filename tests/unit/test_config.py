@@ -1,0 +1,276 @@
+"""Configuration: where it is found, what is accepted, and how mistakes are reported."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from omnidesk import config as cfg
+from omnidesk.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "config" / "omnidesk.example.toml"
+
+
+def write(tmp_path: Path, text: str, name: str = "config.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def error_for(tmp_path: Path, text: str) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        cfg.load_settings(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: "), message  # names the file
+    assert "\n" not in message  # one line
+    return message
+
+
+# -- finding the file -------------------------------------------------------------
+
+
+def test_cli_path_wins_over_env_and_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNIDESK_CONFIG", str(tmp_path / "env.toml"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert cfg.find_config(tmp_path / "cli.toml") == tmp_path / "cli.toml"
+
+
+def test_env_wins_over_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNIDESK_CONFIG", str(tmp_path / "env.toml"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert cfg.find_config(None) == tmp_path / "env.toml"
+    assert cfg.config_is_explicit(None)
+
+
+def test_xdg_config_home_is_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OMNIDESK_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert cfg.find_config(None) == tmp_path / "xdg" / "omnidesk" / "config.toml"
+    assert not cfg.config_is_explicit(None)
+
+
+def test_platformdirs_without_xdg(monkeypatch: pytest.MonkeyPatch) -> None:
+    import platformdirs
+
+    monkeypatch.delenv("OMNIDESK_CONFIG", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    assert cfg.find_config(None) == platformdirs.user_config_path("omnidesk") / "config.toml"
+
+
+def test_default_data_dir_follows_xdg_data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert cfg.default_data_dir() == tmp_path / "data" / "omnidesk"
+
+
+# -- valid files ------------------------------------------------------------------
+
+
+FULL = """
+[desk]
+name = "Acme support"
+timezone = "Europe/Budapest"
+data_dir = "state"
+undo_seconds = 10
+continuity_window_hours = 12.5
+reopen_window_days = 3
+subject_token = false
+quote_last_message = false
+
+[[agents]]
+name = "alice"
+display_name = "Alice Kovács"
+email = "alice@acme.test"
+os_user = "alice"
+skills = ["billing", "hu"]
+teams = ["tier1"]
+
+[[agents]]
+name = "chen"
+
+[channels.support]
+kind = "email"
+address = "support@acme.test"
+imap_host = "imap.acme.test"
+imap_port = 143
+imap_tls = "starttls"
+password_cmd = "echo hunter2"
+folders = ["INBOX", "Escalations"]
+smtp_host = "smtp.acme.test"
+
+[channels.archive]
+kind = "maildir"
+address = "archive@acme.test"
+path = "mail/archive"
+
+[[views]]
+name = "Mine"
+query = "assignee:me"
+key = "1"
+
+[tui]
+bell_on_assign = false
+keys = { reply = "r,ctrl+r" }
+"""
+
+
+def test_full_file_loads_into_typed_settings(tmp_path: Path) -> None:
+    s = cfg.load_settings(write(tmp_path, FULL))
+    assert s.desk.name == "Acme support"
+    assert s.desk.timezone == "Europe/Budapest"
+    assert s.desk.data_dir == tmp_path / "state"  # relative to the config file
+    assert s.desk.undo_seconds == 10.0 and isinstance(s.desk.undo_seconds, float)
+    assert s.desk.continuity_window_hours == 12.5
+    assert s.desk.subject_token is False
+    assert [a.name for a in s.agents] == ["alice", "chen"]
+    assert s.agents[0].display_name == "Alice Kovács"
+    assert s.agents[0].skills == ("billing", "hu")
+    support = s.channel("support")
+    assert support is not None and support.kind == "email" and support.address == "support@acme.test"
+    assert support.options["imap_port"] == 143
+    assert support.options["folders"] == ["INBOX", "Escalations"]
+    assert "kind" not in support.options
+    archive = s.channel("archive")
+    assert archive is not None and archive.options["path"] == str(tmp_path / "mail" / "archive")
+    assert s.views[0].query == "assignee:me" and s.views[0].key == "1"
+    assert s.tui.bell_on_assign is False and s.tui.keys == {"reply": "r,ctrl+r"}
+    assert s.source == tmp_path / "config.toml"
+
+
+def test_empty_file_gives_defaults(tmp_path: Path) -> None:
+    s = cfg.load_settings(write(tmp_path, ""))
+    assert s.desk.undo_seconds == 5.0 and s.agents == () and s.channels == ()
+
+
+# -- mistakes: one line naming file, key and expectation ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        ("[desk]\nundo_secs = 5\n", "desk.undo_secs", "unknown key"),
+        ("colour = 'red'\n", "colour", "unknown key"),
+        ("[desk]\nundo_seconds = 'five'\n", "desk.undo_seconds", "expected a number, got string 'five'"),
+        ("[desk]\nsubject_token = 1\n", "desk.subject_token", "expected true or false, got integer 1"),
+        ("[desk]\nundo_seconds = -1\n", "desk.undo_seconds", "expected at least 0"),
+        ("[desk]\ntimezone = 'Mars/Olympus'\n", "desk.timezone", "IANA time zone"),
+        ("[[agents]]\ndisplay_name = 'x'\n", "agents[0].name", "missing required key"),
+        ("[[agents]]\nname = 'a'\nskills = 'billing'\n", "agents[0].skills", "expected a list of strings"),
+        ("[[agents]]\nname = 'a'\n[[agents]]\nname = 'a'\n", "agents[1].name", "duplicate name 'a'"),
+        ("[channels.s]\naddress = 'a@b'\n", "channels.s.kind", "missing required key"),
+        ("[channels.s]\nkind = 'pigeon'\n", "channels.s.kind", "unknown channel kind 'pigeon'"),
+        ("[channels.s]\nkind = 'email'\naddress = 'a@b'\n", "channels.s.imap_host", "missing required key"),
+        ("[channels.s]\nkind = 'email'\naddress = 'a@b'\nimap_host = 'h'\nimap_port = '993'\n",
+         "channels.s.imap_port", "expected an integer, got string '993'"),
+        ("[channels.s]\nkind = 'email'\naddress = 'a@b'\nimap_host = 'h'\nimap_tls = 'yes'\n",
+         "channels.s.imap_tls", "expected one of 'ssl', 'starttls', 'none'"),
+        ("[channels.s]\nkind = 'email'\naddress = 'a@b'\nimap_host = 'h'\nimap_passwd = 'x'\n",
+         "channels.s.imap_passwd", "unknown key"),
+        ("[channels.s]\nkind = 'maildir'\naddress = 'a@b'\nimap_host = 'h'\npath = 'm'\n",
+         "channels.s.imap_host", "unknown key"),  # email keys are not maildir keys
+        ("[channels.s]\nkind = 'email'\naddress = 'a@b'\nimap_host = 'h'\npassword = 'x'\n"
+         "password_env = 'P'\n",
+         "channels.s.password_env", "only one of"),
+        ("[[views]]\nname = 'v'\n", "views[0].query", "missing required key"),
+        ("[[views]]\nname = 'v'\nquery = 'q'\nkey = '0'\n", "views[0].key", "expected one of"),
+        ("[tui]\nkeys = { reply = 5 }\n", "tui.keys", "expected a table of strings"),
+        ("desk = 5\n", "desk", "expected a table"),
+    ],
+)
+def test_mistakes_name_file_key_and_expectation(tmp_path: Path, text: str, key: str, expected: str) -> None:
+    message = error_for(tmp_path, text)
+    assert f": {key}: " in message, message
+    assert expected in message, message
+
+
+def test_invalid_toml_names_the_file_and_line(tmp_path: Path) -> None:
+    message = error_for(tmp_path, "[desk\nname = 1\n")
+    assert "invalid TOML" in message and "line 1" in message
+
+
+def test_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        cfg.load_settings(tmp_path / "nope.toml")
+
+
+def test_unknown_key_lists_the_valid_ones(tmp_path: Path) -> None:
+    message = error_for(tmp_path, "[desk]\nundo = 5\n")
+    assert "undo_seconds" in message  # the expectation shows what would have been right
+
+
+# -- secrets in the file ------------------------------------------------------------
+
+
+SECRET = "[channels.s]\nkind = 'email'\naddress = 'a@b'\nimap_host = 'h'\npassword = 'hunter2'\n"
+
+
+def test_warns_when_a_password_file_is_group_readable(tmp_path: Path) -> None:
+    path = write(tmp_path, SECRET)
+    path.chmod(0o644)
+    warnings: list[str] = []
+    cfg.load_settings(path, warn=warnings.append)
+    assert len(warnings) == 1
+    assert str(path) in warnings[0] and "0644" in warnings[0] and "chmod 600" in warnings[0]
+    assert "hunter2" not in warnings[0]
+
+
+def test_no_warning_for_private_file_or_password_cmd(tmp_path: Path) -> None:
+    warnings: list[str] = []
+    cfg.load_settings(write(tmp_path, SECRET), warn=warnings.append)  # 0600
+    other = write(tmp_path, SECRET.replace("password = 'hunter2'", "password_cmd = 'true'"), "b.toml")
+    other.chmod(0o644)
+    cfg.load_settings(other, warn=warnings.append)
+    assert warnings == []
+
+
+# -- the starter and the example ---------------------------------------------------
+
+
+def test_starter_config_is_valid_and_names_the_user(tmp_path: Path) -> None:
+    text = cfg.starter_config(desk_name='Acme "EU"', os_user="ann", timezone="Asia/Tehran",
+                              data_dir=tmp_path / "d")
+    s = cfg.parse_settings(tomllib.loads(text), source=tmp_path / "c.toml")
+    assert s.desk.name == 'Acme "EU"' and s.desk.timezone == "Asia/Tehran"
+    assert s.desk.data_dir == tmp_path / "d"
+    assert [(a.name, a.os_user) for a in s.agents] == [("ann", "ann")]
+    assert text.count("#") > 10  # commented
+
+
+def all_schema_keys() -> set[str]:
+    keys = {f"desk.{k}" for k in cfg.DESK_KEYS} | {f"agents.{k}" for k in cfg.AGENT_KEYS}
+    keys |= {f"views.{k}" for k in cfg.VIEW_KEYS} | {f"tui.{k}" for k in cfg.TUI_KEYS}
+    for kind, schema in cfg.CHANNEL_KEYS.items():
+        keys |= {f"channels.{kind}.{k}" for k in schema}
+    return keys
+
+
+def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPPORT_PASSWORD", "x")
+    s = cfg.load_settings(EXAMPLE, warn=None)
+    assert {c.kind for c in s.channels} == {"email", "maildir"}
+
+
+def test_example_config_documents_every_key() -> None:
+    """Every key the validator knows appears in the example (set or commented out)."""
+    text = EXAMPLE.read_text("utf-8")
+    mentioned = {line.lstrip("# ").split("=")[0].strip() for line in text.splitlines() if "=" in line}
+    missing = sorted(k for k in all_schema_keys() if k.rsplit(".", 1)[1] not in mentioned)
+    assert missing == []
+
+
+def test_configuration_doc_lists_every_key() -> None:
+    text = (REPO / "docs" / "configuration.md").read_text("utf-8")
+    missing = sorted(k for k in all_schema_keys() if f"`{k.rsplit('.', 1)[1]}`" not in text)
+    assert missing == []
+
+
+
+def test_a_wrongly_typed_password_is_not_echoed(tmp_path: Path) -> None:
+    message = error_for(tmp_path, "[channels.s]\nkind = 'email'\naddress = 'a@b'\nimap_host = 'h'\n"
+                                  "password = 98765432\n")
+    assert "channels.s.password: expected a string, got integer (value hidden)" in message
+    assert "98765432" not in message
