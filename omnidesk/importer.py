@@ -1,0 +1,328 @@
+"""Bulk import of local mail (a Maildir, an mbox, .eml files) through the normal ingest path.
+
+Parsing, and ingest's lock-free half (`omnidesk.ingest.prepare_records`: blobs,
+JSON, index text), are independent per message, so they run in a process pool
+(one worker per core) on chunks of files; the parent writes the prepared
+records, in delivery order, with `omnidesk.ingest.write_prepared`, one batch
+(one transaction) at a time while the workers work on the next chunks.
+Duplicates are dropped by ingest (channel + Message-ID), so running the same
+import twice adds nothing. Empty files are rejected (there is nothing to
+keep); anything else that is not a usable message is stored quarantined.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from adapters.base import Inbound
+from omnidesk.desk import Desk
+from omnidesk.errors import UserError
+from omnidesk.model import Channel
+
+if TYPE_CHECKING:
+    from omnidesk.store.ingest import PreparedRecord
+
+#: Records per ingest transaction.
+BATCH_SIZE = 500
+#: Files per task sent to a worker (amortises inter-process overhead).
+CHUNK_SIZE = 64
+#: Below this many messages a pool costs more than it saves.
+POOL_THRESHOLD = 300
+#: Channel kind given to channels created by an import.
+IMPORT_KIND = "import"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One message to read: a whole file, or `length` bytes at `offset` of an mbox."""
+
+    path: str
+    offset: int = 0
+    length: int = -1
+    received_ts: float | None = None  # file mtime or mbox From_ date, for mail without a Date
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    imported: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    rejected: int = 0  # empty files: nothing to keep
+    seconds: float = 0.0
+    conversation_ids: set[int] = field(default_factory=set)
+
+    @property
+    def messages(self) -> int:
+        return self.imported + self.duplicates + self.rejected
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self) -> str:
+        text = (f"imported {self.imported}, duplicates {self.duplicates}, quarantined {self.quarantined}, "
+                f"{self.seconds:.1f} s, {self.rate:,.0f} messages/s")
+        if self.rejected:
+            text += f" ({self.rejected} empty files rejected)"
+        return text
+
+
+# -- finding the messages -------------------------------------------------------------
+
+
+def maildir_jobs(path: Path) -> list[Job]:
+    """Every message of a Maildir (new/ and cur/), in delivery order."""
+    from adapters.email import maildir
+
+    path = Path(path)
+    if not maildir.is_maildir(path):
+        raise UserError(f"{path} is not a Maildir (it needs cur/ and new/ directories)")
+    return [Job(str(e.path), received_ts=e.mtime_ns / 1e9) for e in maildir.scan(path)]
+
+
+def mbox_jobs(path: Path) -> list[Job]:
+    """Every message of an mbox file."""
+    import mmap
+
+    from adapters.email import mbox
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path} is not a file")
+    if path.stat().st_size == 0:
+        return []
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        entries = mbox.split(mm)
+    jobs = []
+    for entry in entries:
+        date = entry.date
+        jobs.append(Job(str(path), entry.offset, entry.length, date.timestamp() if date else None))
+    return jobs
+
+
+def eml_jobs(paths: Sequence[Path]) -> list[Job]:
+    """One job per file; a file that turns out to be an mbox of several messages is split."""
+    from adapters.email import mbox
+
+    jobs: list[Job] = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise UserError(f"{path} is not a file")
+        if path.stat().st_size and mbox.looks_like_mbox(path):
+            split = mbox_jobs(path)
+            if len(split) > 1:
+                jobs.extend(split)
+                continue
+        jobs.append(Job(str(path), received_ts=path.stat().st_mtime))
+    return jobs
+
+
+# -- parsing (runs in worker processes) ---------------------------------------------
+
+
+def _read(job: Job) -> bytes:
+    with open(job.path, "rb") as fh:
+        if job.offset:
+            fh.seek(job.offset)
+        return fh.read(job.length) if job.length >= 0 else fh.read()
+
+
+def parse_jobs(jobs: Sequence[Job]) -> list[Inbound | None]:
+    """Parse each job's message; None for an empty or vanished file. Never raises."""
+    from adapters.email import mime
+
+    out: list[Inbound | None] = []
+    for job in jobs:
+        try:
+            raw = _read(job)
+        except OSError:
+            out.append(None)
+            continue
+        if not raw.strip():
+            out.append(None)
+            continue
+        when = datetime.fromtimestamp(job.received_ts, UTC) if job.received_ts is not None else None
+        out.append(mime.parse(raw, fallback_date=when))
+    return out
+
+
+def known_jobs(jobs: Sequence[Job], known: set[str]) -> list[bool]:
+    """For each job: is its message already stored (its Message-ID is in `known`)?
+
+    Reads only the header block (`mime.message_id_of`); a message without a
+    usable Message-ID is never "known" here and gets the full parse, after
+    which ingest decides with the synthetic id.
+    """
+    from adapters.email import mime
+
+    out = []
+    for job in jobs:
+        try:
+            raw = _read(job)
+        except OSError:
+            out.append(False)
+            continue
+        out.append(mime.message_id_of(raw) in known)
+    return out
+
+
+def _warm_worker() -> None:
+    """Import and compile what parsing needs once per worker, not in the first chunk."""
+    from adapters.email import mime
+
+    mime.parse(b"From: a@b.example\nSubject: warm\n\nBest regards,\nA\n")
+
+
+def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """A pool of parser processes (default: one per core), started now.
+
+    Workers are forked, and forked at once: call this before opening the desk
+    (the CLI does), so the children copy a process without aiosqlite's thread.
+    Not spawn/forkserver: those re-run the `__main__` module in every worker,
+    which for `python -m omnidesk` is the whole CLI.
+    """
+    count = workers or os.cpu_count() or 1
+    context = get_context("fork" if os.name == "posix" else "spawn")
+    pool = ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_warm_worker)
+    pool.submit(os.getpid).result()  # with fork, every worker starts on the first submit
+    return pool
+
+
+def wants_pool(jobs: Sequence[Job], workers: int | None) -> bool:
+    return workers != 0 and len(jobs) >= POOL_THRESHOLD
+
+
+# -- importing ------------------------------------------------------------------------
+
+
+async def resolve_channel(desk: Desk, name: str) -> Channel:
+    """The channel called `name`; created with kind "import" when it does not exist."""
+    from omnidesk.store.channels import ensure_channel, get_channel
+
+    if not name.strip():
+        raise UserError("--channel needs a name")
+    channel = await get_channel(desk.db, name)
+    if channel is None:
+        channel = await ensure_channel(desk.db, name, IMPORT_KIND, None)
+    return channel
+
+
+def prepare_jobs(jobs: Sequence[Job], blob_dir: str) -> tuple[list[PreparedRecord], int]:
+    """Parse and prepare (ingest's lock-free half: blobs, JSON, index text) in a worker.
+
+    Returns the prepared records in job order and how many jobs were empty.
+    """
+    from omnidesk.ingest import prepare_records
+    from omnidesk.timeutil import now_ms
+
+    parsed = parse_jobs(jobs)
+    records = [record for record in parsed if record is not None]
+    prepared = prepare_records(records, Path(blob_dir), now_ms())
+    return prepared, len(parsed) - len(prepared)
+
+
+async def import_jobs(
+    desk: Desk,
+    channel: Channel,
+    jobs: Sequence[Job],
+    *,
+    workers: int | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
+) -> ImportSummary:
+    """Parse `jobs` (in parallel when there are many) and ingest them in order, in batches.
+
+    Workers parse and prepare; this process only runs the write transactions
+    (`omnidesk.ingest.write_prepared`, one per batch). `workers=0` does
+    everything here. `progress(n)` is called with the number of messages done.
+    """
+    from omnidesk.ingest import PreparedBatch, write_prepared
+    from omnidesk.store.ingest import channel_external_ids
+    from omnidesk.timeutil import now_ms
+
+    summary = ImportSummary()
+    started = time.perf_counter()
+    pending: list[PreparedRecord] = []
+    blob_dir = str(desk.blob_dir)
+
+    async def write(records: list[PreparedRecord]) -> None:
+        result = await write_prepared(desk, channel, PreparedBatch(records, None, now_ms()))
+        summary.imported += result.imported
+        summary.duplicates += result.duplicates
+        summary.quarantined += result.quarantined
+        summary.conversation_ids.update(result.conversation_ids)
+        if progress:
+            progress(len(records))
+
+    async def take(result: tuple[list[PreparedRecord], int]) -> None:
+        records, empty = result
+        summary.rejected += empty
+        if empty and progress:
+            progress(empty)
+        pending.extend(records)
+        while len(pending) >= batch_size:
+            chunk = pending[:batch_size]
+            del pending[:batch_size]
+            await write(chunk)
+
+    # A re-run: drop mail whose Message-ID the channel already holds before parsing it (a
+    # header scan costs a few percent of a parse). A first import has nothing to look up.
+    known = await channel_external_ids(desk.db, channel.id) if jobs else set()
+    if known:
+        flags: list[bool] = []
+        for i in range(0, len(jobs), 2048):
+            flags += await asyncio.to_thread(known_jobs, jobs[i : i + 2048], known)
+        fresh = [job for job, seen in zip(jobs, flags, strict=True) if not seen]
+        summary.duplicates += len(jobs) - len(fresh)
+        if progress and len(fresh) < len(jobs):
+            progress(len(jobs) - len(fresh))
+        jobs = fresh
+    chunks = [jobs[i : i + CHUNK_SIZE] for i in range(0, len(jobs), CHUNK_SIZE)]
+    if executor is None and not wants_pool(jobs, workers):
+        for chunk in chunks:
+            await take(await asyncio.to_thread(prepare_jobs, chunk, blob_dir))
+    else:
+        pool = executor or make_pool(workers)
+        loop = asyncio.get_running_loop()
+        # A deep queue keeps the workers busy while this process waits on a write transaction.
+        in_flight = max(8, 16 * (workers or os.cpu_count() or 1))
+        queue: deque[asyncio.Future[tuple[list[PreparedRecord], int]]] = deque()
+        try:
+            for chunk in chunks:
+                queue.append(loop.run_in_executor(pool, prepare_jobs, chunk, blob_dir))
+                if len(queue) >= in_flight:
+                    await take(await queue.popleft())
+            while queue:
+                await take(await queue.popleft())
+        finally:
+            for future in queue:
+                future.cancel()
+            if executor is None:
+                pool.shutdown(wait=True, cancel_futures=True)
+    if pending:
+        await write(pending)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+async def import_maildir(desk: Desk, channel: Channel, path: Path, **kwargs: object) -> ImportSummary:
+    return await import_jobs(desk, channel, await asyncio.to_thread(maildir_jobs, path), **kwargs)  # type: ignore[arg-type]
+
+
+async def import_mbox(desk: Desk, channel: Channel, path: Path, **kwargs: object) -> ImportSummary:
+    return await import_jobs(desk, channel, await asyncio.to_thread(mbox_jobs, path), **kwargs)  # type: ignore[arg-type]
+
+
+async def import_eml(desk: Desk, channel: Channel, paths: Sequence[Path], **kwargs: object) -> ImportSummary:
+    return await import_jobs(desk, channel, await asyncio.to_thread(eml_jobs, paths), **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,164 @@
+"""`omnidesk import maildir|mbox|eml` and omnidesk/importer.py, end to end into a real desk."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import os
+import subprocess
+import sys
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+
+from omnidesk import importer
+from omnidesk.desk import Desk
+
+REPO = Path(__file__).resolve().parents[2]
+
+SUBJECTS = ["Refund for order 4411", "Ügyfélszolgálat: késik a csomag", "退款申請", "درخواست بازپرداخت",
+            "Buyurtma qaytarish"]
+
+
+def thread_messages(threads: int, per_thread: int = 3) -> list[bytes]:
+    """`threads` conversations of `per_thread` messages each, replies after their parents."""
+    out = []
+    for t in range(threads):
+        refs: list[str] = []
+        subject = SUBJECTS[t % len(SUBJECTS)] + f" #{t}"
+        for i in range(per_thread):
+            msg = EmailMessage(policy=SMTP)
+            msg["From"] = f"Customer {t} <c{t}@example.com>"
+            msg["To"] = "support@example.com"
+            msg["Subject"] = subject if not refs else "Re: " + subject
+            msg["Date"] = f"Mon, 2 Nov 2026 {10 + i:02d}:{t % 60:02d}:00 +0000"
+            mid = f"<{t}.{i}@example.com>"
+            msg["Message-ID"] = mid
+            if refs:
+                msg["In-Reply-To"] = refs[-1]
+                msg["References"] = " ".join(refs)
+            msg.set_content(f"message {i} of thread {t}: {subject}\n")
+            out.append(msg.as_bytes())
+            refs.append(mid)
+    return out
+
+
+def make_maildir(path: Path, messages: list[bytes]) -> Path:
+    box = mailbox.Maildir(path, create=True)
+    for raw in messages:
+        box.add(raw)
+    box.close()
+    return path
+
+
+async def count(desk: Desk, table: str) -> int:
+    row = await desk.db.fetchone(f"SELECT count(*) FROM {table}")
+    assert row is not None
+    return int(row[0])
+
+
+async def test_maildir_import_twice_adds_nothing(desk: Desk, tmp_path: Path) -> None:
+    maildir = make_maildir(tmp_path / "Maildir", thread_messages(10))
+    (maildir / "new" / "1700000000.empty.host").write_bytes(b"")
+    (maildir / "cur" / "1700000001.junk.host:2,S").write_bytes(b"// Not an RFC-822 Document\n")
+    channel = await importer.resolve_channel(desk, "archive")
+    assert channel.kind == "import"
+
+    first = await importer.import_maildir(desk, channel, maildir, workers=0)
+    assert (first.imported, first.duplicates, first.quarantined, first.rejected) == (31, 0, 1, 1)
+    assert await count(desk, "messages") == 31
+    conversations = await desk.db.fetchone("SELECT count(*) FROM conversations WHERE quarantined = 0")
+    assert conversations is not None and conversations[0] == 10  # replies joined their threads
+
+    again = await importer.import_maildir(desk, channel, maildir, workers=0)
+    assert (again.imported, again.duplicates, again.rejected) == (0, 31, 1)
+    assert await count(desk, "messages") == 31
+    assert "imported 0, duplicates 31, quarantined 0" in again.line()
+
+
+async def test_parallel_import_matches_and_rerun_adds_nothing(desk: Desk, tmp_path: Path) -> None:
+    maildir = make_maildir(tmp_path / "Maildir", thread_messages(110))  # 330 >= the pool threshold
+    channel = await importer.resolve_channel(desk, "bulk")
+    jobs = importer.maildir_jobs(maildir)
+    assert importer.wants_pool(jobs, None)
+    pool = importer.make_pool(2)
+    try:
+        seen: list[int] = []
+        summary = await importer.import_jobs(desk, channel, jobs, executor=pool, progress=seen.append)
+        assert summary.imported == 330
+        assert sum(seen) == 330
+        assert len(summary.conversation_ids) == 110
+        rerun = await importer.import_jobs(desk, channel, jobs, executor=pool)
+        assert (rerun.imported, rerun.duplicates) == (0, 330)
+    finally:
+        pool.shutdown()
+    assert await count(desk, "messages") == 330
+    rows = await desk.db.fetchall("SELECT count(DISTINCT external_id) FROM messages")
+    assert rows[0][0] == 330
+    blobs = [p for p in desk.blob_dir.rglob("*") if p.is_file()]
+    assert len(blobs) >= 330  # raw bytes kept, written by the workers
+
+
+async def test_mbox_import(desk: Desk, corpora: Path) -> None:
+    channel = await importer.resolve_channel(desk, "bounces")
+    path = corpora / "email/sisimai/mailbox/mbox-0"
+    summary = await importer.import_mbox(desk, channel, path, workers=0)
+    assert summary.imported + summary.duplicates == 37
+    again = await importer.import_mbox(desk, channel, path, workers=0)
+    assert again.imported == 0
+    flags = await desk.db.fetchall("SELECT flags FROM messages")
+    assert sum("bounce" in json.loads(r[0]) for r in flags) > 30
+
+
+async def test_eml_import_rejects_empty_and_quarantines_non_messages(desk: Desk, corpora: Path) -> None:
+    channel = await importer.resolve_channel(desk, "files")
+    files = [
+        corpora / "email/sisimai/mailbox/size-0",
+        corpora / "email/enmime/mail/erroneous.raw",
+        corpora / "email/letters/test_chinese_plaintext_gbk_over_base64.txt",
+        corpora / "email/mimekit/mbox/unmunged.mbox.txt",  # an mbox given as a file: split
+    ]
+    summary = await importer.import_eml(desk, channel, files, workers=0)
+    assert (summary.imported, summary.quarantined, summary.rejected) == (4, 1, 1)
+    quarantined = await desk.db.fetchall("SELECT count(*) FROM conversations WHERE quarantined = 1")
+    assert quarantined[0][0] == 1
+    subjects = {r[0] for r in await desk.db.fetchall("SELECT subject FROM messages")}
+    assert "📧 Test 施氏食狮史" in subjects
+
+
+async def test_existing_channel_keeps_its_kind(desk: Desk) -> None:
+    from omnidesk.store.channels import ensure_channel
+
+    await ensure_channel(desk.db, "support", "email", "support@example.com")
+    channel = await importer.resolve_channel(desk, "support")
+    assert (channel.kind, channel.address) == ("email", "support@example.com")
+
+
+def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[desk]\ndata_dir = "{tmp_path / "data"}"\n')
+    env = {**os.environ, "OMNIDESK_CONFIG": str(config), "OMNIDESK_FORCE_TTY": "0",
+           "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "omnidesk", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_import_summary_and_rerun(tmp_path: Path) -> None:
+    maildir = make_maildir(tmp_path / "Maildir", thread_messages(120))  # parallel path
+    done = _cli(tmp_path, "import", "maildir", str(maildir), "--channel", "archive", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["imported"], summary["duplicates"], summary["conversations"]) == (360, 0, 120)
+    assert summary["messages_per_second"] > 0
+    again = _cli(tmp_path, "import", "maildir", str(maildir), "--channel", "archive")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("imported 0, duplicates 360, quarantined 0, ")
+    assert "messages/s" in again.stdout
+
+
+def test_cli_errors_are_one_line(tmp_path: Path) -> None:
+    (tmp_path / "notmaildir").mkdir()
+    done = _cli(tmp_path, "import", "maildir", str(tmp_path / "notmaildir"), "--channel", "x")
+    assert done.returncode == 1
+    assert "is not a Maildir" in done.stderr
+    assert "Traceback" not in done.stderr
