@@ -1,0 +1,65 @@
+"""The `email` channel: IMAP in, SMTP out, a copy of each reply in the Sent folder.
+
+    adapter = EmailAdapter("support", options, secret)
+    async for batch in adapter.poll(cursor): ...   # the core commits records + cursor
+    await adapter.wait_for_changes(60)             # IDLE, or a poll interval
+    receipt = await adapter.send(outbound)         # SMTP, then APPEND to sent_folder
+
+Option keys (validated by omnidesk.config): address, imap_host, imap_port, imap_tls,
+username, password*, folders, sent_folder, mark_seen, move_to, idle, poll_seconds,
+batch_size, smtp_host, smtp_port, smtp_tls, smtp_username, smtp_password*, timeout_seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, ClassVar
+
+from adapters.base import Batch, Outbound, Receipt, SecretResolver
+from adapters.email import mime
+from adapters.email.imap import ImapSettings, ImapSync
+from adapters.email.smtp import build_message, message_bytes, send_email, smtp_settings
+
+log = logging.getLogger(__name__)
+
+
+class EmailAdapter:
+    """An IMAP mailbox plus its SMTP server, as one omnidesk channel."""
+
+    kind: ClassVar[str] = "email"
+
+    def __init__(self, name: str, options: Mapping[str, Any], secret: SecretResolver) -> None:
+        self.name = name
+        self.options = dict(options)
+        self._secret = secret
+        self.imap_settings = ImapSettings.from_options(self.options)
+        self.address = str(self.options.get("address") or self.imap_settings.username)
+        self.sent_folder: str | None = self.options.get("sent_folder") or None
+        self.imap = ImapSync(self.imap_settings, secret, mime.parse)
+
+    def poll(self, cursor: str | None) -> AsyncIterator[Batch]:
+        return self.imap.poll(cursor)
+
+    async def wait_for_changes(self, timeout: float) -> None:
+        await self.imap.wait_for_changes(timeout)
+
+    async def send(self, outbound: Outbound) -> Receipt:
+        """SMTP first; the Sent copy is best effort (the reply has left, do not resend it)."""
+        smtp_settings(self.options)  # ConfigurationError before building anything
+        message = build_message(outbound)
+        receipt = await send_email(self.options, self._secret, outbound, message)
+        if not self.sent_folder:
+            return receipt
+        meta = dict(receipt.meta)
+        try:
+            await self.imap.append(self.sent_folder, message_bytes(message))
+            meta["sent_folder"] = self.sent_folder
+        except Exception as exc:  # reported in the receipt, never raised: the reply has left
+            log.warning("%s: reply %s sent but not copied to %s: %s",
+                        self.name, outbound.message_ref, self.sent_folder, exc)
+            meta["sent_folder_error"] = str(exc)
+        return Receipt(external_id=receipt.external_id, sent_at=receipt.sent_at, meta=meta)
+
+    async def close(self) -> None:
+        await self.imap.close()

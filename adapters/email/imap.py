@@ -1,0 +1,407 @@
+"""IMAP sync for the email channel (aioimaplib).
+
+Sync state is a JSON cursor per folder: UIDVALIDITY and the last UID the core has
+committed. A poll asks the server one STATUS per folder (UIDNEXT, UIDVALIDITY);
+only when something is new does it EXAMINE the folder, list the new UIDs and fetch
+them with BODY.PEEK[] in batches, so the server's flags are never changed unless
+`mark_seen` / `move_to` are configured (then applied only after the core has
+committed the batch). `\\Seen` is never sync state: mail another client has read
+is still new to us. A UIDVALIDITY change restarts the folder from UID 1; the core
+drops the duplicates by Message-ID and content hash.
+
+Waiting uses IDLE when the server offers it (re-issued every `idle_renew_seconds`,
+below the 29-minute limit of RFC 2177), polling otherwise. Dropped connections,
+server restarts and timeouts are retried with exponential backoff and full jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import random
+import ssl
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import UTC, datetime
+
+from adapters.base import (
+    FLAG_QUARANTINED,
+    Address,
+    Batch,
+    ConfigurationError,
+    Inbound,
+    SecretResolver,
+    TransientError,
+)
+from adapters.email.imapconn import (
+    ImapCommandFailed,
+    ImapConnectionLost,
+    ImapSession,
+    ImapSettings,
+    encode_mailbox,
+    message_set,
+    parse_fetch,
+)
+
+__all__ = [
+    "ImapCommandFailed", "ImapConnectionLost", "ImapSession", "ImapSettings", "ImapSync",
+    "dump_cursor", "encode_mailbox", "load_cursor", "message_set", "parse_fetch",
+]
+
+#: Never hold more than this many message bytes in one batch (one huge message still goes alone).
+MAX_BATCH_BYTES = 32 * 1024 * 1024
+
+
+# ---------------------------------------------------------------- cursor
+
+
+def load_cursor(cursor: str | None) -> dict[str, dict[str, int]]:
+    """Folder -> {"uidvalidity", "last_uid"}; an empty or foreign cursor means "from the start"."""
+    if not cursor:
+        return {}
+    try:
+        data = json.loads(cursor)
+        folders = data["folders"]
+        return {
+            str(name): {"uidvalidity": int(v["uidvalidity"]), "last_uid": int(v["last_uid"])}
+            for name, v in folders.items()
+        }
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def dump_cursor(state: Mapping[str, Mapping[str, int]]) -> str:
+    return json.dumps({"v": 1, "folders": state}, sort_keys=True, separators=(",", ":"))
+
+# ---------------------------------------------------------------- sync
+
+
+ParseFn = Callable[[bytes], Inbound]
+
+
+def _fallback_record(raw: bytes, exc: BaseException) -> Inbound:
+    """The parser must never raise; if it does, keep the bytes quarantined rather than drop them."""
+    digest = hashlib.sha256(raw).hexdigest()
+    return Inbound(
+        external_id=f"<sha256-{digest}@quarantine.omnidesk.invalid>",
+        sender=Address("email", ""),
+        sent_at=datetime.now(UTC),
+        text="",
+        raw=raw,
+        defects=(f"parser raised {type(exc).__name__}: {exc}",),
+        flags=frozenset({FLAG_QUARANTINED}),
+    )
+
+
+class ImapSync:
+    """Incremental, resumable IMAP sync for one account (the IMAP half of EmailAdapter)."""
+
+    #: IDLE is ended and re-issued this often (RFC 2177: servers may drop it after 30 min).
+    idle_renew_seconds: float = 25 * 60
+    #: First reconnect delay; doubles per failure up to `reconnect_cap_seconds`, with full jitter.
+    reconnect_base_seconds: float = 0.5
+    reconnect_cap_seconds: float = 60.0
+    #: Failures in a row inside one poll before giving up with TransientError.
+    max_reconnects: int = 6
+
+    def __init__(
+        self,
+        settings: ImapSettings,
+        secret: SecretResolver,
+        parse: ParseFn,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.settings = settings
+        self._secret = secret
+        self._parse = parse
+        self._ssl_context = ssl_context
+        self._session: ImapSession | None = None
+        self._lock = asyncio.Lock()  # one command stream: poll and IDLE take turns
+        self._append_session: ImapSession | None = None  # Sent copies: see append()
+        self._append_lock = asyncio.Lock()
+        self._uidnext: dict[str, int] = {}  # per folder, as of the last poll: IDLE compares against it
+        self.connects = 0  # for tests and `doctor`: how often we (re)connected
+        self.idles = 0  # IDLE commands issued
+
+    # ------------------------------------------------------------ connection
+
+    def backoff(self, failures: int) -> float:
+        """Exponential backoff with full jitter (AWS architecture blog's recommendation)."""
+        ceiling = min(self.reconnect_cap_seconds, self.reconnect_base_seconds * 2 ** max(0, failures - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+    async def session(self) -> ImapSession:
+        if self._session is not None and self._session.alive:
+            return self._session
+        await self.drop()
+        session = ImapSession(self.settings, self._secret("password"), self._ssl_context)
+        try:
+            await session.connect()
+        except (TimeoutError, ImapConnectionLost, OSError) as exc:
+            await session.close()
+            where = f"{self.settings.host}:{self.settings.port}"
+            raise ImapConnectionLost(f"cannot connect to {where}: {exc}") from exc
+        except BaseException:
+            await session.close()
+            raise
+        self.connects += 1
+        self._session = session
+        return session
+
+    async def drop(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    # ------------------------------------------------------------ poll
+
+    async def poll(self, cursor: str | None) -> AsyncIterator[Batch]:
+        """Batches of new messages, each with the cursor to commit with it.
+
+        Resumes after a dropped connection from the last batch handed out. Flag
+        changes (mark_seen / move_to) for a batch happen when the consumer asks for
+        the next one, i.e. after it committed this one.
+        """
+        state = load_cursor(cursor)
+        failures = 0
+        pending_after: tuple[str, list[int]] | None = None
+        for folder in self.settings.folders:
+            while True:
+                try:
+                    async with self._lock:
+                        if pending_after is not None:
+                            await self._after_commit(*pending_after)
+                            pending_after = None
+                        plan = await self._plan(folder, state)
+                    if plan is None:
+                        break
+                    # aclosing: an error below must stop the fetch pipeline now, not at GC time.
+                    async with contextlib.aclosing(self._fetch(folder, state, plan)) as fetched:
+                        async for records, uids, new_state in fetched:
+                            yield Batch(records=records, cursor=dump_cursor(new_state))
+                            # Resumed: the consumer committed the batch, flags may change now
+                            # (retried after a reconnect through `pending_after`).
+                            state = new_state
+                            failures = 0
+                            if uids and (self.settings.mark_seen or self.settings.move_to):
+                                pending_after = (folder, uids)
+                                async with self._lock:
+                                    await self._after_commit(folder, uids)
+                                pending_after = None
+                    break
+                except ImapCommandFailed as exc:
+                    # NO/BAD is the server's considered answer, not a dropped line: report it.
+                    raise TransientError(f"IMAP sync of {folder}: {exc}") from exc
+                except ImapConnectionLost as exc:
+                    await self.drop()
+                    failures += 1
+                    if failures > self.max_reconnects:
+                        raise TransientError(f"IMAP sync of {folder} failed {failures} times: {exc}") from exc
+                    await asyncio.sleep(self.backoff(failures))
+
+    async def _plan(self, folder: str, state: dict[str, dict[str, int]]) -> dict[str, int] | None:
+        """STATUS the folder (one round trip); None when nothing is new."""
+        session = await self.session()
+        await session.deselect()
+        try:
+            st = await session.status(folder)
+        except ImapCommandFailed as exc:
+            raise ConfigurationError(f"IMAP folder {folder!r} cannot be read: {exc}") from exc
+        self._uidnext[folder] = st.get("UIDNEXT", 0)
+        known = state.get(folder)
+        unchanged = known is not None and known["uidvalidity"] == st.get("UIDVALIDITY")
+        if unchanged and st.get("UIDNEXT", 0) <= known["last_uid"] + 1:  # type: ignore[index]
+            return None
+        return st
+
+    async def _fetch(
+        self, folder: str, state: dict[str, dict[str, int]], plan: dict[str, int]
+    ) -> AsyncIterator[tuple[list[Inbound], list[int], dict[str, dict[str, int]]]]:
+        s = self.settings
+        async with self._lock:
+            session = await self.session()
+            info = await session.open_folder(folder, read_write=bool(s.mark_seen or s.move_to))
+            validity = info.get("UIDVALIDITY") or plan.get("UIDVALIDITY", 0)
+            self._uidnext[folder] = max(self._uidnext.get(folder, 0), info.get("UIDNEXT", 0))
+            known = state.get(folder)
+            last = known["last_uid"] if known and known["uidvalidity"] == validity else 0
+            uids = await session.uids_after(last)
+        if not uids:
+            # Nothing to fetch, yet STATUS said something changed: a new UIDVALIDITY, or mail
+            # that came and was expunged. Move the cursor to UIDNEXT - 1 (UIDs only grow) so
+            # the next poll is a single STATUS again.
+            top = max(last, info.get("UIDNEXT", 1) - 1)
+            if not known or known["uidvalidity"] != validity or known["last_uid"] != top:
+                yield [], [], {**state, folder: {"uidvalidity": validity, "last_uid": top}}
+            return
+        rw = bool(s.mark_seen or s.move_to)
+
+        async def parts() -> AsyncIterator[list[int]]:
+            for i in range(0, len(uids), s.batch_size):
+                chunk = uids[i : i + s.batch_size]
+                async with self._lock:
+                    session = await self.session()
+                    if session.selected != folder:
+                        await session.open_folder(folder, read_write=rw)
+                    sizes = await session.sizes(chunk)
+                for part in _split_by_bytes(chunk, sizes):
+                    yield part
+
+        async def fetch(part: list[int]) -> dict[int, bytes]:
+            async with self._lock:
+                session = await self.session()
+                if session.selected != folder:
+                    await session.open_folder(folder, read_write=rw)
+                return await session.fetch_bodies(part)
+
+        async def complete(part: list[int], task: asyncio.Task[dict[int, bytes]]) -> tuple[
+            list[Inbound], list[int], dict[str, dict[str, int]]
+        ]:
+            bodies = await task
+            records = await asyncio.to_thread(self._parse_all, folder, validity, part, bodies)
+            after = {**state, folder: {"uidvalidity": validity, "last_uid": part[-1]}}
+            return records, [u for u in part if u in bodies], after
+
+        # Pipeline: the next part downloads while this one is parsed and ingested.
+        pending: tuple[list[int], asyncio.Task[dict[int, bytes]]] | None = None
+        try:
+            async with contextlib.aclosing(parts()) as planned:
+                async for part in planned:
+                    task = asyncio.ensure_future(fetch(part))
+                    if pending is not None:
+                        done, pending = pending, None
+                        result = await complete(*done)
+                        state = result[2]
+                        yield result
+                    pending = (part, task)
+            if pending is not None:
+                done, pending = pending, None
+                yield await complete(*done)
+        finally:
+            if pending is not None:
+                pending[1].cancel()
+                with contextlib.suppress(BaseException):
+                    await pending[1]
+        async with self._lock:
+            if self._session is not None and self._session.alive:
+                await self._session.deselect()
+
+    def _parse_all(
+        self, folder: str, validity: int, uids: list[int], bodies: dict[int, bytes]
+    ) -> list[Inbound]:
+        records = []
+        for uid in uids:
+            raw = bodies.get(uid)
+            if raw is None:
+                continue  # expunged by another client between SEARCH and FETCH
+            try:
+                rec = self._parse(raw)
+            except Exception as exc:  # the parser promises not to raise; never drop mail if it does
+                rec = _fallback_record(raw, exc)
+            rec.meta = {**rec.meta, "imap": {"folder": folder, "uid": uid, "uidvalidity": validity}}
+            records.append(rec)
+        return records
+
+    async def _after_commit(self, folder: str, uids: list[int]) -> None:
+        session = await self.session()
+        if session.selected != folder or not session.read_write:
+            await session.open_folder(folder, read_write=True)
+        if self.settings.mark_seen:
+            await session.mark_seen(uids)
+        if self.settings.move_to:
+            await session.move(uids, self.settings.move_to)
+        await session.deselect()
+
+    # ------------------------------------------------------------ waiting
+
+    async def wait_for_changes(self, timeout: float) -> None:
+        """Return when the first folder may have new mail (IDLE), or after a poll interval."""
+        s = self.settings
+        limit = timeout if len(s.folders) == 1 else min(timeout, s.poll_seconds)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        try:
+            async with self._lock:
+                session = await self.session()
+                can_idle = s.idle and "IDLE" in session.capabilities
+            if not can_idle:
+                await asyncio.sleep(min(limit, s.poll_seconds))
+                return
+            folder = s.folders[0]
+            async with self._lock:
+                session = await self.session()
+                try:
+                    info = await session.open_folder(folder, read_write=False)
+                    # Mail that landed after the last poll is already in this fresh view, and
+                    # IDLE would never announce it: compare UIDNEXT with what the poll saw.
+                    seen = self._uidnext.setdefault(folder, info.get("UIDNEXT", 0))
+                    if info.get("UIDNEXT", 0) > seen:
+                        return
+                    # Re-issue IDLE on the same selection until something changes or time is up;
+                    # anything arriving between DONE and the next IDLE is reported when it starts.
+                    while (remaining := deadline - loop.time()) > 0.01:
+                        self.idles += 1
+                        if await session.idle(min(remaining, self.idle_renew_seconds)):
+                            return
+                finally:
+                    if session.alive:
+                        await session.deselect()
+        except (ImapConnectionLost, ImapCommandFailed):
+            # The next poll reconnects (with backoff) and reports; just do not spin.
+            await self.drop()
+            await asyncio.sleep(min(max(0.0, deadline - loop.time()), self.backoff(1)))
+
+    # ------------------------------------------------------------ sent copies
+
+    async def append(self, folder: str, raw: bytes) -> None:
+        """APPEND our own sent message (marked \\Seen) to `folder`.
+
+        Uses its own connection: the sync connection may sit in IDLE for minutes,
+        and a reply's Sent copy must not wait for it. Reconnects once if the kept
+        connection went stale.
+        """
+        async with self._append_lock:
+            for attempt in (1, 2):
+                session = self._append_session
+                try:
+                    if session is None or not session.alive:
+                        if session is not None:
+                            await session.close()
+                        session = ImapSession(self.settings, self._secret("password"), self._ssl_context)
+                        self._append_session = session
+                        await session.connect()
+                    await session.append(folder, raw)
+                    return
+                except (ImapConnectionLost, OSError) as exc:
+                    await session.close()
+                    self._append_session = None
+                    if attempt == 2:
+                        raise ImapConnectionLost(
+                            f"cannot append to {folder} on {self.settings.host}:{self.settings.port}: {exc}"
+                        ) from exc
+
+    async def close(self) -> None:
+        await self.drop()
+        async with self._append_lock:
+            if self._append_session is not None:
+                await self._append_session.close()
+                self._append_session = None
+
+
+def _split_by_bytes(uids: list[int], sizes: Mapping[int, int]) -> list[list[int]]:
+    parts: list[list[int]] = []
+    cur: list[int] = []
+    total = 0
+    for uid in uids:
+        if uid not in sizes:
+            continue  # expunged meanwhile
+        size = sizes[uid]
+        if cur and total + size > MAX_BATCH_BYTES:
+            parts.append(cur)
+            cur, total = [], 0
+        cur.append(uid)
+        total += size
+    if cur:
+        parts.append(cur)
+    return parts
