@@ -1,0 +1,133 @@
+"""`omnidesk sync`: the daemon (channels, outbox, timers), `--once` for cron, `--status` for health.
+
+    omnidesk sync                 run until SIGTERM / Ctrl-C
+    omnidesk sync --once          poll every channel once, send what is due, exit
+    omnidesk sync --status        per channel: heartbeat, last success, last error; outbox counts
+    omnidesk sync --channel NAME  only this channel (repeatable)
+
+Exit codes: 0 ok; 1 when `--once` met a failing channel (cron mails the error);
+SIGTERM and SIGINT stop cleanly with 0.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from omnidesk.cli.common import desk_session, run
+from omnidesk.cli.output import FORMAT_OPTION, JSON_OPTION
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sync")(sync_command)
+
+
+def sync_command(
+    ctx: typer.Context,
+    once: bool = typer.Option(False, "--once", help="Sync every channel once, send due replies, then exit."),
+    status: bool = typer.Option(False, "--status", help="Show each channel's heartbeat and last error."),
+    channel: list[str] = typer.Option(None, "--channel", "-c", metavar="NAME",
+                                      help="Only this channel (repeatable)."),
+    fmt: str | None = FORMAT_OPTION,
+    json_flag: bool = JSON_OPTION,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every batch and reply."),
+) -> None:
+    """Run the sync daemon: poll channels, send replies, wake snoozed conversations."""
+    if status:
+        run(_status(ctx, fmt, json_flag))
+        return
+    _configure_logging(verbose)
+    ok = run(_sync(ctx, once=once, channels=list(channel or ())))
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _configure_logging(verbose: bool) -> None:
+    import logging
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+async def _sync(ctx: typer.Context, *, once: bool, channels: list[str]) -> bool:
+    import asyncio
+    import signal
+    import sys
+
+    from omnidesk.sync import run_sync
+
+    async with desk_session(ctx) as desk:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        installed = []
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
+                pass
+        try:
+            report = await run_sync(desk, once=once, stop=stop, channels=channels or None)
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+        if once:
+            for name, ch in report.channels.items():
+                line = (f"{name}: {ch.imported} new, {ch.duplicates} duplicate(s), "
+                        f"{ch.quarantined} quarantined")
+                if ch.last_error:
+                    from omnidesk.textsafe import one_line
+
+                    line += f"; error: {one_line(ch.last_error)}"
+                sys.stderr.write(line + "\n")
+            out = report.outbox
+            if out.sent or out.retried or out.failed:
+                sys.stderr.write(f"outbox: {out.sent} sent, {out.retried} to retry, {out.failed} failed\n")
+            if report.woken:
+                sys.stderr.write(f"woke {len(report.woken)} snoozed conversation(s)\n")
+        return report.ok or not once
+
+
+async def _status(ctx: typer.Context, fmt: str | None, json_flag: bool) -> None:
+    from omnidesk.cli.output import Column, choose_format, emit
+    from omnidesk.store.channels import channel_health
+    from omnidesk.store.outbox import state_counts
+    from omnidesk.sync import daemon_running
+    from omnidesk.timeutil import iso
+
+    chosen = choose_format(fmt, json_flag)
+    async with desk_session(ctx) as desk:
+        health = await channel_health(desk.db)
+        counts = await state_counts(desk.db)
+        live = await daemon_running(desk)
+    machine = chosen in ("json", "nl", "csv", "tsv")
+    rows = [
+        {
+            "channel": h.name,
+            "kind": h.kind,
+            "heartbeat_at": iso(h.heartbeat_at) if machine else h.heartbeat_at,
+            "last_success_at": iso(h.last_success_at) if machine else h.last_success_at,
+            "last_error": h.last_error,
+            "last_error_at": iso(h.last_error_at) if machine else h.last_error_at,
+            "failing": h.failing,
+            "runner": h.runner,
+        }
+        for h in health
+    ]
+    fields = ["channel", "kind", "heartbeat_at", "last_success_at", "last_error", "last_error_at",
+              "failing", "runner"]
+    columns = [
+        Column("channel", "CHANNEL", "str"), Column("kind", "KIND", "str"),
+        Column("heartbeat_at", "HEARTBEAT", "time"), Column("last_success_at", "LAST OK", "time"),
+        Column("last_error", "LAST ERROR", "text", max_width=60), Column("runner", "RUNNER", "str"),
+    ]
+    emit(rows, chosen, fields=fields, columns=columns, empty="no channels configured")
+    if chosen == "table":
+        import sys
+
+        queued = counts.get("queued", 0) + counts.get("sending", 0)
+        sys.stdout.write(
+            f"\ndaemon: {'running' if live else 'not running'}; outbox: {queued} waiting, "
+            f"{counts.get('failed', 0)} failed, {counts.get('sent', 0)} sent\n"
+        )

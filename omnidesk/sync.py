@@ -1,0 +1,391 @@
+"""The sync daemon: one supervised task per channel, the outbox dispatcher, and timers.
+
+    stop = asyncio.Event()
+    report = await run_sync(desk, once=False, stop=stop)   # until stop is set
+
+Per channel: poll -> ingest_batch (records and cursor in one transaction) ->
+wait_for_changes, with a heartbeat in `channel_health` at least every
+HEARTBEAT_SECONDS. A failing channel records its error and is retried with
+exponential backoff (jittered) while the other channels keep working.
+
+Stopping (SIGTERM in `omnidesk sync`): `stop` is set; each task finishes the
+batch it is ingesting or the reply it is sending, then returns. Whatever is
+still running after `grace` seconds is cancelled, which is also safe: a batch
+is one transaction with its cursor (rolled back whole), and a reply the
+dispatcher was sending keeps its lease and is taken up again after it expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from adapters.base import Adapter
+from omnidesk.desk import Desk
+from omnidesk.errors import UserError
+from omnidesk.model import Channel
+from omnidesk.outbox import Dispatcher, DispatchStats, runner_id
+from omnidesk.settings import ChannelSettings
+from omnidesk.store import channels as channel_store
+from omnidesk.store import timers
+from omnidesk.timeutil import now_ms
+
+log = logging.getLogger(__name__)
+
+#: A live sync refreshes its heartbeat at least this often (seconds).
+HEARTBEAT_SECONDS = 15.0
+#: A heartbeat younger than this (ms) from another process means a daemon is running.
+LIVE_MS = 60_000
+#: Timers look for snoozes that ended at least this often (seconds), to notice new snoozes.
+TIMER_SECONDS = 10.0
+
+
+@dataclass(slots=True)
+class ChannelReport:
+    name: str
+    batches: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    errors: int = 0
+    last_error: str | None = None
+
+
+@dataclass(slots=True)
+class SyncReport:
+    channels: dict[str, ChannelReport] = field(default_factory=dict)
+    outbox: DispatchStats = field(default_factory=DispatchStats)
+    woken: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.last_error for c in self.channels.values())
+
+
+def selected_channels(desk: Desk, names: list[str] | None) -> list[ChannelSettings]:
+    """The configured channels to sync: all, or the named ones (UserError for an unknown name)."""
+    configured = list(desk.settings.channels)
+    if not names:
+        return configured
+    known = {c.name: c for c in configured}
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise UserError(
+            f"no channel named {', '.join(map(repr, missing))} in the configuration"
+            f" (configured: {', '.join(known) or 'none'})"
+        )
+    return [known[n] for n in names]
+
+
+async def run_sync(desk: Desk, *, once: bool, stop: asyncio.Event, channels: list[str] | None = None,
+                   dispatch: bool = True, grace: float = 10.0, backoff_base: float = 2.0,
+                   backoff_max: float = 300.0, dispatcher: Dispatcher | None = None) -> SyncReport:
+    """Sync channels, send due replies and wake snoozes, until `stop` is set (or one pass with `once`).
+
+    `channels` limits the channels polled (names from the config). `dispatcher` lets a
+    caller (the TUI, tests) supply its own; by default one is built from the desk.
+    """
+    selected = selected_channels(desk, channels)
+    runner = runner_id()
+    report = SyncReport()
+    own_dispatcher = dispatcher is None and dispatch
+    if own_dispatcher:
+        dispatcher = Dispatcher(desk)
+
+    tasks: list[asyncio.Task[None]] = []
+    for settings in selected:
+        channel_report = report.channels.setdefault(settings.name, ChannelReport(settings.name))
+        loop = _ChannelLoop(desk, settings, runner, stop, once, channel_report, backoff_base, backoff_max)
+        tasks.append(asyncio.create_task(_supervised(loop.run, stop, once, f"channel {settings.name}"),
+                                         name=f"sync:{settings.name}"))
+    if dispatcher is not None:
+        tasks.append(asyncio.create_task(_dispatch(dispatcher, stop, once, report), name="sync:outbox"))
+    tasks.append(asyncio.create_task(_timers(desk, stop, once, report), name="sync:timers"))
+
+    try:
+        if once:
+            await asyncio.wait(tasks)
+        else:
+            await stop.wait()
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                log.warning("%s did not stop within %.0fs; cancelling it", task.get_name(), grace)
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if own_dispatcher and dispatcher is not None:
+            await dispatcher.close()
+    return report
+
+
+async def daemon_running(desk: Desk) -> bool:
+    """True when another live process is syncing this desk (a heartbeat newer than LIVE_MS).
+
+    The TUI runs the sync in-process only when this is False. A heartbeat from this
+    host whose process is gone (a crashed daemon) does not count.
+    """
+    me = runner_id()
+    host = socket.gethostname()
+    now = now_ms()
+    for health in await channel_store.channel_health(desk.db):
+        if health.heartbeat_at is None or not health.runner or now - health.heartbeat_at > LIVE_MS:
+            continue
+        if health.runner == me:
+            continue
+        their_host, _, pid = health.runner.rpartition(":")
+        if their_host == host and pid.isdigit() and not _pid_alive(int(pid)):
+            continue
+        return True
+    return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def describe(exc: BaseException) -> str:
+    """One line for channel_health.last_error: the exception type and its message."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def backoff_delay(failures: int, base: float, cap: float) -> float:
+    """Exponential backoff with jitter: base * 2^(failures-1), capped, scaled by [0.5, 1)."""
+    step = min(cap, base * 2 ** max(0, failures - 1))
+    return step * random.uniform(0.5, 1.0)
+
+
+async def wait_or_stop(stop: asyncio.Event, awaitable: Awaitable[object], timeout: float | None) -> bool:
+    """Await `awaitable` for at most `timeout` s (None: no limit), or until `stop`.
+
+    True if it finished by itself (its exception, if any, is raised); otherwise it is cancelled.
+    """
+    task = asyncio.ensure_future(awaitable)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        done, _ = await asyncio.wait({task, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            task.result()  # re-raise its error
+            return True
+        return False
+    finally:
+        for t in (task, stopper):
+            if not t.done():
+                t.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        with contextlib.suppress(asyncio.CancelledError):
+            await stopper
+
+
+class _ChannelLoop:
+    """poll -> ingest -> wait, with heartbeats and backoff, for one channel."""
+
+    def __init__(self, desk: Desk, settings: ChannelSettings, runner: str, stop: asyncio.Event, once: bool,
+                 report: ChannelReport, backoff_base: float, backoff_max: float) -> None:
+        self.desk = desk
+        self.settings = settings
+        self.runner = runner
+        self.stop = stop
+        self.once = once
+        self.report = report
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.adapter: Adapter | None = None
+        self._beat_at = -HEARTBEAT_SECONDS  # loop time of the last health write
+        self._healthy: bool | None = None  # what the store says now: None unknown, True ok, False error
+
+    async def _beat(self, channel: Channel, *, success: bool = False) -> None:
+        """Write the heartbeat (or a success) at most every HEARTBEAT_SECONDS/3.
+
+        Every write changes PRAGMA data_version, which TUIs poll to refresh; a quiet
+        channel polled every second must not make every console repaint every second.
+        A success after an error is written at once.
+        """
+        now = asyncio.get_running_loop().time()
+        due = now - self._beat_at >= HEARTBEAT_SECONDS / 3
+        if success and (due or self._healthy is not True):
+            await channel_store.record_success(self.desk.db, channel.id)
+            if self._healthy is not True:
+                await channel_store.record_heartbeat(self.desk.db, channel.id, self.runner)
+            self._healthy = True
+        elif due:
+            await channel_store.record_heartbeat(self.desk.db, channel.id, self.runner)
+        else:
+            return
+        self._beat_at = now
+
+    async def run(self) -> None:
+        db = self.desk.db
+        channel = await channel_store.ensure_channel(db, self.settings.name, self.settings.kind,
+                                                     self.settings.address)
+        failures = 0
+        try:
+            while not self.stop.is_set():
+                await self._beat(channel)
+                try:
+                    if self.adapter is None:
+                        from omnidesk.registry import build_adapter
+
+                        self.adapter = build_adapter(self.settings)
+                    await self._poll(channel)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    failures += 1
+                    error = describe(exc)
+                    self.report.errors += 1
+                    self.report.last_error = error
+                    log.warning("channel %s: %s (failure %d)", channel.name, error, failures)
+                    await channel_store.record_error(db, channel.id, error)
+                    self._healthy = False
+                    # A fresh adapter next time: the old connection may be half-dead.
+                    await self._close_adapter()
+                    if self.once:
+                        return
+                    await self._backoff(channel, backoff_delay(failures, self.backoff_base, self.backoff_max))
+                    continue
+                failures = 0
+                self.report.last_error = None
+                await self._beat(channel, success=True)
+                if self.once:
+                    return
+                await self._wait_for_changes(channel)
+        finally:
+            await self._close_adapter()
+
+    async def _poll(self, channel: Channel) -> None:
+        from omnidesk.ingest import ingest_batch
+
+        assert self.adapter is not None
+        cursor = await channel_store.get_cursor(self.desk.db, channel.id)
+        batches = self.adapter.poll(cursor)
+        try:
+            while True:
+                # Fetching races `stop`: a stop while the adapter waits on the network (or sleeps in
+                # its own reconnect backoff) abandons the fetch; nothing is lost, the cursor did not move.
+                step = asyncio.ensure_future(anext(batches, None))
+                finished = await wait_or_stop(self.stop, step, None)
+                if not finished:
+                    return
+                batch = step.result()
+                if batch is None:
+                    return
+                # Ingesting does not race: the batch and its cursor commit together, then we look at stop.
+                result = await ingest_batch(self.desk, channel, batch)
+                self.report.batches += 1
+                self.report.imported += result.imported
+                self.report.duplicates += result.duplicates
+                self.report.quarantined += result.quarantined
+                if result.imported:
+                    log.info("channel %s: %d new message(s)", channel.name, result.imported)
+                if self.stop.is_set():
+                    return
+                await self._beat(channel)
+        finally:
+            aclose: Callable[[], Awaitable[None]] | None = getattr(batches, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(BaseException):
+                    await aclose()
+
+    async def _wait_for_changes(self, channel: Channel) -> None:
+        """Until the adapter says new records may be there (IDLE push, its poll interval) or stop.
+
+        Bounded by HEARTBEAT_SECONDS, so the loop comes round to refresh the heartbeat.
+        """
+        assert self.adapter is not None
+        try:
+            await wait_or_stop(self.stop, self.adapter.wait_for_changes(HEARTBEAT_SECONDS),
+                               HEARTBEAT_SECONDS + 5)
+        except Exception as exc:  # a dropped IDLE connection: the next poll reconnects or reports
+            log.info("channel %s: waiting for changes failed: %s", channel.name, describe(exc))
+
+    async def _backoff(self, channel: Channel, seconds: float) -> None:
+        """Sleep `seconds` after a failure (or until stop), refreshing the heartbeat meanwhile."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not self.stop.is_set():
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            await wait_or_stop(self.stop, asyncio.sleep(min(left, HEARTBEAT_SECONDS)), HEARTBEAT_SECONDS + 1)
+            if not self.stop.is_set() and deadline - loop.time() > 0:
+                await self._beat(channel)
+
+    async def _close_adapter(self) -> None:
+        if self.adapter is not None:
+            adapter, self.adapter = self.adapter, None
+            with contextlib.suppress(Exception):
+                await adapter.close()
+
+
+async def _supervised(body: Callable[[], Awaitable[None]], stop: asyncio.Event, once: bool,
+                      what: str) -> None:
+    """Run `body`; if it dies of an unexpected error (a bug, a store locked for a minute), restart it."""
+    failures = 0
+    while True:
+        try:
+            await body()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            failures += 1
+            log.exception("%s crashed; restarting it", what)
+            if once or stop.is_set():
+                return
+            await wait_or_stop(stop, asyncio.sleep(backoff_delay(failures, 1.0, 60.0)), 61)
+
+
+async def _dispatch(dispatcher: Dispatcher, stop: asyncio.Event, once: bool, report: SyncReport) -> None:
+    if once:
+        report.outbox.add(await dispatcher.run_once())
+        return
+    while not stop.is_set():
+        try:
+            await dispatcher.run(stop)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("outbox dispatcher crashed; restarting it")
+            await wait_or_stop(stop, asyncio.sleep(5), 6)
+
+
+async def _timers(desk: Desk, stop: asyncio.Event, once: bool, report: SyncReport) -> None:
+    """Snooze wake-ups: snoozed conversations whose time has come are reopened (with an event)."""
+    while True:
+        try:
+            next_end = await timers.next_snooze_end(desk.db)
+            # Read first: a write transaction every few seconds would wake every TUI's refresh.
+            due = next_end is not None and next_end <= now_ms()
+            woken = await timers.wake_snoozed(desk.db, now=now_ms()) if due else []
+            if woken:
+                log.info("woke %d snoozed conversation(s): %s", len(woken), woken)
+                report.woken.extend(woken)
+            next_end = await timers.next_snooze_end(desk.db)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("snooze timer failed")
+            next_end = None
+        if once or stop.is_set():
+            return
+        wait = TIMER_SECONDS
+        if next_end is not None:
+            wait = max(0.05, min(wait, (next_end - now_ms()) / 1000))
+        await wait_or_stop(stop, asyncio.sleep(wait), wait + 1)
