@@ -1,0 +1,59 @@
+"""Where a reply can go (channel + address) and what is worth copying from a conversation."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from omnidesk.model import Conversation
+from omnidesk.tui.widgets.composer import Route
+from omnidesk.tui.widgets.picker import Choice
+
+#: Channel kind -> the identity kind it reaches.
+IDENTITY_KIND = {"maildir": "email", "email": "email", "import": "email", "sms": "phone"}
+_ORDER_NUMBER = re.compile(r"(?:order|rendelés|订单|سفارش|buyurtma)?\s*#?\b([A-Z]{0,3}-?\d{5,})\b", re.I)
+
+
+def routes_for(conversation: Conversation, channels: list[Any]) -> list[Route]:
+    """Every (channel, address) that reaches this customer; the latest inbound channel first."""
+    identities = list(conversation.customer.identities)
+    latest_in = next((m for m in reversed(conversation.messages) if m.direction == "in"), None)
+    routes: list[Route] = []
+    for channel in channels:
+        wanted = IDENTITY_KIND.get(channel.kind, channel.kind)
+        for identity in identities:
+            if identity.kind == wanted:
+                routes.append(Route(channel.name, channel.kind, identity.address))
+    if latest_in is not None and latest_in.channel_name:
+        preferred = [r for r in routes if r.channel == latest_in.channel_name]
+        exact = [r for r in preferred if r.to == latest_in.author_address.lower()]
+        first = (exact or preferred)[:1]
+        if not first and latest_in.author_address:
+            first = [Route(latest_in.channel_name, latest_in.channel_kind or "?", latest_in.author_address)]
+        routes = first + [r for r in routes if r not in first]
+    return routes
+
+
+def copy_choices(conversation: Conversation) -> list[Choice]:
+    """Things worth copying: the link, the customer's addresses, order numbers in the text."""
+    choices = [Choice(f"#{conversation.summary.id}", f"#{conversation.summary.id}", "conversation")]
+    for identity in conversation.customer.identities:
+        choices.append(Choice(identity.address, identity.address, identity.kind))
+    seen: set[str] = set()
+    for message in conversation.messages:
+        for match in _ORDER_NUMBER.finditer(message.text):
+            number = match.group(1)
+            if number not in seen:
+                seen.add(number)
+                choices.append(Choice(number, number, "number in a message"))
+    return choices
+
+
+def _downloads() -> Path:
+    try:
+        from platformdirs import user_downloads_dir
+
+        return Path(user_downloads_dir())
+    except Exception:
+        return Path.home() / "Downloads"

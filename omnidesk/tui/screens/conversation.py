@@ -1,0 +1,506 @@
+"""One conversation: the timeline of every channel, presence banner, and the composer in place."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Footer, Label
+
+from omnidesk import reads, services
+from omnidesk.model import Conversation
+from omnidesk.tui import actions
+from omnidesk.tui.messages import StoreChanged
+from omnidesk.tui.routes import _downloads, copy_choices, routes_for
+from omnidesk.tui.screens.base import DeskScreen
+from omnidesk.tui.textfmt import inert_line
+from omnidesk.tui.widgets.composer import Composer, Route
+from omnidesk.tui.widgets.picker import PickerScreen
+from omnidesk.tui.widgets.statusbar import StatusBar
+from omnidesk.tui.widgets.timeline import EventLine, MessageView, presence_text, timeline_entries
+
+#: Seconds between presence heartbeats while a conversation is open.
+HEARTBEAT_SECONDS = 10.0
+#: Timeline items mounted when a conversation opens, and how many more each k at the top adds.
+WINDOW = 40
+WINDOW_STEP = 60
+
+
+class ConversationLoaded(Message):
+    def __init__(self, conversation: Conversation | None, error: str = "") -> None:
+        super().__init__()
+        self.conversation = conversation
+        self.error = error
+
+
+class PresenceLoaded(Message):
+    def __init__(self, rows: list[Any]) -> None:
+        super().__init__()
+        self.rows = rows
+
+
+class RoutesLoaded(Message):
+    def __init__(self, routes: list[Route], mode: str) -> None:
+        super().__init__()
+        self.routes = routes
+        self.mode = mode
+
+
+class ConversationScreen(DeskScreen):
+    context = "conversation"
+    BINDINGS = actions.bindings("conversation")
+    AUTO_FOCUS = "#timeline"
+
+    def __init__(self, conversation_id: int, *, inbox: Any = None, compose: str | None = None) -> None:
+        super().__init__(classes="conversation-screen")
+        self.conversation_id = conversation_id
+        self.inbox = inbox
+        self.pending_compose = compose
+        self.conversation: Conversation | None = None
+        self.selected = -1
+        self.activity = "viewing"
+        self.reply_countdown: tuple[int, float] | None = None  # (message id, deadline monotonic)
+        self.window = WINDOW
+        self.hidden_count = 0
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="conversation-header")
+        yield Label("", id="presence", classes="hidden")
+        yield Label("", id="earlier", classes="hidden")
+        yield VerticalScroll(id="timeline")
+        yield Label("", id="countdown", classes="hidden")
+        yield StatusBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+        self.mark_read()
+        self.set_interval(HEARTBEAT_SECONDS, self.beat)
+        self.beat()
+        self.set_interval(1.0, self._tick_countdown)
+
+    def on_unmount(self) -> None:
+        desk = self.desk
+        if desk.agent is not None:
+            from omnidesk.store import presence
+
+            self.app.run_worker(
+                presence.leave(
+                    desk.db,
+                    agent_id=desk.agent.id,
+                    conversation_id=self.conversation_id,
+                    runner=presence.runner_id(),
+                ),
+                exit_on_error=False,
+            )
+
+    # -- loading --------------------------------------------------------------------------
+
+    @work(group="load", exclusive=True, exit_on_error=False)
+    async def load(self) -> None:
+        try:
+            conversation = await reads.get_conversation(self.desk, self.conversation_id)
+        except Exception as exc:
+            self.post_message(ConversationLoaded(None, str(exc)))
+            return
+        self.post_message(ConversationLoaded(conversation))
+
+    @work(group="read", exit_on_error=False)
+    async def mark_read(self) -> None:
+        if self.desk.agent is not None:
+            try:
+                await services.mark_read(self.desk, self.conversation_id)
+            except Exception:
+                return
+
+    async def on_conversation_loaded(self, message: ConversationLoaded) -> None:
+        if message.conversation is None:
+            self.query_one("#conversation-header", Label).update(Text(message.error, style="bold red"))
+            return
+        conversation = message.conversation
+        first = self.conversation is None
+        self.conversation = conversation
+        self._render_header()
+        await self._render_timeline(conversation)
+        self.refresh_bindings()
+        if first:
+            indexes = self._message_indexes()
+            self.selected = indexes[-1] if indexes else -1
+            self._highlight()
+            timeline = self.query_one("#timeline", VerticalScroll)
+            timeline.scroll_end(animate=False)
+            if self.pending_compose:
+                mode, self.pending_compose = self.pending_compose, None
+                self.start_compose(mode)
+
+    def _render_header(self) -> None:
+        c = self.conversation
+        assert c is not None
+        s = c.summary
+        head = Text()
+        head.append(f" #{s.id} ", style="bold reverse")
+        head.append(" ")
+        head.append_text(inert_line(s.subject or s.preview or "(no subject)", style="bold"))
+        head.append("\n")
+        head.append_text(inert_line(c.customer.name or s.customer_address))
+        head.append(f"  {s.status}", style="bold")
+        if s.status == "snoozed" and s.snoozed_until:
+            from omnidesk.tui.textfmt import clock, zone
+
+            head.append(f" until {clock(s.snoozed_until, zone(self.desk.settings.desk.timezone))}")
+        head.append(f" · {s.priority} · {s.assignee or 'unassigned'}")
+        if s.team:
+            head.append(f" · team {s.team}")
+        if s.tags:
+            head.append("  " + " ".join(f"+{t}" for t in s.tags), style="dim")
+        if c.merged_into:
+            head.append(f"  merged into #{c.merged_into}", style="bold yellow")
+        if c.linked_to:
+            head.append(f"  continues #{c.linked_to}", style="dim")
+        self.query_one("#conversation-header", Label).update(head)
+
+    def _items(self) -> list[Any]:
+        return list(self.query_one("#timeline", VerticalScroll).children)
+
+    async def _show_more(self) -> None:
+        """Mount `WINDOW_STEP` more of the earlier items and keep the selection where it was."""
+        if self.conversation is None:
+            return
+        before = len(self._items())
+        self.window += WINDOW_STEP
+        await self._render_timeline(self.conversation)
+        added = len(self._items()) - before
+        self.selected = max(0, self.selected + added - 1)
+        self._highlight()
+        self._items()[self.selected].scroll_visible(animate=False)
+
+    async def _render_timeline(self, conversation: Conversation) -> None:
+        timeline = self.query_one("#timeline", VerticalScroll)
+        entries = timeline_entries(conversation)
+        # Only the latest `window` items are mounted: a 2,000-message thread opens as fast
+        # as a short one; k at the top mounts more.
+        self.hidden_count = max(0, len(entries) - self.window)
+        entries = entries[self.hidden_count :]
+        earlier = self.query_one("#earlier", Label)
+        earlier.update(Text(f"▲ {self.hidden_count} earlier items — k at the top shows more", style="dim"))
+        earlier.set_class(self.hidden_count == 0, "hidden")
+        keys = [("m", item.id) if order == 0 else ("e", item.id) for _, order, item in entries]
+        existing = self._items()
+        existing_keys = [
+            ("m", w.message.id) if isinstance(w, MessageView) else ("e", w.event.id) for w in existing
+        ]
+        if keys == existing_keys:  # same items: refresh in place (delivery state, ...)
+            for widget, (_, order, item) in zip(existing, entries, strict=True):
+                if order == 0 and widget.message != item:
+                    widget.set_message(item)
+            return
+        agent_tz = self.desk.settings.desk.timezone
+        customer_tz = conversation.customer.timezone
+        ascii_glyphs = self.desk.settings.tui.ascii_glyphs
+        expanded = {w.message.id for w in existing if isinstance(w, MessageView) and w.expanded}
+        widgets: list[Any] = []
+        for _, order, item in entries:
+            if order == 0:
+                view = MessageView(
+                    item, agent_tz=agent_tz, customer_tz=customer_tz, ascii_glyphs=ascii_glyphs
+                )
+                view.expanded = item.id in expanded
+                widgets.append(view)
+            else:
+                widgets.append(EventLine(item, agent_tz=agent_tz))
+        at_end = timeline.scroll_y >= timeline.max_scroll_y - 1
+        await timeline.remove_children()
+        await timeline.mount_all(widgets)
+        self.selected = min(self.selected, len(widgets) - 1)
+        self._highlight()
+        if at_end:
+            timeline.scroll_end(animate=False)
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        self.load()
+        self.load_presence()
+
+    # -- selection ---------------------------------------------------------------------------
+
+    def _message_indexes(self) -> list[int]:
+        return [i for i, w in enumerate(self._items()) if isinstance(w, MessageView)]
+
+    def _highlight(self) -> None:
+        for index, widget in enumerate(self._items()):
+            widget.set_class(index == self.selected, "selected")
+
+    def selected_message(self) -> Any:
+        items = self._items()
+        if 0 <= self.selected < len(items) and isinstance(items[self.selected], MessageView):
+            return items[self.selected].message
+        return None
+
+    def _move(self, delta: int) -> None:
+        indexes = self._message_indexes()
+        if not indexes:
+            return
+        if delta > 0:
+            following = [i for i in indexes if i > self.selected]
+            self.selected = following[0] if following else indexes[-1]
+        else:
+            previous = [i for i in indexes if i < self.selected]
+            if not previous and self.hidden_count:
+                self.call_later(self._show_more)
+                return
+            self.selected = previous[-1] if previous else indexes[0]
+        self._highlight()
+        self._items()[self.selected].scroll_visible(animate=False)
+
+    def cursor_down(self, arg: str | None = None) -> None:
+        self._move(1)
+
+    def cursor_up(self, arg: str | None = None) -> None:
+        self._move(-1)
+
+    def toggle_quote(self, arg: str | None = None) -> None:
+        items = self._items()
+        if 0 <= self.selected < len(items) and isinstance(items[self.selected], MessageView):
+            items[self.selected].toggle()
+
+    # -- targets ------------------------------------------------------------------------------
+
+    def targets(self) -> tuple[int, ...]:
+        return (self.conversation_id,)
+
+    def current_summary(self) -> Any:
+        return self.conversation.summary if self.conversation else None
+
+    def current_customer_id(self) -> int | None:
+        return self.conversation.customer.id if self.conversation else None
+
+    def after_resolve(self, ids: tuple[int, ...]) -> None:
+        """Done with this one: open the next conversation of the list (or go back)."""
+        self._go(1, fallback_back=True)
+
+    def _go(self, delta: int, *, fallback_back: bool = False) -> None:
+        following = self.inbox.neighbour(self.conversation_id, delta) if self.inbox is not None else None
+        if following is None:
+            if fallback_back:
+                self.go_back()
+            else:
+                self.notify("no more conversations in this list")
+            return
+        self.app.switch_screen(ConversationScreen(following, inbox=self.inbox))
+
+    def next_conversation(self, arg: str | None = None) -> None:
+        self._go(1)
+
+    def prev_conversation(self, arg: str | None = None) -> None:
+        self._go(-1)
+
+    def go_back(self, arg: str | None = None) -> None:
+        self.app.pop_screen()
+
+    # -- composing ----------------------------------------------------------------------------
+
+    def open_composer(self) -> Composer | None:
+        found = self.query(Composer)
+        return found.first() if found else None
+
+    def reply(self, arg: str | None = None) -> None:
+        self.start_compose("reply")
+
+    def reply_all(self, arg: str | None = None) -> None:
+        self.start_compose("reply-all")
+
+    def note(self, arg: str | None = None) -> None:
+        self.start_compose("note")
+
+    def start_compose(self, mode: str) -> None:
+        if self.open_composer() is not None:
+            self.open_composer().query_one("TextArea").focus()
+            return
+        if mode == "note":
+            self._mount_composer([], mode)
+        else:
+            self.load_routes(mode)
+
+    @work(group="routes", exit_on_error=False)
+    async def load_routes(self, mode: str) -> None:
+        conversation = self.conversation or await reads.get_conversation(self.desk, self.conversation_id)
+        channels = list(await reads.list_channels(self.desk))
+        self.post_message(RoutesLoaded(routes_for(conversation, channels), mode))
+
+    def on_routes_loaded(self, message: RoutesLoaded) -> None:
+        if self.open_composer() is None:
+            self._mount_composer(message.routes, message.mode)
+
+    def _mount_composer(self, routes: list[Route], mode: str) -> None:
+        composer = Composer(self.conversation_id, mode=mode, routes=routes)
+        self.mount(composer, before=self.query_one("#countdown"))
+        self.activity = "replying" if mode != "note" else "viewing"
+        self.beat()
+        self.refresh_bindings()
+
+    @on(Composer.Closed)
+    async def _composer_closed(self, message: Composer.Closed) -> None:
+        composer = self.open_composer()
+        if composer is not None:
+            await composer.remove()
+        self.activity = "viewing"
+        self.beat()
+        self.refresh_bindings()
+
+    @on(Composer.SendRequested)
+    def _send(self, message: Composer.SendRequested) -> None:
+        desk = self.desk
+        conversation_id = self.conversation_id
+        text = message.text
+        if message.mode == "note":
+            make = lambda: services.add_note(desk, conversation_id, text)  # noqa: E731
+        else:
+            route = message.route
+            assert route is not None
+            reply_all = message.mode == "reply-all"
+
+            async def make() -> Any:
+                result = await services.queue_reply(
+                    desk, conversation_id, text, channel=route.channel, to=route.to, reply_all=reply_all
+                )
+                if desk.agent is not None:
+                    from omnidesk.store.drafts import delete_draft
+
+                    await delete_draft(desk.db, conversation_id=conversation_id, agent_id=desk.agent.id)
+                return result
+
+        def sent(result: Any) -> None:
+            composer = self.open_composer()
+            if composer is not None:
+                composer._loading_draft = True  # the draft is gone; do not resave on close
+                composer.saved_body = composer.text
+                self.call_later(self._composer_closed, Composer.Closed())
+            if message.mode != "note" and getattr(result, "message_id", None):
+                import time
+
+                self.reply_countdown = (result.message_id, time.monotonic() + desk.settings.desk.undo_seconds)
+                self._tick_countdown()
+
+        self.desk_app.perform(make, on_result=sent)
+
+    def _tick_countdown(self) -> None:
+        import time
+
+        label = self.query_one("#countdown", Label)
+        if self.reply_countdown is None:
+            label.add_class("hidden")
+            return
+        _message_id, deadline = self.reply_countdown
+        left = deadline - time.monotonic()
+        if left <= 0:
+            self.reply_countdown = None
+            label.add_class("hidden")
+            return
+        label.update(Text(f"Sending in {left:.0f} s — u cancels", style="bold"))
+        label.remove_class("hidden")
+
+    def undo_reply_window_closed(self) -> None:
+        self.reply_countdown = None
+        self._tick_countdown()
+
+    # -- delivery, attachments, copy -------------------------------------------------------------
+
+    def retry(self, arg: str | None = None) -> None:
+        msg = self.selected_message()
+        if msg is None:
+            return
+        desk = self.desk
+        self.desk_app.perform(lambda: services.retry_reply(desk, msg.id), undoable=False)
+
+    def save_attachments(self, arg: str | None = None) -> None:
+        msg = self.selected_message()
+        if msg is None or not msg.attachments:
+            return
+        self._save_attachments(msg, Path(arg).expanduser() if arg else _downloads())
+
+    @work(group="attachments", thread=True, exit_on_error=False)
+    def _save_attachments(self, msg: Any, directory: Path) -> None:
+        from omnidesk.textsafe import one_line
+
+        directory.mkdir(parents=True, exist_ok=True)
+        saved = []
+        for attachment in msg.attachments:
+            source = self.desk.blob_dir / attachment.sha256[:2] / attachment.sha256
+            name = Path(one_line(attachment.filename) or attachment.sha256).name or attachment.sha256
+            target = directory / name
+            target.write_bytes(source.read_bytes())
+            saved.append(str(target))
+        self.app.call_from_thread(self.notify, f"Saved {', '.join(saved)}", markup=False)
+
+    def open_attachment(self, arg: str | None = None) -> None:
+        msg = self.selected_message()
+        if msg is None or not msg.attachments:
+            return
+        attachment = msg.attachments[0]
+        path = self.desk.blob_dir / attachment.sha256[:2] / attachment.sha256
+        opener = "open" if sys.platform == "darwin" else "xdg-open"
+        try:
+            subprocess.Popen([opener, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except OSError as exc:
+            self.notify(f"cannot open: {exc}", severity="error", markup=False)
+
+    def copy_pick(self, arg: str | None = None) -> None:
+        if self.conversation is None:
+            return
+        choices = copy_choices(self.conversation)
+        if arg:
+            self._copy(arg)
+            return
+        self.app.push_screen(PickerScreen("Copy (OSC 52)", choices), lambda v: v and self._copy(v))
+
+    def _copy(self, value: str) -> None:
+        self.app.copy_to_clipboard(value)
+        self.notify(f"Copied {value}", markup=False)
+
+    # -- presence -------------------------------------------------------------------------------
+
+    def beat(self) -> None:
+        self._beat(self.activity)
+
+    @work(group="presence", exclusive=True, exit_on_error=False)
+    async def _beat(self, activity: str) -> None:
+        desk = self.desk
+        if desk.agent is None:
+            return
+        from omnidesk.store import presence
+
+        runner = presence.runner_id()
+        await presence.heartbeat(
+            desk.db,
+            agent_id=desk.agent.id,
+            conversation_id=self.conversation_id,
+            activity=activity,
+            runner=runner,
+        )
+        rows = await presence.others(desk.db, conversation_id=self.conversation_id, runner=runner)
+        self.post_message(PresenceLoaded(rows))
+
+    @work(group="presence-read", exclusive=True, exit_on_error=False)
+    async def load_presence(self) -> None:
+        from omnidesk.store import presence
+
+        rows = await presence.others(
+            self.desk.db, conversation_id=self.conversation_id, runner=presence.runner_id()
+        )
+        self.post_message(PresenceLoaded(rows))
+
+    def on_presence_loaded(self, message: PresenceLoaded) -> None:
+        banner = self.query_one("#presence", Label)
+        if not message.rows:
+            banner.add_class("hidden")
+            return
+        text = presence_text(message.rows)
+        banner.update(text)
+        banner.set_class(any(r.activity == "replying" for r in message.rows), "replying")
+        banner.remove_class("hidden")

@@ -1,0 +1,215 @@
+"""The composer: opens in place under the timeline, `via <channel> to <address>`.
+
+Drafts are saved a moment after each pause in typing (omnidesk/store/drafts.py),
+so quitting or a crash loses nothing; reopening the composer restores them.
+The composer never talks to the store from a handler: saves and sends run in
+workers, results come back as messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Label, TextArea
+
+from omnidesk.tui import actions
+
+#: Seconds of typing pause after which the draft is written.
+SAVE_DELAY = 0.4
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a reply would go: a channel and the customer's address on it."""
+
+    channel: str
+    kind: str
+    to: str
+
+
+class Composer(Vertical):
+    context = "composer"
+    BINDINGS = actions.bindings("composer")
+
+    class DraftLoaded(Message):
+        def __init__(self, body: str | None) -> None:
+            super().__init__()
+            self.body = body
+
+    class Saved(Message):
+        def __init__(self, ok: bool, error: str = "") -> None:
+            super().__init__()
+            self.ok = ok
+            self.error = error
+
+    class Closed(Message):
+        pass
+
+    class SendRequested(Message):
+        def __init__(self, mode: str, text: str, route: Route | None) -> None:
+            super().__init__()
+            self.mode = mode
+            self.text = text
+            self.route = route
+
+    def __init__(self, conversation_id: int, *, mode: str, routes: list[Route], id: str = "composer") -> None:
+        super().__init__(id=id)
+        self.conversation_id = conversation_id
+        self.mode = mode  # reply | reply-all | note
+        self.routes = routes
+        self.route_index = 0
+        self._save_timer: Any = None
+        self._loading_draft = True
+        self.saved_body: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="composer-via")
+        yield TextArea("", id="composer-body", soft_wrap=True, tab_behavior="focus")
+        yield Label("", id="composer-hint")
+
+    def on_mount(self) -> None:
+        self._render_via()
+        self.query_one(TextArea).focus()
+        if self.mode != "note":
+            self.load_draft()
+        else:
+            self._loading_draft = False
+
+    @property
+    def route(self) -> Route | None:
+        return self.routes[self.route_index] if self.routes else None
+
+    @property
+    def text(self) -> str:
+        return self.query_one(TextArea).text
+
+    def _render_via(self) -> None:
+        via = Text()
+        if self.mode == "note":
+            via.append(" NOTE ", style="bold reverse yellow")
+            via.append(" internal note on this conversation — the customer never sees it", style="italic")
+        elif self.route is None:
+            via.append("no channel can reach this customer", style="bold red")
+        else:
+            via.append("Reply all " if self.mode == "reply-all" else "Reply ", style="bold")
+            via.append("via ")
+            via.append(self.route.channel, style="bold")
+            via.append(f" ({self.route.kind}) to ")
+            via.append(self.route.to, style="bold")
+            if len(self.routes) > 1:
+                via.append("   ctrl+o switches channel", style="dim")
+        self.query_one("#composer-via", Label).update(via)
+        hint = Text("ctrl+j send · ctrl+e $EDITOR · ctrl+s save draft · esc close (draft kept)", style="dim")
+        self.query_one("#composer-hint", Label).update(hint)
+
+    # -- registry dispatch --------------------------------------------------------------
+
+    async def action_run(self, action_id: str) -> None:
+        await self.app.dispatch(action_id, None, self.screen)  # type: ignore[attr-defined]
+
+    # -- drafts ------------------------------------------------------------------------------
+
+    @work(group="draft-load", exit_on_error=False)
+    async def load_draft(self) -> None:
+        desk = self.app.desk  # type: ignore[attr-defined]
+        body = None
+        if desk.agent is not None:
+            from omnidesk.store.drafts import get_draft
+
+            draft = await get_draft(desk.db, conversation_id=self.conversation_id, agent_id=desk.agent.id)
+            body = draft.body if draft is not None else None
+        self.post_message(self.DraftLoaded(body))
+
+    def on_composer_draft_loaded(self, message: DraftLoaded) -> None:
+        if message.body and not self.text:
+            area = self.query_one(TextArea)
+            area.load_text(message.body)
+            area.move_cursor(area.document.end)
+            self.saved_body = message.body
+        self._loading_draft = False
+
+    @on(TextArea.Changed, "#composer-body")
+    def _typed(self, event: TextArea.Changed) -> None:
+        if self.mode == "note" or self._loading_draft:
+            return
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.set_timer(SAVE_DELAY, self.save_draft)
+
+    def save_draft(self, arg: str | None = None) -> None:
+        if self.mode == "note":
+            return
+        self._write_draft(self.text)
+
+    def _write_draft(self, body: str) -> None:
+        # On the app, not this widget: closing the composer must not cancel the save.
+        self.app.run_worker(self._save_coro(body), group="draft-save", exit_on_error=False)
+
+    async def _save_coro(self, body: str) -> None:
+        desk = self.app.desk  # type: ignore[attr-defined]
+        if desk.agent is None:
+            self.post_message(self.Saved(False, "no acting agent: drafts need one"))
+            return
+        from omnidesk.store.drafts import save_draft
+
+        try:
+            await save_draft(
+                desk.db,
+                conversation_id=self.conversation_id,
+                agent_id=desk.agent.id,
+                body=body,
+                to_address=self.route.to if self.route else None,
+            )
+        except Exception as exc:
+            self.post_message(self.Saved(False, str(exc)))
+            return
+        self.post_message(self.Saved(True))
+        self.saved_body = body
+
+    def on_composer_saved(self, message: Saved) -> None:
+        label = self.query_one("#composer-hint", Label)
+        if message.ok:
+            label.update(Text("draft saved · ctrl+j send · ctrl+e $EDITOR · esc close", style="dim"))
+        else:
+            label.update(Text(f"draft not saved: {message.error}", style="bold red"))
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def send(self, arg: str | None = None) -> None:
+        text = self.text
+        if not text.strip():
+            self.notify("nothing to send", severity="warning")
+            return
+        if self.mode != "note" and self.route is None:
+            self.notify("no channel can reach this customer", severity="error")
+            return
+        self.post_message(self.SendRequested(self.mode, text, self.route))
+
+    def edit_in_editor(self, arg: str | None = None) -> None:
+        edited = self.app.edit_externally(self.text, suffix=".md")  # type: ignore[attr-defined]
+        if edited is not None:
+            area = self.query_one(TextArea)
+            area.load_text(edited.rstrip("\n"))
+            area.move_cursor(area.document.end)
+            self.save_draft()
+
+    def switch_channel(self, arg: str | None = None) -> None:
+        if arg:
+            names = [r.channel for r in self.routes]
+            if arg in names:
+                self.route_index = names.index(arg)
+        elif len(self.routes) > 1:
+            self.route_index = (self.route_index + 1) % len(self.routes)
+        self._render_via()
+        self.save_draft()
+
+    def close(self, arg: str | None = None) -> None:
+        if self.mode != "note" and self.text and self.text != self.saved_body:
+            self._write_draft(self.text)
+        self.post_message(self.Closed())

@@ -1,0 +1,180 @@
+"""Timeline items: a customer/agent message, an internal note, or an event line.
+
+Customer text, agent replies, internal notes and events look different on
+purpose (an agent must never mistake a note for something the customer saw).
+Quoted text is folded to `display_text` until expanded; attachments are
+listed; outgoing messages show their delivery state.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Group
+from rich.text import Text
+from textual.widgets import Static
+
+from omnidesk.model import Event, Message
+from omnidesk.tui.textfmt import clock, glyph, inert, inert_line, offset_clock, zone
+
+DELIVERY_STYLE = {
+    "queued": "yellow",
+    "sending": "yellow",
+    "sent": "green",
+    "failed": "bold red",
+    "cancelled": "dim",
+}
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+class MessageView(Static, can_focus=False):
+    """One message of the timeline (in, out or note)."""
+
+    def __init__(
+        self, message: Message, *, agent_tz: str, customer_tz: str | None, ascii_glyphs: bool = False
+    ) -> None:
+        classes = f"timeline-item message {message.direction}"
+        super().__init__("", markup=False, classes=classes)
+        self.message = message
+        self.agent_tz = agent_tz
+        self.customer_tz = customer_tz
+        self.ascii_glyphs = ascii_glyphs
+        self.expanded = False
+
+    def on_mount(self) -> None:
+        self.update(self.build())
+
+    def set_message(self, message: Message) -> None:
+        self.message = message
+        self.update(self.build())
+
+    def toggle(self) -> None:
+        self.expanded = not self.expanded
+        self.update(self.build())
+
+    @property
+    def foldable(self) -> bool:
+        m = self.message
+        return bool(m.display_text) and m.display_text.strip() != m.text.strip()
+
+    def build(self) -> Group:
+        m = self.message
+        head = Text()
+        if m.direction == "note":
+            head.append(" NOTE ", style="bold reverse yellow")
+            head.append(" internal, never sent  ", style="italic yellow")
+        else:
+            badge = f" {glyph(m.channel_kind, self.ascii_glyphs)} {m.channel_name or m.channel_kind or '?'} "
+            head.append(badge, style="reverse")
+            head.append(" ◀ in " if m.direction == "in" else " ▶ out ", style="bold")
+        who = m.author_agent or m.author_name or m.author_address
+        head.append_text(inert_line(who, style="bold"))
+        if m.author_address and m.author_address != who and m.direction == "in":
+            head.append(" <")
+            head.append_text(inert_line(m.author_address))
+            head.append(">")
+        head.append(f"  {clock(m.sent_at, zone(self.agent_tz))}", style="dim")
+        if m.direction == "in":
+            if self.customer_tz:
+                head.append(
+                    f" (their time {clock(m.sent_at, zone(self.customer_tz), with_date=False)})", style="dim"
+                )
+            elif m.sent_tz_offset is not None:
+                head.append(f" (their time {offset_clock(m.sent_at, m.sent_tz_offset)})", style="dim")
+        if m.direction == "out" and m.delivery:
+            head.append(f"  {m.delivery}", style=DELIVERY_STYLE.get(m.delivery, ""))
+            if m.delivery == "failed":
+                head.append(": ")
+                head.append_text(inert_line(m.delivery_error or "unknown error", style="red"))
+                head.append("  (ctrl+t retries)", style="dim")
+        parts: list[Any] = [head]
+        if m.subject and m.direction != "note":
+            parts.append(inert_line(m.subject, style="italic"))
+        if "quarantined" in m.flags:
+            parts.append(
+                Text("⚠ quarantined: could not be parsed; shown as best-effort text", style="bold red")
+            )
+        if m.meta.get("duration_seconds") is not None:
+            parts.append(Text(f"☎ call, {m.meta['duration_seconds']} s", style="cyan"))
+        body = m.text if (self.expanded or not self.foldable) else m.display_text
+        parts.append(inert(body.rstrip()))
+        if self.foldable:
+            hint = "▴ quoted text shown (o folds)" if self.expanded else "▾ quoted text folded (o expands)"
+            parts.append(Text(hint, style="dim italic"))
+        for attachment in m.attachments:
+            line = Text("📎 " if not self.ascii_glyphs else "[att] ")
+            line.append_text(inert_line(attachment.filename or "(unnamed)"))
+            line.append(
+                f"  {attachment.content_type}, {_size(attachment.size)}  (w saves, O opens)", style="dim"
+            )
+            parts.append(line)
+        return Group(*parts)
+
+
+def describe_event(event: Event) -> str:
+    """Human words for an event row: "alice assigned to bob", "status open → resolved"."""
+    who = event.agent or "system"
+
+    def show(value: object) -> str:
+        if value is None:
+            return "nobody"
+        if isinstance(value, dict):
+            inner = [f"{k}={v}" for k, v in value.items() if v not in (None, [], "")]
+            return ", ".join(inner) or "-"
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value) or "-"
+        return str(value)
+
+    kind = event.kind
+    if event.before is None and event.after is None:
+        return f"{who}: {kind}"
+    if event.before is None:
+        return f"{who}: {kind} {show(event.after)}"
+    return f"{who}: {kind} {show(event.before)} → {show(event.after)}"
+
+
+class EventLine(Static, can_focus=False):
+    """One event of the timeline: dim, one line, clearly not a message."""
+
+    def __init__(self, event: Event, *, agent_tz: str) -> None:
+        super().__init__("", markup=False, classes="timeline-item event")
+        self.event = event
+        self.agent_tz = agent_tz
+
+    def on_mount(self) -> None:
+        text = Text("── ", style="dim")
+        text.append_text(inert_line(describe_event(self.event), style="dim italic"))
+        text.append(f"  {clock(self.event.created_at, zone(self.agent_tz))}", style="dim")
+        self.update(text)
+
+
+def event_json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+#: Event kinds that duplicate a timeline message (the message itself is shown).
+_MESSAGE_EVENTS = ("message", "note", "reply")
+
+
+def timeline_entries(conversation: Any) -> list[tuple[int, int, Any]]:
+    """(time, 0 message | 1 event, item), oldest first: messages and events interleaved."""
+    entries: list[tuple[int, int, Any]] = [(m.sent_at, 0, m) for m in conversation.messages]
+    entries += [(e.created_at, 1, e) for e in conversation.events if e.kind not in _MESSAGE_EVENTS]
+    entries.sort(key=lambda x: (x[0], x[1]))
+    return entries
+
+
+def presence_text(rows: Any) -> Text:
+    """The collision banner: who else is viewing or replying (names are untrusted-safe)."""
+    parts = [f"{r.agent_name} is {'replying to' if r.activity == 'replying' else 'viewing'}" for r in rows]
+    text = Text("⚠ ", style="bold")
+    text.append_text(inert_line("; ".join(parts) + " this conversation"))
+    return text

@@ -1,0 +1,69 @@
+"""Fixtures for the console tests: a seeded desk and a way to wait for conditions."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from omnidesk.desk import Desk
+from tests.tui.seed import NOW, seed
+
+
+@pytest.fixture
+async def seeded(tmp_path: Path) -> AsyncIterator[Desk]:
+    desk = await seed(tmp_path / "data")
+    try:
+        yield desk
+    finally:
+        await desk.db.close()
+
+
+def make_app(desk: Desk, **kwargs: Any) -> Any:
+    from omnidesk.tui.app import OmnideskApp
+
+    kwargs.setdefault("clock", lambda: NOW)
+    kwargs.setdefault("poll_seconds", 0.1)
+    return OmnideskApp(desk, **kwargs)
+
+
+async def until(
+    pilot: Any, predicate: Callable[[], Any], what: str = "condition", timeout: float = 10.0
+) -> Any:
+    """Poll `predicate` (letting the app run) until it is truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.02)
+
+
+async def until_async(
+    pilot: Any, probe: Callable[[], Any], what: str = "condition", timeout: float = 10.0
+) -> Any:
+    """Like `until`, for an async probe (a store read)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.03)
+
+
+def inbox_ready(app: Any) -> bool:
+    screen = app.screen
+    return getattr(screen, "context", "") == "inbox" and screen.conv_list.current() is not None
+
+
+def screen_text(app: Any) -> str:
+    """What the screen shows, as plain text (for asserting on rendering without a snapshot)."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join("".join(segment.text for segment in strip) for strip in strips)

@@ -1,0 +1,38 @@
+"""`omnidesk demo --headless`: a scripted session (open, reply, assign, resolve) through the real
+console, real Maildir ingest, the in-process sync and real SMTP to the local receiver; exit 0 only
+if all of it worked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_demo_headless_exits_zero_after_a_delivered_reply(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "omnidesk",
+            "demo",
+            "--headless",
+            "--conversations",
+            "30",
+            "--dir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "reply delivered to 127.0.0.1" in done.stderr and ": True" in done.stderr
+    assert "status resolved" in done.stderr
+    assert list((tmp_path / "received").glob("*.eml")), "the local receiver kept the reply"
