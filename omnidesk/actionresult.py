@@ -58,6 +58,24 @@ def agent_id(desk: Desk) -> int | None:
     return desk.agent.id if desk.agent is not None else None
 
 
+async def record_event(
+    conn: aiosqlite.Connection,
+    desk: Desk,
+    kind: str,
+    now: int,
+    *,
+    conversation_id: int | None = None,
+    customer_id: int | None = None,
+    before: object = None,
+    after: object = None,
+) -> int:
+    """Write one event by the acting agent; every action's audit line goes through here."""
+    return await store.insert_event(
+        conn, kind=kind, agent_id=agent_id(desk), now=now, conversation_id=conversation_id,
+        customer_id=customer_id, before=before, after=after,
+    )
+
+
 def agent_label(desk: Desk) -> str:
     if desk.agent is None:
         return desk.settings.desk.name

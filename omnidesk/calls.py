@@ -15,6 +15,7 @@ from omnidesk.actionresult import (
     agent_id,
     agent_label,
     load_conversations,
+    record_event,
     require_live,
 )
 from omnidesk.desk import Desk
@@ -110,11 +111,8 @@ async def log_call(
             )
             conv = (await store.conversation_rows(conn, [new_id]))[new_id]
             events.append(
-                await store.insert_event(
-                    conn,
-                    kind=EventKind.CREATED,
-                    agent_id=agent_id(desk),
-                    now=now,
+                await record_event(
+                    conn, desk, EventKind.CREATED, now,
                     conversation_id=new_id,
                     customer_id=cust,
                     after={"channel": chan.name},
@@ -150,11 +148,8 @@ async def log_call(
         await store.bump_activity(conn, cid, now=now, inbound=direction == "in", channel_id=chan.id)
         await store_customers.touch(conn, cust, now)
         events.append(
-            await store.insert_event(
-                conn,
-                kind=EventKind.CALL_LOGGED,
-                agent_id=agent_id(desk),
-                now=now,
+            await record_event(
+                conn, desk, EventKind.CALL_LOGGED, now,
                 conversation_id=cid,
                 customer_id=cust,
                 after={"message_id": mid, "direction": direction, "duration_seconds": duration_seconds},

@@ -12,7 +12,13 @@ from collections.abc import Sequence
 
 import aiosqlite
 
-from omnidesk.actionresult import ActionResult, EventKind, agent_id, load_conversations, require_live
+from omnidesk.actionresult import (
+    ActionResult,
+    EventKind,
+    load_conversations,
+    record_event,
+    require_live,
+)
 from omnidesk.desk import Desk
 from omnidesk.errors import NotFound, UserError
 from omnidesk.store import actions as store
@@ -58,11 +64,8 @@ async def merge_conversations(desk: Desk, source_id: int, target_id: int) -> Act
         await store.update_conversation(conn, source_id, {"merged_into": target_id})
         await store.recompute_counters(conn, source_id)
         await store.recompute_counters(conn, target_id)
-        e1 = await store.insert_event(
-            conn,
-            kind=EventKind.MERGED,
-            agent_id=agent_id(desk),
-            now=now,
+        e1 = await record_event(
+            conn, desk, EventKind.MERGED, now,
             conversation_id=target_id,
             before={"message_count": target["message_count"]},
             after={
@@ -72,11 +75,8 @@ async def merge_conversations(desk: Desk, source_id: int, target_id: int) -> Act
                 "participants_added": participants_added,
             },
         )
-        e2 = await store.insert_event(
-            conn,
-            kind=EventKind.MERGED_INTO,
-            agent_id=agent_id(desk),
-            now=now,
+        e2 = await record_event(
+            conn, desk, EventKind.MERGED_INTO, now,
             conversation_id=source_id,
             before={"merged_into": None},
             after={"merged_into": target_id},
@@ -108,11 +108,8 @@ async def _unmerge_conversations(
     await store.recompute_counters(conn, source_id)
     await store.recompute_counters(conn, target_id)
     return [
-        await store.insert_event(
-            conn,
-            kind=EventKind.UNMERGED,
-            agent_id=agent_id(desk),
-            now=now,
+        await record_event(
+            conn, desk, EventKind.UNMERGED, now,
             conversation_id=cid,
             before={"merged_into": target_id} if cid == source_id else {"source": source_id},
             after={"merged_into": None, "undo_of": ev["id"]}
@@ -166,11 +163,8 @@ async def _move(
     if undo_of is not None:
         after["undo_of"] = undo_of
     return [
-        await store.insert_event(
-            conn,
-            kind=EventKind.MESSAGE_MOVED,
-            agent_id=agent_id(desk),
-            now=now,
+        await record_event(
+            conn, desk, EventKind.MESSAGE_MOVED, now,
             conversation_id=cid,
             before={"conversation_id": source_id},
             after=after,
@@ -220,11 +214,8 @@ async def merge_customers(desk: Desk, source_id: int, target_id: int) -> ActionR
         else:
             await store_customers.touch(conn, target_id, now)
         events = [
-            await store.insert_event(
-                conn,
-                kind=EventKind.CUSTOMER_MERGED,
-                agent_id=agent_id(desk),
-                now=now,
+            await record_event(
+                conn, desk, EventKind.CUSTOMER_MERGED, now,
                 customer_id=target_id,
                 before={"source_name": source["name"], "target_name": target["name"]},
                 after={
@@ -264,11 +255,8 @@ async def _customer_changed(
     if undo_of is not None:
         after["undo_of"] = undo_of
     return [
-        await store.insert_event(
-            conn,
-            kind=EventKind.CUSTOMER_CHANGED,
-            agent_id=agent_id(desk),
-            now=now,
+        await record_event(
+            conn, desk, EventKind.CUSTOMER_CHANGED, now,
             conversation_id=cid,
             customer_id=new,
             before={"customer_id": old},
@@ -335,11 +323,8 @@ async def _unmerge_customer(
     if after.get("adopted_name") and target is not None and target["name"] == source["name"]:
         await store_customers.set_name(conn, target_id, "", now)
     events = [
-        await store.insert_event(
-            conn,
-            kind=EventKind.CUSTOMER_UNMERGED,
-            agent_id=agent_id(desk),
-            now=now,
+        await record_event(
+            conn, desk, EventKind.CUSTOMER_UNMERGED, now,
             customer_id=target_id,
             before={"source": source_id, "target": target_id},
             after={

@@ -24,6 +24,7 @@ from omnidesk.actionresult import (
     agent_id,
     agent_label,
     load_conversations,
+    record_event,
     require_live,
 )
 from omnidesk.desk import Desk
@@ -96,11 +97,8 @@ async def store_note(desk: Desk, conversation_id: int, text: str) -> ActionResul
         )
         await index_written(conn, mid, "", text, sender_text(author, ""))
         await store.bump_activity(conn, conversation_id, now=now, inbound=False)
-        event = await store.insert_event(
-            conn,
-            kind=EventKind.NOTE,
-            agent_id=agent_id(desk),
-            now=now,
+        event = await record_event(
+            conn, desk, EventKind.NOTE, now,
             conversation_id=conversation_id,
             after={"message_id": mid},
         )
@@ -131,11 +129,8 @@ async def undo_note(desk: Desk, result: ActionResult, events: Sequence[sqlite3.R
                     conn, cid, {"message_count": max(0, conv["message_count"] - 1)}
                 )
             written.append(
-                await store.insert_event(
-                    conn,
-                    kind=EventKind.NOTE_REMOVED,
-                    agent_id=agent_id(desk),
-                    now=now,
+                await record_event(
+                    conn, desk, EventKind.NOTE_REMOVED, now,
                     conversation_id=cid,
                     before={"message_id": row["id"]},
                     after={"undo_of": ev["id"]},
@@ -374,11 +369,8 @@ async def queue_reply(
             conn, message_id=mid, channel_id=chan.id, payload=payload, not_before=not_before, now=now
         )
         await store.bump_activity(conn, conversation_id, now=now, inbound=False)
-        event = await store.insert_event(
-            conn,
-            kind=EventKind.REPLY_QUEUED,
-            agent_id=agent_id(desk),
-            now=now,
+        event = await record_event(
+            conn, desk, EventKind.REPLY_QUEUED, now,
             conversation_id=conversation_id,
             after={"message_id": mid, "outbox_id": outbox_id, "channel": chan.name, "to": recipient.address},
         )
@@ -409,11 +401,8 @@ async def cancel_reply(desk: Desk, message_id: int) -> ActionResult:
         message = await store.message_row(conn, message_id)
         assert message is not None
         cid = message["conversation_id"]
-        event = await store.insert_event(
-            conn,
-            kind=EventKind.REPLY_CANCELLED,
-            agent_id=agent_id(desk),
-            now=now,
+        event = await record_event(
+            conn, desk, EventKind.REPLY_CANCELLED, now,
             conversation_id=cid,
             before={"delivery": row["state"]},
             after={"delivery": "cancelled", "message_id": message_id},
@@ -433,11 +422,8 @@ async def retry_reply(desk: Desk, message_id: int) -> ActionResult:
         message = await store.message_row(conn, message_id)
         assert message is not None
         cid = message["conversation_id"]
-        event = await store.insert_event(
-            conn,
-            kind=EventKind.REPLY_RETRIED,
-            agent_id=agent_id(desk),
-            now=now,
+        event = await record_event(
+            conn, desk, EventKind.REPLY_RETRIED, now,
             conversation_id=cid,
             before={"delivery": "failed", "error": row["last_error"]},
             after={"delivery": "queued", "message_id": message_id},

@@ -15,9 +15,16 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from omnidesk.actionresult import ActionResult, EventKind, agent_id, describe_ids, load_conversations, unique
+from omnidesk.actionresult import (
+    ActionResult,
+    EventKind,
+    describe_ids,
+    load_conversations,
+    record_event,
+    unique,
+)
 from omnidesk.calls import log_call
 from omnidesk.desk import Desk
 from omnidesk.errors import NotFound, UserError
@@ -125,13 +132,35 @@ async def add_agent(
         teams=teams,
     )
     async with desk.db.write() as conn:
-        await store.insert_event(
-            conn, kind=EventKind.AGENT_ADDED, agent_id=agent_id(desk), now=now_ms(), after={"agent": name}
-        )
+        await record_event(conn, desk, EventKind.AGENT_ADDED, now_ms(), after={"agent": name})
     return agent
 
 
 # -- field changes: assignee, tags, status, priority ------------------------------------
+
+
+#: (before, after, fields to write) for one conversation, or None when nothing changes.
+_Change = tuple[dict[str, object], dict[str, object], dict[str, object]]
+
+
+async def _change_each(
+    desk: Desk, ids: Sequence[int], kind: str, plan: Callable[[sqlite3.Row], _Change | None],
+    *, now: int | None = None,
+) -> list[int]:
+    """Apply `plan` to every conversation in one transaction; one event per real change."""
+    now = now_ms() if now is None else now
+    events = []
+    async with desk.db.write() as conn:
+        rows = await load_conversations(conn, ids)  # NotFound before anything changes
+        for cid in ids:
+            change = plan(rows[cid])
+            if change is None:
+                continue
+            before, after, fields = change
+            await store.update_conversation(conn, cid, fields)
+            events.append(await record_event(conn, desk, kind, now, conversation_id=cid,
+                                             before=before, after=after))
+    return events
 
 
 async def assign(
@@ -155,30 +184,15 @@ async def assign(
                 else "no teams yet: give agents `teams = [...]` in the config",
             )
     names = {a.id: a.name for a in await store_agents.list_agents(desk.db)}
-    now, events = now_ms(), []
-    async with desk.db.write() as conn:
-        rows = await load_conversations(conn, ids)
-        for cid in ids:
-            row = rows[cid]
-            before = {"assignee": names.get(row["assignee_id"]), "team": row["team"]}
-            new_team = row["team"] if team is None else (team or None)
-            after = {"assignee": target.name if target else None, "team": new_team}
-            if before == after:
-                continue
-            await store.update_conversation(
-                conn, cid, {"assignee_id": target.id if target else None, "team": new_team}
-            )
-            events.append(
-                await store.insert_event(
-                    conn,
-                    kind=EventKind.ASSIGNED,
-                    agent_id=agent_id(desk),
-                    now=now,
-                    conversation_id=cid,
-                    before=before,
-                    after=after,
-                )
-            )
+
+    def plan(row: sqlite3.Row) -> _Change | None:
+        before = {"assignee": names.get(row["assignee_id"]), "team": row["team"]}
+        new_team = row["team"] if team is None else (team or None)
+        after = {"assignee": target.name if target else None, "team": new_team}
+        fields = {"assignee_id": target.id if target else None, "team": new_team}
+        return None if before == after else (before, after, fields)
+
+    events = await _change_each(desk, ids, EventKind.ASSIGNED, plan)
     if target is not None:
         what = f"to {target.name}" + (f" (team {team})" if team else "")
         verb = "Assigned"
@@ -233,11 +247,8 @@ async def tag(
             if changed:
                 after = await store.conversation_tags(conn, cid)
                 events.append(
-                    await store.insert_event(
-                        conn,
-                        kind=EventKind.TAGGED,
-                        agent_id=agent_id(desk),
-                        now=now,
+                    await record_event(
+                        conn, desk, EventKind.TAGGED, now,
                         conversation_id=cid,
                         before={"tags": before},
                         after={"tags": after},
@@ -262,31 +273,19 @@ async def set_status(
     elif snooze_until is not None:
         raise UserError("--until only goes with status snoozed")
     ids = unique(conversation_ids)
-    events = []
-    async with desk.db.write() as conn:
-        rows = await load_conversations(conn, ids)
-        for cid in ids:
-            row = rows[cid]
-            before = {"status": row["status"], "snoozed_until": row["snoozed_until"]}
-            after = {"status": status, "snoozed_until": snooze_until}
-            if before == after:
-                continue
-            fields: dict[str, object] = dict(after)
-            if status == "resolved":
-                fields["resolved_at"] = now
-                before["resolved_at"] = row["resolved_at"]
-            await store.update_conversation(conn, cid, fields)
-            events.append(
-                await store.insert_event(
-                    conn,
-                    kind=EventKind.STATUS,
-                    agent_id=agent_id(desk),
-                    now=now,
-                    conversation_id=cid,
-                    before=before,
-                    after=after,
-                )
-            )
+
+    def plan(row: sqlite3.Row) -> _Change | None:
+        before = {"status": row["status"], "snoozed_until": row["snoozed_until"]}
+        after = {"status": status, "snoozed_until": snooze_until}
+        if before == after:
+            return None
+        fields: dict[str, object] = dict(after)
+        if status == "resolved":
+            fields["resolved_at"] = now
+            before["resolved_at"] = row["resolved_at"]
+        return before, after, fields
+
+    events = await _change_each(desk, ids, EventKind.STATUS, plan, now=now)
     verb = {
         "open": "Reopened",
         "pending": "Set pending",
@@ -301,25 +300,13 @@ async def set_priority(desk: Desk, conversation_ids: Sequence[int], priority: Pr
     if priority not in PRIORITIES:
         raise UserError(f"unknown priority {priority!r}: use one of {', '.join(PRIORITIES)}")
     ids = unique(conversation_ids)
-    now, events = now_ms(), []
-    async with desk.db.write() as conn:
-        rows = await load_conversations(conn, ids)
-        for cid in ids:
-            before = {"priority": rows[cid]["priority"]}
-            if before["priority"] == priority:
-                continue
-            await store.update_conversation(conn, cid, {"priority": priority})
-            events.append(
-                await store.insert_event(
-                    conn,
-                    kind=EventKind.PRIORITY,
-                    agent_id=agent_id(desk),
-                    now=now,
-                    conversation_id=cid,
-                    before=before,
-                    after={"priority": priority},
-                )
-            )
+
+    def plan(row: sqlite3.Row) -> _Change | None:
+        if row["priority"] == priority:
+            return None
+        return {"priority": row["priority"]}, {"priority": priority}, {"priority": priority}
+
+    events = await _change_each(desk, ids, EventKind.PRIORITY, plan)
     return ActionResult(
         "priority",
         tuple(ids),
@@ -411,11 +398,8 @@ async def undo(desk: Desk, result: ActionResult) -> ActionResult:
                 await store.update_conversation(conn, cid, fields)
                 restored = {k: before.get(k) for k in current}
                 events.append(
-                    await store.insert_event(
-                        conn,
-                        kind=kind,
-                        agent_id=agent_id(desk),
-                        now=now,
+                    await record_event(
+                        conn, desk, kind, now,
                         conversation_id=cid,
                         before=current,
                         after={**restored, "undo_of": ev["id"]},
@@ -431,11 +415,8 @@ async def undo(desk: Desk, result: ActionResult) -> ActionResult:
                     changed |= await store.remove_tag(conn, cid, tid)
                 if changed:
                     events.append(
-                        await store.insert_event(
-                            conn,
-                            kind=kind,
-                            agent_id=agent_id(desk),
-                            now=now,
+                        await record_event(
+                            conn, desk, kind, now,
                             conversation_id=cid,
                             before={"tags": prior},
                             after={"tags": await store.conversation_tags(conn, cid), "undo_of": ev["id"]},
