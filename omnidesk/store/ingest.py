@@ -131,6 +131,12 @@ async def known_external_ids(db: Database, channel_id: int, external_ids: list[s
     return known
 
 
+async def channel_external_ids(db: Database, channel_id: int) -> set[str]:
+    """Every external id stored on the channel (a read; a re-run import skips these unparsed)."""
+    rows = await db.fetchall("SELECT external_id FROM messages WHERE channel_id = ?", (channel_id,))
+    return {r[0] for r in rows}
+
+
 # -- the batch ----------------------------------------------------------------------------------
 
 
