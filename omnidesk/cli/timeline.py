@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from omnidesk.eventtext import describe
 from omnidesk.model import Conversation, Event, Message
 from omnidesk.textsafe import clean, one_line
 from omnidesk.timeutil import from_ms, iso
@@ -27,41 +28,13 @@ def _entries(conv: Conversation) -> list[tuple[int, int, Message | Event]]:
 MESSAGE_EVENTS = frozenset({"note", "call_logged", "reply_queued"})
 
 
-def _field(value: Any, key: str) -> Any:
-    return value.get(key) if isinstance(value, dict) else None
+def event_text(e: Event, channels: dict[int, str] | None = None) -> str:
+    """The event as a sentence (omnidesk.eventtext, shared with the TUI)."""
+    return describe(e, channels=channels)
 
 
-def event_text(e: Event) -> str:
-    """`alice assigned to bob`, `alice: status open -> snoozed until ...`, or a generic line."""
-    who = e.agent or "system"
-    before, after = e.before, e.after
-    if e.kind == "assigned":
-        target = _field(after, "assignee") or "nobody"
-        team = _field(after, "team")
-        return one_line(f"{who} assigned to {target}" + (f" (team {team})" if team else ""))
-    if e.kind == "tagged":
-        old, new = set(_field(before, "tags") or ()), set(_field(after, "tags") or ())
-        parts = [f"+{t}" for t in sorted(new - old)] + [f"-{t}" for t in sorted(old - new)]
-        return one_line(f"{who} tagged {' '.join(parts)}")
-    if e.kind in ("status", "priority"):
-        line = f"{who}: {e.kind} {_field(before, e.kind)} -> {_field(after, e.kind)}"
-        until = _field(after, "snoozed_until")
-        if isinstance(until, int):
-            line += f" until {iso(until)}"
-        return one_line(line)
-    old, new = _short(before), _short(after)
-    change = f"{old} -> {new}" if old and new else new or old
-    return one_line(f"{who}: {e.kind} {change}".rstrip())
-
-
-def _short(value: Any) -> str:
-    if value is None or value == {} or value == []:
-        return ""
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_short(v) or '-'}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return ",".join(_short(v) for v in value)
-    return str(value)
+def _channels(conv: Conversation) -> dict[int, str]:
+    return {m.channel_id: m.channel_name for m in conv.messages if m.channel_id and m.channel_name}
 
 
 def _customer_label(conv: Conversation) -> str:
@@ -125,9 +98,10 @@ def print_timeline(conv: Conversation, tz: str | None = None, *, console: Any = 
         console.print(Text(f"merged into #{conv.merged_into}"), style="yellow")
     if conv.linked_to:
         console.print(Text(f"follows #{conv.linked_to}"), style="dim")
+    channels = _channels(conv)
     for _, _, item in _entries(conv):
         if isinstance(item, Event):
-            line = f"  · {event_text(item)} ({relative_time(item.created_at, now)})"
+            line = f"  · {event_text(item, channels)} ({relative_time(item.created_at, now)})"
             console.print(Text(line), style="dim")
             continue
         style = {"in": "cyan", "out": "green", "note": "yellow"}.get(item.direction, "")
@@ -153,9 +127,10 @@ def plain_timeline(conv: Conversation) -> str:
         f"tags:\t{','.join(one_line(t) for t in s.tags)}",
         f"last_activity_at:\t{iso(s.last_activity_at)}",
     ]
+    channels = _channels(conv)
     for _, _, item in _entries(conv):
         if isinstance(item, Event):
-            lines.append(f"event:\t{iso(item.created_at)}\t{event_text(item)}")
+            lines.append(f"event:\t{iso(item.created_at)}\t{event_text(item, channels)}")
             continue
         lines.append("--")
         who = one_line(item.author_name)

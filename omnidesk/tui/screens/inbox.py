@@ -17,7 +17,7 @@ from omnidesk.tui import actions
 from omnidesk.tui.messages import LoadFailed, PageLoaded, StoreChanged
 from omnidesk.tui.screens.base import DeskScreen
 from omnidesk.tui.textfmt import fit, inert_line
-from omnidesk.tui.views import View, default_views
+from omnidesk.tui.views import View, default_views, view_for_digit
 from omnidesk.tui.widgets.conversation_list import PAGE_SIZE, ConversationList
 from omnidesk.tui.widgets.preview import preview_renderable
 from omnidesk.tui.widgets.statusbar import StatusBar
@@ -104,8 +104,7 @@ class InboxScreen(DeskScreen):
         menu.clear_options()
         for index, view in enumerate(self.views):
             label = Text()
-            key = view.key or (str(index + 1) if index < 9 else " ")
-            label.append(f"{key} ", style="dim")
+            label.append(f"{view.key or ' '} ", style="dim")
             label.append_text(fit(inert_line(view.name), 12))
             count = self.counts[index] if index < len(self.counts) else None
             label.append(fit("…" if count is None else str(count), 5, align="right"))
@@ -137,10 +136,7 @@ class InboxScreen(DeskScreen):
         self._reload_query()
 
     def view_for_digit(self, digit: int) -> int | None:
-        for index, view in enumerate(self.views):
-            if view.key == str(digit):
-                return index
-        return digit - 1 if digit - 1 < len(self.views) else None
+        return view_for_digit(self.views, digit)
 
     def _select_digit(self, digit: int) -> None:
         index = self.view_for_digit(digit)

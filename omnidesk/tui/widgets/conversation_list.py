@@ -231,7 +231,7 @@ class ConversationList(ScrollView, can_focus=True):
             del self.pages[index]
 
     def _update_size(self) -> None:
-        self.virtual_size = Size(max(1, self.size.width), self.row_count)
+        self.virtual_size = Size(max(1, self.scrollable_size.width), self.row_count)
 
     def on_resize(self) -> None:
         self._update_size()
@@ -303,7 +303,8 @@ class ConversationList(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         index = int(self.scroll_offset.y) + y
-        width = self.size.width
+        # The scrollbar takes cells from the content area: lay the row out in what is left.
+        width = self.scrollable_size.width
         base = self.rich_style
         if index >= self.row_count:
             return Strip.blank(width, base)
@@ -330,38 +331,56 @@ class ConversationList(ScrollView, can_focus=True):
         return Strip(segments, width).crop_extend(0, width, base)
 
     def render_row(self, row: ConversationSummary, width: int) -> Text:
-        """One row: mark, unread, channel glyph, #id, customer, subject, status, assignee, age."""
+        """One row: mark, unread, channel glyph, #id, customer, subject, status, assignee, SLA, age.
+
+        Every column but the subject has a fixed cell width (wide characters count
+        two), so columns line up whatever the text; the subject takes what is left.
+        """
         dim = self.get_component_rich_style("conversation-list--dim")
         status_style = self.get_component_rich_style("conversation-list--status")
         mark = "*" if row.id in self.marked else " "
         unread = "●" if row.unread and not self.ascii_glyphs else ("!" if row.unread else " ")
         subject = row.subject or row.preview
         customer = row.customer_name or row.customer_address
-        fixed = 2 + 2 + 7 + 1 + 16 + 1 + 1 + 9 + 8 + 5 + 5
-        subject_width = max(8, width - fixed)
+        subject_width = max(8, width - FIXED_CELLS)
         status = row.status
         if row.status == "snoozed" and row.snoozed_until:
-            status = f"z {relative(row.snoozed_until, self.now_ms)}"
+            status = f"z {_age(row.snoozed_until, self.now_ms)}"
         sla = ""
         if row.sla_due_at and row.status in ("open", "pending"):
             late = row.sla_due_at <= self.now_ms
-            sla = "late" if late else relative(row.sla_due_at, self.now_ms).removeprefix("in ")
+            sla = "late" if late else _age(row.sla_due_at, self.now_ms)
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{mark}{unread}")
         text.append(f"{glyph(row.channel_kind, self.ascii_glyphs)} ", style=dim)
-        text.append_text(fit(f"#{row.id}", 7))
+        text.append_text(fit(f"#{row.id}", COLUMNS["id"]))
         text.append(" ")
-        text.append_text(fit(inert_line(customer), 16))
+        text.append_text(fit(inert_line(customer), COLUMNS["customer"]))
         text.append(" ")
         subject_text = inert_line(subject)
         if row.tags:
-            subject_text.append(" " + " ".join(f"+{t}" for t in row.tags), style=dim)
+            subject_text.append(" ")
+            subject_text.append_text(inert_line(" ".join(f"+{t}" for t in row.tags), style=dim))
         text.append_text(fit(subject_text, subject_width))
         text.append(" ")
-        text.append_text(fit(Text(status, style=status_style), 9))
-        text.append_text(fit(Text(row.assignee or "-", style=dim), 8))
-        text.append_text(fit(Text(sla, style="bold red" if sla == "late" else ""), 5))
-        text.append_text(fit(relative(row.last_activity_at, self.now_ms), 5, align="right"))
+        text.append_text(fit(Text(status, style=status_style), COLUMNS["status"]))
+        text.append(" ")
+        text.append_text(fit(inert_line(row.assignee or "-", style=dim), COLUMNS["assignee"]))
+        text.append(" ")
+        text.append_text(fit(Text(sla, style="bold red" if sla == "late" else ""), COLUMNS["sla"]))
+        text.append(" ")
+        text.append_text(fit(_age(row.last_activity_at, self.now_ms), COLUMNS["age"], align="right"))
         if row.unread:
             text.stylize(self.get_component_rich_style("conversation-list--unread"), 0, 2)
         return text
+
+
+#: Fixed cell widths of the list's columns (the subject takes the rest).
+COLUMNS = {"id": 7, "customer": 16, "status": 8, "assignee": 8, "sla": 4, "age": 3}
+#: mark+unread (2), glyph+space (2), the fixed columns, and one space between columns.
+FIXED_CELLS = 2 + 2 + sum(COLUMNS.values()) + 6
+
+
+def _age(ms: int | None, now_ms: int) -> str:
+    """`now`, `3m`, `2h`, `5d`, `7w`, `1y` either way in time (the column says which)."""
+    return relative(ms, now_ms).removeprefix("in ")

@@ -9,12 +9,14 @@ listed; outgoing messages show their delivery state.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
 
+from omnidesk.eventtext import describe
 from omnidesk.model import Event, Message
 from omnidesk.tui.textfmt import clock, glyph, inert, inert_line, offset_clock, zone
 
@@ -119,26 +121,9 @@ class MessageView(Static, can_focus=False):
         return Group(*parts)
 
 
-def describe_event(event: Event) -> str:
-    """Human words for an event row: "alice assigned to bob", "status open → resolved"."""
-    who = event.agent or "system"
-
-    def show(value: object) -> str:
-        if value is None:
-            return "nobody"
-        if isinstance(value, dict):
-            inner = [f"{k}={v}" for k, v in value.items() if v not in (None, [], "")]
-            return ", ".join(inner) or "-"
-        if isinstance(value, list):
-            return ", ".join(str(v) for v in value) or "-"
-        return str(value)
-
-    kind = event.kind
-    if event.before is None and event.after is None:
-        return f"{who}: {kind}"
-    if event.before is None:
-        return f"{who}: {kind} {show(event.after)}"
-    return f"{who}: {kind} {show(event.before)} → {show(event.after)}"
+def describe_event(event: Event, *, agent_tz: str | None = None) -> str:
+    """Human words for an event row (the wording lives in omnidesk.eventtext)."""
+    return describe(event, tz=zone(agent_tz))
 
 
 class EventLine(Static, can_focus=False):
@@ -151,7 +136,7 @@ class EventLine(Static, can_focus=False):
 
     def on_mount(self) -> None:
         text = Text("── ", style="dim")
-        text.append_text(inert_line(describe_event(self.event), style="dim italic"))
+        text.append_text(inert_line(describe_event(self.event, agent_tz=self.agent_tz), style="dim italic"))
         text.append(f"  {clock(self.event.created_at, zone(self.agent_tz))}", style="dim")
         self.update(text)
 
@@ -160,14 +145,28 @@ def event_json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-#: Event kinds that duplicate a timeline message (the message itself is shown).
-_MESSAGE_EVENTS = ("message", "note", "reply")
+#: Event kinds that duplicate a timeline message (the note or call itself is shown);
+#: a queued reply's event stays, it says who queued it, via which channel, to whom.
+_MESSAGE_EVENTS = frozenset({"note", "call_logged"})
+
+
+def _named(event: Event, channels: dict[int, str]) -> Event:
+    """Ingest's `created` stores a channel id: give the wording the channel's name."""
+    cid = event.after.get("channel_id") if isinstance(event.after, dict) else None
+    if event.kind != "created" or cid not in channels or "channel" in event.after:  # type: ignore[operator]
+        return event
+    return replace(event, after={**event.after, "channel": channels[cid]})  # type: ignore[dict-item]
 
 
 def timeline_entries(conversation: Any) -> list[tuple[int, int, Any]]:
     """(time, 0 message | 1 event, item), oldest first: messages and events interleaved."""
     entries: list[tuple[int, int, Any]] = [(m.sent_at, 0, m) for m in conversation.messages]
-    entries += [(e.created_at, 1, e) for e in conversation.events if e.kind not in _MESSAGE_EVENTS]
+    channels = {
+        m.channel_id: m.channel_name for m in conversation.messages if m.channel_id and m.channel_name
+    }
+    entries += [
+        (e.created_at, 1, _named(e, channels)) for e in conversation.events if e.kind not in _MESSAGE_EVENTS
+    ]
     entries.sort(key=lambda x: (x[0], x[1]))
     return entries
 

@@ -1,0 +1,231 @@
+"""Event rows as human sentences, for the TUI timeline and `omnidesk show`.
+
+One place words every `events.kind` the code writes ("chen tagged +bug",
+"status open → resolved", "alice queued a reply via support to ann@x"), so the
+two surfaces never disagree. Pure: no textual, no I/O. Values come from the
+store and may hold a stranger's text (tag names, addresses), so every value is
+folded by `omnidesk.textsafe.one_line` and the result is a plain str for the
+caller to put into `rich.text.Text` (never markup).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from omnidesk.model import Event
+from omnidesk.textsafe import one_line
+
+#: The longest a single value (tag, address, name) may take in a sentence.
+_MAX_VALUE = 60
+
+
+def _v(value: object) -> str:
+    """One value, inert and short."""
+    text = one_line(str(value))
+    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
+
+
+def _get(value: object, key: str) -> Any:
+    return value.get(key) if isinstance(value, dict) else None
+
+
+def _when(ms: object, tz: tzinfo) -> str:
+    if not isinstance(ms, int) or isinstance(ms, bool):
+        return "?"
+    return datetime.fromtimestamp(ms / 1000, tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+class _Ctx:
+    """What a wording needs besides the event: channel names and the agent's timezone."""
+
+    def __init__(self, channels: Mapping[int, str], tz: tzinfo) -> None:
+        self.channels = channels
+        self.tz = tz
+
+    def channel(self, after: object) -> str | None:
+        name = _get(after, "channel")
+        if name:
+            return _v(name)
+        cid = _get(after, "channel_id")
+        if isinstance(cid, int) and cid in self.channels:
+            return _v(self.channels[cid])
+        return None
+
+
+def _created(who: str, e: Event, c: _Ctx) -> str:
+    via = c.channel(e.after)
+    line = "conversation started" + (f" via {via}" if via else "")
+    if e.agent:
+        line = f"{who} started this conversation" + (f" via {via}" if via else "")
+    linked = _get(e.after, "linked_to")
+    if isinstance(linked, int):
+        line += f" (follows #{linked})"
+    return line
+
+
+def _assigned(who: str, e: Event, c: _Ctx) -> str:
+    target, team = _get(e.after, "assignee"), _get(e.after, "team")
+    old_team = _get(e.before, "team")
+    if target:
+        line = f"{who} assigned this to {_v(target)}"
+    elif team and team != old_team:
+        line = f"{who} assigned this to team {_v(team)}"
+        team = None
+    else:
+        line = f"{who} unassigned this"
+    if team:
+        line += f" (team {_v(team)})"
+    return line
+
+
+def _tagged(who: str, e: Event, c: _Ctx) -> str:
+    old = [str(t) for t in _get(e.before, "tags") or ()]
+    new = [str(t) for t in _get(e.after, "tags") or ()]
+    changes = [f"+{_v(t)}" for t in new if t not in old] + [f"-{_v(t)}" for t in old if t not in new]
+    return f"{who} tagged {' '.join(changes)}" if changes else f"{who} left the tags unchanged"
+
+
+def _status(who: str, e: Event, c: _Ctx) -> str:
+    old, new = _get(e.before, "status"), _get(e.after, "status")
+    if new == "snoozed":
+        line = f"{who} snoozed this until {_when(_get(e.after, 'snoozed_until'), c.tz)}"
+    elif old == "snoozed" and new == "open" and _get(e.after, "reason"):
+        return "snooze ended: open again"
+    else:
+        line = f"status {_v(old or '?')} → {_v(new or '?')}"
+        if e.agent:
+            line = f"{who} changed status {_v(old or '?')} → {_v(new or '?')}"
+    return line
+
+
+def _priority(who: str, e: Event, c: _Ctx) -> str:
+    old, new = _get(e.before, "priority"), _get(e.after, "priority")
+    line = f"{who} set priority {_v(new or '?')}"
+    if old is not None:
+        line = f"{who} changed priority {_v(old)} → {_v(new or '?')}"
+    return line
+
+
+def _reopened(who: str, e: Event, c: _Ctx) -> str:
+    old = _get(e.before, "status")
+    return "reopened by a new message" + (f" (was {_v(old)})" if old else "")
+
+
+def _linked(who: str, e: Event, c: _Ctx) -> str:
+    other = _get(e.after, "conversation_id")
+    return f"linked to #{other}" if isinstance(other, int) else "linked to another conversation"
+
+
+def _reply_queued(who: str, e: Event, c: _Ctx) -> str:
+    via, to = c.channel(e.after), _get(e.after, "to")
+    return f"{who} queued a reply" + (f" via {via}" if via else "") + (f" to {_v(to)}" if to else "")
+
+
+def _reply_retried(who: str, e: Event, c: _Ctx) -> str:
+    error = _get(e.before, "error")
+    return f"{who} retried a failed reply" + (f" ({_v(error)})" if error else "")
+
+
+def _call_logged(who: str, e: Event, c: _Ctx) -> str:
+    direction = "an incoming" if _get(e.after, "direction") == "in" else "an outgoing"
+    seconds = _get(e.after, "duration_seconds")
+    length = f" ({seconds // 60}:{seconds % 60:02d})" if isinstance(seconds, int) else ""
+    return f"{who} logged {direction} call{length}"
+
+
+def _merged(who: str, e: Event, c: _Ctx) -> str:
+    source = _get(e.after, "source")
+    moved = _get(e.after, "message_ids")
+    line = f"{who} merged " + (f"#{source}" if isinstance(source, int) else "a conversation") + " into this"
+    if isinstance(moved, list):
+        line += f" ({_plural(len(moved), 'message')})"
+    return line
+
+
+def _merged_into(who: str, e: Event, c: _Ctx) -> str:
+    return f"{who} merged this into #{_get(e.after, 'merged_into')}"
+
+
+def _unmerged(who: str, e: Event, c: _Ctx) -> str:
+    target = _get(e.before, "merged_into")
+    if isinstance(target, int):
+        return f"{who} undid the merge into #{target}"
+    source = _get(e.before, "source")
+    return f"{who} split #{source} back out" if isinstance(source, int) else f"{who} undid a merge"
+
+
+def _message_moved(who: str, e: Event, c: _Ctx) -> str:
+    src, dst = _get(e.before, "conversation_id"), _get(e.after, "conversation_id")
+    return f"{who} moved a message from #{src} to #{dst}"
+
+
+def _customer_merged(who: str, e: Event, c: _Ctx) -> str:
+    name = _get(e.before, "source_name")
+    source = _get(e.after, "source")
+    label = _v(name) if name else f"customer {source}"
+    return f"{who} merged {label} into this customer"
+
+
+def _customer_unmerged(who: str, e: Event, c: _Ctx) -> str:
+    return f"{who} split customer {_get(e.before, 'source')} back out"
+
+
+def _customer_changed(who: str, e: Event, c: _Ctx) -> str:
+    old, new = _get(e.before, "customer_id"), _get(e.after, "customer_id")
+    return f"{who} moved this from customer {old} to customer {new}"
+
+
+_WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
+    "created": _created,
+    "assigned": _assigned,
+    "tagged": _tagged,
+    "status": _status,
+    "priority": _priority,
+    "reopened": _reopened,
+    "linked": _linked,
+    "note": lambda who, e, c: f"{who} added an internal note",
+    "note_removed": lambda who, e, c: f"{who} removed an internal note",
+    "reply_queued": _reply_queued,
+    "reply_cancelled": lambda who, e, c: f"{who} cancelled a queued reply",
+    "reply_retried": _reply_retried,
+    "call_logged": _call_logged,
+    "merged": _merged,
+    "merged_into": _merged_into,
+    "unmerged": _unmerged,
+    "message_moved": _message_moved,
+    "customer_merged": _customer_merged,
+    "customer_unmerged": _customer_unmerged,
+    "customer_changed": _customer_changed,
+    "agent_added": lambda who, e, c: f"{who} added agent {_v(_get(e.after, 'agent') or '?')}",
+}
+
+#: Every kind with its own sentence (tests check each one is worded).
+KNOWN_KINDS = frozenset(_WORDING)
+
+
+def _undo(e: Event) -> str:
+    """Undo rows say so (a removed note is always one: no marker needed there)."""
+    if e.kind == "note_removed" or _get(e.after, "undo_of") is None:
+        return ""
+    return " (undo)"
+
+
+def describe(event: Event, *, channels: Mapping[int, str] | None = None, tz: tzinfo = UTC) -> str:
+    """One plain-text sentence for an event; unknown kinds get a readable generic line.
+
+    `channels` maps channel id -> name (ingest's `created` stores only the id).
+    """
+    who = _v(event.agent) if event.agent else "system"
+    wording = _WORDING.get(event.kind)
+    if wording is not None:
+        try:
+            return wording(who, event, _Ctx(channels or {}, tz)) + _undo(event)
+        except (TypeError, ValueError, KeyError):  # an old or odd row: fall through to generic
+            pass
+    return f"{who}: {_v(event.kind.replace('_', ' '))}"

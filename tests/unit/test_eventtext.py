@@ -1,0 +1,119 @@
+"""Every event kind the code writes reads as a sentence; hostile values stay inert."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from omnidesk.actionresult import EventKind
+from omnidesk.eventtext import KNOWN_KINDS, describe
+from omnidesk.model import Event
+
+H = 3_600_000
+SNOOZE = 1_795_000_000_000  # 2026-11-18 11:06 UTC
+
+
+def ev(kind: str, before: object = None, after: object = None, agent: str | None = "alice") -> Event:
+    return Event(id=1, conversation_id=7, customer_id=3, agent=agent, kind=kind,
+                 before=before, after=after, created_at=0)
+
+
+CASES = [
+    (ev("created", None, {"rule": "new", "channel_id": 1, "linked_to": None}, agent=None),
+     "conversation started via support"),
+    (ev("created", None, {"rule": "token", "channel_id": 1, "linked_to": 12}, agent=None),
+     "conversation started via support (follows #12)"),
+    (ev("created", None, {"channel": "phone"}), "alice started this conversation via phone"),
+    (ev("assigned", {"assignee": None, "team": None}, {"assignee": "bob", "team": None}),
+     "alice assigned this to bob"),
+    (ev("assigned", {"assignee": "bob", "team": None}, {"assignee": "bob", "team": "billing"}),
+     "alice assigned this to bob (team billing)"),
+    (ev("assigned", {"assignee": "bob", "team": None}, {"assignee": None, "team": None}),
+     "alice unassigned this"),
+    (ev("tagged", {"tags": []}, {"tags": ["bug"]}, agent="chen"), "chen tagged +bug"),
+    (ev("tagged", {"tags": ["bug", "vip"]}, {"tags": ["vip", "refund"]}), "alice tagged +refund -bug"),
+    (ev("status", {"status": "open", "snoozed_until": None}, {"status": "resolved", "snoozed_until": None}),
+     "alice changed status open → resolved"),
+    (ev("status", {"status": "open"}, {"status": "snoozed", "snoozed_until": SNOOZE}),
+     "alice snoozed this until 2026-11-18 11:06"),
+    (ev("status", {"status": "snoozed", "snoozed_until": SNOOZE},
+        {"status": "open", "reason": "snooze ended"}, agent=None), "snooze ended: open again"),
+    (ev("status", {"status": "resolved"}, {"status": "open", "undo_of": 4}),
+     "alice changed status resolved → open (undo)"),
+    (ev("priority", {"priority": "normal"}, {"priority": "urgent"}),
+     "alice changed priority normal → urgent"),
+    (ev("reopened", {"status": "resolved"}, {"status": "open", "message_id": 9, "rule": "reply"}, agent=None),
+     "reopened by a new message (was resolved)"),
+    (ev("linked", None, {"conversation_id": 44, "rule": "token"}, agent=None), "linked to #44"),
+    (ev("note", None, {"message_id": 3}), "alice added an internal note"),
+    (ev("note_removed", {"message_id": 3}, {"undo_of": 2}), "alice removed an internal note"),
+    (ev("reply_queued", None, {"message_id": 558, "outbox_id": 45, "channel": "support",
+                               "to": "ann.lee@mail.example"}),
+     "alice queued a reply via support to ann.lee@mail.example"),
+    (ev("reply_cancelled", {"delivery": "queued"}, {"delivery": "cancelled", "message_id": 5}),
+     "alice cancelled a queued reply"),
+    (ev("reply_retried", {"delivery": "failed", "error": "550 no such user"},
+        {"delivery": "queued", "message_id": 5}),
+     "alice retried a failed reply (550 no such user)"),
+    (ev("call_logged", None, {"message_id": 5, "direction": "in", "duration_seconds": 125}),
+     "alice logged an incoming call (2:05)"),
+    (ev("merged", {"message_count": 2}, {"source": 5, "message_ids": [1, 2], "tags_added": [],
+                                          "participants_added": []}),
+     "alice merged #5 into this (2 messages)"),
+    (ev("merged_into", {"merged_into": None}, {"merged_into": 7}), "alice merged this into #7"),
+    (ev("unmerged", {"merged_into": 7}, {"merged_into": None, "undo_of": 1}),
+     "alice undid the merge into #7 (undo)"),
+    (ev("unmerged", {"source": 5}, {"merged_into": None, "undo_of": 1}), "alice split #5 back out (undo)"),
+    (ev("message_moved", {"conversation_id": 5}, {"conversation_id": 7, "message_id": 9}),
+     "alice moved a message from #5 to #7"),
+    (ev("customer_merged", {"source_name": "Ann", "target_name": ""}, {"source": 4, "target": 3}),
+     "alice merged Ann into this customer"),
+    (ev("customer_unmerged", {"source": 4, "target": 3}, {"source": 4}), "alice split customer 4 back out"),
+    (ev("customer_changed", {"customer_id": 4}, {"customer_id": 3}),
+     "alice moved this from customer 4 to customer 3"),
+    (ev("agent_added", None, {"agent": "dana"}), "alice added agent dana"),
+]
+
+
+@pytest.mark.parametrize(("event", "expected"), CASES, ids=[f"{c[0].kind}-{i}" for i, c in enumerate(CASES)])
+def test_each_kind_reads_as_a_sentence(event: Event, expected: str) -> None:
+    assert describe(event, channels={1: "support"}) == expected
+
+
+def test_every_kind_the_code_writes_is_worded_and_tested() -> None:
+    written = {v for k, v in vars(EventKind).items() if k.isupper() and isinstance(v, str)}
+    # Kinds written by raw SQL (ingest, timers) rather than through EventKind.
+    root = Path(__file__).resolve().parents[2] / "omnidesk"
+    for path in (root / "store" / "ingest.py", root / "store" / "timers.py"):
+        written |= set(re.findall(r'_event\(c, [^,]+, [^,]+, "(\w+)"', path.read_text()))
+        written |= set(re.findall(r"VALUES \(\?, NULL, '(\w+)'", path.read_text()))
+    assert {"created", "linked", "reopened", "status"} <= written
+    assert written <= KNOWN_KINDS
+    assert {e.kind for e, _ in CASES} >= KNOWN_KINDS
+
+
+def test_unknown_kind_and_odd_values_fall_back_to_a_generic_line() -> None:
+    assert describe(ev("sla_breached", None, {"x": 1}), channels={}) == "alice: sla breached"
+    assert describe(ev("future_kind", agent=None)) == "system: future kind"
+    # A malformed row of a known kind never raises.
+    assert describe(ev("call_logged", None, {"duration_seconds": "long"})) == "alice logged an outgoing call"
+    assert describe(ev("tagged", "junk", 5)).startswith("alice")
+
+
+def test_created_without_a_known_channel_has_no_via() -> None:
+    assert describe(ev("created", None, {"channel_id": 9}, agent=None)) == "conversation started"
+
+
+@pytest.mark.parametrize("hostile", [
+    "[bold red]x[/]", "\x1b]52;c;ZXZpbA==\x07evil", "\u202etxt.exe", "a\nb\rc", "标签" * 40, "مشتری",
+])
+def test_untrusted_values_are_inert_one_line_and_short(hostile: str) -> None:
+    for e in (ev("tagged", {"tags": []}, {"tags": [hostile]}),
+              ev("reply_queued", None, {"channel": "support", "to": hostile}),
+              ev("assigned", {}, {"assignee": hostile}, agent=hostile)):
+        text = describe(e)
+        assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+        assert "\n" not in text and "\r" not in text
+        assert len(text) < 200
