@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -143,6 +144,17 @@ async def child_first_paint(path: Path) -> None:
         print("PAINTED", flush=True)
 
 
+def child_env(path: Path) -> dict[str, str]:
+    """The children's environment: bytecode cached beside the desk, as for an installed package.
+
+    With PYTHONDONTWRITEBYTECODE set (as on CI machines), every child would compile
+    all of omnidesk from source again: ~0.3 s of the first paint that no user pays.
+    """
+    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(path.parent / "pycache")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def first_paint(path: Path) -> float:
     began = time.perf_counter()
     child = subprocess.Popen(
@@ -150,6 +162,7 @@ def first_paint(path: Path) -> float:
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
+        env=child_env(path),
     )
     assert child.stdout is not None
     for line in child.stdout:
@@ -232,6 +245,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("/tmp/omnidesk-bench-tui"))
     args = parser.parse_args()
     path = asyncio.run(build(args.dir, args.conversations, args.messages))
+    first_paint(path)  # warm-up: writes the bytecode cache, fills the page cache
     paints = sorted(first_paint(path) for _ in range(3))
     # a fresh process, so the build above does not count in its memory
     out = subprocess.run(
@@ -240,6 +254,7 @@ def main() -> None:
         text=True,
         cwd=ROOT,
         check=True,
+        env=child_env(path),
     ).stdout
     figures = json.loads(next(line for line in out.splitlines() if line.startswith("FIGURES"))[8:])
     print(f"desk: {figures['rows']:,.0f} conversations ({args.messages:,} messages) at {path}")
@@ -257,6 +272,7 @@ def main() -> None:
         f"RSS after scrolling all rows ({figures['scroll_seconds']:.0f} s):           "
         f"{figures['rss_mb']:.0f} MB  (target < 250 MB)"
     )
+    print(f"machine load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"reproduce: python bench/tui.py --conversations {args.conversations} --messages {args.messages}")
 
 

@@ -66,25 +66,12 @@ async def search_messages(desk: Desk, query: str, *, limit: int = 50) -> list[Se
 async def get_conversation(desk: Desk, conversation_id: int) -> Conversation:
     """The whole timeline: messages of every channel, notes and events. NotFound if missing."""
     from omnidesk.store import reads as store_reads
-    from omnidesk.store.customers import get_customer as load_customer
 
     agent_id = desk.agent.id if desk.agent is not None else None
-    found = await store_reads.summaries(desk.db, [conversation_id], agent_id)
-    row = await store_reads.conversation_row(desk.db, conversation_id)
-    if not found or row is None:
+    conversation = await store_reads.timeline(desk.db, conversation_id, agent_id)
+    if conversation is None:
         raise NotFound(f"no such conversation: #{conversation_id}")
-    summary = found[0]
-    customer = await load_customer(desk.db, summary.customer_id)
-    assert customer is not None
-    return Conversation(
-        summary=summary,
-        customer=customer,
-        messages=tuple(await store_reads.messages(desk.db, conversation_id)),
-        events=tuple(await store_reads.events(desk.db, conversation_id=conversation_id)),
-        participants=tuple(await store_reads.participants(desk.db, conversation_id)),
-        linked_to=row["linked_to"],
-        merged_into=row["merged_into"],
-    )
+    return conversation
 
 
 async def get_customer(desk: Desk, customer_id: int) -> Customer:

@@ -5,11 +5,20 @@ Lists and search (keyset pages, query compilation) live in store/search.py.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import Sequence
 
-from omnidesk.model import AttachmentInfo, ConversationSummary, Event, Identity, Message, OutboxItem
+from omnidesk.model import (
+    AttachmentInfo,
+    Conversation,
+    ConversationSummary,
+    Event,
+    Identity,
+    Message,
+    OutboxItem,
+)
 from omnidesk.store.customers import row_to_identity
 from omnidesk.store.db import Database
 
@@ -108,33 +117,86 @@ async def customer_conversation_ids(db: Database, customer_id: int) -> list[int]
     return [r[0] for r in rows]
 
 
+_MESSAGES_SQL = (
+    "SELECT m.*, ch.kind AS channel_kind, ch.name AS channel_name, a.name AS agent_name"
+    " FROM messages m LEFT JOIN channels ch ON ch.id = m.channel_id"
+    " LEFT JOIN agents a ON a.id = m.author_agent_id"
+    " WHERE m.conversation_id = ? ORDER BY m.sent_at, m.id"
+)
+_ATTACHMENTS_SQL = (
+    "SELECT a.* FROM attachments a JOIN messages m ON m.id = a.message_id"
+    " WHERE m.conversation_id = ? ORDER BY a.id"
+)
+_EVENTS_SQL = (
+    "SELECT e.*, a.name AS agent_name FROM events e LEFT JOIN agents a ON a.id = e.agent_id"
+    " WHERE e.{column} = ? ORDER BY e.created_at, e.id"
+)
+_PARTICIPANTS_SQL = (
+    "SELECT i.id, i.customer_id, i.kind, i.address, i.display_name FROM participants p"
+    " JOIN identities i ON i.id = p.identity_id WHERE p.conversation_id = ? ORDER BY i.id"
+)
+
+
 async def messages(db: Database, conversation_id: int) -> list[Message]:
     """Every message of a conversation, oldest first, with channel, author agent and attachments."""
-    rows = await db.fetchall(
-        "SELECT m.*, ch.kind AS channel_kind, ch.name AS channel_name, a.name AS agent_name"
-        " FROM messages m LEFT JOIN channels ch ON ch.id = m.channel_id"
-        " LEFT JOIN agents a ON a.id = m.author_agent_id"
-        " WHERE m.conversation_id = ? ORDER BY m.sent_at, m.id",
-        (conversation_id,),
+    rows = await db.fetchall(_MESSAGES_SQL, (conversation_id,))
+    att_rows = await db.fetchall(_ATTACHMENTS_SQL, (conversation_id,)) if rows else []
+    return _messages_from_rows(rows, att_rows)
+
+
+async def timeline(db: Database, conversation_id: int, agent_id: int | None) -> Conversation | None:
+    """A conversation with customer, messages, events and participants; None when missing.
+
+    Every query is queued on the database thread at once and rows are converted only
+    when all have arrived. One at a time, each would be a round trip through the event
+    loop, which in the TUI is busy painting (8 trips: ~200 ms on a loaded machine);
+    converting while the thread still works would fight it for the GIL.
+    """
+    from omnidesk.store.customers import _CUSTOMER_COLUMNS, _row_to_customer, row_to_identity
+
+    owner = "(SELECT customer_id FROM conversations WHERE id = ?)"
+    one = (conversation_id,)
+    (summary_rows, conversation, customer_rows, identity_rows, message_rows, att_rows, event_rows,
+     participant_rows) = await asyncio.gather(
+        db.fetchall(_SUMMARY_SQL + " WHERE c.id = :p0", _named([conversation_id], agent_id)),
+        db.fetchall("SELECT linked_to, merged_into FROM conversations WHERE id = ?", one),
+        db.fetchall(f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE id = {owner}", one),
+        db.fetchall(
+            "SELECT id, customer_id, kind, address, display_name FROM identities"
+            f" WHERE customer_id = {owner} ORDER BY id",
+            one,
+        ),
+        db.fetchall(_MESSAGES_SQL, one),
+        db.fetchall(_ATTACHMENTS_SQL, one),
+        db.fetchall(_EVENTS_SQL.format(column="conversation_id"), one),
+        db.fetchall(_PARTICIPANTS_SQL, one),
     )
+    if not summary_rows or not conversation or not customer_rows:
+        return None
+    return Conversation(
+        summary=_row_to_summary(summary_rows[0]),
+        customer=_row_to_customer(customer_rows[0], [row_to_identity(r) for r in identity_rows]),
+        messages=tuple(_messages_from_rows(message_rows, att_rows)),
+        events=tuple(_row_to_event(r) for r in event_rows),
+        participants=tuple(row_to_identity(r) for r in participant_rows),
+        linked_to=conversation[0]["linked_to"],
+        merged_into=conversation[0]["merged_into"],
+    )
+
+
+def _messages_from_rows(rows: Sequence[sqlite3.Row], att_rows: Sequence[sqlite3.Row]) -> list[Message]:
     attachments: dict[int, list[AttachmentInfo]] = {}
-    if rows:
-        att_rows = await db.fetchall(
-            "SELECT a.* FROM attachments a JOIN messages m ON m.id = a.message_id"
-            " WHERE m.conversation_id = ? ORDER BY a.id",
-            (conversation_id,),
-        )
-        for a in att_rows:
-            attachments.setdefault(a["message_id"], []).append(
-                AttachmentInfo(
-                    id=a["id"],
-                    filename=a["filename"],
-                    content_type=a["content_type"],
-                    size=a["size"],
-                    sha256=a["sha256"],
-                    inline=bool(a["inline"]),
-                )
+    for a in att_rows:
+        attachments.setdefault(a["message_id"], []).append(
+            AttachmentInfo(
+                id=a["id"],
+                filename=a["filename"],
+                content_type=a["content_type"],
+                size=a["size"],
+                sha256=a["sha256"],
+                inline=bool(a["inline"]),
             )
+        )
     out = []
     for r in rows:
         recipients = _loads(r["recipients"], [])
@@ -196,11 +258,7 @@ async def events(
     column, value = (
         ("conversation_id", conversation_id) if conversation_id is not None else ("customer_id", customer_id)
     )
-    rows = await db.fetchall(
-        f"SELECT e.*, a.name AS agent_name FROM events e LEFT JOIN agents a ON a.id = e.agent_id"
-        f" WHERE e.{column} = ? ORDER BY e.created_at, e.id",
-        (value,),
-    )
+    rows = await db.fetchall(_EVENTS_SQL.format(column=column), (value,))
     return [_row_to_event(r) for r in rows]
 
 
@@ -216,11 +274,7 @@ async def events_by_id(db: Database, event_ids: Sequence[int]) -> list[Event]:
 
 
 async def participants(db: Database, conversation_id: int) -> list[Identity]:
-    rows = await db.fetchall(
-        "SELECT i.id, i.customer_id, i.kind, i.address, i.display_name FROM participants p"
-        " JOIN identities i ON i.id = p.identity_id WHERE p.conversation_id = ? ORDER BY i.id",
-        (conversation_id,),
-    )
+    rows = await db.fetchall(_PARTICIPANTS_SQL, (conversation_id,))
     return [row_to_identity(r) for r in rows]
 
 

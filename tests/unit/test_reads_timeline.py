@@ -1,0 +1,46 @@
+"""The batched timeline read gives exactly what the piecewise reads give (its speed: bench/tui.py)."""
+
+from __future__ import annotations
+
+from omnidesk import services
+from omnidesk.desk import Desk
+from omnidesk.store import reads as store_reads
+from omnidesk.store.customers import get_customer
+from tests.unit import factories
+
+
+async def test_timeline_equals_the_piecewise_reads(desk: Desk, tmp_path) -> None:
+    alice = await factories.agent(desk, "alice")
+    desk = desk.as_agent(alice)
+    ch = await factories.email_channel(desk)
+    t = await factories.thread(desk, ch, subject="Szia 你好 سلام", texts=("one", "two", "three"))
+    await services.add_note(desk, t.conversation_id, "internal")
+    attachment = tmp_path / "a.txt"
+    attachment.write_text("hello")
+    await services.queue_reply(desk, t.conversation_id, "answer", attachments=[str(attachment)])
+    other = await factories.thread(
+        desk, ch, subject="other", texts=("x",), name="Zed", address="zed@example.com"
+    )
+
+    conv = await store_reads.timeline(desk.db, t.conversation_id, alice.id)
+    assert conv is not None
+    assert conv.summary == (await store_reads.summaries(desk.db, [t.conversation_id], alice.id))[0]
+    assert conv.customer == await get_customer(desk.db, t.customer_id)
+    assert list(conv.messages) == await store_reads.messages(desk.db, t.conversation_id)
+    assert list(conv.events) == await store_reads.events(desk.db, conversation_id=t.conversation_id)
+    assert list(conv.participants) == await store_reads.participants(desk.db, t.conversation_id)
+    assert [len(m.attachments) for m in conv.messages] == [0, 0, 0, 0, 1]
+    # nothing of the other conversation leaks in
+    assert {m.conversation_id for m in conv.messages} == {t.conversation_id}
+    assert other.customer_id not in {i.customer_id for i in conv.customer.identities}
+    assert await store_reads.timeline(desk.db, 10_000, alice.id) is None
+
+
+async def piecewise_reads(desk: Desk, conversation_id: int) -> None:
+    """What get_conversation did before: eight queries, one after another."""
+    summary = (await store_reads.summaries(desk.db, [conversation_id], None))[0]
+    await store_reads.conversation_row(desk.db, conversation_id)
+    await get_customer(desk.db, summary.customer_id)
+    await store_reads.messages(desk.db, conversation_id)
+    await store_reads.events(desk.db, conversation_id=conversation_id)
+    await store_reads.participants(desk.db, conversation_id)
