@@ -34,13 +34,3 @@ async def test_timeline_equals_the_piecewise_reads(desk: Desk, tmp_path) -> None
     assert {m.conversation_id for m in conv.messages} == {t.conversation_id}
     assert other.customer_id not in {i.customer_id for i in conv.customer.identities}
     assert await store_reads.timeline(desk.db, 10_000, alice.id) is None
-
-
-async def piecewise_reads(desk: Desk, conversation_id: int) -> None:
-    """What get_conversation did before: eight queries, one after another."""
-    summary = (await store_reads.summaries(desk.db, [conversation_id], None))[0]
-    await store_reads.conversation_row(desk.db, conversation_id)
-    await get_customer(desk.db, summary.customer_id)
-    await store_reads.messages(desk.db, conversation_id)
-    await store_reads.events(desk.db, conversation_id=conversation_id)
-    await store_reads.participants(desk.db, conversation_id)
