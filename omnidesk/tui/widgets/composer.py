@@ -127,17 +127,23 @@ class Composer(Vertical):
         self.post_message(self.DraftLoaded(body))
 
     def on_composer_draft_loaded(self, message: DraftLoaded) -> None:
+        self._loading_draft = False
         if message.body and not self.text:
             area = self.query_one(TextArea)
             area.load_text(message.body)
             area.move_cursor(area.document.end)
             self.saved_body = message.body
-        self._loading_draft = False
+        elif self.text:
+            # Typed while the stored draft was still loading: those keys set no save timer.
+            self._schedule_save()
 
     @on(TextArea.Changed, "#composer-body")
     def _typed(self, event: TextArea.Changed) -> None:
-        if self.mode == "note" or self._loading_draft:
+        if self.mode == "note" or self._loading_draft or self.text == self.saved_body:
             return
+        self._schedule_save()
+
+    def _schedule_save(self) -> None:
         if self._save_timer is not None:
             self._save_timer.stop()
         self._save_timer = self.set_timer(SAVE_DELAY, self.save_draft)
