@@ -141,22 +141,29 @@ class Database:
 
         Waiting for the write lock is retried with jittered backoff for up to
         WRITE_RETRY_SECONDS; the body itself runs once, so keep it short and
-        free of network I/O.
+        free of network I/O. A caller cancelled at any point (a UI worker
+        replaced by a newer one) never leaves the connection inside a transaction.
         """
         async with self._write_lock:
-            await self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+            try:
+                await _land(self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE")))
+            except asyncio.CancelledError:
+                await self._rollback_if_open()
+                raise
             try:
                 yield self.conn
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                await self._rollback_if_open()
                 raise
-            else:
-                try:
-                    await self._retry(lambda: self.conn.execute("COMMIT"))
-                except BaseException:
-                    if self.conn.in_transaction:
-                        await self.conn.execute("ROLLBACK")
-                    raise
+            try:
+                await _land(self._retry(lambda: self.conn.execute("COMMIT")))
+            except BaseException:
+                await self._rollback_if_open()
+                raise
+
+    async def _rollback_if_open(self) -> None:
+        if self.conn.in_transaction:
+            await _land(self.conn.execute("ROLLBACK"))
 
     async def _retry(self, op: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -170,6 +177,21 @@ class Database:
                     raise
             await asyncio.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 0.5)
+
+
+async def _land(operation: Any) -> Any:
+    """Await `operation` to the end even if the caller is cancelled meanwhile.
+
+    aiosqlite runs a statement on its own thread whatever happens to the awaiting
+    task, so a cancelled BEGIN still begins: the transaction state must be known
+    before the cancellation goes on up.
+    """
+    task = asyncio.ensure_future(operation)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait({task})
+        raise
 
 
 def _split_sql(script: str) -> list[str]:
