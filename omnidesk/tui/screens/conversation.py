@@ -29,7 +29,7 @@ from omnidesk.tui.widgets.timeline import EventLine, MessageView, presence_text,
 #: Seconds between presence heartbeats while a conversation is open.
 HEARTBEAT_SECONDS = 10.0
 #: Timeline items mounted when a conversation opens, and how many more each k at the top adds.
-WINDOW = 40
+WINDOW = 15
 WINDOW_STEP = 60
 
 
@@ -51,6 +51,38 @@ class RoutesLoaded(Message):
         super().__init__()
         self.routes = routes
         self.mode = mode
+
+
+class _QuietFooter(Footer):
+    """A Footer that rebuilds its keys once per refresh, and only when they changed.
+
+    Opening a conversation fires several bindings updates (mount, focus, loaded); the
+    stock Footer rebuilds ~45 keys for each, which was most of the open time.
+    """
+
+    _pending = False
+    _shown: tuple[Any, ...] | None = None
+
+    def bindings_changed(self, screen: Any) -> None:
+        self._bindings_ready = True
+        if not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen and not self._pending:
+            self._pending = True
+            self.call_after_refresh(self._rebuild)
+
+    async def _rebuild(self) -> None:
+        self._pending = False
+        if not self.is_attached:
+            return
+        shown = tuple(
+            (b.key, b.action, b.description, enabled, tooltip)
+            for (_, b, enabled, tooltip) in self.screen.active_bindings.values()
+        )
+        if shown == self._shown:
+            return
+        self._shown = shown
+        await self.recompose()
 
 
 class ConversationScreen(DeskScreen):
@@ -77,7 +109,7 @@ class ConversationScreen(DeskScreen):
         yield VerticalScroll(id="timeline")
         yield Label("", id="countdown", classes="hidden")
         yield StatusBar()
-        yield Footer()
+        yield _QuietFooter()
 
     def on_mount(self) -> None:
         self.load()
@@ -127,15 +159,17 @@ class ConversationScreen(DeskScreen):
         conversation = message.conversation
         first = self.conversation is None
         self.conversation = conversation
-        self._render_header()
-        await self._render_timeline(conversation)
-        self.refresh_bindings()
-        if first:
-            indexes = self._message_indexes()
-            self.selected = indexes[-1] if indexes else -1
-            self._highlight()
-            timeline = self.query_one("#timeline", VerticalScroll)
-            timeline.scroll_end(animate=False)
+        # One repaint for header, timeline, selection and footer, not one per change.
+        with self.app.batch_update():
+            self._render_header()
+            await self._render_timeline(conversation)
+            self.refresh_bindings()
+            if first:
+                indexes = self._message_indexes()
+                self.selected = indexes[-1] if indexes else -1
+                self._highlight()
+                timeline = self.query_one("#timeline", VerticalScroll)
+                timeline.scroll_end(animate=False)
             if self.pending_compose:
                 mode, self.pending_compose = self.pending_compose, None
                 self.start_compose(mode)

@@ -1,0 +1,56 @@
+"""Opening a long conversation mounts only the newest items; k at the top mounts more."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from adapters.base import Address, Inbound
+from omnidesk.store.channels import get_channel
+from tests.tui.conftest import inbox_ready, make_app, screen_text, until
+
+SIZE = (150, 45)
+
+
+async def test_long_thread_mounts_a_window_and_k_shows_earlier(seeded):
+    from omnidesk.ingest import ingest_records
+    from omnidesk.tui.screens.conversation import WINDOW
+    from omnidesk.tui.widgets.timeline import MessageView
+
+    channel = await get_channel(seeded.db, "support")
+    start = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    records = [
+        Inbound(
+            external_id=f"<long-{i}@example.hu>",
+            sender=Address("email", "hosszu@example.hu", "Hosszú Ágnes"),
+            sent_at=start + timedelta(minutes=i),
+            subject="Hosszú szál",
+            text=f"üzenet {i}",
+            thread_refs=(f"<long-{i - 1}@example.hu>",) if i else (),
+        )
+        for i in range(WINDOW + 10)
+    ]
+    result = await ingest_records(seeded, channel, records)
+    cid = result.conversation_ids[-1]
+    app = make_app(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: inbox_ready(app), "inbox")
+        inbox = app.screen
+        await until(pilot, lambda: inbox.conv_list.index_of(cid) is not None, "ingested row")
+        inbox.conv_list.move_to(inbox.conv_list.index_of(cid))
+        await pilot.press("enter")
+        screen = app.screen
+        await until(pilot, lambda: getattr(screen, "conversation", None) is not None, "open")
+        total = len(screen.conversation.messages)
+        assert total == WINDOW + 10
+        await until(pilot, lambda: len(screen.query(MessageView)) > 0, "mounted")
+        assert len(screen._items()) <= WINDOW
+        assert screen.hidden_count >= total - len(screen._items()) > 0
+        await until(pilot, lambda: "earlier items" in screen_text(app), "earlier hint")
+        # the footer still lists the conversation's keys after the quiet rebuild
+        await until(pilot, lambda: len(screen.query("FooterKey")) > 0, "footer keys")
+        before = len(screen._items())
+        for _ in range(before + 1):
+            await pilot.press("k")
+        await until(pilot, lambda: len(screen._items()) > before, "earlier items mounted")
+        assert len(screen.query(MessageView)) == total  # one k step (WINDOW_STEP) covers the rest
+        assert screen.hidden_count == 0
