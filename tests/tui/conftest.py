@@ -67,3 +67,14 @@ def screen_text(app: Any) -> str:
     """What the screen shows, as plain text (for asserting on rendering without a snapshot)."""
     strips = app.screen._compositor.render_strips()
     return "\n".join("".join(segment.text for segment in strip) for strip in strips)
+
+
+async def open_conversation(pilot: Any, app: Any, cid: int) -> Any:
+    """From a ready inbox, select conversation `cid`, press enter and wait until it is loaded."""
+    await until(pilot, lambda: inbox_ready(app), "inbox")
+    inbox = app.screen
+    await until(pilot, lambda: inbox.conv_list.index_of(cid) is not None, "ingested row")
+    inbox.conv_list.move_to(inbox.conv_list.index_of(cid))
+    await pilot.press("enter")
+    await until(pilot, lambda: getattr(app.screen, "conversation", None) is not None, "open")
+    return app.screen

@@ -10,7 +10,7 @@ from adapters.base import Address, Attachment, Inbound
 from omnidesk import reads, services
 from omnidesk.store import outbox
 from omnidesk.store.channels import get_channel, record_heartbeat
-from tests.tui.conftest import inbox_ready, make_app, screen_text, until, until_async
+from tests.tui.conftest import inbox_ready, make_app, open_conversation, screen_text, until, until_async
 
 SIZE = (150, 45)
 
@@ -36,12 +36,7 @@ async def test_quoted_text_folds_and_attachments_save(seeded, tmp_path):
     cid = await _ingest_quoted(seeded)
     app = make_app(seeded)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: inbox_ready(app), "inbox")
-        inbox = app.screen
-        await until(pilot, lambda: inbox.conv_list.index_of(cid) is not None, "ingested row")
-        inbox.conv_list.move_to(inbox.conv_list.index_of(cid))
-        await pilot.press("enter")
-        await until(pilot, lambda: getattr(app.screen, "conversation", None) is not None, "open")
+        await open_conversation(pilot, app, cid)
         await until(pilot, lambda: "quoted text folded" in screen_text(app), "folded")
         assert "A csomag úton van" not in screen_text(app)
         assert "nyugta.pdf" in screen_text(app)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from adapters.base import Address, Inbound
 from omnidesk.store.channels import get_channel
-from tests.tui.conftest import inbox_ready, make_app, screen_text, until
+from tests.tui.conftest import make_app, open_conversation, screen_text, until
 
 SIZE = (150, 45)
 
@@ -33,13 +33,7 @@ async def test_long_thread_mounts_a_window_and_k_shows_earlier(seeded):
     cid = result.conversation_ids[-1]
     app = make_app(seeded)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: inbox_ready(app), "inbox")
-        inbox = app.screen
-        await until(pilot, lambda: inbox.conv_list.index_of(cid) is not None, "ingested row")
-        inbox.conv_list.move_to(inbox.conv_list.index_of(cid))
-        await pilot.press("enter")
-        screen = app.screen
-        await until(pilot, lambda: getattr(screen, "conversation", None) is not None, "open")
+        screen = await open_conversation(pilot, app, cid)
         total = len(screen.conversation.messages)
         assert total == WINDOW + 10
         await until(pilot, lambda: len(screen.query(MessageView)) > 0, "mounted")
