@@ -76,6 +76,7 @@ VIEW_KEYS: dict[str, Key] = {
 TUI_KEYS: dict[str, Key] = {
     "bell_on_assign": Key("bool", "Ring the terminal bell when a conversation is assigned to you."),
     "ascii_glyphs": Key("bool", "Use ASCII instead of Unicode symbols."),
+    "opener": Key("str", "Command that opens an attachment, the file path appended (default xdg-open)."),
     "keys": Key("table[str]", "Key remapping: action id = \"key[,key...]\" (see docs/keys.md)."),
 }
 

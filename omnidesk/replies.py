@@ -11,7 +11,7 @@ import contextlib
 import mimetypes
 import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import aiosqlite
@@ -211,12 +211,25 @@ async def _reply_all_cc(
         return ()
     import json
 
-    ours = {(c.address or "").lower() for c in await list_channels(desk.db)}
-    seen = {to.address.lower()} | ours
-    out: list[Address] = []
-    people = [{"address": parent["author_address"], "display_name": parent["author_name"], "kind": kind}]
+    ours = {c.address or "" for c in await list_channels(desk.db)}
+    people: list[dict[str, object]] = []
     with contextlib.suppress(ValueError):
-        people += [r for r in json.loads(parent["recipients"] or "[]") if isinstance(r, dict)]
+        people = [r for r in json.loads(parent["recipients"] or "[]") if isinstance(r, dict)]
+    return reply_all_cc(parent["author_address"], parent["author_name"], people, to.address, kind, ours)
+
+
+def reply_all_cc(
+    author_address: str,
+    author_name: str,
+    recipients: Sequence[Mapping[str, object]],
+    to: str,
+    kind: str,
+    ours: Iterable[str],
+) -> tuple[Address, ...]:
+    """Who a reply-all copies: the parent's author and recipients of this kind, minus `to` and us."""
+    seen = {to.lower()} | {address.lower() for address in ours}
+    out: list[Address] = []
+    people = [{"address": author_address, "display_name": author_name, "kind": kind}, *recipients]
     for person in people:
         address = str(person.get("address") or "").strip()
         if not address or person.get("kind", kind) != kind or address.lower() in seen:

@@ -56,6 +56,7 @@ class SavedView:
 class TuiSettings:
     bell_on_assign: bool = True
     ascii_glyphs: bool = False
+    opener: str = ""  # command that opens an attachment; "" = xdg-open (open on macOS)
     keys: Mapping[str, str] = field(default_factory=dict)  # action id -> key(s), comma separated
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from omnidesk.model import Conversation
+from omnidesk.replyfmt import identity_kind
 from omnidesk.tui.widgets.composer import Route
 from omnidesk.tui.widgets.picker import Choice
 
-#: Channel kind -> the identity kind it reaches.
-IDENTITY_KIND = {"maildir": "email", "email": "email", "import": "email", "sms": "phone"}
 _ORDER_NUMBER = re.compile(r"(?:order|rendelés|订单|سفارش|buyurtma)?\s*#?\b([A-Z]{0,3}-?\d{5,})\b", re.I)
 
 
@@ -21,7 +21,7 @@ def routes_for(conversation: Conversation, channels: list[Any]) -> list[Route]:
     latest_in = next((m for m in reversed(conversation.messages) if m.direction == "in"), None)
     routes: list[Route] = []
     for channel in channels:
-        wanted = IDENTITY_KIND.get(channel.kind, channel.kind)
+        wanted = identity_kind(channel.kind)
         for identity in identities:
             if identity.kind == wanted:
                 routes.append(Route(channel.name, channel.kind, identity.address))
@@ -33,6 +33,33 @@ def routes_for(conversation: Conversation, channels: list[Any]) -> list[Route]:
             first = [Route(latest_in.channel_name, latest_in.channel_kind or "?", latest_in.author_address)]
         routes = first + [r for r in routes if r not in first]
     return routes
+
+
+def with_reply_all_cc(routes: list[Route], conversation: Conversation, channels: list[Any]) -> list[Route]:
+    """The routes with who a reply-all would copy on each (as omnidesk.replies computes it)."""
+    from omnidesk.replies import reply_all_cc
+
+    parent = next((m for m in reversed(conversation.messages) if m.direction == "in"), None)
+    if parent is None:
+        return routes
+    ours = [c.address or "" for c in channels]
+    return [
+        replace(
+            route,
+            cc=tuple(
+                a.address
+                for a in reply_all_cc(
+                    parent.author_address,
+                    parent.author_name,
+                    parent.recipients,
+                    route.to,
+                    identity_kind(route.kind),
+                    ours,
+                )
+            ),
+        )
+        for route in routes
+    ]
 
 
 def copy_choices(conversation: Conversation) -> list[Choice]:

@@ -78,3 +78,21 @@ async def open_conversation(pilot: Any, app: Any, cid: int) -> Any:
     await pilot.press("enter")
     await until(pilot, lambda: getattr(app.screen, "conversation", None) is not None, "open")
     return app.screen
+
+
+async def ingest_from_eva(desk: Desk, external_id: str, **fields: Any) -> int:
+    """Ingest one email from Nagy Éva on the seeded `support` channel; returns its conversation id."""
+    from datetime import UTC, datetime
+
+    from adapters.base import Address, Inbound
+    from omnidesk.ingest import ingest_records
+    from omnidesk.store.channels import get_channel
+
+    channel = await get_channel(desk.db, "support")
+    record = Inbound(
+        external_id=external_id,
+        sender=Address("email", "eva@example.hu", "Nagy Éva"),
+        sent_at=datetime(2026, 11, 20, 11, 30, tzinfo=UTC),
+        **fields,
+    )
+    return (await ingest_records(desk, channel, [record])).conversation_ids[0]

@@ -4,32 +4,33 @@ and the in-process sync decision."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
-from adapters.base import Address, Attachment, Inbound
+from adapters.base import Attachment
 from omnidesk import reads, services
 from omnidesk.store import outbox
 from omnidesk.store.channels import get_channel, record_heartbeat
-from tests.tui.conftest import inbox_ready, make_app, open_conversation, screen_text, until, until_async
+from tests.tui.conftest import (
+    inbox_ready,
+    ingest_from_eva,
+    make_app,
+    open_conversation,
+    screen_text,
+    until,
+    until_async,
+)
 
 SIZE = (150, 45)
 
 
 async def _ingest_quoted(desk) -> int:
-    from omnidesk.ingest import ingest_records
-
-    channel = await get_channel(desk.db, "support")
-    record = Inbound(
-        external_id="<quoted-1@example.hu>",
-        sender=Address("email", "eva@example.hu", "Nagy Éva"),
-        sent_at=datetime(2026, 11, 20, 11, 30, tzinfo=UTC),
+    return await ingest_from_eva(
+        desk,
+        "<quoted-1@example.hu>",
         subject="Szállítás késik",
         text="Még mindig várok a csomagra.\n\n> 2026-11-18, support wrote:\n> A csomag úton van.",
         display_text="Még mindig várok a csomagra.",
         attachments=(Attachment("nyugta.pdf", "application/pdf", b"%PDF-1.4 receipt"),),
     )
-    result = await ingest_records(desk, channel, [record])
-    return result.conversation_ids[0]
 
 
 async def test_quoted_text_folds_and_attachments_save(seeded, tmp_path):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,7 @@ from omnidesk import reads, services
 from omnidesk.model import Conversation
 from omnidesk.tui import actions
 from omnidesk.tui.messages import StoreChanged
-from omnidesk.tui.routes import _downloads, copy_choices, routes_for
+from omnidesk.tui.routes import _downloads, copy_choices, routes_for, with_reply_all_cc
 from omnidesk.tui.screens.base import DeskScreen
 from omnidesk.tui.textfmt import inert_line
 from omnidesk.tui.widgets.composer import Composer, Route
@@ -365,7 +363,10 @@ class ConversationScreen(DeskScreen):
     async def load_routes(self, mode: str) -> None:
         conversation = self.conversation or await reads.get_conversation(self.desk, self.conversation_id)
         channels = list(await reads.list_channels(self.desk))
-        self.post_message(RoutesLoaded(routes_for(conversation, channels), mode))
+        routes = routes_for(conversation, channels)
+        if mode == "reply-all":
+            routes = with_reply_all_cc(routes, conversation, channels)
+        self.post_message(RoutesLoaded(routes, mode))
 
     def on_routes_loaded(self, message: RoutesLoaded) -> None:
         if self.open_composer() is None:
@@ -460,29 +461,29 @@ class ConversationScreen(DeskScreen):
 
     @work(group="attachments", thread=True, exit_on_error=False)
     def _save_attachments(self, msg: Any, directory: Path) -> None:
-        from omnidesk.textsafe import one_line
+        from omnidesk.attachment_files import export
 
-        directory.mkdir(parents=True, exist_ok=True)
-        saved = []
-        for attachment in msg.attachments:
-            source = self.desk.blob_dir / attachment.sha256[:2] / attachment.sha256
-            name = Path(one_line(attachment.filename) or attachment.sha256).name or attachment.sha256
-            target = directory / name
-            target.write_bytes(source.read_bytes())
-            saved.append(str(target))
+        saved = [str(export(self.desk.blob_dir, attachment, directory)) for attachment in msg.attachments]
         self.app.call_from_thread(self.notify, f"Saved {', '.join(saved)}", markup=False)
 
     def open_attachment(self, arg: str | None = None) -> None:
         msg = self.selected_message()
         if msg is None or not msg.attachments:
             return
-        attachment = msg.attachments[0]
-        path = self.desk.blob_dir / attachment.sha256[:2] / attachment.sha256
-        opener = "open" if sys.platform == "darwin" else "xdg-open"
+        self._open_attachment(msg.attachments[0], self.desk.settings.tui.opener)
+
+    @work(group="attachments", thread=True, exit_on_error=False)
+    def _open_attachment(self, attachment: Any, opener: str) -> None:
+        from omnidesk.attachment_files import export, open_with, viewer_dir
+        from omnidesk.errors import UserError
+
         try:
-            subprocess.Popen([opener, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        except OSError as exc:
-            self.notify(f"cannot open: {exc}", severity="error", markup=False)
+            path = export(self.desk.blob_dir, attachment, viewer_dir() / attachment.sha256[:16])
+            open_with(opener, path)
+        except (OSError, UserError) as exc:
+            self.app.call_from_thread(self.notify, f"Cannot open: {exc}", severity="error", markup=False)
+            return
+        self.app.call_from_thread(self.notify, f"Opened {path.name}", markup=False)
 
     def copy_pick(self, arg: str | None = None) -> None:
         if self.conversation is None:

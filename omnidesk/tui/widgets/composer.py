@@ -18,6 +18,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Label, TextArea
 
+from omnidesk.textsafe import one_line
 from omnidesk.tui import actions
 
 #: Seconds of typing pause after which the draft is written.
@@ -31,6 +32,7 @@ class Route:
     channel: str
     kind: str
     to: str
+    cc: tuple[str, ...] = ()  # shown for reply-all: who else gets a copy
 
 
 class Composer(Vertical):
@@ -101,7 +103,10 @@ class Composer(Vertical):
             via.append("via ")
             via.append(self.route.channel, style="bold")
             via.append(f" ({self.route.kind}) to ")
-            via.append(self.route.to, style="bold")
+            via.append(one_line(self.route.to), style="bold")
+            if self.mode == "reply-all":
+                via.append(" cc ")
+                via.append(", ".join(one_line(a) for a in self.route.cc) or "nobody else", style="bold")
             if len(self.routes) > 1:
                 via.append("   ctrl+o switches channel", style="dim")
         self.query_one("#composer-via", Label).update(via)
