@@ -10,7 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Label
+from textual.widgets import Label
 
 from omnidesk import reads, services
 from omnidesk.model import Conversation
@@ -20,6 +20,7 @@ from omnidesk.tui.routes import _downloads, copy_choices, routes_for, with_reply
 from omnidesk.tui.screens.base import DeskScreen
 from omnidesk.tui.textfmt import inert_line
 from omnidesk.tui.widgets.composer import Composer, Route
+from omnidesk.tui.widgets.keybar import KeyBar
 from omnidesk.tui.widgets.picker import PickerScreen
 from omnidesk.tui.widgets.statusbar import StatusBar
 from omnidesk.tui.widgets.timeline import EventLine, MessageView, presence_text, timeline_entries
@@ -51,49 +52,25 @@ class RoutesLoaded(Message):
         self.mode = mode
 
 
-class _QuietFooter(Footer):
-    """A Footer that rebuilds its keys once per refresh, and only when they changed.
-
-    Opening a conversation fires several bindings updates (mount, focus, loaded); the
-    stock Footer rebuilds ~45 keys for each, which was most of the open time.
-    """
-
-    _pending = False
-    _shown: tuple[Any, ...] | None = None
-
-    def bindings_changed(self, screen: Any) -> None:
-        self._bindings_ready = True
-        if not screen.app.app_focus:
-            return
-        if self.is_attached and screen is self.screen and not self._pending:
-            self._pending = True
-            self.call_after_refresh(self._rebuild)
-
-    async def _rebuild(self) -> None:
-        self._pending = False
-        if not self.is_attached:
-            return
-        shown = tuple(
-            (b.key, b.action, b.description, enabled, tooltip)
-            for (_, b, enabled, tooltip) in self.screen.active_bindings.values()
-        )
-        if shown == self._shown:
-            return
-        self._shown = shown
-        await self.recompose()
-
-
 class ConversationScreen(DeskScreen):
     context = "conversation"
     BINDINGS = actions.bindings("conversation")
     AUTO_FOCUS = "#timeline"
 
-    def __init__(self, conversation_id: int, *, inbox: Any = None, compose: str | None = None) -> None:
+    def __init__(
+        self,
+        conversation_id: int,
+        *,
+        inbox: Any = None,
+        compose: str | None = None,
+        conversation: Conversation | None = None,
+    ) -> None:
+        """`conversation`, when already read (see `show_conversation`), is composed straight in."""
         super().__init__(classes="conversation-screen")
         self.conversation_id = conversation_id
         self.inbox = inbox
         self.pending_compose = compose
-        self.conversation: Conversation | None = None
+        self.conversation = conversation
         self.selected = -1
         self.activity = "viewing"
         self.reply_countdown: tuple[int, float] | None = None  # (message id, deadline monotonic)
@@ -101,19 +78,24 @@ class ConversationScreen(DeskScreen):
         self.hidden_count = 0
 
     def compose(self) -> ComposeResult:
-        yield Label("", id="conversation-header")
+        conversation = self.conversation
+        entries = self._window(conversation) if conversation is not None else []
+        yield Label(self._header_text() if conversation else "", id="conversation-header")
         yield Label("", id="presence", classes="hidden")
-        yield Label("", id="earlier", classes="hidden")
-        yield VerticalScroll(id="timeline")
+        yield Label(self._earlier_text(), id="earlier", classes="" if self.hidden_count else "hidden")
+        with VerticalScroll(id="timeline"):
+            if conversation is not None:
+                yield from self._build_items(conversation, entries, expanded=set())
         yield Label("", id="countdown", classes="hidden")
         yield StatusBar()
-        yield _QuietFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
-        self.load()
-        self.mark_read()
+        if self.conversation is None:
+            self.load()
+        else:
+            self._first_shown()
         self.set_interval(HEARTBEAT_SECONDS, self.beat)
-        self.beat()
         self.set_interval(1.0, self._tick_countdown)
 
     def on_unmount(self) -> None:
@@ -157,22 +139,28 @@ class ConversationScreen(DeskScreen):
         conversation = message.conversation
         first = self.conversation is None
         self.conversation = conversation
-        # One repaint for header, timeline, selection and footer, not one per change.
+        # One repaint for header, timeline, selection and key bar, not one per change.
         with self.app.batch_update():
-            self._render_header()
+            self.query_one("#conversation-header", Label).update(self._header_text())
             await self._render_timeline(conversation)
             self.refresh_bindings()
             if first:
-                indexes = self._message_indexes()
-                self.selected = indexes[-1] if indexes else -1
-                self._highlight()
-                timeline = self.query_one("#timeline", VerticalScroll)
-                timeline.scroll_end(animate=False)
-            if self.pending_compose:
-                mode, self.pending_compose = self.pending_compose, None
-                self.start_compose(mode)
+                self._first_shown()
 
-    def _render_header(self) -> None:
+    def _first_shown(self) -> None:
+        """The conversation is on screen for the first time: select the newest message, mark it read."""
+        indexes = self._message_indexes()
+        self.selected = indexes[-1] if indexes else -1
+        self._highlight()
+        self.query_one("#timeline", VerticalScroll).scroll_end(animate=False)
+        if self.pending_compose:
+            mode, self.pending_compose = self.pending_compose, None
+            self.start_compose(mode)
+        # The writes wait until the timeline is shown: they share the store's one connection.
+        self.mark_read()
+        self.beat()
+
+    def _header_text(self) -> Text:
         c = self.conversation
         assert c is not None
         s = c.summary
@@ -196,7 +184,7 @@ class ConversationScreen(DeskScreen):
             head.append(f"  merged into #{c.merged_into}", style="bold yellow")
         if c.linked_to:
             head.append(f"  continues #{c.linked_to}", style="dim")
-        self.query_one("#conversation-header", Label).update(head)
+        return head
 
     def _items(self) -> list[Any]:
         return list(self.query_one("#timeline", VerticalScroll).children)
@@ -213,15 +201,42 @@ class ConversationScreen(DeskScreen):
         self._highlight()
         self._items()[self.selected].scroll_visible(animate=False)
 
+    def _window(self, conversation: Conversation) -> list[tuple[int, int, Any]]:
+        """The latest `window` timeline entries; the rest are counted in `hidden_count`.
+
+        Only these are mounted: a 2,000-message thread opens as fast as a short one, and
+        k at the top mounts more.
+        """
+        entries = timeline_entries(conversation)
+        self.hidden_count = max(0, len(entries) - self.window)
+        return entries[self.hidden_count :]
+
+    def _earlier_text(self) -> Text:
+        return Text(f"▲ {self.hidden_count} earlier items — k at the top shows more", style="dim")
+
+    def _build_items(
+        self, conversation: Conversation, entries: list[tuple[int, int, Any]], expanded: set[int]
+    ) -> list[Any]:
+        agent_tz = self.desk.settings.desk.timezone
+        customer_tz = conversation.customer.timezone
+        ascii_glyphs = self.desk.settings.tui.ascii_glyphs
+        widgets: list[Any] = []
+        for _, order, item in entries:
+            if order == 0:
+                view = MessageView(
+                    item, agent_tz=agent_tz, customer_tz=customer_tz, ascii_glyphs=ascii_glyphs
+                )
+                view.expanded = item.id in expanded
+                widgets.append(view)
+            else:
+                widgets.append(EventLine(item, agent_tz=agent_tz))
+        return widgets
+
     async def _render_timeline(self, conversation: Conversation) -> None:
         timeline = self.query_one("#timeline", VerticalScroll)
-        entries = timeline_entries(conversation)
-        # Only the latest `window` items are mounted: a 2,000-message thread opens as fast
-        # as a short one; k at the top mounts more.
-        self.hidden_count = max(0, len(entries) - self.window)
-        entries = entries[self.hidden_count :]
+        entries = self._window(conversation)
         earlier = self.query_one("#earlier", Label)
-        earlier.update(Text(f"▲ {self.hidden_count} earlier items — k at the top shows more", style="dim"))
+        earlier.update(self._earlier_text())
         earlier.set_class(self.hidden_count == 0, "hidden")
         keys = [("m", item.id) if order == 0 else ("e", item.id) for _, order, item in entries]
         existing = self._items()
@@ -233,20 +248,8 @@ class ConversationScreen(DeskScreen):
                 if order == 0 and widget.message != item:
                     widget.set_message(item)
             return
-        agent_tz = self.desk.settings.desk.timezone
-        customer_tz = conversation.customer.timezone
-        ascii_glyphs = self.desk.settings.tui.ascii_glyphs
         expanded = {w.message.id for w in existing if isinstance(w, MessageView) and w.expanded}
-        widgets: list[Any] = []
-        for _, order, item in entries:
-            if order == 0:
-                view = MessageView(
-                    item, agent_tz=agent_tz, customer_tz=customer_tz, ascii_glyphs=ascii_glyphs
-                )
-                view.expanded = item.id in expanded
-                widgets.append(view)
-            else:
-                widgets.append(EventLine(item, agent_tz=agent_tz))
+        widgets = self._build_items(conversation, entries, expanded)
         at_end = timeline.scroll_y >= timeline.max_scroll_y - 1
         await timeline.remove_children()
         await timeline.mount_all(widgets)
@@ -324,7 +327,7 @@ class ConversationScreen(DeskScreen):
             else:
                 self.notify("no more conversations in this list")
             return
-        self.app.switch_screen(ConversationScreen(following, inbox=self.inbox))
+        show_conversation(self.app, following, inbox=self.inbox, switch=True)
 
     def next_conversation(self, arg: str | None = None) -> None:
         self._go(1)
@@ -539,3 +542,28 @@ class ConversationScreen(DeskScreen):
         banner.update(text)
         banner.set_class(any(r.activity == "replying" for r in message.rows), "replying")
         banner.remove_class("hidden")
+
+
+def show_conversation(
+    app: Any, conversation_id: int, *, inbox: Any = None, compose: str | None = None, switch: bool = False
+) -> None:
+    """Read the conversation off the UI thread, then show a screen composed with it.
+
+    Built with its data, the screen is laid out and painted once; pushed empty and
+    filled after, it would be laid out again for every step. A second open before
+    the first is shown replaces it.
+    """
+
+    async def read_then_show() -> None:
+        try:
+            conversation = await reads.get_conversation(app.desk, conversation_id)
+        except Exception:  # the screen loads again and shows the error itself
+            conversation = None
+        screen = ConversationScreen(conversation_id, inbox=inbox, compose=compose, conversation=conversation)
+        if switch:
+            await app.switch_screen(screen)
+        else:
+            await app.push_screen(screen)
+
+    app.run_worker(read_then_show(), group="open-conversation", exclusive=True, exit_on_error=False)
+

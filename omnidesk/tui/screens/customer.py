@@ -9,7 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Footer, Label, OptionList, Static
+from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from omnidesk import reads, services
@@ -17,6 +17,7 @@ from omnidesk.tui import actions
 from omnidesk.tui.messages import StoreChanged
 from omnidesk.tui.screens.base import DeskScreen
 from omnidesk.tui.textfmt import clock, fit, glyph, inert, inert_line, relative, zone
+from omnidesk.tui.widgets.keybar import KeyBar
 from omnidesk.tui.widgets.picker import Choice, PickerScreen
 from omnidesk.tui.widgets.statusbar import StatusBar
 
@@ -55,7 +56,7 @@ class CustomerScreen(DeskScreen):
                 yield Label("Conversations, newest first (enter opens)", classes="section")
                 yield OptionList(id="customer-conversations")
         yield StatusBar()
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.load()
@@ -155,9 +156,9 @@ class CustomerScreen(DeskScreen):
     def open_selected(self, arg: str | None = None) -> None:
         conversation_id = self.current_id()
         if conversation_id is not None:
-            from omnidesk.tui.screens.conversation import ConversationScreen
+            from omnidesk.tui.screens.conversation import show_conversation
 
-            self.app.push_screen(ConversationScreen(conversation_id))
+            show_conversation(self.app, conversation_id)
 
     def go_back(self, arg: str | None = None) -> None:
         self.app.pop_screen()

@@ -9,7 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from omnidesk import reads
@@ -19,6 +19,7 @@ from omnidesk.tui.screens.base import DeskScreen
 from omnidesk.tui.textfmt import fit, inert_line
 from omnidesk.tui.views import View, default_views, view_for_digit
 from omnidesk.tui.widgets.conversation_list import PAGE_SIZE, ConversationList
+from omnidesk.tui.widgets.keybar import KeyBar
 from omnidesk.tui.widgets.preview import preview_renderable
 from omnidesk.tui.widgets.statusbar import StatusBar
 
@@ -77,7 +78,7 @@ class InboxScreen(DeskScreen):
             with VerticalScroll(id="preview"):
                 yield Static("", id="preview-body")
         yield StatusBar()
-        yield Footer()
+        yield KeyBar()
 
     @property
     def conv_list(self) -> ConversationList:
@@ -370,9 +371,9 @@ class InboxScreen(DeskScreen):
             self.open_conversation(current.id)
 
     def open_conversation(self, conversation_id: int, compose: str | None = None) -> None:
-        from omnidesk.tui.screens.conversation import ConversationScreen
+        from omnidesk.tui.screens.conversation import show_conversation
 
-        self.app.push_screen(ConversationScreen(conversation_id, inbox=self, compose=compose))
+        show_conversation(self.app, conversation_id, inbox=self, compose=compose)
 
     def reply(self, arg: str | None = None) -> None:
         current = self.conv_list.current()
