@@ -130,8 +130,9 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action("first", "First conversation", "g,home", ("inbox",), "cursor_first"),
     Action("last", "Last conversation", "G,end", ("inbox",), "cursor_last"),
-    Action("page-down", "Page down", "pagedown,ctrl+d", ("inbox",), "page_down"),
-    Action("page-up", "Page up", "pageup,ctrl+u", ("inbox",), "page_up"),
+    # priority: the list's own ScrollView bindings would scroll the page and leave the cursor
+    Action("page-down", "Page down", "pagedown,ctrl+d", ("inbox",), "page_down", priority=True),
+    Action("page-up", "Page up", "pageup,ctrl+u", ("inbox",), "page_up", priority=True),
     # -- answering ---------------------------------------------------------------
     Action("reply", "Reply on the customer's channel", "r", _TARGETS, "reply", available=_acting, show=True),
     Action("reply-all", "Reply to all participants", "R", _TARGETS, "reply_all", available=_acting),

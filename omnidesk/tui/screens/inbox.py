@@ -220,10 +220,15 @@ class InboxScreen(DeskScreen):
 
     def _show_error(self, error: str) -> None:
         help_label = self.query_one("#filter-help", Label)
+        field = self.query_one("#filter", Input)
+        if error and field.has_focus and getattr(self, "_suggestions", None):
+            # Mid-token ("status:p" fails to parse): what tab completes to helps more than the error.
+            self.last_error = error
+            return
         if error:
             help_label.update(Text(error, style="bold red"))
             help_label.remove_class("hidden")
-        elif not self.query_one("#filter", Input).has_focus:
+        elif not field.has_focus:
             help_label.add_class("hidden")
         self.last_error = error
 

@@ -67,6 +67,7 @@ class Composer(Vertical):
         self.routes = routes
         self.route_index = 0
         self._save_timer: Any = None
+        self._unsaved: str | None = None  # the text typed since the last draft write started
         self._loading_draft = True
         self.saved_body: str | None = None
 
@@ -151,7 +152,16 @@ class Composer(Vertical):
     def _schedule_save(self) -> None:
         if self._save_timer is not None:
             self._save_timer.stop()
+        self._unsaved = self.text
         self._save_timer = self.set_timer(SAVE_DELAY, self.save_draft)
+
+    async def on_unmount(self) -> None:
+        # Quitting within SAVE_DELAY of the last key cancels the timer with this widget:
+        # write those keys now, awaited, so shutdown waits for them. (The text area is
+        # already gone by now, hence the copy taken when the save was scheduled.)
+        body, self._unsaved = self._unsaved, None
+        if body is not None and not self._loading_draft and self.mode != "note":
+            await self._save_coro(body)
 
     def save_draft(self, arg: str | None = None) -> None:
         if self.mode == "note":
@@ -159,6 +169,7 @@ class Composer(Vertical):
         self._write_draft(self.text)
 
     def _write_draft(self, body: str) -> None:
+        self._unsaved = None
         # On the app, not this widget: closing the composer must not cancel the save.
         self.app.run_worker(self._save_coro(body), group="draft-save", exit_on_error=False)
 
@@ -200,6 +211,10 @@ class Composer(Vertical):
         if self.mode != "note" and self.route is None:
             self.notify("no channel can reach this customer", severity="error")
             return
+        if self._save_timer is not None:
+            # A save firing after the reply has deleted the draft would bring the sent text back.
+            # If the send fails, the text is still written when the composer closes.
+            self._save_timer.stop()
         self.post_message(self.SendRequested(self.mode, text, self.route))
 
     def edit_in_editor(self, arg: str | None = None) -> None:

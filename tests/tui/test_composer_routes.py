@@ -1,0 +1,70 @@
+"""The composer's route: ctrl+o switches the reply channel, ctrl+enter sends on it, and a draft
+outlives the console that typed it."""
+
+from __future__ import annotations
+
+import time
+
+from omnidesk import reads
+from omnidesk.store import outbox
+from omnidesk.store.drafts import get_draft
+from tests.tui.conftest import make_app, open_conversation, screen_text, until, until_async
+from tests.unit import factories
+
+SIZE = (160, 45)
+ANN = 1  # the seed's "Refund for order 48213", from ann@example.com on `support`
+
+
+def _composer(app):
+    return getattr(app.screen, "open_composer", lambda: None)()
+
+
+async def test_ctrl_o_switches_the_channel_and_ctrl_enter_sends_on_it(seeded):
+    await factories.email_channel(seeded, "sales", "sales@example.com")
+    app = make_app(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_conversation(pilot, app, ANN)
+        await pilot.press("r")
+        await until(pilot, lambda: _composer(app) is not None, "composer")
+        await until(pilot, lambda: "via support (email) to ann@example.com" in screen_text(app), "route")
+        assert "ctrl+o switches channel" in screen_text(app)
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: "via sales (email) to ann@example.com" in screen_text(app), "switched")
+        await pilot.press(*"Sales will call you", "ctrl+enter")
+        await until(pilot, lambda: _composer(app) is None, "sent")
+
+        async def replied():
+            messages = (await reads.get_conversation(seeded, ANN)).messages
+            return [m for m in messages if m.direction == "out"]
+
+        out = (await until_async(pilot, replied, "reply stored"))[0]
+    assert (out.channel_name, out.text.split("\n")[0]) == ("sales", "Sales will call you")
+    # sent within the typing pause: the text went out and must not come back as a draft
+    assert await _draft(seeded, ANN) is None
+    far = int(time.time() * 1000) + 3_600_000
+    claimed = await outbox.claim_due(seeded.db, owner="test:1", now=far, lease_ms=60_000)
+    assert [(c.message_id, c.channel_name) for c in claimed] == [(out.id, "sales")]
+
+
+async def _draft(desk, conversation_id: int) -> str | None:
+    draft = await get_draft(desk.db, conversation_id=conversation_id, agent_id=desk.agent.id)
+    return draft.body if draft is not None else None
+
+
+async def test_quitting_right_after_typing_keeps_the_draft_for_the_next_console(seeded):
+    app = make_app(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_conversation(pilot, app, ANN)
+        await pilot.press("r")
+        await until(pilot, lambda: _composer(app) is not None, "composer")
+        await until(pilot, lambda: not _composer(app)._loading_draft, "no stored draft yet")
+        # ctrl+q before the typing pause that would save the draft has passed
+        await pilot.press(*"Félkész válasz", "ctrl+q")
+    assert await _draft(seeded, ANN) == "Félkész válasz"
+
+    app = make_app(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_conversation(pilot, app, ANN)
+        await pilot.press("r")
+        await until(pilot, lambda: _composer(app) is not None, "composer")
+        await until(pilot, lambda: _composer(app).text == "Félkész válasz", "draft restored")
