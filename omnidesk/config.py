@@ -15,9 +15,8 @@ import stat
 import sys
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from omnidesk.errors import ConfigError
 from omnidesk.settings import (
@@ -33,9 +32,11 @@ APP_NAME = "omnidesk"
 CONFIG_ENV = "OMNIDESK_CONFIG"
 
 
-@dataclass(frozen=True, slots=True)
-class Key:
-    """One config key: its type, whether it is required, and a line of documentation."""
+class Key(NamedTuple):
+    """One config key: its type, whether it is required, and a line of documentation.
+
+    A NamedTuple because it is defined at every start-up (cheaper than a dataclass).
+    """
 
     type: str  # "str" | "int" | "number" | "bool" | "path" | "list[str]" | "table[str]" | "enum"
     doc: str

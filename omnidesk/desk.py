@@ -16,6 +16,8 @@ from omnidesk.store.db import Database
 
 @dataclass(frozen=True, slots=True)
 class Desk:
+    """The open desk every service function works on."""
+
     db: Database
     settings: Settings
     data_dir: Path

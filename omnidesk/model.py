@@ -20,6 +20,8 @@ PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
 
 @dataclass(frozen=True, slots=True)
 class Agent:
+    """A person who answers customers (a row of `agents`)."""
+
     id: int
     name: str
     display_name: str
@@ -32,6 +34,8 @@ class Agent:
 
 @dataclass(frozen=True, slots=True)
 class Identity:
+    """One address of a customer on one kind of channel (email, phone, ...)."""
+
     id: int
     customer_id: int
     kind: str
@@ -41,6 +45,8 @@ class Identity:
 
 @dataclass(frozen=True, slots=True)
 class Customer:
+    """A person or company writing in, with every identity they use."""
+
     id: int
     name: str
     language: str | None = None
@@ -54,6 +60,8 @@ class Customer:
 
 @dataclass(frozen=True, slots=True)
 class Channel:
+    """A configured inbound/outbound channel as stored."""
+
     id: int
     name: str
     kind: str
@@ -88,6 +96,8 @@ class ConversationSummary:
 
 @dataclass(frozen=True, slots=True)
 class AttachmentInfo:
+    """An attachment's metadata; the bytes live in the blob store under `sha256`."""
+
     id: int
     filename: str
     content_type: str
@@ -98,6 +108,8 @@ class AttachmentInfo:
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """One message of a timeline: inbound, outbound or an internal note."""
+
     id: int
     conversation_id: int
     direction: Direction
@@ -127,6 +139,8 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Event:
+    """One recorded change (who, what, before and after)."""
+
     id: int
     conversation_id: int | None
     customer_id: int | None
@@ -152,6 +166,8 @@ class Conversation:
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
+    """A queued outbound message and its delivery state."""
+
     id: int
     message_id: int
     conversation_id: int

@@ -21,10 +21,10 @@ time, so a saved query means the same thing tomorrow.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import NamedTuple
 
 from omnidesk.errors import UserError
 from omnidesk.model import PRIORITIES, STATUSES
@@ -116,6 +116,8 @@ class Word:
 
 @dataclass(frozen=True, slots=True)
 class Field:
+    """`name:value`, a filter on one field."""
+
     name: str  # a key of FIELDS, lower case
     value: str  # enum values lower-cased; others as written
     position: int = field(default=0, compare=False)
@@ -131,16 +133,22 @@ class Ticket:
 
 @dataclass(frozen=True, slots=True)
 class Not:
+    """`-term` or `NOT term`."""
+
     node: Node
 
 
 @dataclass(frozen=True, slots=True)
 class And:
+    """Terms side by side (or joined by AND): all must match."""
+
     nodes: tuple[Node, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Or:
+    """Terms joined by OR: any may match."""
+
     nodes: tuple[Node, ...]
 
 
@@ -149,6 +157,8 @@ Node = Word | Field | Ticket | Not | And | Or
 
 @dataclass(frozen=True, slots=True)
 class Query:
+    """A parsed query: its tree and the text it came from."""
+
     root: Node | None  # None: the empty query (everything, with the default filter)
     text: str = field(default="", compare=False)
 
@@ -174,8 +184,9 @@ _FIELD_RE = re.compile(r"([A-Za-z][A-Za-z_-]*):")
 _STOP = set(" \t\n\r\f\v()\"")  # a bare word or value ends at these
 
 
-@dataclass(frozen=True, slots=True)
-class _Tok:
+class _Tok(NamedTuple):
+    """One lexer token (a NamedTuple: a class costs far less to define than a dataclass)."""
+
     kind: str  # ( ) OR AND NOT - WORD PHRASE FIELD TICKET EOF
     text: str  # the source text of the token (for errors)
     position: int
@@ -249,6 +260,8 @@ def _word_token(text: str, start: int, end: int) -> _Tok:
     if m:
         name = m.group(1).lower()
         if name not in FIELDS:
+            import difflib  # only for this error message
+
             close = difflib.get_close_matches(name, FIELDS, n=1)
             hint = f"did you mean '{close[0]}:'?" if close else "quote text that contains ':'"
             raise QueryError("unknown field", run[: m.end()], start, text, hint=hint)

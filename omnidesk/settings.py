@@ -3,6 +3,9 @@
 Everything the running code reads from config lives here, with its default.
 `omnidesk/config.py` turns a TOML file into a `Settings` and rejects unknown
 keys, wrong types and missing required keys with a message naming each.
+
+Every command loads these, so they are cheap to define: the list-like entries are
+NamedTuples; the tables that callers copy with `dataclasses.replace` stay dataclasses.
 """
 
 from __future__ import annotations
@@ -10,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
 class DeskSettings:
+    """The [desk] table."""
+
     name: str = "omnidesk"
     timezone: str = "UTC"
     data_dir: Path | None = None  # None: platformdirs user data dir
@@ -25,8 +30,9 @@ class DeskSettings:
     quote_last_message: bool = True  # quote the message replied to in email replies
 
 
-@dataclass(frozen=True, slots=True)
-class AgentSettings:
+class AgentSettings(NamedTuple):
+    """One [[agents]] entry."""
+
     name: str
     display_name: str = ""
     email: str | None = None
@@ -45,8 +51,9 @@ class ChannelSettings:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class SavedView:
+class SavedView(NamedTuple):
+    """One [[views]] entry: a named query, optionally on a number key."""
+
     name: str
     query: str
     key: str | None = None  # "1".."9"
@@ -54,6 +61,8 @@ class SavedView:
 
 @dataclass(frozen=True, slots=True)
 class TuiSettings:
+    """The [tui] table."""
+
     bell_on_assign: bool = True
     ascii_glyphs: bool = False
     opener: str = ""  # command that opens an attachment; "" = xdg-open (open on macOS)
@@ -62,6 +71,8 @@ class TuiSettings:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """The whole validated configuration."""
+
     desk: DeskSettings = field(default_factory=DeskSettings)
     agents: tuple[AgentSettings, ...] = ()
     channels: tuple[ChannelSettings, ...] = ()

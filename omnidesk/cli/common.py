@@ -20,9 +20,8 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import typer
 
@@ -41,9 +40,12 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-@dataclass(frozen=True, slots=True)
-class CliState:
-    """The global options given before the command name."""
+class CliState(NamedTuple):
+    """The global options given before the command name.
+
+    A NamedTuple, not a dataclass: every command defines it at start-up, and a dataclass
+    costs ~1 ms to define (see bench/store.py, whole-process `list`).
+    """
 
     config_path: Path | None = None
     as_agent: str | None = None

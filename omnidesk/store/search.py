@@ -30,30 +30,31 @@ starts from their messages instead and ranks them with highlight.local_rank.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, NamedTuple
 
 from omnidesk.errors import UserError
-from omnidesk.highlight import highlight_terms, local_rank, make_snippet
 from omnidesk.model import STATUSES, ConversationSummary, SearchHit
 from omnidesk.query import And, Field, Node, Not, Or, Query, QueryError, Ticket, parse_date, walk
 from omnidesk.store import reads as store_reads
-from omnidesk.store.db import Database
-from omnidesk.store.ftsquery import fts_expr, is_text, partition
 from omnidesk.timeutil import now_ms
 
 if TYPE_CHECKING:
     from omnidesk.desk import Desk
+    from omnidesk.store.db import Database
+
+# Imported where used, not here: `omnidesk list` with no words or dates never needs the
+# full-text modules (ftsquery, textindex, highlight) or zoneinfo, and it is started often.
 
 SEARCH_CANDIDATES = 1000
 BM25 = "bm25(message_fts, 3.0, 1.0, 2.0)"
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What compiling needs besides the query: who asks, and when and where."""
+class Context(NamedTuple):
+    """What compiling needs besides the query: who asks, and when and where.
+
+    This and `Compiled` are NamedTuples, cheaper than dataclasses to define at start-up.
+    """
 
     agent_id: int | None = None
     now_ms: int = 0
@@ -61,6 +62,8 @@ class Context:
 
     @property
     def tz(self) -> tzinfo:
+        from zoneinfo import ZoneInfo
+
         try:
             return ZoneInfo(self.timezone)
         except (KeyError, ValueError):  # pragma: no cover - config validates the name
@@ -73,8 +76,7 @@ def context(desk: Desk) -> Context:
                    timezone=desk.settings.desk.timezone)
 
 
-@dataclass(slots=True)
-class Compiled:
+class Compiled(NamedTuple):
     where: str
     params: list[object]
     exprs: list[str]
@@ -137,6 +139,8 @@ class _Compiler:
         return "?"
 
     def node(self, node: Node) -> str:
+        from omnidesk.store.ftsquery import is_text
+
         if is_text(node, message_level=self.message_level):
             return self.text(node)
         if isinstance(node, Not):
@@ -151,6 +155,8 @@ class _Compiler:
         return self.field(node)
 
     def conjunction(self, nodes: tuple[Node, ...]) -> str:
+        from omnidesk.store.ftsquery import partition
+
         text, rest = partition(nodes, message_level=self.message_level)
         parts = [self.node(n) for n in rest]
         if text is not None:
@@ -158,6 +164,8 @@ class _Compiler:
         return "(" + " AND ".join(parts) + ")"
 
     def text(self, node: Node) -> str:
+        from omnidesk.store.ftsquery import fts_expr
+
         expr = fts_expr(node)
         if expr is None:
             return "1"
@@ -400,6 +408,8 @@ async def all_ids(db: Database, query: Query, ctx: Context) -> list[int]:
 
 def _driver(query: Query) -> tuple[Node | None, Query]:
     """Split off the top-level full-text part (matched by FTS5 directly) from the filters."""
+    from omnidesk.store.ftsquery import is_text, partition
+
     root = query.root
     if root is None:
         return None, query
@@ -432,6 +442,9 @@ _MESSAGE_COLUMNS = ("m.id, m.conversation_id, m.subject, m.text, m.display_text,
 async def search(db: Database, query: Query, ctx: Context, *, limit: int = 50,
                  candidates: int = SEARCH_CANDIDATES) -> list[SearchHit]:
     """Messages matching `query`, best first, with snippets (see the module doc for the plan)."""
+    from omnidesk.highlight import highlight_terms, local_rank, make_snippet
+    from omnidesk.store.ftsquery import fts_expr
+
     if limit <= 0:
         return []
     driver, filters = _driver(query)
