@@ -8,6 +8,7 @@ other connection commits) and collapse into one `StoreChanged` per burst.
 
 from __future__ import annotations
 
+import gc
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
@@ -74,6 +75,7 @@ class OmnideskApp(App[None]):
         self._sync_stop: Any = None
         self.sync_state = "off"
         self.background = list(background)  # extra tasks given the stop event (the demo's simulator)
+        self.conversation_screen: Any = None  # one ConversationScreen, reused by every open
 
     # -- start and stop -------------------------------------------------------------
 
@@ -119,6 +121,31 @@ class OmnideskApp(App[None]):
             self.start_sync()
         for task in self.background:
             self.run_worker(self._background(task), group="background", exit_on_error=False)
+        self.run_worker(self._build_conversation_screen(), group="warm", exit_on_error=False)
+
+    async def _build_conversation_screen(self) -> None:
+        """Build the conversation screen now, off screen, so opening one only swaps its content.
+
+        Installed, it survives being popped; `show_conversation` reuses it. Laid out at
+        the terminal's size here, its first push does not lay it (and the inbox) out twice.
+        The conversation under the inbox cursor is rendered into it once, hidden (`rehearse`).
+        """
+        from omnidesk.tui.screens.conversation import ConversationScreen
+
+        screen = ConversationScreen()
+        self.install_screen(screen, "conversation")
+        # What push_screen does first for an installed screen: start it and mount its children.
+        _, mounted = self._get_screen(screen)
+        await mounted
+        summary = getattr(self.screen, "current_summary", lambda: None)()
+        if summary is not None:  # the likeliest first open
+            await screen.rehearse(summary.id)
+        screen._refresh_layout(self.size)
+        self.conversation_screen = screen
+        # What exists now (modules, styles, the inbox's pages, this screen) lives as long as
+        # the app. Frozen, a full collection no longer walks it: ~50 ms less when one lands
+        # in the middle of an open.
+        gc.freeze()
 
     async def _background(self, task: Callable[[Any], Awaitable[None]]) -> None:
         import asyncio

@@ -14,7 +14,6 @@ SIZE = (150, 45)
 async def test_long_thread_mounts_a_window_and_k_shows_earlier(seeded):
     from omnidesk.ingest import ingest_records
     from omnidesk.tui.screens.conversation import WINDOW
-    from omnidesk.tui.widgets.timeline import MessageView
 
     channel = await get_channel(seeded.db, "support")
     start = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -36,7 +35,7 @@ async def test_long_thread_mounts_a_window_and_k_shows_earlier(seeded):
         screen = await open_conversation(pilot, app, cid)
         total = len(screen.conversation.messages)
         assert total == WINDOW + 10
-        await until(pilot, lambda: len(screen.query(MessageView)) > 0, "mounted")
+        await until(pilot, lambda: screen._message_indexes(), "mounted")
         assert len(screen._items()) <= WINDOW
         assert screen.hidden_count >= total - len(screen._items()) > 0
         await until(pilot, lambda: "earlier items" in screen_text(app), "earlier hint")
@@ -46,5 +45,5 @@ async def test_long_thread_mounts_a_window_and_k_shows_earlier(seeded):
         for _ in range(before + 1):
             await pilot.press("k")
         await until(pilot, lambda: len(screen._items()) > before, "earlier items mounted")
-        assert len(screen.query(MessageView)) == total  # one k step (WINDOW_STEP) covers the rest
+        assert len(screen._message_indexes()) == total  # one k step (WINDOW_STEP) covers the rest
         assert screen.hidden_count == 0

@@ -23,7 +23,7 @@ from omnidesk.tui.widgets.composer import Composer, Route
 from omnidesk.tui.widgets.keybar import KeyBar
 from omnidesk.tui.widgets.picker import PickerScreen
 from omnidesk.tui.widgets.statusbar import StatusBar
-from omnidesk.tui.widgets.timeline import EventLine, MessageView, presence_text, timeline_entries
+from omnidesk.tui.widgets.timeline import TimelineItem, presence_text, timeline_entries
 
 #: Seconds between presence heartbeats while a conversation is open.
 HEARTBEAT_SECONDS = 10.0
@@ -32,22 +32,29 @@ WINDOW = 15
 WINDOW_STEP = 60
 
 
+# Each message names its conversation: the screen is reused, and a read started for the
+# previous conversation may finish after the swap.
+
+
 class ConversationLoaded(Message):
-    def __init__(self, conversation: Conversation | None, error: str = "") -> None:
+    def __init__(self, conversation_id: int, conversation: Conversation | None, error: str = "") -> None:
         super().__init__()
+        self.conversation_id = conversation_id
         self.conversation = conversation
         self.error = error
 
 
 class PresenceLoaded(Message):
-    def __init__(self, rows: list[Any]) -> None:
+    def __init__(self, conversation_id: int, rows: list[Any]) -> None:
         super().__init__()
+        self.conversation_id = conversation_id
         self.rows = rows
 
 
 class RoutesLoaded(Message):
-    def __init__(self, routes: list[Route], mode: str) -> None:
+    def __init__(self, conversation_id: int, routes: list[Route], mode: str) -> None:
         super().__init__()
+        self.conversation_id = conversation_id
         self.routes = routes
         self.mode = mode
 
@@ -59,14 +66,26 @@ class ConversationScreen(DeskScreen):
 
     def __init__(
         self,
-        conversation_id: int,
+        conversation_id: int | None = None,
         *,
         inbox: Any = None,
         compose: str | None = None,
         conversation: Conversation | None = None,
     ) -> None:
-        """`conversation`, when already read (see `show_conversation`), is composed straight in."""
+        """`conversation`, when already read (see `show_conversation`), is composed straight in.
+
+        Without a conversation id the screen is built empty, to be reused by `show`.
+        """
         super().__init__(classes="conversation-screen")
+        self._start(conversation_id, conversation, inbox, compose)
+        self.hidden_count = 0
+        self._joined: int | None = None  # the conversation our presence row is for
+        self._heartbeat: Any = None
+
+    def _start(
+        self, conversation_id: int | None, conversation: Conversation | None, inbox: Any, compose: str | None
+    ) -> None:
+        """The per-conversation state, as a fresh open starts it."""
         self.conversation_id = conversation_id
         self.inbox = inbox
         self.pending_compose = compose
@@ -75,7 +94,6 @@ class ConversationScreen(DeskScreen):
         self.activity = "viewing"
         self.reply_countdown: tuple[int, float] | None = None  # (message id, deadline monotonic)
         self.window = WINDOW
-        self.hidden_count = 0
 
     def compose(self) -> ComposeResult:
         conversation = self.conversation
@@ -91,38 +109,103 @@ class ConversationScreen(DeskScreen):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        if self.conversation is None:
+        self._heartbeat = self.set_interval(HEARTBEAT_SECONDS, self.beat)
+        self.set_interval(1.0, self._tick_countdown)
+        if self.conversation_id is None:  # built ahead, empty: `show` fills it
+            self._heartbeat.pause()
+        elif self.conversation is None:
             self.load()
         else:
             self._first_shown()
-        self.set_interval(HEARTBEAT_SECONDS, self.beat)
-        self.set_interval(1.0, self._tick_countdown)
+
+    def on_screen_suspend(self) -> None:
+        """Popped (not merely covered by a dialog): the agent left this conversation."""
+        if self in self.app.screen_stack:
+            return
+        self._leave()
+        composer = self.open_composer()
+        if composer is not None:
+            composer.remove()  # its unmount writes any unsaved draft
+        self.activity = "viewing"
+        self.reply_countdown = None
 
     def on_unmount(self) -> None:
-        desk = self.desk
-        if desk.agent is not None:
-            from omnidesk.store import presence
+        self._leave()
 
-            self.app.run_worker(
-                presence.leave(
-                    desk.db,
-                    agent_id=desk.agent.id,
-                    conversation_id=self.conversation_id,
-                    runner=presence.runner_id(),
-                ),
-                exit_on_error=False,
-            )
+    def _leave(self) -> None:
+        """Drop our presence row (others' banners) and stop the heartbeat until the next `show`."""
+        if self._heartbeat is not None:
+            self._heartbeat.pause()
+        joined, self._joined = self._joined, None
+        desk = self.desk
+        if joined is None or desk.agent is None:
+            return
+        from omnidesk.store import presence
+
+        self.workers.cancel_group(self, "presence")  # a beat still in flight would come back
+        self.app.run_worker(
+            presence.leave(
+                desk.db, agent_id=desk.agent.id, conversation_id=joined, runner=presence.runner_id()
+            ),
+            exit_on_error=False,
+        )
+
+    async def show(
+        self,
+        conversation_id: int,
+        conversation: Conversation | None,
+        *,
+        inbox: Any = None,
+        compose: str | None = None,
+    ) -> None:
+        """Swap this (mounted) screen to another conversation: content changes, widgets stay.
+
+        Composing a screen, matching its CSS and laying it out twice cost more than the
+        timeline itself; reusing one screen pays that once per session.
+        """
+        # One frame for the whole swap; and none between the composer's removal and the
+        # layout that forgets it (a frame there renders the removed TextArea).
+        with self.app.batch_update():
+            if self._joined is not None and self._joined != conversation_id:
+                self._leave()
+            composer = self.open_composer()
+            if composer is not None:
+                await composer.remove()
+            self._start(conversation_id, None, inbox, compose)
+            self._tick_countdown()
+            self.query_one("#presence", Label).add_class("hidden")
+            self._heartbeat.resume()
+            self.query_one("#timeline", VerticalScroll).focus()
+            if conversation is None:
+                self.load()
+            else:
+                await self.on_conversation_loaded(ConversationLoaded(conversation_id, conversation))
+
+    async def rehearse(self, conversation_id: int) -> None:
+        """While hidden and unused, render one conversation's timeline: no read mark, no presence.
+
+        The first real open then finds item widgets mounted and their code warm, as every
+        later open does, instead of paying for both while the agent waits.
+        """
+        try:
+            conversation = await reads.get_conversation(self.desk, conversation_id)
+        except Exception:
+            return
+        if self.conversation_id is None:  # not opened for real meanwhile
+            await self._render_timeline(conversation)
 
     # -- loading --------------------------------------------------------------------------
 
     @work(group="load", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
+        conversation_id = self.conversation_id
+        assert conversation_id is not None
         try:
-            conversation = await reads.get_conversation(self.desk, self.conversation_id)
+            conversation = await reads.get_conversation(self.desk, conversation_id)
         except Exception as exc:
-            self.post_message(ConversationLoaded(None, str(exc)))
+            self.post_message(ConversationLoaded(conversation_id, None, str(exc)))
             return
-        self.post_message(ConversationLoaded(conversation))
+        self.post_message(ConversationLoaded(conversation_id, conversation))
 
     @work(group="read", exit_on_error=False)
     async def mark_read(self) -> None:
@@ -133,6 +216,8 @@ class ConversationScreen(DeskScreen):
                 return
 
     async def on_conversation_loaded(self, message: ConversationLoaded) -> None:
+        if message.conversation_id != self.conversation_id:
+            return
         if message.conversation is None:
             self.query_one("#conversation-header", Label).update(Text(message.error, style="bold red"))
             return
@@ -220,17 +305,38 @@ class ConversationScreen(DeskScreen):
         agent_tz = self.desk.settings.desk.timezone
         customer_tz = conversation.customer.timezone
         ascii_glyphs = self.desk.settings.tui.ascii_glyphs
-        widgets: list[Any] = []
-        for _, order, item in entries:
-            if order == 0:
-                view = MessageView(
-                    item, agent_tz=agent_tz, customer_tz=customer_tz, ascii_glyphs=ascii_glyphs
-                )
-                view.expanded = item.id in expanded
-                widgets.append(view)
-            else:
-                widgets.append(EventLine(item, agent_tz=agent_tz))
-        return widgets
+        return [
+            TimelineItem(
+                item,
+                agent_tz=agent_tz,
+                customer_tz=customer_tz,
+                ascii_glyphs=ascii_glyphs,
+                expanded=order == 0 and item.id in expanded,
+            )
+            for _, order, item in entries
+        ]
+
+    async def _replace_items(
+        self,
+        timeline: VerticalScroll,
+        conversation: Conversation,
+        entries: list[tuple[int, int, Any]],
+        expanded: set[int],
+    ) -> None:
+        """Show `entries`, giving the mounted item widgets new content, mounting only extra ones.
+
+        Mounting a widget (compose, CSS matching) costs several times more than giving
+        an existing one new content; opening another conversation mostly swaps content.
+        """
+        existing = self._items()
+        customer_tz = conversation.customer.timezone
+        for widget, (_, order, item) in zip(existing, entries, strict=False):
+            widget.show(item, customer_tz=customer_tz, expanded=order == 0 and item.id in expanded)
+        keep = min(len(existing), len(entries))
+        if existing[keep:]:
+            await timeline.remove_children(existing[keep:])
+        if entries[keep:]:
+            await timeline.mount_all(self._build_items(conversation, entries[keep:], expanded))
 
     async def _render_timeline(self, conversation: Conversation) -> None:
         timeline = self.query_one("#timeline", VerticalScroll)
@@ -240,32 +346,29 @@ class ConversationScreen(DeskScreen):
         earlier.set_class(self.hidden_count == 0, "hidden")
         keys = [("m", item.id) if order == 0 else ("e", item.id) for _, order, item in entries]
         existing = self._items()
-        existing_keys = [
-            ("m", w.message.id) if isinstance(w, MessageView) else ("e", w.event.id) for w in existing
-        ]
-        if keys == existing_keys:  # same items: refresh in place (delivery state, ...)
+        if keys == [w.key for w in existing]:  # same items: refresh in place (delivery state, ...)
             for widget, (_, order, item) in zip(existing, entries, strict=True):
                 if order == 0 and widget.message != item:
                     widget.set_message(item)
             return
-        expanded = {w.message.id for w in existing if isinstance(w, MessageView) and w.expanded}
-        widgets = self._build_items(conversation, entries, expanded)
+        expanded = {w.message.id for w in existing if w.message is not None and w.expanded}
         at_end = timeline.scroll_y >= timeline.max_scroll_y - 1
-        await timeline.remove_children()
-        await timeline.mount_all(widgets)
-        self.selected = min(self.selected, len(widgets) - 1)
+        await self._replace_items(timeline, conversation, entries, expanded)
+        self.selected = min(self.selected, len(entries) - 1)
         self._highlight()
         if at_end:
             timeline.scroll_end(animate=False)
 
     def on_store_changed(self, message: StoreChanged) -> None:
+        if self.conversation_id is None:
+            return
         self.load()
         self.load_presence()
 
     # -- selection ---------------------------------------------------------------------------
 
     def _message_indexes(self) -> list[int]:
-        return [i for i, w in enumerate(self._items()) if isinstance(w, MessageView)]
+        return [i for i, w in enumerate(self._items()) if w.message is not None]
 
     def _highlight(self) -> None:
         for index, widget in enumerate(self._items()):
@@ -273,9 +376,7 @@ class ConversationScreen(DeskScreen):
 
     def selected_message(self) -> Any:
         items = self._items()
-        if 0 <= self.selected < len(items) and isinstance(items[self.selected], MessageView):
-            return items[self.selected].message
-        return None
+        return items[self.selected].message if 0 <= self.selected < len(items) else None
 
     def _move(self, delta: int) -> None:
         indexes = self._message_indexes()
@@ -301,13 +402,13 @@ class ConversationScreen(DeskScreen):
 
     def toggle_quote(self, arg: str | None = None) -> None:
         items = self._items()
-        if 0 <= self.selected < len(items) and isinstance(items[self.selected], MessageView):
+        if 0 <= self.selected < len(items) and items[self.selected].message is not None:
             items[self.selected].toggle()
 
     # -- targets ------------------------------------------------------------------------------
 
     def targets(self) -> tuple[int, ...]:
-        return (self.conversation_id,)
+        return (self.conversation_id,) if self.conversation_id is not None else ()
 
     def current_summary(self) -> Any:
         return self.conversation.summary if self.conversation else None
@@ -369,13 +470,14 @@ class ConversationScreen(DeskScreen):
         routes = routes_for(conversation, channels)
         if mode == "reply-all":
             routes = with_reply_all_cc(routes, conversation, channels)
-        self.post_message(RoutesLoaded(routes, mode))
+        self.post_message(RoutesLoaded(conversation.summary.id, routes, mode))
 
     def on_routes_loaded(self, message: RoutesLoaded) -> None:
-        if self.open_composer() is None:
+        if message.conversation_id == self.conversation_id and self.open_composer() is None:
             self._mount_composer(message.routes, message.mode)
 
     def _mount_composer(self, routes: list[Route], mode: str) -> None:
+        assert self.conversation_id is not None
         composer = Composer(self.conversation_id, mode=mode, routes=routes)
         self.mount(composer, before=self.query_one("#countdown"))
         self.activity = "replying" if mode != "note" else "viewing"
@@ -386,7 +488,8 @@ class ConversationScreen(DeskScreen):
     async def _composer_closed(self, message: Composer.Closed) -> None:
         composer = self.open_composer()
         if composer is not None:
-            await composer.remove()
+            with self.app.batch_update():  # see `show`
+                await composer.remove()
         self.activity = "viewing"
         self.beat()
         self.refresh_bindings()
@@ -504,10 +607,13 @@ class ConversationScreen(DeskScreen):
     # -- presence -------------------------------------------------------------------------------
 
     def beat(self) -> None:
-        self._beat(self.activity)
+        if self.conversation_id is None:
+            return
+        self._joined = self.conversation_id
+        self._beat(self.conversation_id, self.activity)
 
     @work(group="presence", exclusive=True, exit_on_error=False)
-    async def _beat(self, activity: str) -> None:
+    async def _beat(self, conversation_id: int, activity: str) -> None:
         desk = self.desk
         if desk.agent is None:
             return
@@ -515,25 +621,25 @@ class ConversationScreen(DeskScreen):
 
         runner = presence.runner_id()
         await presence.heartbeat(
-            desk.db,
-            agent_id=desk.agent.id,
-            conversation_id=self.conversation_id,
-            activity=activity,
-            runner=runner,
+            desk.db, agent_id=desk.agent.id, conversation_id=conversation_id, activity=activity, runner=runner
         )
-        rows = await presence.others(desk.db, conversation_id=self.conversation_id, runner=runner)
-        self.post_message(PresenceLoaded(rows))
+        rows = await presence.others(desk.db, conversation_id=conversation_id, runner=runner)
+        self.post_message(PresenceLoaded(conversation_id, rows))
 
     @work(group="presence-read", exclusive=True, exit_on_error=False)
     async def load_presence(self) -> None:
         from omnidesk.store import presence
 
-        rows = await presence.others(
-            self.desk.db, conversation_id=self.conversation_id, runner=presence.runner_id()
-        )
-        self.post_message(PresenceLoaded(rows))
+        conversation_id = self.conversation_id
+        if conversation_id is None:
+            return
+        runner = presence.runner_id()
+        rows = await presence.others(self.desk.db, conversation_id=conversation_id, runner=runner)
+        self.post_message(PresenceLoaded(conversation_id, rows))
 
     def on_presence_loaded(self, message: PresenceLoaded) -> None:
+        if message.conversation_id != self.conversation_id:
+            return
         banner = self.query_one("#presence", Label)
         if not message.rows:
             banner.add_class("hidden")
@@ -559,6 +665,16 @@ def show_conversation(
             conversation = await reads.get_conversation(app.desk, conversation_id)
         except Exception:  # the screen loads again and shows the error itself
             conversation = None
+        current = app.screen
+        if switch and isinstance(current, ConversationScreen):
+            await current.show(conversation_id, conversation, inbox=inbox, compose=compose)
+            return
+        reused = getattr(app, "conversation_screen", None)
+        if reused is not None and reused.is_mounted and reused not in app.screen_stack:
+            await reused.show(conversation_id, conversation, inbox=inbox, compose=compose)
+            await app.push_screen(reused)
+            return
+        # Not built yet, or already open lower in the stack (conversation -> customer -> conversation).
         screen = ConversationScreen(conversation_id, inbox=inbox, compose=compose, conversation=conversation)
         if switch:
             await app.switch_screen(screen)

@@ -37,21 +37,45 @@ def _size(n: int) -> str:
     return str(n)
 
 
-class MessageView(Static, can_focus=False):
-    """One message of the timeline (in, out or note)."""
+class TimelineItem(Static, can_focus=False):
+    """One item of the timeline: a message (in, out or note) or an event line.
+
+    An item widget is reused for another item when the screen shows another
+    conversation (`show`): new content costs far less than mounting a widget.
+    """
 
     def __init__(
-        self, message: Message, *, agent_tz: str, customer_tz: str | None, ascii_glyphs: bool = False
+        self,
+        item: Message | Event,
+        *,
+        agent_tz: str,
+        customer_tz: str | None,
+        ascii_glyphs: bool = False,
+        expanded: bool = False,
     ) -> None:
-        classes = f"timeline-item message {message.direction}"
-        super().__init__("", markup=False, classes=classes)
-        self.message = message
+        super().__init__("", markup=False, classes=_classes(item))
         self.agent_tz = agent_tz
-        self.customer_tz = customer_tz
         self.ascii_glyphs = ascii_glyphs
-        self.expanded = False
+        self._set(item, customer_tz, expanded)
+
+    def _set(self, item: Message | Event, customer_tz: str | None, expanded: bool) -> None:
+        self.message: Message | None = item if isinstance(item, Message) else None
+        self.event: Event | None = item if isinstance(item, Event) else None
+        self.customer_tz = customer_tz
+        self.expanded = expanded
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """What this widget shows, as ("m", message id) or ("e", event id)."""
+        return ("m", self.message.id) if self.message is not None else ("e", self.event.id)  # type: ignore[union-attr]
 
     def on_mount(self) -> None:
+        self.update(self.build())
+
+    def show(self, item: Message | Event, *, customer_tz: str | None, expanded: bool) -> None:
+        """Show another item in this widget."""
+        self._set(item, customer_tz, expanded)
+        self.set_classes(_classes(item))
         self.update(self.build())
 
     def set_message(self, message: Message) -> None:
@@ -65,10 +89,20 @@ class MessageView(Static, can_focus=False):
     @property
     def foldable(self) -> bool:
         m = self.message
-        return bool(m.display_text) and m.display_text.strip() != m.text.strip()
+        return m is not None and bool(m.display_text) and m.display_text.strip() != m.text.strip()
 
-    def build(self) -> Group:
-        m = self.message
+    def build(self) -> Group | Text:
+        if self.event is not None:
+            return self._event_text(self.event)
+        return self._message_parts(self.message)  # type: ignore[arg-type]
+
+    def _event_text(self, event: Event) -> Text:
+        text = Text("── ", style="dim")
+        text.append_text(inert_line(describe_event(event, agent_tz=self.agent_tz), style="dim italic"))
+        text.append(f"  {clock(event.created_at, zone(self.agent_tz))}", style="dim")
+        return text
+
+    def _message_parts(self, m: Message) -> Group:
         head = Text()
         if m.direction == "note":
             head.append(" NOTE ", style="bold reverse yellow")
@@ -121,24 +155,16 @@ class MessageView(Static, can_focus=False):
         return Group(*parts)
 
 
+def _classes(item: Message | Event) -> str:
+    """Customer text, replies, notes and events are styled apart (omnidesk.tcss)."""
+    if isinstance(item, Message):
+        return f"timeline-item message {item.direction}"
+    return "timeline-item event"
+
+
 def describe_event(event: Event, *, agent_tz: str | None = None) -> str:
     """Human words for an event row (the wording lives in omnidesk.eventtext)."""
     return describe(event, tz=zone(agent_tz))
-
-
-class EventLine(Static, can_focus=False):
-    """One event of the timeline: dim, one line, clearly not a message."""
-
-    def __init__(self, event: Event, *, agent_tz: str) -> None:
-        super().__init__("", markup=False, classes="timeline-item event")
-        self.event = event
-        self.agent_tz = agent_tz
-
-    def on_mount(self) -> None:
-        text = Text("── ", style="dim")
-        text.append_text(inert_line(describe_event(self.event, agent_tz=self.agent_tz), style="dim italic"))
-        text.append(f"  {clock(self.event.created_at, zone(self.agent_tz))}", style="dim")
-        self.update(text)
 
 
 def event_json(value: object) -> str:
