@@ -96,3 +96,29 @@ async def ingest_from_eva(desk: Desk, external_id: str, **fields: Any) -> int:
         **fields,
     )
     return (await ingest_records(desk, channel, [record])).conversation_ids[0]
+
+
+async def other_process(desk: Desk, agent_name: str = "bob") -> Desk:
+    """A second connection, as another agent's TUI or a CLI command would have."""
+    from dataclasses import replace
+
+    from omnidesk import reads
+    from omnidesk.store.db import Database
+
+    db = await Database.open(desk.db.path)
+    agents = {a.name: a for a in await reads.list_agents(desk)}
+    return replace(desk, db=db, agent=agents[agent_name])
+
+
+async def ingest_quoted(desk: Desk) -> int:
+    """Éva's message with a folded quote and a PDF receipt attached."""
+    from adapters.base import Attachment
+
+    return await ingest_from_eva(
+        desk,
+        "<quoted-1@example.hu>",
+        subject="Szállítás késik",
+        text="Még mindig várok a csomagra.\n\n> 2026-11-18, support wrote:\n> A csomag úton van.",
+        display_text="Még mindig várok a csomagra.",
+        attachments=(Attachment("nyugta.pdf", "application/pdf", b"%PDF-1.4 receipt"),),
+    )

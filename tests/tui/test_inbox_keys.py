@@ -9,9 +9,8 @@ import pytest
 
 from omnidesk import services
 from omnidesk.desk import Desk
-from tests.tui.conftest import inbox_ready, make_app, screen_text, until
+from tests.tui.conftest import inbox_ready, make_app, other_process, screen_text, until
 from tests.tui.seed import seed
-from tests.tui.test_live import other_process
 
 SIZE = (150, 30)
 

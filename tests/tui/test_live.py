@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
 
 from omnidesk import reads, services
 from omnidesk.store import presence
 from omnidesk.store.db import Database
-from tests.tui.conftest import inbox_ready, make_app, screen_text, until
+from tests.tui.conftest import inbox_ready, make_app, other_process, screen_text, until
 
 SIZE = (150, 40)
-
-
-async def other_process(desk, agent_name: str = "bob"):
-    """A second connection, as another agent's TUI or a CLI command would have."""
-    db = await Database.open(desk.db.path)
-    agents = {a.name: a for a in await reads.list_agents(desk)}
-    return replace(desk, db=db, agent=agents[agent_name])
 
 
 async def test_other_writers_show_up_and_assignment_to_me_toasts_and_rings(seeded):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from adapters.base import Address
-from tests.tui.conftest import ingest_from_eva, make_app, open_conversation, screen_text, until
-from tests.tui.test_live import other_process
+from tests.tui.conftest import ingest_from_eva, make_app, open_conversation, other_process, screen_text, until
 
 SIZE = (150, 45)
 

@@ -7,13 +7,13 @@ from omnidesk import reads
 from omnidesk.store.channels import get_channel, record_success
 from tests.tui.conftest import (
     ingest_from_eva,
+    ingest_quoted,
     make_app,
     open_conversation,
     screen_text,
     until,
     until_async,
 )
-from tests.tui.test_timeline import _ingest_quoted
 
 SIZE = (150, 45)
 
@@ -25,7 +25,7 @@ async def _open_folded(pilot, app, cid: int) -> None:
 
 
 async def test_enter_also_folds_and_unfolds_the_quote(seeded):
-    cid = await _ingest_quoted(seeded)
+    cid = await ingest_quoted(seeded)
     app = make_app(seeded)
     async with app.run_test(size=SIZE) as pilot:
         await _open_folded(pilot, app, cid)
@@ -39,7 +39,7 @@ async def test_w_saves_the_attachments_to_the_downloads_folder(seeded, tmp_path,
     home = tmp_path / "home"
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no user-dirs.dirs there
-    cid = await _ingest_quoted(seeded)
+    cid = await ingest_quoted(seeded)
     app = make_app(seeded)
     async with app.run_test(size=SIZE) as pilot:
         await _open_folded(pilot, app, cid)

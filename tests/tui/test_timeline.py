@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import time
 
-from adapters.base import Attachment
 from omnidesk import reads, services
 from omnidesk.store import outbox
 from omnidesk.store.channels import get_channel, record_heartbeat
 from tests.tui.conftest import (
     inbox_ready,
-    ingest_from_eva,
+    ingest_quoted,
     make_app,
     open_conversation,
     screen_text,
@@ -22,19 +21,8 @@ from tests.tui.conftest import (
 SIZE = (150, 45)
 
 
-async def _ingest_quoted(desk) -> int:
-    return await ingest_from_eva(
-        desk,
-        "<quoted-1@example.hu>",
-        subject="Szállítás késik",
-        text="Még mindig várok a csomagra.\n\n> 2026-11-18, support wrote:\n> A csomag úton van.",
-        display_text="Még mindig várok a csomagra.",
-        attachments=(Attachment("nyugta.pdf", "application/pdf", b"%PDF-1.4 receipt"),),
-    )
-
-
 async def test_quoted_text_folds_and_attachments_save(seeded, tmp_path):
-    cid = await _ingest_quoted(seeded)
+    cid = await ingest_quoted(seeded)
     app = make_app(seeded)
     async with app.run_test(size=SIZE) as pilot:
         await open_conversation(pilot, app, cid)

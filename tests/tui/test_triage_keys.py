@@ -9,9 +9,8 @@ from datetime import datetime
 
 from omnidesk import reads, services
 from omnidesk.tui.textfmt import zone
-from tests.tui.conftest import inbox_ready, make_app, until, until_async
+from tests.tui.conftest import inbox_ready, make_app, other_process, until, until_async
 from tests.tui.seed import settings
-from tests.tui.test_live import other_process
 
 SIZE = (150, 40)
 BUDAPEST = zone("Europe/Budapest")  # the seeded desk's time zone
