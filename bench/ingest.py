@@ -137,7 +137,8 @@ def main() -> None:
               f"{theirs['cpu'] / ours['cpu'] * 2:.2f}x by CPU on {os.cpu_count()} cores")
         same = "equal" if ours["conversations"] == theirs["threads"] else "DIFFERENT"
         print(f"conversations {ours['conversations']:.0f} vs notmuch threads {theirs['threads']:.0f}: {same}")
-    print("\nreproduce: python bench/ingest.py --messages", args.messages, "--seed", args.seed)
+    source = f"--maildir {args.maildir}" if args.maildir else f"--messages {args.messages} --seed {args.seed}"
+    print(f"\nreproduce: python bench/ingest.py {source}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """How fast the core ingest path persists already-parsed records (no MIME parsing).
 
 Feeds synthetic `Inbound` records (threads of three, 5,000 senders, optional
-raw bytes written to the blob store) through `omnidesk.ingest.ingest_records`
+raw bytes, stored compressed in the database) through `omnidesk.ingest.ingest_records`
 in batches of 500 into a fresh desk and prints messages/s.
 
     python bench/ingest_core.py [--messages 20000] [--raw]
@@ -47,7 +47,7 @@ def records(n: int, raw: bool) -> Iterator[Inbound]:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20_000)
-    parser.add_argument("--raw", action="store_true", help="also store raw bytes as blobs (one file each)")
+    parser.add_argument("--raw", action="store_true", help="also store raw bytes (compressed)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
@@ -65,7 +65,7 @@ async def main() -> None:
             await db.close()
     rate = result.imported / elapsed
     print(f"ingest_records: {result.imported} messages in {elapsed:.2f} s = {rate:,.0f} msg/s"
-          f" (raw blobs: {'yes' if args.raw else 'no'}, conversations: {len(result.conversation_ids)})")
+          f" (raw bytes: {'yes' if args.raw else 'no'}, conversations: {len(result.conversation_ids)})")
     # CPU seconds (all threads) per message: comparable across runs on a busy machine.
     print(f"CPU: {cpu / result.imported * 1e6:,.0f} us per message"
           f" = {result.imported / cpu:,.0f} msg per CPU-second")

@@ -1,10 +1,12 @@
-"""Content-addressed files (attachments, raw messages) under the data dir.
+"""Content-addressed files under the data dir: attachments, and raw messages kept as files.
 
 `<blob_dir>/<sha[:2]>/<sha>`: the same bytes are stored once however many
 messages carry them. A write goes to a temp file in the same directory and is
 renamed into place, so a crash never leaves a half-written blob under its
 final name; blobs are written before the transaction that refers to them, so a
 crash can leave an unreferenced blob (harmless) but never a dangling reference.
+Raw messages are files only when over 1 MiB or stored before schema version 2;
+the rest live in the database (omnidesk/store/rawmail.py).
 """
 
 from __future__ import annotations

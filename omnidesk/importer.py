@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from adapters.base import Inbound
 from omnidesk.desk import Desk
@@ -42,9 +42,11 @@ POOL_THRESHOLD = 300
 IMPORT_KIND = "import"
 
 
-@dataclass(frozen=True, slots=True)
-class Job:
-    """One message to read: a whole file, or `length` bytes at `offset` of an mbox."""
+class Job(NamedTuple):
+    """One message to read: a whole file, or `length` bytes at `offset` of an mbox.
+
+    A tuple: a Maildir import makes one per file (100,000 frozen dataclasses took a second).
+    """
 
     path: str
     offset: int = 0
@@ -87,7 +89,7 @@ def maildir_jobs(path: Path) -> list[Job]:
     path = Path(path)
     if not maildir.is_maildir(path):
         raise UserError(f"{path} is not a Maildir (it needs cur/ and new/ directories)")
-    return [Job(str(e.path), received_ts=e.mtime_ns / 1e9) for e in maildir.scan(path)]
+    return [Job(e.path, 0, -1, e.mtime_ns / 1e9) for e in maildir.scan(path)]
 
 
 def mbox_jobs(path: Path) -> list[Job]:

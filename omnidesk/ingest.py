@@ -1,10 +1,11 @@
 """Inbound records -> customer -> conversation -> persisted message, one transaction per batch.
 
 The expensive, lock-free part (normalising addresses, JSON, full-text
-preparation, hashing and writing blobs) runs in a worker thread before the
-write transaction; the transaction itself (omnidesk/store/ingest.py) only does
-lookups, threading decisions (omnidesk/threading.py) and inserts, then stores
-the batch's cursor, so a crash keeps both the records and the cursor or neither.
+preparation, hashing and compressing raw bytes, writing attachment blobs) runs
+in a worker thread before the write transaction; the transaction itself
+(omnidesk/store/ingest.py) only does lookups, threading decisions
+(omnidesk/threading.py) and inserts (raw bytes included, omnidesk/store/rawmail.py),
+then stores the batch's cursor, so a crash keeps both the records and the cursor or neither.
 Re-delivered records are recognised by (channel, external_id) and skipped.
 """
 
@@ -24,6 +25,7 @@ from omnidesk.desk import Desk
 from omnidesk.identity import display_name, try_normalise
 from omnidesk.model import Channel
 from omnidesk.store import ingest as store
+from omnidesk.store import rawmail
 from omnidesk.threading import Windows, strip_token, subject_token
 from omnidesk.timeutil import now_ms, offset_minutes, to_ms
 
@@ -66,20 +68,12 @@ def _address_dict(a: Address, role: str) -> dict[str, str]:
             "display_name": display_name(a.display_name), "role": role}
 
 
-def prepare_record(rec: Inbound, blob_dir: Path, now: int) -> store.PreparedRecord:
-    """Everything about one record that needs no database: runs outside the transaction.
-
-    Writes the record's raw bytes and attachments to the blob store first.
-    """
-    _put_blobs([rec], blob_dir)
-    return _prepare(rec, now)
-
-
 def prepare_records(records: list[Inbound], blob_dir: Path, now: int) -> list[store.PreparedRecord]:
-    """`prepare_record` for many records (in an import worker process).
+    """Everything about the records that needs no database (in an import worker process).
 
-    Blobs are written here, one after another: file creation lands in the page
-    cache and costs CPU, not waiting (measured: a thread pool made it slower).
+    Blob files (attachments, very large raw messages) are written here, one after
+    another: file creation lands in the page cache and costs CPU, not waiting
+    (measured: a thread pool made it slower).
     """
     for sha, data in _blob_payloads(records).items():
         blobs.put(blob_dir, data, sha=sha)
@@ -87,9 +81,10 @@ def prepare_records(records: list[Inbound], blob_dir: Path, now: int) -> list[st
 
 
 def _blob_payloads(records: list[Inbound]) -> dict[str, bytes]:
+    """What goes to blob files: attachments, and raw messages too large for the database."""
     payloads: dict[str, bytes] = {}
     for rec in records:
-        if rec.raw is not None:
+        if rec.raw is not None and len(rec.raw) > rawmail.INLINE_MAX:
             payloads[blobs.sha256_hex(rec.raw)] = rec.raw
         for a in rec.attachments:
             payloads[blobs.sha256_hex(a.data)] = a.data
@@ -122,8 +117,9 @@ def _prepare(rec: Inbound, now: int) -> store.PreparedRecord:
     sender_address = try_normalise(rec.sender.kind, rec.sender.address)
     sender_name = display_name(rec.sender.display_name)
     sent_at = to_ms(rec.sent_at)
-    # Hashed again rather than threaded through: sha256 runs at ~1 GB/s, cheap beside the I/O.
-    raw_sha = blobs.sha256_hex(rec.raw) if rec.raw is not None else None
+    raw = rec.raw
+    raw_sha = blobs.sha256_hex(raw) if raw is not None else None
+    raw_packed = rawmail.pack(raw) if raw is not None and len(raw) <= rawmail.INLINE_MAX else None
     attachments = [
         store.PreparedAttachment(a.filename, a.content_type, len(a.data), blobs.sha256_hex(a.data),
                                  a.content_id, a.inline)
@@ -154,8 +150,10 @@ def _prepare(rec: Inbound, now: int) -> store.PreparedRecord:
         defects_json=_dumps(list(rec.defects)),
         meta_json=_dumps(dict(rec.meta)),
         raw_sha256=raw_sha,
+        raw_packed=raw_packed,
+        raw_size=len(raw) if raw is not None else 0,
         content_hash=rec.content_hash,
-        has_raw=rec.raw is not None,
+        has_raw=raw is not None,
         at=min(sent_at, now),  # a sender's clock (or a spammer) must not pin a thread to the top
         sent_at=sent_at,
         sent_tz_offset=offset_minutes(rec.sent_at) if rec.sent_at.tzinfo else None,

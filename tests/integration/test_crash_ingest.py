@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -122,8 +123,14 @@ def test_kill_mid_ingest_then_rerun(tmp_path: Path) -> None:
         assert c.execute("SELECT count(*) FROM customers").fetchone()[0] == 37
         assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert c.execute("PRAGMA foreign_key_check").fetchall() == []
-        # Every stored reference points at a complete blob.
-        for (sha,) in c.execute("SELECT raw_sha256 FROM messages UNION SELECT sha256 FROM attachments"):
+        # Every stored reference points at complete bytes: raw messages in the database ...
+        raws = c.execute("SELECT m.raw_sha256, r.data FROM messages m LEFT JOIN raw_messages r"
+                         " ON r.sha256 = m.raw_sha256").fetchall()
+        assert len(raws) == total
+        for sha, packed in raws:
+            assert hashlib.sha256(zlib.decompress(packed)).hexdigest() == sha
+        # ... and attachments in blob files.
+        for (sha,) in c.execute("SELECT sha256 FROM attachments"):
             path = data / "blobs" / sha[:2] / sha
             assert hashlib.sha256(path.read_bytes()).hexdigest() == sha
     finally:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from omnidesk import importer
 from omnidesk.desk import Desk
+from omnidesk.store.rawmail import read_raw
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -95,8 +96,12 @@ async def test_parallel_import_matches_and_rerun_adds_nothing(desk: Desk, tmp_pa
     assert await count(desk, "messages") == 330
     rows = await desk.db.fetchall("SELECT count(DISTINCT external_id) FROM messages")
     assert rows[0][0] == 330
-    blobs = [p for p in desk.blob_dir.rglob("*") if p.is_file()]
-    assert len(blobs) >= 330  # raw bytes kept, written by the workers
+    # Raw bytes kept (compressed by the workers), one row per message.
+    rows = await desk.db.fetchall("SELECT count(*) FROM messages m JOIN raw_messages r"
+                                  " ON r.sha256 = m.raw_sha256")
+    assert rows[0][0] == 330
+    sha = (await desk.db.fetchone("SELECT raw_sha256 FROM messages ORDER BY id DESC LIMIT 1"))[0]
+    assert (await read_raw(desk.db, desk.blob_dir, sha)) in {p.read_bytes() for p in maildir.glob("*/*")}
 
 
 async def test_mbox_import(desk: Desk, corpora: Path) -> None:

@@ -19,10 +19,11 @@ from adapters.base import (
 )
 from omnidesk import blobs
 from omnidesk.desk import Desk
-from omnidesk.ingest import ingest_batch, ingest_records
+from omnidesk.ingest import ingest_batch, ingest_records, prepare_batch, write_prepared
 from omnidesk.model import Channel
 from omnidesk.store import channels as store_channels
 from omnidesk.store.identities import call_sync, create_identity
+from omnidesk.store.rawmail import INLINE_MAX, read_raw
 from omnidesk.timeutil import now_ms, to_ms
 
 T = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
@@ -103,7 +104,7 @@ async def test_first_mail_creates_customer_conversation_message_cursor(desk: Des
     assert (msg["direction"], msg["author_address"], msg["text"]) == ("in", "ann@example.com", "hello")
     assert json.loads(msg["recipients"]) == [{"kind": "email", "address": SUPPORT, "display_name": "",
                                               "role": "to"}]
-    assert blobs.read(desk.blob_dir, msg["raw_sha256"]).startswith(b"Message-ID: <a1@x>")
+    assert (await read_raw(desk.db, desk.blob_dir, msg["raw_sha256"])).startswith(b"Message-ID: <a1@x>")
     assert await fts(desk, "hello") == [msg["id"]]
     assert await fts(desk, "sender:ann") == [msg["id"]]
     events = await desk.db.fetchall("SELECT kind, agent_id FROM events WHERE conversation_id = ?", (cid,))
@@ -328,8 +329,38 @@ async def test_quarantined_record_kept_raw_in_its_own_conversation(desk: Desk, c
     assert q["quarantined"] == 1 and q["id"] != cid
     msg = await desk.db.fetchone(
         "SELECT raw_sha256, author_identity_id FROM messages WHERE external_id = '<bad@x>'")
-    assert blobs.read(desk.blob_dir, msg[0]) == garbage
+    assert await read_raw(desk.db, desk.blob_dir, msg[0]) == garbage
     assert msg[1] is None
+
+
+async def test_raw_bytes_stored_compressed_in_the_database_once(desk: Desk, channel: Channel) -> None:
+    other = await store_channels.ensure_channel(desk.db, "other", "email", "other@example.com")
+    raw = b"Message-ID: <r1@x>\r\nFrom: ann@example.com\r\n\r\n" + "ügyfél 退款\r\n".encode() * 200
+    await one(desk, channel, mail("<r1@x>", raw=raw))
+    await one(desk, other, mail("<r1@x>", raw=raw))  # the same bytes on another channel
+    shas = await desk.db.fetchall("SELECT DISTINCT raw_sha256 FROM messages")
+    assert [r[0] for r in shas] == [blobs.sha256_hex(raw)]
+    rows = await desk.db.fetchall("SELECT sha256, size, length(data) FROM raw_messages")
+    assert [(r[0], r[1]) for r in rows] == [(blobs.sha256_hex(raw), len(raw))]
+    assert rows[0][2] < len(raw) // 4  # compressed
+    assert await read_raw(desk.db, desk.blob_dir, shas[0][0]) == raw
+    assert not Path(desk.blob_dir).exists() or not any(p.is_file() for p in Path(desk.blob_dir).rglob("*"))
+
+
+async def test_very_large_raw_message_stays_a_blob_file(desk: Desk, channel: Channel) -> None:
+    raw = b"Message-ID: <big@x>\r\n\r\n" + bytes(range(256)) * (INLINE_MAX // 256 + 1)
+    await one(desk, channel, mail("<big@x>", raw=raw))
+    sha = (await desk.db.fetchone("SELECT raw_sha256 FROM messages"))[0]
+    assert (await desk.db.fetchall("SELECT sha256 FROM raw_messages")) == []
+    assert blobs.path_for(desk.blob_dir, sha).read_bytes() == raw
+    assert await read_raw(desk.db, desk.blob_dir, sha) == raw
+
+
+async def test_raw_blob_files_of_older_desks_are_still_read(desk: Desk) -> None:
+    raw = b"Message-ID: <old@x>\r\n\r\nstored as a file before schema version 2"
+    sha = blobs.put(desk.blob_dir, raw)
+    assert await read_raw(desk.db, desk.blob_dir, sha) == raw
+    assert await read_raw(desk.db, desk.blob_dir, blobs.sha256_hex(b"never stored")) is None
 
 
 async def test_invalid_sender_address_still_ingested(desk: Desk, channel: Channel) -> None:
@@ -436,11 +467,11 @@ async def test_our_address_writing_only_to_itself_is_still_ingested(desk: Desk, 
 
 
 async def test_rerun_skips_known_records_before_any_blob_work(desk: Desk, channel: Channel) -> None:
-    import shutil
-
     await one(desk, channel, mail("<k1@x>"), mail("<k2@x>"))
-    shutil.rmtree(desk.blob_dir)
-    r = await one(desk, channel, mail("<k1@x>"), mail("<k2@x>"), mail("<k3@x>"))
+    again = Batch([mail("<k1@x>"), mail("<k2@x>"), mail("<k3@x>")], None)
+    prepared = await prepare_batch(desk, again, channel)
+    assert ([r.external_id for r in prepared.records], prepared.skipped) == (["<k3@x>"], 2)
+    r = await write_prepared(desk, channel, prepared)
     assert (r.imported, r.duplicates) == (1, 2)
-    stored = [p for p in Path(desk.blob_dir).rglob("*") if p.is_file()]
-    assert len(stored) == 1  # only the new record's raw bytes were written
+    rows = await desk.db.fetchall("SELECT count(*) FROM raw_messages")
+    assert rows[0][0] == 3

@@ -14,13 +14,17 @@ from pathlib import Path
 import pytest
 
 from adapters.base import Address, Batch, Inbound
+from omnidesk import blobs
 from omnidesk.desk import Desk
 from omnidesk.ingest import ingest_batch
 from omnidesk.settings import Settings
 from omnidesk.store.channels import ensure_channel
 from omnidesk.store.db import Database, StoreError, latest_version, migration_scripts
+from omnidesk.store.rawmail import read_raw
 
 LATEST = latest_version()
+#: The raw bytes of the seeded message; before version 2 they were a blob file (written by the test).
+SEED_RAW = b"Message-ID: <seed@x>\r\nFrom: daniel@example.hu\r\n\r\n\xc3\xbcgyf\xc3\xa9l"
 
 #: Rows written by a desk at schema version N (the newest seed at or below N is used).
 SEEDS: dict[int, list[str]] = {
@@ -32,8 +36,9 @@ SEEDS: dict[int, list[str]] = {
         " 'daniel@example.hu', 1)",
         "INSERT INTO conversations (id, customer_id, subject, created_at, last_activity_at)"
         " VALUES (1, 1, '退款', 1, 1)",
-        "INSERT INTO messages (id, conversation_id, channel_id, direction, external_id, text, sent_at,"
-        " received_at) VALUES (1, 1, 1, 'in', '<seed@x>', 'ügyfél', 1, 1)",
+        "INSERT INTO messages (id, conversation_id, channel_id, direction, external_id, text, raw_sha256,"
+        " sent_at, received_at) VALUES (1, 1, 1, 'in', '<seed@x>', 'ügyfél',"
+        f" '{blobs.sha256_hex(SEED_RAW)}', 1, 1)",
         "INSERT INTO message_fts (rowid, subject, body, sender) VALUES (1, '退款', 'ügyfél', 'daniel')",
         "INSERT INTO cursors (channel_id, value, updated_at) VALUES (1, 'seed-cursor', 1)",
     ],
@@ -89,10 +94,13 @@ async def test_from_every_earlier_version(tmp_path: Path, start: int) -> None:
         assert await db.migrate(target=start) == start
         assert await db.user_version() == start
         seeds = seed_for(start)
+        data_dir = tmp_path / f"data-{start}"
         if seeds:
             async with db.write() as conn:
                 for statement in seeds:
                     await conn.execute(statement)
+            if start < 2:
+                blobs.put(data_dir / "blobs", SEED_RAW)
         assert await db.migrate() == LATEST
         assert await db.user_version() == LATEST
         if seeds:  # the rows written at the old version survive
@@ -101,14 +109,18 @@ async def test_from_every_earlier_version(tmp_path: Path, start: int) -> None:
             assert tuple(row) == ("ügyfél", "退款", "Kovács Dániel")
             hit = await db.fetchall("SELECT rowid FROM message_fts WHERE message_fts MATCH 'ugyfel'")
             assert [r[0] for r in hit] == [1]
+            # Raw bytes stored before the database kept them are still found.
+            sha = (await db.fetchone("SELECT raw_sha256 FROM messages WHERE id = 1"))[0]
+            assert await read_raw(db, data_dir / "blobs", sha) == SEED_RAW
         assert [tuple(r) for r in await db.fetchall("PRAGMA integrity_check")] == [("ok",)]
         assert await db.fetchall("PRAGMA foreign_key_check") == []
         # The migrated store works for ingest.
-        desk = Desk(db=db, settings=Settings(), data_dir=tmp_path / f"data-{start}")
+        desk = Desk(db=db, settings=Settings(), data_dir=data_dir)
         channel = await ensure_channel(db, "support", "email", "support@example.com")
         rec = Inbound(external_id="<after-migrate@x>", sender=Address("email", "ann@example.com"),
-                      sent_at=datetime(2026, 11, 1, tzinfo=UTC), text="hi")
+                      sent_at=datetime(2026, 11, 1, tzinfo=UTC), text="hi", raw=b"Subject: new\r\n\r\nhi")
         assert (await ingest_batch(desk, channel, Batch([rec], "c"))).imported == 1
+        assert await read_raw(db, data_dir / "blobs", blobs.sha256_hex(rec.raw)) == rec.raw
     finally:
         await db.close()
     fresh_schema = schema(fresh)
