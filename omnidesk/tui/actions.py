@@ -130,9 +130,8 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action("first", "First conversation", "g,home", ("inbox",), "cursor_first"),
     Action("last", "Last conversation", "G,end", ("inbox",), "cursor_last"),
-    # priority: the list's own ScrollView bindings would scroll the page and leave the cursor
-    Action("page-down", "Page down", "pagedown,ctrl+d", ("inbox",), "page_down", priority=True),
-    Action("page-up", "Page up", "pageup,ctrl+u", ("inbox",), "page_up", priority=True),
+    Action("page-down", "Page down", "pagedown,ctrl+d", ("inbox",), "page_down"),
+    Action("page-up", "Page up", "pageup,ctrl+u", ("inbox",), "page_up"),
     # -- answering ---------------------------------------------------------------
     Action("reply", "Reply on the customer's channel", "r", _TARGETS, "reply", available=_acting, show=True),
     Action("reply-all", "Reply to all participants", "R", _TARGETS, "reply_all", available=_acting),

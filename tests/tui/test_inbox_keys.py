@@ -25,7 +25,7 @@ async def long_inbox(tmp_path: Path) -> AsyncIterator[Desk]:
         await desk.db.close()
 
 
-async def test_page_keys_move_by_a_screenful(long_inbox):
+async def test_page_home_and_end_keys_move_the_cursor(long_inbox):
     app = make_app(long_inbox)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: inbox_ready(app), "inbox")
@@ -42,6 +42,30 @@ async def test_page_keys_move_by_a_screenful(long_inbox):
         await pilot.press("ctrl+u")
         assert lst.cursor == 0
         await until(pilot, lambda: lst.current() is not None, "first row")
+        await pilot.press("end")
+        await until(pilot, lambda: lst.cursor == 66 and lst.current() is not None, "last row loaded")
+        await pilot.press("home")
+        await until(pilot, lambda: lst.cursor == 0 and lst.current() is not None, "first row again")
+
+
+async def test_ctrl_x_clears_the_marks_and_no_action_then_touches_them(seeded):
+    app = make_app(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: inbox_ready(app), "inbox")
+        lst = app.screen.conv_list
+        await pilot.press("x", "x")
+        assert len(lst.marked) == 2
+        await pilot.press("ctrl+x")
+        assert lst.marked == set()
+        cid = lst.current().id
+        await pilot.press("p")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "PickerScreen", "priority picker")
+        await pilot.press(*"high", "enter")  # one conversation, the current one: no bulk question
+
+        def high() -> list[int]:
+            return [r.id for r in lst.loaded_rows() if r.priority == "high"]
+
+        await until(pilot, lambda: high() == [cid], "only the current conversation changed")
 
 
 def _tagged(app, conversation_id: int, tag: str) -> bool:
@@ -84,3 +108,14 @@ async def test_ctrl_q_quits(seeded):
         await until(pilot, lambda: inbox_ready(app), "inbox")
         await pilot.press("ctrl+q")
         await until(pilot, lambda: app.return_code == 0, "the app exits cleanly")
+
+
+async def test_list_keys_do_not_steal_letters_typed_in_the_filter(seeded):
+    app = make_app(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: inbox_ready(app), "inbox")
+        await pilot.press("j", "slash")
+        field = app.screen.query_one("#filter")
+        await until(pilot, lambda: field.has_focus, "filter focused")
+        await pilot.press(*"tag:billing G")
+        assert field.value == "tag:billing G"  # g and G typed, not taken as first/last

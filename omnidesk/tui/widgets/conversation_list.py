@@ -35,7 +35,9 @@ class ListState:
     exhausted_at: int | None = None  # row count once the last page was seen (no total)
 
 
-class ConversationList(ScrollView, can_focus=True):
+# No inherited bindings: ScrollView's own home/end/page keys would scroll the page and
+# leave the cursor behind; every movement key is the screen's, from the action registry.
+class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
     """Rows of ConversationSummary; cursor, marks, virtual scrolling."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
