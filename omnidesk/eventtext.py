@@ -10,11 +10,11 @@ caller to put into `rich.text.Text` (never markup).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from omnidesk.model import Event
+from omnidesk.model import Event, Message
 from omnidesk.textsafe import one_line
 
 #: The longest a single value (tag, address, name) may take in a sentence.
@@ -214,6 +214,11 @@ def _undo(e: Event) -> str:
     if e.kind == "note_removed" or _get(e.after, "undo_of") is None:
         return ""
     return " (undo)"
+
+
+def channel_names(messages: Iterable[Message]) -> dict[int, str]:
+    """Channel id -> name, from the messages that carry both (for `describe`'s `channels`)."""
+    return {m.channel_id: m.channel_name for m in messages if m.channel_id and m.channel_name}
 
 
 def describe(event: Event, *, channels: Mapping[int, str] | None = None, tz: tzinfo = UTC) -> str:

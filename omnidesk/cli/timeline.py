@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omnidesk.eventtext import describe
+from omnidesk.eventtext import channel_names, describe
 from omnidesk.model import Conversation, Event, Message
 from omnidesk.textsafe import clean, one_line
 from omnidesk.timeutil import from_ms, iso
@@ -31,10 +31,6 @@ MESSAGE_EVENTS = frozenset({"note", "call_logged", "reply_queued"})
 def event_text(e: Event, channels: dict[int, str] | None = None) -> str:
     """The event as a sentence (omnidesk.eventtext, shared with the TUI)."""
     return describe(e, channels=channels)
-
-
-def _channels(conv: Conversation) -> dict[int, str]:
-    return {m.channel_id: m.channel_name for m in conv.messages if m.channel_id and m.channel_name}
 
 
 def _customer_label(conv: Conversation) -> str:
@@ -98,7 +94,7 @@ def print_timeline(conv: Conversation, tz: str | None = None, *, console: Any = 
         console.print(Text(f"merged into #{conv.merged_into}"), style="yellow")
     if conv.linked_to:
         console.print(Text(f"follows #{conv.linked_to}"), style="dim")
-    channels = _channels(conv)
+    channels = channel_names(conv.messages)
     for _, _, item in _entries(conv):
         if isinstance(item, Event):
             line = f"  · {event_text(item, channels)} ({relative_time(item.created_at, now)})"
@@ -127,7 +123,7 @@ def plain_timeline(conv: Conversation) -> str:
         f"tags:\t{','.join(one_line(t) for t in s.tags)}",
         f"last_activity_at:\t{iso(s.last_activity_at)}",
     ]
-    channels = _channels(conv)
+    channels = channel_names(conv.messages)
     for _, _, item in _entries(conv):
         if isinstance(item, Event):
             lines.append(f"event:\t{iso(item.created_at)}\t{event_text(item, channels)}")

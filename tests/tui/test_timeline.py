@@ -29,6 +29,7 @@ async def test_quoted_text_folds_and_attachments_save(seeded, tmp_path):
         await until(pilot, lambda: "quoted text folded" in screen_text(app), "folded")
         assert "A csomag úton van" not in screen_text(app)
         assert "nyugta.pdf" in screen_text(app)
+        assert "conversation started via support" in screen_text(app)  # the channel id named
         await pilot.press("o")
         await until(pilot, lambda: "A csomag úton van" in screen_text(app), "expanded")
         await pilot.press("o")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from textual.message import Message
 from textual.widgets import Label
 
 from omnidesk import reads, services
+from omnidesk.eventtext import channel_names
 from omnidesk.model import Conversation
 from omnidesk.tui import actions
 from omnidesk.tui.messages import StoreChanged
@@ -103,7 +105,8 @@ class ConversationScreen(DeskScreen):
         yield Label(self._earlier_text(), id="earlier", classes="" if self.hidden_count else "hidden")
         with VerticalScroll(id="timeline"):
             if conversation is not None:
-                yield from self._build_items(conversation, entries, expanded=set())
+                channels = channel_names(conversation.messages)
+                yield from self._build_items(conversation, entries, set(), channels)
         yield Label("", id="countdown", classes="hidden")
         yield StatusBar()
         yield KeyBar()
@@ -300,7 +303,11 @@ class ConversationScreen(DeskScreen):
         return Text(f"▲ {self.hidden_count} earlier items — k at the top shows more", style="dim")
 
     def _build_items(
-        self, conversation: Conversation, entries: list[tuple[int, int, Any]], expanded: set[int]
+        self,
+        conversation: Conversation,
+        entries: list[tuple[int, int, Any]],
+        expanded: set[int],
+        channels: Mapping[int, str],
     ) -> list[Any]:
         agent_tz = self.desk.settings.desk.timezone
         customer_tz = conversation.customer.timezone
@@ -310,6 +317,7 @@ class ConversationScreen(DeskScreen):
                 item,
                 agent_tz=agent_tz,
                 customer_tz=customer_tz,
+                channels=channels,
                 ascii_glyphs=ascii_glyphs,
                 expanded=order == 0 and item.id in expanded,
             )
@@ -330,13 +338,16 @@ class ConversationScreen(DeskScreen):
         """
         existing = self._items()
         customer_tz = conversation.customer.timezone
+        channels = channel_names(conversation.messages)
         for widget, (_, order, item) in zip(existing, entries, strict=False):
-            widget.show(item, customer_tz=customer_tz, expanded=order == 0 and item.id in expanded)
+            widget.show(
+                item, customer_tz=customer_tz, channels=channels, expanded=order == 0 and item.id in expanded
+            )
         keep = min(len(existing), len(entries))
         if existing[keep:]:
             await timeline.remove_children(existing[keep:])
         if entries[keep:]:
-            await timeline.mount_all(self._build_items(conversation, entries[keep:], expanded))
+            await timeline.mount_all(self._build_items(conversation, entries[keep:], expanded, channels))
 
     async def _render_timeline(self, conversation: Conversation) -> None:
         timeline = self.query_one("#timeline", VerticalScroll)

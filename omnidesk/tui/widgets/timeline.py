@@ -8,8 +8,7 @@ listed; outgoing messages show their delivery state.
 
 from __future__ import annotations
 
-import json
-from dataclasses import replace
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Group
@@ -50,18 +49,22 @@ class TimelineItem(Static, can_focus=False):
         *,
         agent_tz: str,
         customer_tz: str | None,
+        channels: Mapping[int, str],
         ascii_glyphs: bool = False,
         expanded: bool = False,
     ) -> None:
         super().__init__("", markup=False, classes=_classes(item))
         self.agent_tz = agent_tz
         self.ascii_glyphs = ascii_glyphs
-        self._set(item, customer_tz, expanded)
+        self._set(item, customer_tz, channels, expanded)
 
-    def _set(self, item: Message | Event, customer_tz: str | None, expanded: bool) -> None:
+    def _set(
+        self, item: Message | Event, customer_tz: str | None, channels: Mapping[int, str], expanded: bool
+    ) -> None:
         self.message: Message | None = item if isinstance(item, Message) else None
         self.event: Event | None = item if isinstance(item, Event) else None
         self.customer_tz = customer_tz
+        self.channels = channels  # channel id -> name, for events that store only the id
         self.expanded = expanded
 
     @property
@@ -72,9 +75,11 @@ class TimelineItem(Static, can_focus=False):
     def on_mount(self) -> None:
         self.update(self.build())
 
-    def show(self, item: Message | Event, *, customer_tz: str | None, expanded: bool) -> None:
+    def show(
+        self, item: Message | Event, *, customer_tz: str | None, channels: Mapping[int, str], expanded: bool
+    ) -> None:
         """Show another item in this widget."""
-        self._set(item, customer_tz, expanded)
+        self._set(item, customer_tz, channels, expanded)
         self.set_classes(_classes(item))
         self.update(self.build())
 
@@ -98,7 +103,8 @@ class TimelineItem(Static, can_focus=False):
 
     def _event_text(self, event: Event) -> Text:
         text = Text("── ", style="dim")
-        text.append_text(inert_line(describe_event(event, agent_tz=self.agent_tz), style="dim italic"))
+        words = describe(event, channels=self.channels, tz=zone(self.agent_tz))
+        text.append_text(inert_line(words, style="dim italic"))
         text.append(f"  {clock(event.created_at, zone(self.agent_tz))}", style="dim")
         return text
 
@@ -162,37 +168,15 @@ def _classes(item: Message | Event) -> str:
     return "timeline-item event"
 
 
-def describe_event(event: Event, *, agent_tz: str | None = None) -> str:
-    """Human words for an event row (the wording lives in omnidesk.eventtext)."""
-    return describe(event, tz=zone(agent_tz))
-
-
-def event_json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
 #: Event kinds that duplicate a timeline message (the note or call itself is shown);
 #: a queued reply's event stays, it says who queued it, via which channel, to whom.
 _MESSAGE_EVENTS = frozenset({"note", "call_logged"})
 
 
-def _named(event: Event, channels: dict[int, str]) -> Event:
-    """Ingest's `created` stores a channel id: give the wording the channel's name."""
-    cid = event.after.get("channel_id") if isinstance(event.after, dict) else None
-    if event.kind != "created" or cid not in channels or "channel" in event.after:  # type: ignore[operator]
-        return event
-    return replace(event, after={**event.after, "channel": channels[cid]})  # type: ignore[dict-item]
-
-
 def timeline_entries(conversation: Any) -> list[tuple[int, int, Any]]:
     """(time, 0 message | 1 event, item), oldest first: messages and events interleaved."""
     entries: list[tuple[int, int, Any]] = [(m.sent_at, 0, m) for m in conversation.messages]
-    channels = {
-        m.channel_id: m.channel_name for m in conversation.messages if m.channel_id and m.channel_name
-    }
-    entries += [
-        (e.created_at, 1, _named(e, channels)) for e in conversation.events if e.kind not in _MESSAGE_EVENTS
-    ]
+    entries += [(e.created_at, 1, e) for e in conversation.events if e.kind not in _MESSAGE_EVENTS]
     entries.sort(key=lambda x: (x[0], x[1]))
     return entries
 
