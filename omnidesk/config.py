@@ -98,7 +98,7 @@ SMTP_KEYS: dict[str, Key] = {
     "smtp_password_env": Key("str", "Environment variable holding the SMTP password."),
 }
 
-#: Option keys per adapter kind (names fixed with the adapter owners).
+#: Option keys per adapter kind (the adapters read exactly these).
 CHANNEL_KEYS: dict[str, dict[str, Key]] = {
     "email": {
         "address": Key("str", "The support address: From of replies, To of customer mail.", required=True),

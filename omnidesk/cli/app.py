@@ -1,9 +1,9 @@
 """The typer application: global options, and one `register(app)` per command module.
 
-Every command module exposes `register(app: typer.Typer) -> None`. Ours are
-imported here eagerly (they import nothing heavy at module level); the
-modules other owners write (importer, sync, tui) are imported guarded, so a
-module that is missing or broken costs its own commands, never the whole CLI.
+Every command module exposes `register(app: typer.Typer) -> None`. The core
+ones are imported plainly (they import nothing heavy at module level); the
+modules of the optional parts (import, sync, console) are imported guarded, so
+one that is missing or broken costs its own commands, never the whole CLI.
 Heavy imports (the store, rich, textual) happen inside command functions.
 """
 
@@ -25,7 +25,7 @@ HELP = (
     "Exit codes: 0 ok, 1 error, 2 usage. Reference: docs/cli.md."
 )
 
-#: Our own command modules, in help order.
+#: The core command modules, in help order.
 OWN_MODULES = (
     "omnidesk.cli.init",
     "omnidesk.cli.conversations",
@@ -36,7 +36,7 @@ OWN_MODULES = (
     "omnidesk.cli.outbox",
     "omnidesk.cli.doctor",
 )
-#: Modules other owners write (H5 import, H7 sync, H8 tui/demo): loaded if present.
+#: Command modules of the optional parts (import, sync, console and demo): loaded if they import.
 GUEST_MODULES = (
     "omnidesk.cli.importer",
     "omnidesk.cli.sync",

@@ -1,7 +1,7 @@
 """`omnidesk tui` (the console) and `omnidesk demo [--headless]`.
 
 Nothing here imports Textual at module level: the CLI's other commands stay fast.
-The demo builds a fresh desk with H7's builder (real Maildir ingest, real SMTP to
+The demo builds a fresh desk with omnidesk.demo's builder (real Maildir ingest, real SMTP to
 a LocalReceiver on 127.0.0.1), keeps simulated customers writing in, runs the
 sync in-process, and opens the console on it. `--headless` drives the same
 console with Textual's Pilot through a scripted session (open, reply, assign,

@@ -261,7 +261,6 @@ def test_note_from_text_file_and_stdin(seeded: tuple[CliEnv, list[int]], tmp_pat
 
 @pytest.fixture
 def email_conv(cli_env: CliEnv) -> tuple[CliEnv, list[int]]:
-    pytest.importorskip("omnidesk.ingest", reason="needs H1's omnidesk.ingest (ingest_records)")
     ids = cli_env.run(lambda desk: seed_emails(desk, [
         ("adam@example.hu", "Számla hiányzik", "Jó napot! A számla hiányzik."),
         ("wang@example.cn", "退款申请", "我要退款"),

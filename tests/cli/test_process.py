@@ -95,7 +95,6 @@ def test_piped_output_is_tsv_and_a_bulk_query_refuses_without_yes(cli_env: CliEn
 
 
 def test_stdin_reply_in_a_process(cli_env: CliEnv) -> None:
-    pytest.importorskip("omnidesk.ingest", reason="needs H1's omnidesk.ingest (ingest_records)")
     from tests.cli.conftest import seed_emails
 
     (cid,) = cli_env.run(lambda desk: seed_emails(desk, [("ann@example.com", "Help", "call me")]))

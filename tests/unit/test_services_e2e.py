@@ -1,4 +1,4 @@
-"""Services over conversations built by the real ingest path (H1's ingest_batch)."""
+"""Services over conversations built by the real ingest path (ingest_batch)."""
 
 from __future__ import annotations
 
