@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omnidesk.model import Agent
 from omnidesk.settings import Settings
-from omnidesk.store.db import Database
+
+if TYPE_CHECKING:
+    from omnidesk.store.db import Database
 
 
 @dataclass(frozen=True, slots=True)
 class Desk:
     """The open desk every service function works on."""
 
-    db: Database
+    db: Database  # or a ReadOnlyDatabase for one-shot reading commands (store/readonly.py)
     settings: Settings
     data_dir: Path
     agent: Agent | None = None  # who acts; None for the system (ingest, timers)

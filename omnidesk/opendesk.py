@@ -32,26 +32,34 @@ def load_config(config: Path | None = None) -> Settings:
 
 
 async def open_desk(config: Path | None = None, *, as_agent: str | None = None,
-                    data_dir: Path | None = None) -> Desk:
+                    data_dir: Path | None = None, read_only: bool = False) -> Desk:
     """Load the config and open `<data_dir>/omnidesk.db` (migrated, agents/channels synced).
 
     `as_agent` must name a known agent. Without it the agent configured for
     $USER acts, or nobody (None): reading needs no agent, mutating commands check.
+    `read_only` opens a `ReadOnlyDatabase` (store/readonly.py), which raises
+    `NeedsWriter` where the full open would migrate or write the config.
     """
-    return await open_desk_from_settings(load_config(config), as_agent=as_agent, data_dir=data_dir)
+    return await open_desk_from_settings(load_config(config), as_agent=as_agent, data_dir=data_dir,
+                                         read_only=read_only)
 
 
 async def open_desk_from_settings(settings: Settings, *, as_agent: str | None = None,
-                                  data_dir: Path | None = None) -> Desk:
+                                  data_dir: Path | None = None, read_only: bool = False) -> Desk:
     from omnidesk.config import data_dir_for
-    from omnidesk.store.db import latest_version
+    from omnidesk.store.sqlitefile import SCHEMA_VERSION
 
     directory = Path(data_dir) if data_dir is not None else data_dir_for(settings)
     # Migrate only when behind: a read-only command then takes no write lock at all,
     # so `omnidesk list` never queues behind the sync daemon's transactions.
-    db = await _open_db(directory / DB_NAME)
+    if read_only:
+        from omnidesk.store.readonly import ReadOnlyDatabase
+
+        db = ReadOnlyDatabase.open(directory / DB_NAME)
+    else:
+        db = await _open_db(directory / DB_NAME)
     try:
-        if await db.user_version() != latest_version():
+        if await db.user_version() != SCHEMA_VERSION:
             await db.migrate()
         desk = Desk(db=db, settings=settings, data_dir=directory)
         await _sync_config(desk)

@@ -1,10 +1,12 @@
 """What every command module shares: global options, running a coroutine, the desk, prompts.
 
-Command modules (ours and H5/H7/H8's importer, sync, tui) use:
+Every command module uses:
 
 - `cli_state(ctx)` -> the global `--config` / `--as` options;
 - `run(coro)` -> asyncio.run with omnidesk's error contract: a `UserError` prints
   one clean line on stderr and exits with its code (1), Ctrl-C exits 130;
+- `run_read(command)` -> the same for a command that only reads, without an
+  event loop when it can (omnidesk/store/readonly.py);
 - `async with desk_session(ctx) as desk:` -> an open, migrated desk, closed after;
 - `is_tty()` / `confirm_bulk(...)` -> never prompt without a terminal.
 
@@ -14,7 +16,6 @@ Kept light: nothing here imports the store or rich at module level, so
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import sys
@@ -78,7 +79,26 @@ def _print_error(message: str, hint: str | None = None) -> None:
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine; turn user errors into one line and an exit code."""
+    import asyncio
+
     return guarded(lambda: asyncio.run(coro), cleanup=coro.close)
+
+
+def run_read(command: Callable[[bool], Coroutine[Any, Any, T]]) -> T:
+    """Run a reading command, `command(read_only)`, with `run`'s error contract.
+
+    First on a `ReadOnlyDatabase` with no event loop (`read_only=True`): a one-shot
+    read then skips starting asyncio and aiosqlite. If the desk needs a write first
+    (a new or older database, a changed channel in the config), the command runs
+    again from the start on the full database. Nothing may be printed before the
+    desk is read, so the first attempt leaves no trace.
+    """
+    from omnidesk.store.readonly import NeedsWriter, Suspended, run_inline
+
+    try:
+        return guarded(lambda: run_inline(command(True)))
+    except (NeedsWriter, Suspended):
+        return run(command(False))
 
 
 def guarded(fn: Callable[[], T], *, cleanup: Callable[[], object] | None = None) -> T:
@@ -98,7 +118,7 @@ def guarded(fn: Callable[[], T], *, cleanup: Callable[[], object] | None = None)
         raise typer.Exit(EXIT_OK) from None
     except Exception as exc:
         # A store that cannot be opened is the user's to fix, not a bug: say so in one line.
-        from omnidesk.store.db import StoreError
+        from omnidesk.store.sqlitefile import StoreError
 
         if isinstance(exc, StoreError):
             _print_error(str(exc))
@@ -119,15 +139,18 @@ def _silence_stdout() -> None:
 
 
 @asynccontextmanager
-async def desk_session(ctx: typer.Context, *, need_agent: bool = False) -> AsyncIterator[Desk]:
+async def desk_session(ctx: typer.Context, *, need_agent: bool = False,
+                       read_only: bool = False) -> AsyncIterator[Desk]:
     """An open desk for one command (config from --config/$OMNIDESK_CONFIG, agent from --as).
 
-    With `need_agent`, fail unless an acting agent is known (mutating commands).
+    With `need_agent`, fail unless an acting agent is known (mutating commands);
+    `read_only` is `run_read`'s first attempt.
     """
     from omnidesk.opendesk import open_desk
 
     state = cli_state(ctx)
-    desk = await open_desk(state.config_path, as_agent=state.as_agent, data_dir=state.data_dir)
+    desk = await open_desk(state.config_path, as_agent=state.as_agent, data_dir=state.data_dir,
+                           read_only=read_only)
     try:
         if need_agent:
             require_agent(desk)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from omnidesk.cli.common import desk_session, output_is_tty, parse_ids, run
+from omnidesk.cli.common import desk_session, output_is_tty, parse_ids, run, run_read
 from omnidesk.cli.output import FORMAT_OPTION, JSON_OPTION, Column
 
 if TYPE_CHECKING:
@@ -51,17 +51,17 @@ def list_command(
 
     Without a status: term, everything except spam and merged-away conversations.
     """
-    run(_list(ctx, " ".join(query or ()), limit, all_, json_flag, fmt))
+    run_read(lambda read_only: _list(ctx, " ".join(query or ()), limit, all_, json_flag, fmt, read_only))
 
 
 async def _list(ctx: typer.Context, query: str, limit: int, all_: bool, json_flag: bool,
-                fmt: str | None) -> None:
+                fmt: str | None, read_only: bool) -> None:
     from omnidesk import reads
     from omnidesk.cli import records
     from omnidesk.cli.output import choose_format, emit
 
     fmt = choose_format(fmt, json_flag)
-    async with desk_session(ctx) as desk:
+    async with desk_session(ctx, read_only=read_only) as desk:
         rows: list[dict[str, Any]] = []
         after: str | None = None
         more = False
@@ -127,16 +127,17 @@ def search_command(
     fmt: str | None = FORMAT_OPTION,
 ) -> None:
     """Search messages (full text), best match first, with highlighted snippets."""
-    run(_search(ctx, " ".join(query), limit, json_flag, fmt))
+    run_read(lambda read_only: _search(ctx, " ".join(query), limit, json_flag, fmt, read_only))
 
 
-async def _search(ctx: typer.Context, query: str, limit: int, json_flag: bool, fmt: str | None) -> None:
+async def _search(ctx: typer.Context, query: str, limit: int, json_flag: bool, fmt: str | None,
+                  read_only: bool) -> None:
     from omnidesk import reads
     from omnidesk.cli import records
     from omnidesk.cli.output import choose_format, emit
 
     fmt = choose_format(fmt, json_flag)
-    async with desk_session(ctx) as desk:
+    async with desk_session(ctx, read_only=read_only) as desk:
         hits = await reads.search_messages(desk, query, limit=limit)
     if fmt == "table":
         if not hits:

@@ -110,7 +110,7 @@ async def _store_checks(settings: object, state: object) -> list[Check]:
     from omnidesk.opendesk import open_desk_from_settings
     from omnidesk.store import doctor as store_doctor
     from omnidesk.store.channels import channel_health
-    from omnidesk.store.db import latest_version
+    from omnidesk.store.sqlitefile import SCHEMA_VERSION
     from omnidesk.timeutil import now_ms
 
     checks: list[Check] = []
@@ -126,7 +126,7 @@ async def _store_checks(settings: object, state: object) -> list[Check]:
         else:
             counts = await store_doctor.counts(db)
             checks.append(Check("database", "ok", f"{db.path}: schema {await db.user_version()}/"
-                                f"{latest_version()}, {counts['conversations']} conversations, "
+                                f"{SCHEMA_VERSION}, {counts['conversations']} conversations, "
                                 f"{counts['messages']} messages"))
             fk = await store_doctor.foreign_key_problems(db)
             if fk:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from omnidesk.model import Agent
 from omnidesk.settings import AgentSettings
-from omnidesk.store.db import Database
 from omnidesk.timeutil import now_ms
+
+if TYPE_CHECKING:
+    from omnidesk.store.db import Database
 
 _COLUMNS = "id, name, display_name, email, os_user, skills, teams, active"
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from omnidesk.model import Channel
-from omnidesk.store.db import Database
 from omnidesk.timeutil import now_ms
+
+if TYPE_CHECKING:
+    from omnidesk.store.db import Database
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-
-import aiosqlite
+from typing import TYPE_CHECKING
 
 from omnidesk.model import Customer, Identity
-from omnidesk.store.db import Database
+
+if TYPE_CHECKING:
+    import aiosqlite
+
+    from omnidesk.store.db import Database
 
 _CUSTOMER_COLUMNS = "id, name, language, timezone, tier, notes, merged_into, created_at"
 
@@ -92,6 +95,8 @@ async def find_customers(
 async def identity_by_address(
     db: Database | aiosqlite.Connection, kind: str, address: str
 ) -> Identity | None:
+    from omnidesk.store.db import Database
+
     sql = "SELECT id, customer_id, kind, address, display_name FROM identities WHERE kind = ? AND address = ?"
     if isinstance(db, Database):
         row = await db.fetchone(sql, (kind, address))

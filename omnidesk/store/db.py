@@ -14,37 +14,15 @@ import random
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-BUSY_TIMEOUT_MS = 5_000
+from omnidesk.store.sqlitefile import BUSY_TIMEOUT_MS, StoreError, migration_scripts, split_sql
+
 #: How long a write keeps retrying a locked database before giving up (seconds).
 WRITE_RETRY_SECONDS = 60.0
-
-
-class StoreError(Exception):
-    """The database cannot be used (newer schema, corrupt file, ...)."""
-
-
-def migration_scripts() -> list[tuple[int, str, str]]:
-    """(version, name, sql) for every file in schema/, in order: NNN_name.sql."""
-    scripts = []
-    for entry in resources.files("omnidesk.store").joinpath("schema").iterdir():
-        if entry.name.endswith(".sql"):
-            number, _, rest = entry.name.partition("_")
-            scripts.append((int(number), rest.removesuffix(".sql"), entry.read_text("utf-8")))
-    scripts.sort()
-    for expected, (version, name, _) in enumerate(scripts, start=1):
-        if version != expected:
-            raise StoreError(f"migration {name} is numbered {version}, expected {expected}")
-    return scripts
-
-
-def latest_version() -> int:
-    return len(migration_scripts())
 
 
 def _is_locked(exc: BaseException) -> bool:
@@ -113,7 +91,7 @@ class Database:
                     f"knows ({len(scripts)}); upgrade omnidesk"
                 )
             for version, _name, sql in scripts[current:target]:
-                for statement in _split_sql(sql):
+                for statement in split_sql(sql):
                     await conn.execute(statement)
                 await conn.execute(f"PRAGMA user_version = {version}")
         return max(current, target)
@@ -192,17 +170,3 @@ async def _land(operation: Any) -> Any:
     except asyncio.CancelledError:
         await asyncio.wait({task})
         raise
-
-
-def _split_sql(script: str) -> list[str]:
-    """Split a migration into statements (sqlite3.complete_statement knows about strings)."""
-    statements, buffer = [], ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            if buffer.strip():
-                statements.append(buffer.strip())
-            buffer = ""
-    if buffer.strip() and not all(ln.strip().startswith("--") for ln in buffer.strip().splitlines()):
-        raise StoreError(f"incomplete SQL statement at the end of a migration: {buffer.strip()[:80]}")
-    return statements

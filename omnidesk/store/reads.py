@@ -5,10 +5,10 @@ Lists and search (keyset pages, query compilation) live in store/search.py.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from omnidesk.model import (
     AttachmentInfo,
@@ -20,7 +20,9 @@ from omnidesk.model import (
     OutboxItem,
 )
 from omnidesk.store.customers import row_to_identity
-from omnidesk.store.db import Database
+
+if TYPE_CHECKING:
+    from omnidesk.store.db import Database
 
 
 def _marks(values: Sequence[object]) -> str:
@@ -158,6 +160,8 @@ async def timeline(db: Database, conversation_id: int, agent_id: int | None) -> 
     loop, which in the TUI is busy painting (8 trips: ~200 ms on a loaded machine);
     converting while the thread still works would fight it for the GIL.
     """
+    import asyncio
+
     from omnidesk.store.customers import _CUSTOMER_COLUMNS, _row_to_customer, row_to_identity
 
     owner = "(SELECT customer_id FROM conversations WHERE id = ?)"

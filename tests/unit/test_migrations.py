@@ -19,10 +19,11 @@ from omnidesk.desk import Desk
 from omnidesk.ingest import ingest_batch
 from omnidesk.settings import Settings
 from omnidesk.store.channels import ensure_channel
-from omnidesk.store.db import Database, StoreError, latest_version, migration_scripts
+from omnidesk.store.db import Database
 from omnidesk.store.rawmail import read_raw
+from omnidesk.store.sqlitefile import SCHEMA_VERSION, StoreError, migration_scripts
 
-LATEST = latest_version()
+LATEST = len(migration_scripts())
 #: The raw bytes of the seeded message; before version 2 they were a blob file (written by the test).
 SEED_RAW = b"Message-ID: <seed@x>\r\nFrom: daniel@example.hu\r\n\r\n\xc3\xbcgyf\xc3\xa9l"
 
@@ -69,6 +70,11 @@ def test_scripts_are_numbered_without_gaps() -> None:
     versions = [v for v, _, _ in migration_scripts()]
     assert versions == list(range(1, LATEST + 1))
     assert LATEST >= 1
+
+
+def test_schema_version_names_the_newest_script() -> None:
+    """A new migration must bump SCHEMA_VERSION, or no desk would ever run it."""
+    assert SCHEMA_VERSION == LATEST, f"set SCHEMA_VERSION = {LATEST} in omnidesk/store/sqlitefile.py"
 
 
 async def test_from_empty(tmp_path: Path) -> None:
