@@ -72,11 +72,13 @@ async def test_a_late_read_of_the_previous_conversation_is_ignored(seeded):
 
     app = make_app(seeded)
     async with app.run_test(size=SIZE) as pilot:
+        # Both opens must use the reused screen: one opened before the warm-up is a throw-away.
+        await until(pilot, lambda: app.conversation_screen is not None, "conversation screen built")
         screen = await open_conversation(pilot, app, ANN)
         stale = await reads.get_conversation(seeded, ANN)
         await pilot.press("escape")
         await until(pilot, lambda: inbox_ready(app), "back in the inbox")
-        await open_conversation(pilot, app, WANG)
+        assert await open_conversation(pilot, app, WANG) is screen
         await until(pilot, lambda: "订单号 99120" in screen_text(app), "second timeline")
         await screen.on_conversation_loaded(ConversationLoaded(ANN, stale))
         assert screen.conversation.summary.id == WANG
