@@ -93,8 +93,20 @@ def scan(path: Path) -> list[MaildirEntry]:
                     continue  # moved by a mail client while we listed
                 entries.append(MaildirEntry(item.path, unique_name(item.name), st.st_ctime_ns,
                                             st.st_mtime_ns))
-    entries.sort(key=lambda e: (e.mtime_ns, _delivery_key(e.name)))
+    entries.sort(key=_mtime)
+    # Names order only the files that share an mtime: rare, and parsing every name cost
+    # a third of a 100,000-file scan.
+    start = 0
+    for end in range(1, len(entries) + 1):
+        if end == len(entries) or entries[end].mtime_ns != entries[start].mtime_ns:
+            if end - start > 1:
+                entries[start:end] = sorted(entries[start:end], key=lambda e: _delivery_key(e.name))
+            start = end
     return entries
+
+
+def _mtime(entry: MaildirEntry) -> int:
+    return entry.mtime_ns
 
 
 def read_bytes(entry: MaildirEntry) -> bytes | None:

@@ -23,6 +23,10 @@ from omnidesk.store.sqlitefile import BUSY_TIMEOUT_MS, StoreError, migration_scr
 
 #: How long a write keeps retrying a locked database before giving up (seconds).
 WRITE_RETRY_SECONDS = 60.0
+#: Page cache of a bulk import (KiB). Message-IDs and content hashes are random keys: with
+#: SQLite's default 2 MB cache nearly every insert re-read its index pages from the OS
+#: (on the 100,000-message bench: a fifth of the import's CPU, half of it in system calls).
+BULK_CACHE_KIB = 128 * 1024
 
 
 def _is_locked(exc: BaseException) -> bool:
@@ -112,6 +116,17 @@ class Database:
         return int(row[0])
 
     # -- writes ---------------------------------------------------------------
+
+    @asynccontextmanager
+    async def bulk_cache(self) -> AsyncIterator[None]:
+        """A page cache large enough for a bulk import's indexes, back to the usual size after."""
+        row = await self.fetchone("PRAGMA cache_size")
+        assert row is not None
+        await self.conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            await self.conn.execute(f"PRAGMA cache_size = {int(row[0])}")
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:

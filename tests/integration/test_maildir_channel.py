@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from adapters.base import ConfigurationError, Outbound
-from adapters.email.maildir import SETTLE_NS, MaildirAdapter, MaildirCursor, MaildirEntry, is_maildir
+from adapters.email.maildir import SETTLE_NS, MaildirAdapter, MaildirCursor, MaildirEntry, is_maildir, scan
 from omnidesk.desk import Desk
 from omnidesk.ingest import ingest_batch
 from omnidesk.store.channels import ensure_channel, get_cursor
@@ -86,6 +86,34 @@ async def test_new_files_are_picked_up_once(desk: Desk, tmp_path: Path) -> None:
     await sync_once(desk, adapter, channel)
     assert len(await messages(desk)) == 4
     await adapter.close()
+
+
+def test_scan_orders_by_mtime_then_by_the_numbers_in_the_name(tmp_path: Path) -> None:
+    """Delivery order: mtime first; files sharing an mtime by seconds, microseconds and counter as numbers."""
+    maildir = make_maildir(tmp_path / "Maildir")
+    placed = {  # name -> mtime (s): the names sort differently as text
+        "1700000300.M5P1Q1.host": 300,
+        "1700000100.M5P1Q1.host": 100,
+        "999999999.M1P1Q9.host:2,S": 200,  # in cur/, flags in the name
+        "1700000000.M20P1Q1.host": 200,
+        "1700000000.M100P1Q1.host": 200,
+        "1700000000.M100P1Q10.host": 200,
+        "1700000000.M100P1Q9.host": 200,
+    }
+    for name, mtime in placed.items():
+        path = maildir / ("cur" if ":2," in name else "new") / name
+        path.write_bytes(b"Subject: x\r\n\r\nx\r\n")
+        os.utime(path, ns=(mtime * 10**9, mtime * 10**9))
+    (maildir / "new" / ".hidden").write_bytes(b"not mail")
+    assert [e.name for e in scan(maildir)] == [
+        "1700000100.M5P1Q1.host",
+        "999999999.M1P1Q9.host",
+        "1700000000.M20P1Q1.host",
+        "1700000000.M100P1Q1.host",
+        "1700000000.M100P1Q9.host",
+        "1700000000.M100P1Q10.host",
+        "1700000300.M5P1Q1.host",
+    ]
 
 
 async def test_wait_for_changes_wakes_on_delivery(tmp_path: Path) -> None:
