@@ -136,11 +136,29 @@ def eml_jobs(paths: Sequence[Path]) -> list[Job]:
 # -- parsing (runs in worker processes) ---------------------------------------------
 
 
+#: Bytes asked of each read(2) while reading a job: most mail fits in one.
+_READ_SIZE = 1 << 16
+
+
 def _read(job: Job) -> bytes:
-    with open(job.path, "rb") as fh:
+    """The job's bytes, read with os.read: a buffered file object adds system calls (fstat,
+    ioctl) and a copy per message: about a tenth of a typical message's parse."""
+    fd = os.open(job.path, os.O_RDONLY)
+    try:
         if job.offset:
-            fh.seek(job.offset)
-        return fh.read(job.length) if job.length >= 0 else fh.read()
+            os.lseek(fd, job.offset, os.SEEK_SET)
+        left = job.length if job.length >= 0 else None
+        chunks: list[bytes] = []
+        while left is None or left > 0:
+            chunk = os.read(fd, _READ_SIZE if left is None else min(left, _READ_SIZE))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if left is not None:
+                left -= len(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def parse_jobs(jobs: Sequence[Job]) -> list[Inbound | None]:
