@@ -239,7 +239,7 @@ def main() -> None:
         print("  omnidesk list --json --limit 50, whole process: not measured (no working `omnidesk list`)")
     print(f"  database bytes per message: {size / max(1, n_messages):.0f}"
           f" (message text averages {text_bytes / max(1, n_messages):.0f} bytes,"
-          " stored as text + display_text)")
+          " stored once: display_text only where quotes were folded)")
     print(f"\nreproduce: python bench/store.py --dir {args.dir} --conversations {args.conversations}"
           f" --messages {args.messages}{' --rebuild' if args.rebuild else ''}")
 

@@ -138,7 +138,8 @@ def _prepare(rec: Inbound, now: int) -> store.PreparedRecord:
         subject=rec.subject or "",
         conversation_subject=strip_token(rec.subject or ""),
         text=text,
-        display_text=text if rec.display_text is None else rec.display_text,
+        # Stored only when folding changed something: a copy of the text was a fifth of the database.
+        display_text="" if rec.display_text is None or rec.display_text == text else rec.display_text,
         html=rec.html,
         language=rec.language,
         recipients=recipients,

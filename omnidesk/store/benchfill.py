@@ -166,7 +166,7 @@ def fill(path: Path, *, conversations: int = 100_000, messages: int = 500_000, s
     batch_m, batch_f = [], []
     for mid, (when, conv_id, channel, direction, author, address, subject, body, ident) in enumerate(msgs, 1):
         batch_m.append((mid, conv_id, channel, direction, f"<{mid}@bench>", ident, author, address,
-                        subject, body, body, when, when))
+                        subject, body, "", when, when))  # display_text: "" = nothing folded
         batch_f.append((mid, textindex.prepare(subject), textindex.prepare(body),
                         textindex.prepare(f"{author} {address}")))
         if len(batch_m) == 20_000:

@@ -56,7 +56,7 @@ class PreparedRecord:
     subject: str
     conversation_subject: str  # subject without our [#N] token
     text: str
-    display_text: str
+    display_text: str  # "" when the same as text (most mail); reads give the text back
     html: str | None
     language: str | None
     recipients: list[dict[str, str]]  # [{"kind","address","display_name","role"}], normalised

@@ -61,8 +61,9 @@ SELECT c.id, c.subject, c.status, c.priority, c.customer_id, cu.name AS customer
        (c.last_inbound_at IS NOT NULL AND :agent IS NOT NULL AND c.last_inbound_at > coalesce(
           (SELECT r.read_at FROM conversation_reads r WHERE r.agent_id = :agent
             AND r.conversation_id = c.id), -1)) AS unread,
-       (SELECT substr(m.display_text, 1, 200) FROM messages m WHERE m.conversation_id = c.id
-          AND m.direction IN ('in', 'out') ORDER BY m.sent_at DESC, m.id DESC LIMIT 1) AS preview,
+       (SELECT substr(coalesce(nullif(m.display_text, ''), m.text), 1, 200) FROM messages m
+          WHERE m.conversation_id = c.id AND m.direction IN ('in', 'out')
+          ORDER BY m.sent_at DESC, m.id DESC LIMIT 1) AS preview,
        c.linked_to, c.merged_into
 FROM conversations c
 JOIN customers cu ON cu.id = c.customer_id
@@ -225,7 +226,7 @@ def _messages_from_rows(rows: Sequence[sqlite3.Row], att_rows: Sequence[sqlite3.
                 author_agent=r["agent_name"],
                 subject=r["subject"],
                 text=r["text"],
-                display_text=r["display_text"],
+                display_text=r["display_text"] or r["text"],  # "" is stored when they are the same
                 sent_at=r["sent_at"],
                 sent_tz_offset=r["sent_tz_offset"],
                 received_at=r["received_at"],

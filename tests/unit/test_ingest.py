@@ -112,6 +112,26 @@ async def test_first_mail_creates_customer_conversation_message_cursor(desk: Des
     assert await store_channels.get_cursor(desk.db, channel.id) == "c1"
 
 
+async def test_display_text_is_stored_only_when_folding_changed_it(desk: Desk, channel: Channel) -> None:
+    from dataclasses import replace
+
+    from omnidesk import reads
+
+    quoted = "Még mindig várok.\n\nOn Mon, Ann wrote:\n> Hol a csomagom?\n"
+    reply = replace(mail("<folded@x>", refs=("<plain@x>",), text=quoted), display_text="Még mindig várok.\n")
+    await one(desk, channel, mail("<plain@x>", text="Hol a csomagom? 退款\n"), reply)
+    stored = dict(await desk.db.fetchall("SELECT external_id, display_text FROM messages"))
+    assert stored == {"<plain@x>": "", "<folded@x>": "Még mindig várok.\n"}
+    conversation = await reads.get_conversation(desk, await conv_of(desk, "<plain@x>"))
+    shown = [m.display_text for m in conversation.messages]
+    assert shown == ["Hol a csomagom? 退款\n", "Még mindig várok.\n"]
+    page = await reads.list_conversations(desk, "")
+    assert page.items[0].preview.startswith("Még mindig várok.")
+    await one(desk, channel, mail("<later@x>", refs=("<folded@x>",), text="Megjött, köszönöm!\n"))
+    page = await reads.list_conversations(desk, "")
+    assert page.items[0].preview.startswith("Megjött, köszönöm!")  # the text, where nothing was folded
+
+
 async def test_same_batch_twice_changes_nothing(desk: Desk, channel: Channel) -> None:
     batch = [mail(f"<m{i}@x>", f"user{i % 3}@example.com", refs=(f"<m{i - 1}@x>",) if i else ())
              for i in range(20)]
