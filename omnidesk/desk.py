@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from omnidesk.store.db import Database
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Desk:
     """The open desk every service function works on."""
 

@@ -1,7 +1,11 @@
 """Domain records as the rest of omnidesk sees them (read models of the store).
 
-Plain frozen dataclasses, no I/O. Times are epoch milliseconds (UTC), as in
-the store; `omnidesk/timeutil.py` converts.
+Plain dataclasses, no I/O. Times are epoch milliseconds (UTC), as in the
+store; `omnidesk/timeutil.py` converts. Treat records as values: build a new
+one with `dataclasses.replace`, never assign to a field. They are not declared
+`frozen` (nor are query.py's and settings.py's) because every command defines
+them at start-up, and `frozen` doubles what a definition costs: dropping it
+took a tenth off `omnidesk list` as a whole process (bench/store.py).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ STATUSES: tuple[Status, ...] = ("open", "pending", "snoozed", "resolved", "spam"
 PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Agent:
     """A person who answers customers (a row of `agents`)."""
 
@@ -32,7 +36,7 @@ class Agent:
     active: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Identity:
     """One address of a customer on one kind of channel (email, phone, ...)."""
 
@@ -43,7 +47,7 @@ class Identity:
     display_name: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Customer:
     """A person or company writing in, with every identity they use."""
 
@@ -58,7 +62,7 @@ class Customer:
     created_at: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Channel:
     """A configured inbound/outbound channel as stored."""
 
@@ -68,7 +72,7 @@ class Channel:
     address: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ConversationSummary:
     """One row of the inbox: everything the list shows, nothing more."""
 
@@ -94,7 +98,7 @@ class ConversationSummary:
     preview: str = ""  # first line of the latest message, for conversations without subject
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AttachmentInfo:
     """An attachment's metadata; the bytes live in the blob store under `sha256`."""
 
@@ -106,7 +110,7 @@ class AttachmentInfo:
     inline: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Message:
     """One message of a timeline: inbound, outbound or an internal note."""
 
@@ -137,7 +141,7 @@ class Message:
     attachments: tuple[AttachmentInfo, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Event:
     """One recorded change (who, what, before and after)."""
 
@@ -151,7 +155,7 @@ class Event:
     created_at: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Conversation:
     """A conversation with its whole timeline, for `show` and the TUI."""
 
@@ -164,7 +168,7 @@ class Conversation:
     merged_into: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OutboxItem:
     """A queued outbound message and its delivery state."""
 
@@ -181,7 +185,7 @@ class OutboxItem:
     to: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SearchHit:
     """One message matched by free-text search."""
 

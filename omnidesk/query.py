@@ -104,7 +104,7 @@ class QueryError(UserError):
 # Positions are for error messages only: two queries are equal when they mean the same thing.
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Word:
     """Free text: a word (`prefix` when written `refund*`) or a quoted phrase."""
 
@@ -114,7 +114,7 @@ class Word:
     position: int = field(default=0, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Field:
     """`name:value`, a filter on one field."""
 
@@ -123,7 +123,7 @@ class Field:
     position: int = field(default=0, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Ticket:
     """`#123`: one conversation by number."""
 
@@ -131,21 +131,21 @@ class Ticket:
     position: int = field(default=0, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Not:
     """`-term` or `NOT term`."""
 
     node: Node
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class And:
     """Terms side by side (or joined by AND): all must match."""
 
     nodes: tuple[Node, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Or:
     """Terms joined by OR: any may match."""
 
@@ -155,7 +155,7 @@ class Or:
 Node = Word | Field | Ticket | Not | And | Or
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Query:
     """A parsed query: its tree and the text it came from."""
 

@@ -14,7 +14,7 @@ from omnidesk.errors import NotFound, UserError
 from omnidesk.model import Agent, Channel, Conversation, ConversationSummary, Customer, OutboxItem, SearchHit
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Page:
     items: tuple[ConversationSummary, ...]
     next_after: str | None  # pass back as `after` for the next page; None at the end

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DeskSettings:
     """The [desk] table."""
 
@@ -41,7 +41,7 @@ class AgentSettings(NamedTuple):
     teams: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ChannelSettings:
     """One [channels.NAME] table. `options` are the adapter's own keys, validated by it."""
 
@@ -59,7 +59,7 @@ class SavedView(NamedTuple):
     key: str | None = None  # "1".."9"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TuiSettings:
     """The [tui] table."""
 
@@ -69,7 +69,7 @@ class TuiSettings:
     keys: Mapping[str, str] = field(default_factory=dict)  # action id -> key(s), comma separated
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Settings:
     """The whole validated configuration."""
 
