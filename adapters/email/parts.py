@@ -74,13 +74,15 @@ def collect(part: Message, body: Body, depth: int) -> None:
     if depth > MAX_DEPTH:
         body.defects.append("TooDeeplyNested")
         return
-    if maintype == "message" or (maintype != "multipart" and isinstance(part.get_payload(), list)):
+    # is_multipart(), not get_payload(): that reads the transfer encoding and scans the whole
+    # payload for surrogates on every call, to answer the same question.
+    if maintype == "message" or (maintype != "multipart" and part.is_multipart()):
         if subtype in ("delivery-status", "global-delivery-status", "feedback-report",
                        "disposition-notification"):
             body.report_types.add(subtype.removeprefix("global-"))
         _attach_message(part, body, subtype)
         return
-    if isinstance(part.get_payload(), list):
+    if part.is_multipart():
         children = part.get_payload()
         if subtype == "report":
             report_type = params.get("report-type", "").lower()

@@ -57,6 +57,26 @@ def test_plain_text_without_quotes_is_not_folded() -> None:
     assert bodytext.fold("") is None
 
 
+@pytest.mark.parametrize(("text", "may"), [
+    ("Szia!\nA csomag még nem érkezett meg.\nKöszönöm\n", False),  # plain: the library is skipped
+    ("我的订单还没到。\n请帮忙查一下。\n", False),
+    ("Hello,\nsee below:   \nthanks\n", True),  # a line ending in a colon, spaces after it
+    ("Hi\n\nAm 2. Nov. 2026 schrieb Ann:\n> alt\n", True),
+    ("Hi\nFrom: Ann\nSent: Monday\n", True),  # an Outlook header block
+    ("Hi\n-- \nAnn\n", True),  # a signature separator
+    ("Hi\n  > quoted - Bob\n", False),
+    ("Thanks\n\nBest regards\nAnn\n", True),  # a signature opener from the library's list
+    ("Hi\n\nSent from my iPhone\n", True),
+])
+def test_the_prefilter_lets_through_what_the_library_could_fold(text: str, may: bool) -> None:
+    assert bodytext._may_fold(text) is may
+
+
+def test_a_trailing_separator_is_dropped_after_the_quote() -> None:
+    text = "Thanks, that worked.\n\n-----Original Message-----\n"
+    assert bodytext.fold(text) == "Thanks, that worked.\n"
+
+
 def test_trailing_quote_without_header_is_folded() -> None:
     text = "Még mindig várok a csomagra.\n\n> Your parcel left the warehouse.\n> Support\n"
     assert bodytext.fold(text) == "Még mindig várok a csomagra.\n"
