@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
@@ -18,10 +18,10 @@ from omnidesk.eventtext import channel_names
 from omnidesk.model import Conversation
 from omnidesk.tui import actions
 from omnidesk.tui.messages import StoreChanged
-from omnidesk.tui.routes import _downloads, copy_choices, routes_for, with_reply_all_cc
+from omnidesk.tui.routes import _downloads, copy_choices
 from omnidesk.tui.screens.base import DeskScreen
+from omnidesk.tui.screens.composing import Composing
 from omnidesk.tui.textfmt import inert_line
-from omnidesk.tui.widgets.composer import Composer, Route
 from omnidesk.tui.widgets.keybar import KeyBar
 from omnidesk.tui.widgets.picker import PickerScreen
 from omnidesk.tui.widgets.statusbar import StatusBar
@@ -53,15 +53,7 @@ class PresenceLoaded(Message):
         self.rows = rows
 
 
-class RoutesLoaded(Message):
-    def __init__(self, conversation_id: int, routes: list[Route], mode: str) -> None:
-        super().__init__()
-        self.conversation_id = conversation_id
-        self.routes = routes
-        self.mode = mode
-
-
-class ConversationScreen(DeskScreen):
+class ConversationScreen(Composing, DeskScreen):
     context = "conversation"
     BINDINGS = actions.bindings("conversation")
     AUTO_FOCUS = "#timeline"
@@ -449,117 +441,6 @@ class ConversationScreen(DeskScreen):
 
     def go_back(self, arg: str | None = None) -> None:
         self.app.pop_screen()
-
-    # -- composing ----------------------------------------------------------------------------
-
-    def open_composer(self) -> Composer | None:
-        found = self.query(Composer)
-        return found.first() if found else None
-
-    def reply(self, arg: str | None = None) -> None:
-        self.start_compose("reply")
-
-    def reply_all(self, arg: str | None = None) -> None:
-        self.start_compose("reply-all")
-
-    def note(self, arg: str | None = None) -> None:
-        self.start_compose("note")
-
-    def start_compose(self, mode: str) -> None:
-        if self.open_composer() is not None:
-            self.open_composer().query_one("TextArea").focus()
-            return
-        if mode == "note":
-            self._mount_composer([], mode)
-        else:
-            self.load_routes(mode)
-
-    @work(group="routes", exit_on_error=False)
-    async def load_routes(self, mode: str) -> None:
-        conversation = self.conversation or await reads.get_conversation(self.desk, self.conversation_id)
-        channels = list(await reads.list_channels(self.desk))
-        routes = routes_for(conversation, channels)
-        if mode == "reply-all":
-            routes = with_reply_all_cc(routes, conversation, channels)
-        self.post_message(RoutesLoaded(conversation.summary.id, routes, mode))
-
-    def on_routes_loaded(self, message: RoutesLoaded) -> None:
-        if message.conversation_id == self.conversation_id and self.open_composer() is None:
-            self._mount_composer(message.routes, message.mode)
-
-    def _mount_composer(self, routes: list[Route], mode: str) -> None:
-        assert self.conversation_id is not None
-        composer = Composer(self.conversation_id, mode=mode, routes=routes)
-        self.mount(composer, before=self.query_one("#countdown"))
-        self.activity = "replying" if mode != "note" else "viewing"
-        self.beat()
-        self.refresh_bindings()
-
-    @on(Composer.Closed)
-    async def _composer_closed(self, message: Composer.Closed) -> None:
-        composer = self.open_composer()
-        if composer is not None:
-            with self.app.batch_update():  # see `show`
-                await composer.remove()
-        self.activity = "viewing"
-        self.beat()
-        self.refresh_bindings()
-
-    @on(Composer.SendRequested)
-    def _send(self, message: Composer.SendRequested) -> None:
-        desk = self.desk
-        conversation_id = self.conversation_id
-        text = message.text
-        if message.mode == "note":
-            make = lambda: services.add_note(desk, conversation_id, text)  # noqa: E731
-        else:
-            route = message.route
-            assert route is not None
-            reply_all = message.mode == "reply-all"
-
-            async def make() -> Any:
-                result = await services.queue_reply(
-                    desk, conversation_id, text, channel=route.channel, to=route.to, reply_all=reply_all
-                )
-                if desk.agent is not None:
-                    from omnidesk.store.drafts import delete_draft
-
-                    await delete_draft(desk.db, conversation_id=conversation_id, agent_id=desk.agent.id)
-                return result
-
-        def sent(result: Any) -> None:
-            composer = self.open_composer()
-            if composer is not None:
-                composer._loading_draft = True  # the draft is gone; do not resave on close
-                composer.saved_body = composer.text
-                self.call_later(self._composer_closed, Composer.Closed())
-            if message.mode != "note" and getattr(result, "message_id", None):
-                import time
-
-                self.reply_countdown = (result.message_id, time.monotonic() + desk.settings.desk.undo_seconds)
-                self._tick_countdown()
-
-        self.desk_app.perform(make, on_result=sent)
-
-    def _tick_countdown(self) -> None:
-        import time
-
-        label = self.query_one("#countdown", Label)
-        if self.reply_countdown is None:
-            label.add_class("hidden")
-            return
-        _message_id, deadline = self.reply_countdown
-        left = deadline - time.monotonic()
-        if left <= 0:
-            self.reply_countdown = None
-            label.add_class("hidden")
-            return
-        label.update(Text(f"Sending in {left:.0f} s — u cancels", style="bold"))
-        label.remove_class("hidden")
-
-    def undo_reply_window_closed(self) -> None:
-        self.reply_countdown = None
-        self._tick_countdown()
 
     # -- delivery, attachments, copy -------------------------------------------------------------
 
