@@ -139,7 +139,6 @@ async def log_call(
             author_address=author_address,
             recipients=recipients,
             text=notes,
-            display_text=notes,
             meta={"duration_seconds": duration_seconds},
             sent_at=now,
             received_at=now,

@@ -91,7 +91,6 @@ async def store_note(desk: Desk, conversation_id: int, text: str) -> ActionResul
             author_name=author,
             author_address="",
             text=text,
-            display_text=text,
             sent_at=now,
             received_at=now,
         )

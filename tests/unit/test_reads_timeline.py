@@ -34,3 +34,16 @@ async def test_timeline_equals_the_piecewise_reads(desk: Desk, tmp_path) -> None
     assert {m.conversation_id for m in conv.messages} == {t.conversation_id}
     assert other.customer_id not in {i.customer_id for i in conv.customer.identities}
     assert await store_reads.timeline(desk.db, 10_000, alice.id) is None
+
+
+async def test_notes_and_calls_store_no_copy_of_their_text_but_read_it_back(desk: Desk) -> None:
+    ch = await factories.email_channel(desk)
+    t = await factories.thread(desk, ch, subject="Számla", texts=("hol a számla?",))
+    await services.add_note(desk, t.conversation_id, "Pénzügy már küldi.")
+    await services.log_call(desk, direction="in", duration_seconds=60, notes="Visszahívtam, 退款 ok",
+                            phone="+36301234567")
+    stored = [r[0] for r in await desk.db.fetchall(
+        "SELECT display_text FROM messages WHERE direction = 'note' OR external_id LIKE 'call:%'")]
+    assert stored == ["", ""]
+    texts = {m.text: m.display_text for m in await store_reads.messages(desk.db, t.conversation_id)}
+    assert texts["Pénzügy már küldi."] == "Pénzügy már küldi."
