@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import mailbox
 import os
+import sqlite3
 import subprocess
 import sys
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
+import pytest
+
+from adapters.email import mime
 from omnidesk import importer
 from omnidesk.desk import Desk
 from omnidesk.store.rawmail import read_raw
@@ -106,6 +111,46 @@ async def test_parallel_import_matches_and_rerun_adds_nothing(desk: Desk, tmp_pa
     assert rows[0][0] == 330
     sha = (await desk.db.fetchone("SELECT raw_sha256 FROM messages ORDER BY id DESC LIMIT 1"))[0]
     assert (await read_raw(desk.db, desk.blob_dir, sha)) in {p.read_bytes() for p in maildir.glob("*/*")}
+
+
+async def test_overlapping_batches_land_in_delivery_order(desk: Desk, tmp_path: Path) -> None:
+    # Small batches: each is written while the next fills, and they must still land in order.
+    maildir = make_maildir(tmp_path / "Maildir", thread_messages(110))
+    channel = await importer.resolve_channel(desk, "bulk")
+    jobs = importer.maildir_jobs(maildir)
+    expected = [mime.message_id_of(Path(job.path).read_bytes()) for job in jobs]
+    pool = importer.make_pool(2)
+    try:
+        summary = await importer.import_jobs(desk, channel, jobs, executor=pool, batch_size=25)
+    finally:
+        pool.shutdown()
+    assert summary.imported == 330
+    rows = await desk.db.fetchall("SELECT external_id FROM messages ORDER BY id")
+    assert [r[0] for r in rows] == expected
+    assert len(summary.conversation_ids) == 110
+
+
+async def test_a_failed_write_stops_the_import_and_keeps_what_was_written(desk: Desk, tmp_path: Path) -> None:
+    maildir = make_maildir(tmp_path / "Maildir", thread_messages(110))
+    channel = await importer.resolve_channel(desk, "bulk")
+    async with desk.db.write() as conn:  # the store refuses the 101st message, as a full disk would
+        await conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON messages"
+                           " WHEN (SELECT count(*) FROM messages) >= 100"
+                           " BEGIN SELECT RAISE(ABORT, 'no room for more'); END")
+    pool = importer.make_pool(2)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="no room for more"):
+            await importer.import_jobs(desk, channel, importer.maildir_jobs(maildir), executor=pool,
+                                       batch_size=25)
+        assert pool.submit(os.getpid).result(timeout=30) > 0  # the pool outlives the failure
+    finally:
+        pool.shutdown()
+    assert await count(desk, "messages") == 100  # four whole batches, nothing of the fifth
+    assert not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]  # no writer left behind
+    async with desk.db.write() as conn:
+        await conn.execute("DROP TRIGGER refuse")
+    rerun = await importer.import_jobs(desk, channel, importer.maildir_jobs(maildir), workers=0)
+    assert (rerun.imported, rerun.duplicates) == (230, 100)
 
 
 async def test_mbox_import(desk: Desk, corpora: Path) -> None:
