@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 #: touch, and Message-ID and hash keys are random, so a batch of 500 rewrote about one page per
 #: record per index; 5,000 share pages and halve the pages written (and the system time).
 BATCH_SIZE = 5000
+#: Records per transaction near the end, where nothing is left to parse: the last batches are
+#: written while the parsers stand idle, so they are kept short.
+TAIL_BATCH_SIZE = 500
 #: Files per task sent to a worker (amortises inter-process overhead).
 CHUNK_SIZE = 64
 #: Below this many messages a pool costs more than it saves.
@@ -285,6 +288,7 @@ async def import_jobs(
     pending: list[PreparedRecord] = []
     blob_dir = str(desk.blob_dir)
     writing: asyncio.Task[None] | None = None  # the batch being written while the next one fills
+    left = len(jobs)  # messages not yet back from parsing
 
     async def write(records: list[PreparedRecord]) -> None:
         result = await write_prepared(desk, channel, PreparedBatch(records, None, now_ms()))
@@ -303,14 +307,17 @@ async def import_jobs(
         writing = asyncio.create_task(write(records))
 
     async def take(result: tuple[list[PreparedRecord], int]) -> None:
+        nonlocal left
         records, empty = result
         summary.rejected += empty
+        left -= len(records) + empty
         if empty and progress:
             progress(empty)
         pending.extend(records)
-        while len(pending) >= batch_size:
-            chunk = pending[:batch_size]
-            del pending[:batch_size]
+        size = batch_size if left >= 2 * batch_size else min(batch_size, TAIL_BATCH_SIZE)
+        while len(pending) >= size:
+            chunk = pending[:size]
+            del pending[:size]
             await flush(chunk)
 
     async with desk.db.bulk_cache():
@@ -327,6 +334,7 @@ async def import_jobs(
                 if progress and len(fresh) < len(jobs):
                     progress(len(jobs) - len(fresh))
                 jobs = fresh
+                left = len(jobs)
             chunks = [jobs[i : i + CHUNK_SIZE] for i in range(0, len(jobs), CHUNK_SIZE)]
             if executor is None and not wants_pool(jobs, workers):
                 for chunk in chunks:

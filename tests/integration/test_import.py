@@ -130,6 +130,20 @@ async def test_overlapping_batches_land_in_delivery_order(desk: Desk, tmp_path: 
     assert len(summary.conversation_ids) == 110
 
 
+async def test_the_last_batches_are_short(desk: Desk, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # Once little is left to parse, the parsers wait on the writer: the tail goes in small batches.
+    maildir = make_maildir(tmp_path / "Maildir", thread_messages(110))
+    channel = await importer.resolve_channel(desk, "bulk")
+    monkeypatch.setattr(importer, "TAIL_BATCH_SIZE", 30)
+    written: list[int] = []
+    summary = await importer.import_jobs(desk, channel, importer.maildir_jobs(maildir), workers=0,
+                                         batch_size=100, progress=written.append)
+    assert summary.imported == 330 and sum(written) == 330
+    assert written[0] == 100  # plenty left to parse: a whole batch
+    assert len(written) > 4 and all(n <= 30 for n in written[1:])
+
+
 async def test_a_failed_write_stops_the_import_and_keeps_what_was_written(desk: Desk, tmp_path: Path) -> None:
     maildir = make_maildir(tmp_path / "Maildir", thread_messages(110))
     channel = await importer.resolve_channel(desk, "bulk")
