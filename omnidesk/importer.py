@@ -348,8 +348,9 @@ async def import_jobs(
             if writing is not None:
                 await writing
         finally:
-            if writing is not None and not writing.done():
-                writing.cancel()
+            # Also when it already failed: a task whose error nobody retrieves is logged at exit.
+            if writing is not None:
+                writing.cancel()  # no-op once done
                 await asyncio.gather(writing, return_exceptions=True)
     summary.seconds = time.perf_counter() - started
     return summary
