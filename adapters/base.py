@@ -11,6 +11,7 @@ group, so a third party can ship a channel as its own package.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,23 @@ FLAG_OWN_ECHO = "own-echo"  # the adapter knows this is a copy of something we s
 
 #: Flags that mean "never answer this automatically".
 NO_AUTO_ANSWER = frozenset({FLAG_AUTO_REPLY, FLAG_BOUNCE, FLAG_LIST})
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(value: str) -> str:
+    """`value` with every lone surrogate replaced by U+FFFD, so UTF-8 can encode it.
+
+    Every text of an `Inbound` must be valid Unicode; Python's `utf-7` and
+    `surrogateescape` decoding produce lone surrogates, which SQLite refuses.
+    """
+    if value.isascii():  # O(1) in CPython, and most values are ASCII
+        return value
+    try:
+        value.encode("utf-8")  # several times faster than searching with the pattern
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", value)
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +76,8 @@ class Inbound:
     re-delivering the same record is harmless. `thread_refs` lists the external
     ids this message answers, oldest first, most specific (direct parent) last.
     `chat_like` marks messages with no subject-based threading (chat, SMS), which
-    the continuity rule may join to the customer's open conversation.
+    the continuity rule may join to the customer's open conversation. Every text is
+    valid Unicode (`valid_text`). A quarantined record's first defect says why.
     """
 
     external_id: str

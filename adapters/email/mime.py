@@ -28,7 +28,7 @@ from adapters.base import (
     Address,
     Inbound,
 )
-from adapters.email import bodytext, fastparse, headers
+from adapters.email import bodytext, fastparse, headers, wellformed
 from adapters.email.parts import Body, collect
 
 _PARSER = BytesParser(policy=compat32)
@@ -62,12 +62,14 @@ def parse(raw: bytes, *, fallback_date: datetime | None = None) -> Inbound:
     """Parse one message. Never raises: the worst case is a quarantined record.
 
     `fallback_date` (a file's mtime, an mbox `From ` line) dates messages
-    without a usable Date or Received header.
+    without a usable Date or Received header. Every text of the result is
+    valid Unicode (adapters/email/wellformed.py).
     """
     try:
-        return _parse(raw, fallback_date)
+        record = _parse(raw, fallback_date)
     except Exception as exc:  # RecursionError, MemoryError-free bugs: keep the bytes, flag it
-        return quarantined(raw, f"ParseError:{type(exc).__name__}", fallback_date)
+        record = quarantined(raw, f"ParseError:{type(exc).__name__}", fallback_date)
+    return wellformed.repair(record)
 
 
 def message_id_of(raw: bytes) -> str | None:
@@ -168,6 +170,7 @@ def _parse(raw: bytes, fallback_date: datetime | None) -> Inbound:
             meta[key] = headers.decode_text(value, hint)[:500]
     if not sender.address:
         flags.add(FLAG_QUARANTINED)
+        defects.insert(0, "MissingSender")  # a quarantined record's first defect says why
 
     return Inbound(
         external_id=message_id,
