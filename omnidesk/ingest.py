@@ -19,13 +19,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adapters.base import FLAG_OWN_ECHO, FLAG_QUARANTINED, Address, Batch, Inbound
+from adapters.base import FLAG_OWN_ECHO, FLAG_QUARANTINED, Address, Batch, Inbound, valid_text
 from omnidesk import blobs
 from omnidesk.desk import Desk
 from omnidesk.identity import display_name, try_normalise
 from omnidesk.model import Channel
 from omnidesk.store import ingest as store
 from omnidesk.store import rawmail
+from omnidesk.store.refusals import RecordRefused
 from omnidesk.threading import Windows, strip_token, subject_token
 from omnidesk.timeutil import now_ms, offset_minutes, to_ms
 
@@ -38,6 +39,8 @@ class IngestResult:
     conversation_ids: list[int] = field(default_factory=list)
     message_ids: list[int] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)  # threading rule per imported message
+    #: (index in the batch written, reason) per record stored quarantined; one write's, not summed by `add`.
+    quarantine: list[tuple[int, str]] = field(default_factory=list)
 
     def add(self, other: IngestResult) -> None:
         self.imported += other.imported
@@ -50,8 +53,11 @@ class IngestResult:
 
 
 def _external_id(rec: Inbound) -> str:
-    """The record's id on its channel; a content-derived one when the adapter gave none."""
-    return rec.external_id or f"sha256:{rec.content_hash}"
+    """The record's id on its channel; a content-derived one when the adapter gave none.
+
+    Valid Unicode whatever the adapter gave: the id is looked up before anything is stored.
+    """
+    return valid_text(rec.external_id) or f"sha256:{rec.content_hash}"
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
@@ -207,11 +213,20 @@ async def write_prepared(desk: Desk, channel: Channel, prepared: PreparedBatch) 
         return IngestResult(duplicates=prepared.skipped)
     s = desk.settings.desk
     windows = Windows.from_settings(s.continuity_window_hours, s.reopen_window_days)
-    async with desk.db.write() as conn:
-        outcome = await store.write_batch(conn, channel.id, prepared.records, prepared.cursor, windows,
-                                          prepared.now)
+    try:
+        outcome = await _write(desk, channel, prepared, windows, careful=False)
+    except RecordRefused:
+        # Rolled back with its batch: write it again, a refused record quarantined, the rest as usual.
+        outcome = await _write(desk, channel, prepared, windows, careful=True)
     return IngestResult(outcome.imported, outcome.duplicates + prepared.skipped, outcome.quarantined,
-                        outcome.conversation_ids, outcome.message_ids, outcome.decisions)
+                        outcome.conversation_ids, outcome.message_ids, outcome.decisions, outcome.quarantine)
+
+
+async def _write(desk: Desk, channel: Channel, prepared: PreparedBatch, windows: Windows,
+                 careful: bool) -> store.BatchOutcome:
+    async with desk.db.write() as conn:
+        return await store.write_batch(conn, channel.id, prepared.records, prepared.cursor, windows,
+                                       prepared.now, careful=careful)
 
 
 async def ingest_batch(desk: Desk, channel: Channel, batch: Batch) -> IngestResult:

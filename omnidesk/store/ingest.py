@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 import aiosqlite
 
 from omnidesk import textindex
+from omnidesk.store import refusals
 from omnidesk.store.db import Database
 from omnidesk.store.identities import (
     add_participant,
@@ -99,6 +100,8 @@ class BatchOutcome:
     conversation_ids: list[int] = field(default_factory=list)
     message_ids: list[int] = field(default_factory=list)
     decisions: list[str] = field(default_factory=list)  # per imported record: the rule used
+    #: (index in the batch, reason) of every record stored quarantined, refused ones included.
+    quarantine: list[tuple[int, str]] = field(default_factory=list)
 
 
 # -- FTS ----------------------------------------------------------------------------------------
@@ -152,29 +155,46 @@ async def channel_external_ids(db: Database, channel_id: int) -> set[str]:
 
 
 async def write_batch(conn: aiosqlite.Connection, channel_id: int, records: list[PreparedRecord],
-                      cursor: str | None, windows: Windows, now: int) -> BatchOutcome:
-    """Persist `records` and `cursor`; call inside `async with db.write() as conn`."""
-    return await call_sync(conn, _write_batch, channel_id, records, cursor, windows, now)
+                      cursor: str | None, windows: Windows, now: int, *,
+                      careful: bool = False) -> BatchOutcome:
+    """Persist `records` and `cursor`; call inside `async with db.write() as conn`.
+
+    A record the store refuses raises `refusals.RecordRefused` (roll back, then write the
+    batch again `careful`ly); `careful` puts each record in a savepoint and stores a refused
+    one as a quarantined copy. Savepoints are not free, so only a batch that needs them pays.
+    """
+    return await call_sync(conn, _write_batch, channel_id, records, cursor, windows, now, careful)
 
 
 def _write_batch(c: sqlite3.Connection, channel_id: int, records: list[PreparedRecord],
-                 cursor: str | None, windows: Windows, now: int) -> BatchOutcome:
+                 cursor: str | None, windows: Windows, now: int, careful: bool) -> BatchOutcome:
     out = BatchOutcome()
     own = own_addresses(c)
     seen = _Seen.load(c, channel_id, records)
     named: set[int] = set()  # customers whose name was checked in this batch
     touched: dict[int, None] = {}
     raws: list[tuple[str | None, int, bytes]] = []
-    for rec in records:
+    for index, rec in enumerate(records):
         if seen.is_duplicate(rec):
             out.duplicates += 1
             continue
-        conversation_id, message_id, rule = _ingest_one(c, channel_id, rec, own, windows, now, named)
+        if careful:
+            rec, (conversation_id, message_id, rule) = _ingest_guarded(c, channel_id, rec, own, windows, now,
+                                                                       named)
+        else:
+            try:
+                conversation_id, message_id, rule = _ingest_one(c, channel_id, rec, own, windows, now, named)
+            except Exception as exc:
+                if not refusals.is_refusal(exc):
+                    raise
+                raise refusals.RecordRefused(index, exc) from exc
         seen.add(rec)
         if rec.raw_packed is not None:
             raws.append((rec.raw_sha256, rec.raw_size, rec.raw_packed))
         out.imported += 1
-        out.quarantined += rec.quarantined
+        if rec.quarantined:
+            out.quarantined += 1
+            out.quarantine.append((index, refusals.first_defect(rec)))
         out.message_ids.append(message_id)
         out.decisions.append(rule)
         touched[conversation_id] = None
@@ -345,6 +365,24 @@ def _ingest_one(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, own
     if decision.sender_is_participant and identity_id is not None:
         add_participant(c, conversation_id, identity_id)
     return conversation_id, message_id, decision.rule
+
+
+def _ingest_guarded(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord,
+                    own: dict[str, int | None], windows: Windows, now: int,
+                    named: set[int]) -> tuple[PreparedRecord, tuple[int, int, str]]:
+    """`_ingest_one` in a savepoint; a refused record is undone and stored as a quarantined copy."""
+    c.execute("SAVEPOINT record")
+    try:
+        result = _ingest_one(c, channel_id, rec, own, windows, now, named)
+    except Exception as exc:
+        c.execute("ROLLBACK TO record")
+        c.execute("RELEASE record")
+        if not refusals.is_refusal(exc):
+            raise
+        rec = refusals.quarantined_copy(rec, exc)
+        return rec, _ingest_one(c, channel_id, rec, own, windows, now, named)
+    c.execute("RELEASE record")
+    return rec, result
 
 
 def _recipient_customer(c: sqlite3.Connection, rec: PreparedRecord, own: dict[str, int | None],
