@@ -206,10 +206,13 @@ def known_jobs(jobs: Sequence[Job], known: set[str]) -> list[bool]:
     return out
 
 
-def _start_worker() -> None:
-    """Lower the worker's priority; import and compile what parsing needs once, not in the first chunk."""
+def _start_worker(parent: int) -> None:
+    """Exit with the parent (a `kill -9` of an import must not leave parsers behind); lower the
+    worker's priority; import and compile what parsing needs once, not in the first chunk."""
     from adapters.email import mime
+    from omnidesk.parentwatch import die_with_parent
 
+    die_with_parent(parent)
     if hasattr(os, "nice"):
         os.nice(PARSER_NICENESS)
     mime.parse(b"From: a@b.example\nSubject: warm\n\nBest regards,\nA\n")
@@ -221,11 +224,13 @@ def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
     Workers are forked, and forked at once: call this before opening the desk
     (the CLI does), so the children copy a process without aiosqlite's thread.
     Not spawn/forkserver: those re-run the `__main__` module in every worker,
-    which for `python -m omnidesk` is the whole CLI.
+    which for `python -m omnidesk` is the whole CLI. Workers exit when this process
+    dies (omnidesk/parentwatch.py); call from a thread that outlives the pool.
     """
     count = workers or os.cpu_count() or 1
     context = get_context("fork" if os.name == "posix" else "spawn")
-    pool = ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_start_worker)
+    pool = ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_start_worker,
+                               initargs=(os.getpid(),))
     pool.submit(os.getpid).result()  # with fork, every worker starts on the first submit
     return pool
 
