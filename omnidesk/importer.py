@@ -64,29 +64,44 @@ class Job(NamedTuple):
     received_ts: float | None = None  # file mtime or mbox From_ date, for mail without a Date
 
 
+class Quarantined(NamedTuple):
+    """A message stored quarantined: where it came from and why."""
+
+    file: str
+    offset: int | None  # where the message starts in an mbox; None for a whole file
+    reason: str  # the record's first defect
+
+    def source(self) -> str:
+        return self.file if self.offset is None else f"{self.file} (byte {self.offset})"
+
+
 @dataclass(slots=True)
 class ImportSummary:
+    files: int = 0  # distinct files read; an mbox holds many messages
     imported: int = 0
     duplicates: int = 0
     quarantined: int = 0
     rejected: int = 0  # empty files: nothing to keep
     seconds: float = 0.0
     conversation_ids: set[int] = field(default_factory=set)
+    quarantine: list[Quarantined] = field(default_factory=list)  # in delivery order
 
     @property
     def messages(self) -> int:
-        return self.imported + self.duplicates + self.rejected
+        """Messages read: imported or found a duplicate (empty files hold none)."""
+        return self.imported + self.duplicates
 
     @property
     def rate(self) -> float:
-        return self.messages / self.seconds if self.seconds > 0 else 0.0
+        """Outcomes per second: messages and empty files."""
+        return (self.messages + self.rejected) / self.seconds if self.seconds > 0 else 0.0
 
     def line(self) -> str:
         text = (f"imported {self.imported}, duplicates {self.duplicates}, quarantined {self.quarantined}, "
                 f"{self.seconds:.1f} s, {self.rate:,.0f} messages/s")
         if self.rejected:
             text += f" ({self.rejected} empty files rejected)"
-        return text
+        return text + f"; {self.messages} messages from {self.files} files"
 
 
 # -- finding the messages -------------------------------------------------------------
@@ -254,10 +269,10 @@ async def resolve_channel(desk: Desk, name: str) -> Channel:
     return channel
 
 
-def prepare_jobs(jobs: Sequence[Job], blob_dir: str) -> tuple[list[PreparedRecord], int]:
+def prepare_jobs(jobs: Sequence[Job], blob_dir: str) -> tuple[list[PreparedRecord], list[int]]:
     """Parse and prepare (ingest's lock-free half: blobs, JSON, index text) in a worker.
 
-    Returns the prepared records in job order and how many jobs were empty.
+    Returns the prepared records in job order and the positions of the jobs that were empty.
     """
     from omnidesk.ingest import prepare_records
     from omnidesk.timeutil import now_ms
@@ -265,7 +280,7 @@ def prepare_jobs(jobs: Sequence[Job], blob_dir: str) -> tuple[list[PreparedRecor
     parsed = parse_jobs(jobs)
     records = [record for record in parsed if record is not None]
     prepared = prepare_records(records, Path(blob_dir), now_ms())
-    return prepared, len(parsed) - len(prepared)
+    return prepared, [i for i, record in enumerate(parsed) if record is None]
 
 
 async def import_jobs(
@@ -288,42 +303,48 @@ async def import_jobs(
     from omnidesk.store.ingest import channel_external_ids
     from omnidesk.timeutil import now_ms
 
-    summary = ImportSummary()
+    summary = ImportSummary(files=len({job.path for job in jobs}))
     started = time.perf_counter()
     pending: list[PreparedRecord] = []
+    pending_jobs: list[Job] = []  # the job of each pending record
     blob_dir = str(desk.blob_dir)
     writing: asyncio.Task[None] | None = None  # the batch being written while the next one fills
     left = len(jobs)  # messages not yet back from parsing
 
-    async def write(records: list[PreparedRecord]) -> None:
+    async def write(records: list[PreparedRecord], sources: list[Job]) -> None:
         result = await write_prepared(desk, channel, PreparedBatch(records, None, now_ms()))
         summary.imported += result.imported
         summary.duplicates += result.duplicates
         summary.quarantined += result.quarantined
         summary.conversation_ids.update(result.conversation_ids)
+        for index, reason in result.quarantine:
+            job = sources[index]
+            summary.quarantine.append(Quarantined(job.path, job.offset if job.length >= 0 else None, reason))
         if progress:
             progress(len(records))
 
-    async def flush(records: list[PreparedRecord]) -> None:
-        """Start writing `records` once the previous batch is in (batches land in order)."""
+    async def flush(size: int) -> None:
+        """Start writing the first `size` pending records once the previous batch is in (in order)."""
         nonlocal writing
+        records, sources = pending[:size], pending_jobs[:size]
+        del pending[:size], pending_jobs[:size]
         if writing is not None:
             await writing
-        writing = asyncio.create_task(write(records))
+        writing = asyncio.create_task(write(records, sources))
 
-    async def take(result: tuple[list[PreparedRecord], int]) -> None:
+    async def take(chunk: Sequence[Job], result: tuple[list[PreparedRecord], list[int]]) -> None:
         nonlocal left
         records, empty = result
-        summary.rejected += empty
-        left -= len(records) + empty
+        summary.rejected += len(empty)
+        left -= len(chunk)
         if empty and progress:
-            progress(empty)
+            progress(len(empty))
         pending.extend(records)
+        skip = set(empty)
+        pending_jobs.extend(job for i, job in enumerate(chunk) if i not in skip)
         size = batch_size if left >= 2 * batch_size else min(batch_size, TAIL_BATCH_SIZE)
         while len(pending) >= size:
-            chunk = pending[:size]
-            del pending[:size]
-            await flush(chunk)
+            await flush(size)
 
     async with desk.db.bulk_cache():
         try:
@@ -343,13 +364,13 @@ async def import_jobs(
             chunks = [jobs[i : i + CHUNK_SIZE] for i in range(0, len(jobs), CHUNK_SIZE)]
             if executor is None and not wants_pool(jobs, workers):
                 for chunk in chunks:
-                    await take(await asyncio.to_thread(prepare_jobs, chunk, blob_dir))
+                    await take(chunk, await asyncio.to_thread(prepare_jobs, chunk, blob_dir))
             else:
                 await _prepare_in_pool(chunks, blob_dir, take, workers, executor,
                                        in_flight=max(16 * (workers or os.cpu_count() or 1),
                                                      batch_size // CHUNK_SIZE))
             if pending:
-                await flush(pending)
+                await flush(len(pending))
             if writing is not None:
                 await writing
         finally:
@@ -364,7 +385,7 @@ async def import_jobs(
 async def _prepare_in_pool(
     chunks: list[Sequence[Job]],
     blob_dir: str,
-    take: Callable[[tuple[list[PreparedRecord], int]], Awaitable[None]],
+    take: Callable[[Sequence[Job], tuple[list[PreparedRecord], list[int]]], Awaitable[None]],
     workers: int | None,
     executor: Executor | None,
     in_flight: int,
@@ -376,16 +397,18 @@ async def _prepare_in_pool(
     """
     pool = executor or make_pool(workers)
     loop = asyncio.get_running_loop()
-    queue: deque[asyncio.Future[tuple[list[PreparedRecord], int]]] = deque()
+    queue: deque[tuple[Sequence[Job], asyncio.Future[tuple[list[PreparedRecord], list[int]]]]] = deque()
     try:
         for chunk in chunks:
-            queue.append(loop.run_in_executor(pool, prepare_jobs, chunk, blob_dir))
+            queue.append((chunk, loop.run_in_executor(pool, prepare_jobs, chunk, blob_dir)))
             if len(queue) >= in_flight:
-                await take(await queue.popleft())
+                done, future = queue.popleft()
+                await take(done, await future)
         while queue:
-            await take(await queue.popleft())
+            done, future = queue.popleft()
+            await take(done, await future)
     finally:
-        for future in queue:
+        for _, future in queue:
             future.cancel()
         if executor is None:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -6,7 +6,9 @@
 
 The channel is created (kind "import") when it does not exist. A progress bar
 shows on a terminal; the summary line (or `--json`) reports imported,
-duplicates, quarantined, seconds and messages/s. Running it again adds nothing.
+duplicates, quarantined, seconds, messages/s, messages and files, then a table
+of what was quarantined (file, reason). A Maildir or mbox with no message in it
+is a warning on stderr. Running it again adds nothing.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ def register(app: typer.Typer) -> None:
         """Import every message in a Maildir (new/ and cur/)."""
         from omnidesk.importer import maildir_jobs
 
-        run(_import(ctx, channel, lambda: maildir_jobs(path), workers, as_json))
+        run(_import(ctx, channel, lambda: maildir_jobs(path), workers, as_json,
+                    empty=f"{path}: no message in this Maildir"))
 
     @group.command("mbox")
     def import_mbox(
@@ -56,7 +59,8 @@ def register(app: typer.Typer) -> None:
         """Import every message in an mbox file."""
         from omnidesk.importer import mbox_jobs
 
-        run(_import(ctx, channel, lambda: mbox_jobs(path), workers, as_json))
+        run(_import(ctx, channel, lambda: mbox_jobs(path), workers, as_json,
+                    empty=f"{path}: no message in this mbox"))
 
     @group.command("eml")
     def import_eml(
@@ -75,10 +79,14 @@ def register(app: typer.Typer) -> None:
 
 
 async def _import(ctx: typer.Context, channel_name: str, find: Callable[[], Sequence[Job]],
-                  workers: int | None, as_json: bool) -> None:
+                  workers: int | None, as_json: bool, empty: str | None = None) -> None:
     from omnidesk.importer import import_jobs, make_pool, resolve_channel, wants_pool
+    from omnidesk.textsafe import one_line
 
     jobs = find()
+    warnings = [one_line(empty)] if empty and not jobs else []
+    for warning in warnings:
+        sys.stderr.write(f"warning: {warning}\n")
     # The parser pool is forked before the desk (and its database thread) exists.
     pool = make_pool(workers) if wants_pool(jobs, workers) else None
     try:
@@ -91,7 +99,7 @@ async def _import(ctx: typer.Context, channel_name: str, find: Callable[[], Sequ
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    _report(summary, channel_name, as_json)
+    _report(summary, channel_name, as_json, warnings)
 
 
 async def _with_progress(desk, channel, jobs, workers, pool) -> ImportSummary:  # type: ignore[no-untyped-def]
@@ -107,10 +115,14 @@ async def _with_progress(desk, channel, jobs, workers, pool) -> ImportSummary:  
                                  progress=lambda n: bar.advance(task, n))
 
 
-def _report(summary: ImportSummary, channel: str, as_json: bool) -> None:
+def _report(summary: ImportSummary, channel: str, as_json: bool, warnings: list[str]) -> None:
+    from omnidesk.cli.output import Column, render_table
+
     if as_json:
         payload = {
             "channel": channel,
+            "files": summary.files,
+            "messages": summary.messages,
             "imported": summary.imported,
             "duplicates": summary.duplicates,
             "quarantined": summary.quarantined,
@@ -118,7 +130,14 @@ def _report(summary: ImportSummary, channel: str, as_json: bool) -> None:
             "conversations": len(summary.conversation_ids),
             "seconds": round(summary.seconds, 3),
             "messages_per_second": round(summary.rate, 1),
+            "quarantine": [q._asdict() for q in summary.quarantine],
+            "warnings": warnings,
         }
-        sys.stdout.write(json.dumps(payload) + "\n")
-    else:
-        sys.stdout.write(summary.line() + "\n")
+        sys.stdout.write(json.dumps(payload) + "\n")  # ASCII: file names and reasons come escaped
+        return
+    sys.stdout.write(summary.line() + "\n")
+    if summary.quarantine:
+        rows = [{"file": q.source(), "reason": q.reason} for q in summary.quarantine]
+        # Piped, lines are not wrapped: one line per quarantined message for grep and friends.
+        render_table(rows, (Column("file", "QUARANTINED"), Column("reason", "REASON")), now=0,
+                     width=None if is_tty(sys.stdout) else 1 << 16)
