@@ -18,7 +18,11 @@ from pathlib import Path
 import pytest
 
 from omnidesk.demo.mailgen import deliver, ensure_maildir
+from omnidesk.desk import Desk
+from omnidesk.store import channels
+from tests.integration.dovecot import Dovecot
 from tests.integration.sync_env import config_toml, fill_maildir
+from tests.integration.test_imap_ingest import mail, make
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,3 +83,22 @@ def test_a_maildir_channel_with_one_bad_name_in_301_is_never_stalled(tmp_path: P
     status = omnidesk(config, "sync", "--status", "--json")
     (row,) = json.loads(status.stdout)
     assert row["failing"] is False and not row["last_error"]
+
+
+@pytest.mark.dovecot
+async def test_an_imap_channel_with_bad_names_stores_everything_and_moves_on(desk: Desk,
+                                                                             dovecot: Dovecot) -> None:
+    dovecot.deliver_many([mail(i) for i in range(1, 11)])
+    dovecot.deliver_many([hostile(header, word, n) for n, (header, word) in enumerate(BAD)])
+    dovecot.deliver_many([mail(i) for i in range(11, 21)])
+    s = await make(desk, dovecot, batch_size=4)
+    try:
+        await s.once()
+        assert (s.imported, s.quarantined) == (23, 0)
+        cursor = await channels.get_cursor(desk.db, s.channel.id)
+        assert json.loads(cursor or "")["folders"]["INBOX"]["last_uid"] == 23
+        dovecot.deliver(mail(21))
+        await s.once()
+        assert s.imported == 24
+    finally:
+        await s.adapter.close()
