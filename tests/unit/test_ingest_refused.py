@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +14,7 @@ from omnidesk.desk import Desk
 from omnidesk.ingest import ingest_batch
 from omnidesk.model import Channel
 from omnidesk.store import channels as store_channels
+from omnidesk.store import refusals
 from omnidesk.store.rawmail import read_raw
 
 T = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
@@ -99,3 +101,16 @@ async def test_invalid_encoded_word_names_are_repaired_by_the_parser(desk: Desk,
     assert row is not None
     shown = row[0] if header == "From" else row[1]
     assert "\ufffd" in shown or "\\ufffd" in shown
+
+
+@pytest.mark.parametrize(("error", "refused"), [
+    (UnicodeEncodeError("utf-8", "\udcff", 0, 1, "surrogates not allowed"), True),
+    (sqlite3.IntegrityError("UNIQUE constraint failed: identities.kind, identities.address"), True),
+    (OverflowError("Python int too large to convert to SQLite INTEGER"), True),
+    (sqlite3.OperationalError("database is locked"), False),
+    (sqlite3.OperationalError("database or disk is full"), False),
+    (sqlite3.DatabaseError("database disk image is malformed"), False),
+])
+def test_only_errors_of_the_record_quarantine_it(error: Exception, refused: bool) -> None:
+    # A failing database stops the batch (it is retried whole); only the record's own errors quarantine it.
+    assert refusals.is_refusal(error) is refused
