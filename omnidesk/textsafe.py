@@ -3,8 +3,10 @@
 Strangers write the text we show. A raw ESC can move the cursor, recolour the
 screen, or (OSC 52) write the agent's clipboard; a bidi override can make
 `exe.txt` read as `txt.exe`. Everything shown in the TUI or printed by the CLI
-on a terminal goes through `clean` or `one_line` first. Rich/Textual markup
-safety is separate: callers build `rich.text.Text` objects, never markup strings.
+on a terminal goes through `clean` or `one_line` first; machine formats keep the
+data but escape what is invisible (`INVISIBLE`, `escape_code`, `escape_json`) or
+neutralise it as the table does (`inert`, for CSV). Rich/Textual markup safety is
+separate: callers build `rich.text.Text` objects, never markup strings.
 """
 
 from __future__ import annotations
@@ -43,20 +45,67 @@ def _show_controls(text: str) -> str:
     return _CONTROLS.sub(lambda m: _control_picture(m.group()), text)
 
 
-def clean(text: str) -> str:
-    """Neutralise escapes and controls; keep newlines and tabs (as spaces).
+def inert(text: str) -> str:
+    """Neutralise escapes and controls; keep newlines (CR and CRLF become LF) and tabs.
 
     Escape sequences become visible, inert text (`␛[31m`), so an agent can see
     that someone tried; bidi overrides are dropped.
     """
     if not text:
         return ""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _ESCAPE_SEQUENCE.sub(lambda m: _show_controls(m.group()), text)
     text = _show_controls(text)
     return text.translate(_BIDI_CONTROLS)
 
 
+def clean(text: str) -> str:
+    """`inert`, with tabs as four spaces (a terminal's tab stops would misalign columns)."""
+    return inert(text).replace("\t", "    ")
+
+
 def one_line(text: str) -> str:
     """`clean`, then fold all white space (newlines too) into single spaces."""
     return " ".join(clean(text).split())
+
+
+# Every character that is invisible or acts on the terminal or the text around it:
+# Unicode categories Cc (C0, DEL, C1), Cf (bidi controls and marks, zero-width
+# characters, BOM, tags), Zl and Zp. Listed as ranges because building the class from
+# unicodedata at start-up costs a tenth of a second; tests/unit/test_textsafe.py checks
+# it against unicodedata. C0 stands apart: json.dumps escapes it already.
+_C0 = "\x00-\x1f"
+_INVISIBLE_ABOVE_C0 = (
+    "\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
+    "\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+#: A regex character class (without brackets) of those characters, for formats to extend.
+INVISIBLE = _C0 + _INVISIBLE_ABOVE_C0
+_JSON_UNESCAPED = re.compile(f"[{_INVISIBLE_ABOVE_C0}]")
+
+
+def escape_code(ch: str) -> str:
+    """One character as a backslash escape: `\\x1b`, `\\u202e`, `\\U000e0041`."""
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _json_code(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # JSON has no escape above U+FFFF: a UTF-16 surrogate pair
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def escape_json(json_text: str) -> str:
+    """JSON text (json.dumps, ensure_ascii=False) with every `INVISIBLE` character \\u-escaped.
+
+    json.dumps escapes C0 controls itself; outside strings JSON holds only ASCII, so
+    every other match is inside a string and parses back to the same character.
+    """
+    return _JSON_UNESCAPED.sub(lambda m: _json_code(m.group()), json_text)

@@ -4,12 +4,16 @@
   "2 hours ago", untrusted text cleaned by omnidesk.textsafe and never parsed
   as markup.
 - `tsv`: the default when piped: no header, one line per row, raw values,
-  ISO 8601 UTC times, lists comma-joined; `\\`, tab, newline, CR and other
-  control characters are backslash-escaped (`\\t`, `\\n`, `\\x1b`) so a row is
-  always one line and nothing reaches a terminal raw.
-- `csv`: RFC 4180 with a header row (spreadsheets).
-- `json`: one array of objects, 2-space indent, UTF-8 (not \\u-escaped).
-- `nl`: newline-delimited JSON, one compact object per line.
+  ISO 8601 UTC times, lists comma-joined; `\\`, tab, newline, CR and every
+  other invisible character (controls, bidi controls: textsafe.INVISIBLE) are
+  backslash-escaped (`\\t`, `\\n`, `\\x1b`, `\\u202e`) so a row is always one
+  line and nothing reaches a terminal raw.
+- `csv`: RFC 4180 with a header row (spreadsheets); text neutralised as in the
+  table (textsafe.inert) and a cell that a spreadsheet would run as a formula
+  gets a leading `'`.
+- `json`: one array of objects, 2-space indent, UTF-8, only invisible
+  characters \\u-escaped (textsafe.escape_json).
+- `nl`: newline-delimited JSON, one compact object per line, escaped the same.
 
 The JSON keys of every command are listed in docs/cli.md and pinned by the
 golden tests in tests/cli/golden/.
@@ -27,6 +31,7 @@ from typing import Any, NamedTuple, TextIO
 import typer
 
 from omnidesk.errors import UserError
+from omnidesk.textsafe import INVISIBLE, escape_code, escape_json, inert
 
 FORMATS = ("table", "tsv", "csv", "json", "nl")
 
@@ -67,15 +72,11 @@ def choose_format(fmt: str | None, json_flag: bool = False) -> str:
 # -- machine formats ----------------------------------------------------------------
 
 _TSV_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
-_TSV_SPECIAL = re.compile(r"[\\\t\n\r\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_TSV_SPECIAL = re.compile(f"[\\\\{INVISIBLE}]")
 
 
 def _tsv_escape(text: str) -> str:
-    def sub(m: re.Match[str]) -> str:
-        ch = m.group()
-        return _TSV_ESCAPES.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
-
-    return _TSV_SPECIAL.sub(sub, text)
+    return _TSV_SPECIAL.sub(lambda m: _TSV_ESCAPES.get(m.group()) or escape_code(m.group()), text)
 
 
 def raw_value(value: Any) -> str:
@@ -104,16 +105,37 @@ def render_csv(rows: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> str:
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(list(fields))
     for row in rows:
-        writer.writerow([raw_value(row.get(f)) for f in fields])
+        writer.writerow([_csv_cell(row.get(f)) for f in fields])
     return buf.getvalue()
 
 
+#: What makes a spreadsheet read a cell as a formula (OWASP "CSV Injection": = + - @
+#: TAB CR); a CR is LF by then (textsafe.inert).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\n")
+#: A plain number (a phone number in E.164, `-5`) is read as a number, never run.
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+
+
+def _csv_cell(value: Any) -> str:
+    """A CSV cell: text neutralised, and quoted with `'` when it would start a formula.
+
+    Our own numbers (ids, counts, a rank of -1.5) are never text, so never prefixed.
+    """
+    if value is None or isinstance(value, bool | int | float):
+        return raw_value(value)
+    cell = inert(raw_value(value))
+    if cell.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
 def render_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
+    return escape_json(json.dumps(value, ensure_ascii=False, indent=2)) + "\n"
 
 
 def render_nl(rows: Sequence[Any]) -> str:
-    return "".join(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n" for row in rows)
+    return "".join(escape_json(json.dumps(row, ensure_ascii=False, separators=(",", ":"))) + "\n"
+                   for row in rows)
 
 
 # -- for people ----------------------------------------------------------------------

