@@ -76,3 +76,33 @@ async def test_a_missing_opener_says_so_and_the_console_keeps_working(seeded):
         assert _toasted(app, "cannot run '/nonexistent/viewer' to open számla.pdf")
         await pilot.press("escape")
         await until(pilot, lambda: getattr(app.screen, "context", "") == "inbox", "back in the inbox")
+
+
+async def _save_into(pilot, app, target) -> None:
+    await pilot.press("colon")
+    await until(pilot, lambda: app.screen.id == "command-line", "command line")
+    await pilot.press(*f"save-attachment {target}", "enter")
+
+
+async def test_w_never_overwrites_and_names_what_it_saved(seeded, tmp_path):
+    target = tmp_path / "home"
+    target.mkdir()
+    (target / ".bashrc").write_text("mine\n")
+    app, cid = await _app_with_attachment(seeded, ".bashrc", "/nonexistent/viewer")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_conversation(pilot, app, cid)
+        await _save_into(pilot, app, target)
+        await until(pilot, lambda: _toasted(app, f"Saved _bashrc in {target}"), "toast names the file")
+        await _save_into(pilot, app, target)
+        await until(pilot, lambda: _toasted(app, "Saved _bashrc (1) in"), "a free name the second time")
+    assert (target / ".bashrc").read_text() == "mine\n" and (target / "_bashrc").read_bytes() == PDF
+
+
+async def test_w_reports_a_file_it_could_not_save(seeded, tmp_path):
+    (tmp_path / "not-a-dir").write_text("x")
+    app, cid = await _app_with_attachment(seeded, "számla.pdf", "/nonexistent/viewer")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_conversation(pilot, app, cid)
+        await _save_into(pilot, app, tmp_path / "not-a-dir")
+        await until(pilot, lambda: _toasted(app, "not saved: számla.pdf ("), "the refusal is reported")
+        assert any(n.severity == "error" for n in app._notifications)

@@ -47,7 +47,8 @@ async def test_w_saves_the_attachments_to_the_downloads_folder(seeded, tmp_path,
         await pilot.press("w")
         saved = home / "Downloads" / "nyugta.pdf"
         await until(pilot, saved.exists, "saved")
-        await until(pilot, lambda: any(str(saved) in n.message for n in app._notifications), "toast")
+        toast = f"Saved nyugta.pdf in {saved.parent}"
+        await until(pilot, lambda: any(n.message == toast for n in app._notifications), "toast")
     assert saved.read_bytes() == b"%PDF-1.4 receipt"
 
 

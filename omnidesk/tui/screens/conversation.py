@@ -459,10 +459,10 @@ class ConversationScreen(Composing, DeskScreen):
 
     @work(group="attachments", thread=True, exit_on_error=False)
     def _save_attachments(self, msg: Any, directory: Path) -> None:
-        from omnidesk.attachment_files import export
+        from omnidesk.attachment_files import save_all
 
-        saved = [str(export(self.desk.blob_dir, attachment, directory)) for attachment in msg.attachments]
-        self.app.call_from_thread(self.notify, f"Saved {', '.join(saved)}", markup=False)
+        report = save_all(self.desk.blob_dir, msg.attachments, directory)
+        self.app.call_from_thread(self.notify, report.message(), severity=report.severity, markup=False)
 
     def open_attachment(self, arg: str | None = None) -> None:
         msg = self.selected_message()
@@ -472,11 +472,11 @@ class ConversationScreen(Composing, DeskScreen):
 
     @work(group="attachments", thread=True, exit_on_error=False)
     def _open_attachment(self, attachment: Any, opener: str) -> None:
-        from omnidesk.attachment_files import export, open_with, viewer_dir
+        from omnidesk.attachment_files import open_with, viewer_copy
         from omnidesk.errors import UserError
 
         try:
-            path = export(self.desk.blob_dir, attachment, viewer_dir() / attachment.sha256[:16])
+            path = viewer_copy(self.desk.blob_dir, attachment)
             open_with(opener, path)
         except (OSError, UserError) as exc:
             self.app.call_from_thread(self.notify, f"Cannot open: {exc}", severity="error", markup=False)
