@@ -110,6 +110,7 @@ async def _store_checks(settings: object, state: object) -> list[Check]:
     from omnidesk.opendesk import open_desk_from_settings
     from omnidesk.store import doctor as store_doctor
     from omnidesk.store.channels import channel_health
+    from omnidesk.store.filemodes import permission_warnings
     from omnidesk.store.sqlitefile import SCHEMA_VERSION
     from omnidesk.timeutil import now_ms
 
@@ -134,6 +135,7 @@ async def _store_checks(settings: object, state: object) -> list[Check]:
             failed = counts.get("outbox_failed", 0)
             if failed:
                 checks.append(Check("outbox", "warn", f"{failed} failed replies (`omnidesk outbox list`)"))
+        checks.extend(Check("file permissions", "warn", w) for w in permission_warnings(db.path))
         if desk.agent is not None:
             checks.append(Check("agent", "ok", f"acting as {desk.agent.name}"))
         else:

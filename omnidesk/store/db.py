@@ -19,6 +19,7 @@ from typing import Any
 
 import aiosqlite
 
+from omnidesk.store.filemodes import prepare_database_file
 from omnidesk.store.sqlitefile import BUSY_TIMEOUT_MS, StoreError, migration_scripts, split_sql
 
 #: How long a write keeps retrying a locked database before giving up (seconds).
@@ -51,7 +52,7 @@ class Database:
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
         path = Path(path)
         if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
+            prepare_database_file(path)  # 0600 in a 0700 directory, before SQLite makes its own files
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         conn.row_factory = sqlite3.Row
         db = cls(conn, path)

@@ -31,7 +31,8 @@ def test_init_writes_a_private_config_and_creates_the_database(tmp_path: Path, c
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     text = target.read_text("utf-8")
     assert 'name = "ann"' in text and "# " in text
-    assert (tmp_path / "fresh-data" / "omnidesk.db").exists()
+    assert stat.S_IMODE((tmp_path / "fresh-data").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "fresh-data" / "omnidesk.db").stat().st_mode) == 0o600
     assert f"Wrote {target}" in result.stdout
     again = cli_env.invoke("--config", str(target), "init")
     assert again.exit_code == 1 and "already exists" in again.stderr and "--force" in again.stderr
@@ -362,6 +363,24 @@ def test_doctor_reports_ok_and_fails_on_a_bad_config(cli_env: CliEnv, tmp_path: 
     assert failed.exit_code == 1
     (check,) = json.loads(failed.stdout)
     assert check["status"] == "fail" and "desk.undo_secs" in check["detail"]
+
+
+def test_doctor_warns_when_others_can_read_the_data(cli_env: CliEnv) -> None:
+    fresh = cli_env.invoke("doctor", "--json")
+    assert fresh.exit_code == 0 and "file permissions" not in fresh.stdout  # made private from the start
+    db = cli_env.data_dir / "omnidesk.db"
+    cli_env.data_dir.chmod(0o755)
+    db.chmod(0o644)
+    result = cli_env.invoke("doctor", "--json")
+    assert result.exit_code == 0, result.stdout + result.stderr  # a warning, not a failure
+    warned = [c["detail"] for c in json.loads(result.stdout) if c["check"] == "file permissions"]
+    files = (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"))
+    assert warned == [
+        f"data directory {cli_env.data_dir} is open to group/others (mode 0755): customer data is "
+        f"readable; run: chmod 700 {cli_env.data_dir}",
+        *(f"database file {f} is open to group/others (mode 0644): customer data is readable; "
+          f"run: chmod 600 {f}" for f in files),
+    ]  # SQLite makes -wal and -shm (while doctor reads) with the database's own mode
 
 
 def test_doctor_flags_missing_password_env(cli_env: CliEnv) -> None:
