@@ -4,7 +4,7 @@ Strangers write the text we show. A raw ESC can move the cursor, recolour the
 screen, or (OSC 52) write the agent's clipboard; a bidi override can make
 `exe.txt` read as `txt.exe`. Everything shown in the TUI or printed by the CLI
 on a terminal goes through `clean` or `one_line` first; machine formats keep the
-data but escape what is invisible (`INVISIBLE`, `escape_code`, `escape_json`) or
+data but escape what is invisible (`is_invisible`, `escape_code`, `escape_json`) or
 neutralise it as the table does (`inert`, for CSV). Rich/Textual markup safety is
 separate: callers build `rich.text.Text` objects, never markup strings.
 """
@@ -39,6 +39,8 @@ def _control_picture(ch: str) -> str:
 
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Anything `inert` changes: controls (CR and ESC among them), C1, bidi controls.
+_NEEDS_WORK = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _show_controls(text: str) -> str:
@@ -53,6 +55,8 @@ def inert(text: str) -> str:
     """
     if not text:
         return ""
+    if not _NEEDS_WORK.search(text):
+        return text  # most text: one scan, no copies (CSV calls this for every cell)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _ESCAPE_SEQUENCE.sub(lambda m: _show_controls(m.group()), text)
     text = _show_controls(text)
@@ -71,19 +75,31 @@ def one_line(text: str) -> str:
 
 # Every character that is invisible or acts on the terminal or the text around it:
 # Unicode categories Cc (C0, DEL, C1), Cf (bidi controls and marks, zero-width
-# characters, BOM, tags), Zl and Zp. Listed as ranges because building the class from
+# characters, BOM, tags), Zl and Zp. Written out because building the set from
 # unicodedata at start-up costs a tenth of a second; tests/unit/test_textsafe.py checks
-# it against unicodedata. C0 stands apart: json.dumps escapes it already.
+# it against unicodedata. C0 stands apart: json.dumps escapes it already. The few
+# above U+FFFF are matched as one span and then looked up: a regex class of seven
+# astral ranges scans text four times slower than one.
 _C0 = "\x00-\x1f"
-_INVISIBLE_ABOVE_C0 = (
+_BMP_INVISIBLE = (
     "\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
     "\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
-    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
-    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
 )
-#: A regex character class (without brackets) of those characters, for formats to extend.
-INVISIBLE = _C0 + _INVISIBLE_ABOVE_C0
-_JSON_UNESCAPED = re.compile(f"[{_INVISIBLE_ABOVE_C0}]")
+_ASTRAL_INVISIBLE = frozenset(
+    code for first, last in ((0x110BD, 0x110BD), (0x110CD, 0x110CD), (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3),
+                             (0x1D173, 0x1D17A), (0xE0001, 0xE0001), (0xE0020, 0xE007F))
+    for code in range(first, last + 1)
+)
+_ASTRAL_SPAN = "\U000110bd-\U000e007f"
+#: A regex character class (no brackets) of every invisible character and, above U+FFFF,
+#: of some visible ones (emoji): a match is invisible when `is_invisible` says so.
+INVISIBLE_CANDIDATES = _C0 + _BMP_INVISIBLE + _ASTRAL_SPAN
+_JSON_CANDIDATES = re.compile(f"[{_BMP_INVISIBLE}{_ASTRAL_SPAN}]")
+
+
+def is_invisible(ch: str) -> bool:
+    """For a character matched by INVISIBLE_CANDIDATES: is it really one of them?"""
+    return ch <= "\uffff" or ord(ch) in _ASTRAL_INVISIBLE
 
 
 def escape_code(ch: str) -> str:
@@ -103,9 +119,10 @@ def _json_code(ch: str) -> str:
 
 
 def escape_json(json_text: str) -> str:
-    """JSON text (json.dumps, ensure_ascii=False) with every `INVISIBLE` character \\u-escaped.
+    """JSON text (json.dumps, ensure_ascii=False) with every invisible character \\u-escaped.
 
     json.dumps escapes C0 controls itself; outside strings JSON holds only ASCII, so
     every other match is inside a string and parses back to the same character.
     """
-    return _JSON_UNESCAPED.sub(lambda m: _json_code(m.group()), json_text)
+    return _JSON_CANDIDATES.sub(lambda m: _json_code(m.group()) if is_invisible(m.group()) else m.group(),
+                                json_text)

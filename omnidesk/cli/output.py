@@ -5,7 +5,7 @@
   as markup.
 - `tsv`: the default when piped: no header, one line per row, raw values,
   ISO 8601 UTC times, lists comma-joined; `\\`, tab, newline, CR and every
-  other invisible character (controls, bidi controls: textsafe.INVISIBLE) are
+  other invisible character (controls, bidi controls: textsafe.is_invisible) are
   backslash-escaped (`\\t`, `\\n`, `\\x1b`, `\\u202e`) so a row is always one
   line and nothing reaches a terminal raw.
 - `csv`: RFC 4180 with a header row (spreadsheets); text neutralised as in the
@@ -31,7 +31,7 @@ from typing import Any, NamedTuple, TextIO
 import typer
 
 from omnidesk.errors import UserError
-from omnidesk.textsafe import INVISIBLE, escape_code, escape_json, inert
+from omnidesk.textsafe import INVISIBLE_CANDIDATES, escape_code, escape_json, inert, is_invisible
 
 FORMATS = ("table", "tsv", "csv", "json", "nl")
 
@@ -72,11 +72,16 @@ def choose_format(fmt: str | None, json_flag: bool = False) -> str:
 # -- machine formats ----------------------------------------------------------------
 
 _TSV_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
-_TSV_SPECIAL = re.compile(f"[\\\\{INVISIBLE}]")
+_TSV_SPECIAL = re.compile(f"[\\\\{INVISIBLE_CANDIDATES}]")
+
+
+def _tsv_sub(m: re.Match[str]) -> str:
+    ch = m.group()
+    return _TSV_ESCAPES.get(ch) or (escape_code(ch) if is_invisible(ch) else ch)
 
 
 def _tsv_escape(text: str) -> str:
-    return _TSV_SPECIAL.sub(lambda m: _TSV_ESCAPES.get(m.group()) or escape_code(m.group()), text)
+    return _TSV_SPECIAL.sub(_tsv_sub, text)
 
 
 def raw_value(value: Any) -> str:

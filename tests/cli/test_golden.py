@@ -268,4 +268,5 @@ def test_hostile_json_is_escaped_and_loses_nothing(name, render, parse) -> None:
 def test_escape_json_leaves_ordinary_text_alone() -> None:
     text = "Kovács Ádám 王芳 سلام 👩\u200d💻 \"q\" \\"
     assert json.loads(render_json(text)) == text
-    assert "王芳 سلام" in render_json(text) and "\\u200d" in render_json(text)
+    assert "王芳 سلام" in render_json(text) and "👩\\u200d💻" in render_json(text)
+    assert render_tsv([{"t": text}], ["t"]) == "Kovács Ádám 王芳 سلام 👩\\u200d💻 \"q\" \\\\\n"
