@@ -81,6 +81,8 @@ def _tsv_sub(m: re.Match[str]) -> str:
 
 
 def _tsv_escape(text: str) -> str:
+    if text.isprintable() and "\\" not in text:  # false for every invisible character, and quick
+        return text
     return _TSV_SPECIAL.sub(_tsv_sub, text)
 
 
