@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from omnidesk.cli import records
 from omnidesk.cli.conversations import LIST_COLUMNS
@@ -270,3 +272,18 @@ def test_escape_json_leaves_ordinary_text_alone() -> None:
     assert json.loads(render_json(text)) == text
     assert "王芳 سلام" in render_json(text) and "👩\\u200d💻" in render_json(text)
     assert render_tsv([{"t": text}], ["t"]) == "Kovács Ádám 王芳 سلام 👩\\u200d💻 \"q\" \\\\\n"
+
+
+@given(st.text())
+def test_any_text_in_any_format_is_inert(text: str) -> None:
+    from omnidesk.textsafe import INVISIBLE_CANDIDATES, is_invisible
+
+    def invisible(out: str) -> list[str]:
+        return [m.group() for m in re.finditer(f"[{INVISIBLE_CANDIDATES}]", out) if is_invisible(m.group())]
+
+    row = [{"id": 1, "text": text}]
+    assert invisible(render_tsv(row, ["id", "text"])) == ["\t", "\n"]  # the separator, the line end
+    assert set(invisible(render_csv(row, ["id", "text"]))) <= {"\r", "\n", "\t"}
+    assert not RAW_CONTROL.search(render_csv(row, ["id", "text"]).replace("\r\n", "").replace("\t", ""))
+    for out, parsed in ((render_json(row), row), (render_nl(row), row[0])):  # nl: one object, one line
+        assert set(invisible(out)) <= {"\n"} and json.loads(out) == parsed
