@@ -68,6 +68,23 @@ class Attachment:
     inline: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """A channel's word on a message we sent (an email DSN, an SMS status callback).
+
+    `message_ref` is the external id of our message it is about (None: the
+    report did not say); `state` is `failed`, `delayed` or `delivered`/`relayed`/
+    `expanded`; `status` the remote code (`5.1.1`, `550`) and `diagnostic` the
+    remote words, both possibly empty; `recipients` those the state is about.
+    """
+
+    message_ref: str | None
+    state: str
+    status: str = ""
+    diagnostic: str = ""
+    recipients: tuple[str, ...] = ()
+
+
 @dataclass(slots=True)
 class Inbound:
     """One message as it arrived on a channel, already decoded to text.
@@ -78,6 +95,7 @@ class Inbound:
     `chat_like` marks messages with no subject-based threading (chat, SMS), which
     the continuity rule may join to the customer's open conversation. Every text is
     valid Unicode (`valid_text`). A quarantined record's first defect says why.
+    `report` is set on delivery status notifications: what they say about a message we sent.
     """
 
     external_id: str
@@ -98,6 +116,7 @@ class Inbound:
     language: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
     content_hash: str = ""
+    report: DeliveryReport | None = None
 
     def __post_init__(self) -> None:
         if not self.content_hash:

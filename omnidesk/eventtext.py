@@ -132,6 +132,20 @@ def _reply_retried(who: str, e: Event, c: _Ctx) -> str:
     return f"{who} retried a failed reply" + (f" ({_v(error)})" if error else "")
 
 
+_REPORT_STATES = {"failed": "could not be delivered", "delayed": "is delayed", "delivered": "was delivered",
+                  "relayed": "was relayed", "expanded": "was delivered"}
+
+
+def _delivery_report(who: str, e: Event, c: _Ctx) -> str:
+    state = str(_get(e.after, "state") or "failed")
+    line = "a reply " + _REPORT_STATES.get(state, f"got a delivery report ({_v(state)})")
+    recipients = _get(e.after, "recipients")
+    if isinstance(recipients, list) and recipients:
+        line += " to " + ", ".join(_v(r) for r in recipients[:3]) + (" …" if len(recipients) > 3 else "")
+    reason = _get(e.after, "reason")
+    return line + (f": {_v(reason)}" if reason else "")
+
+
 def _call_logged(who: str, e: Event, c: _Ctx) -> str:
     direction = "an incoming" if _get(e.after, "direction") == "in" else "an outgoing"
     seconds = _get(e.after, "duration_seconds")
@@ -194,6 +208,7 @@ _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
     "reply_queued": _reply_queued,
     "reply_cancelled": lambda who, e, c: f"{who} cancelled a queued reply",
     "reply_retried": _reply_retried,
+    "delivery_report": _delivery_report,
     "call_logged": _call_logged,
     "merged": _merged,
     "merged_into": _merged_into,

@@ -19,7 +19,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adapters.base import FLAG_OWN_ECHO, FLAG_QUARANTINED, Address, Batch, Inbound, valid_text
+from adapters.base import (
+    FLAG_AUTO_REPLY,
+    FLAG_BOUNCE,
+    FLAG_OWN_ECHO,
+    FLAG_QUARANTINED,
+    Address,
+    Batch,
+    Inbound,
+    valid_text,
+)
 from omnidesk import blobs
 from omnidesk.desk import Desk
 from omnidesk.identity import display_name, try_normalise
@@ -170,7 +179,19 @@ def _prepare(rec: Inbound, now: int) -> store.PreparedRecord:
         own_echo=FLAG_OWN_ECHO in rec.flags,
         fts=store.fts_values(rec.subject or "", text, sender_text),
         attachments=attachments,
+        automated=FLAG_AUTO_REPLY in rec.flags or FLAG_BOUNCE in rec.flags,
+        report=_report_dict(rec),
     )
+
+
+def _report_dict(rec: Inbound) -> dict[str, object] | None:
+    r = rec.report
+    if r is None:
+        return None
+    # The remote words, with the status code in front unless they carry it already.
+    reason = r.diagnostic if r.status and r.status in r.diagnostic else f"{r.status} {r.diagnostic}".strip()
+    return {"message_ref": r.message_ref, "state": r.state, "status": r.status, "diagnostic": r.diagnostic,
+            "reason": reason, "recipients": list(r.recipients)}
 
 
 def _prepare_all(records: list[Inbound], blob_dir: Path, now: int) -> list[store.PreparedRecord]:

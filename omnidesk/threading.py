@@ -16,6 +16,7 @@ the one a `[#N]` token names, the sender's customer's latest conversation) and
 4. Otherwise a new conversation. A message joining a resolved conversation
    reopens it within the reopen window; later it starts a new one linked to
    the old. Pending and snoozed conversations reopen on any inbound message.
+   Auto-replies and bounces (RFC 3834, RFC 3464) join without reopening.
 
 Quarantined records (unparsable input) always get a conversation of their own:
 nothing parsed from them can be trusted to thread.
@@ -67,6 +68,7 @@ class Facts:
     has_refs: bool = False
     quarantined: bool = False
     ours: bool = False  # sent by the desk itself (our address, an agent), e.g. a BCC copy
+    automated: bool = False  # an auto-reply or a bounce: never reopens, never a participant
     by_reference: Candidate | None = None  # rule 1
     by_token: Candidate | None = None  # rule 2: the conversation named by [#N], if it exists
     latest: Candidate | None = None  # rule 3: the sender's customer's latest conversation
@@ -105,8 +107,8 @@ def _belongs(facts: Facts, c: Candidate) -> bool:
 
 def _join(facts: Facts, c: Candidate, rule: str, windows: Windows) -> Decision:
     participant = not facts.ours and facts.sender_customer_id != c.customer_id
-    if facts.ours:
-        return Decision(c.id, rule)  # our own copies never reopen or split a conversation
+    if facts.ours or facts.automated:
+        return Decision(c.id, rule)  # our own copies and responders never reopen or split one
     if c.status == "resolved":
         resolved_at = c.resolved_at if c.resolved_at is not None else c.last_activity_at
         if facts.at - resolved_at > windows.reopen_ms:

@@ -81,6 +81,8 @@ class PreparedRecord:
     quarantined: bool
     own_echo: bool
     fts: tuple[str, str, str]  # prepared subject, body, sender
+    automated: bool = False  # an auto-reply or bounce: joins without reopening, not a customer reply
+    report: dict[str, object] | None = None  # a delivery report: message_ref, state, status, ...
     attachments: list[PreparedAttachment] = field(default_factory=list)
 
     def __reduce__(self) -> tuple[type[PreparedRecord], tuple[object, ...]]:
@@ -334,6 +336,7 @@ def _ingest_one(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, own
         has_refs=bool(rec.thread_refs),
         quarantined=rec.quarantined,
         ours=ours,
+        automated=rec.automated,
         by_reference=None if rec.quarantined else _by_reference(c, channel_id, rec.thread_refs),
         by_token=_candidate(c, rec.token, participants=True) if rec.token and not rec.quarantined else None,
         latest=_latest(c, customer_id) if customer_id and rec.chat_like and not rec.thread_refs else None,
@@ -362,6 +365,8 @@ def _ingest_one(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, own
     message_id = _insert_message(c, channel_id, conversation_id, rec, identity_id, agent_id, ours, now)
     if not decision.is_new:
         _touch_conversation(c, conversation_id, channel_id, rec, decision, ours, message_id)
+    if rec.report is not None:
+        _apply_report(c, rec, rec.report, message_id)
     if decision.sender_is_participant and identity_id is not None:
         add_participant(c, conversation_id, identity_id)
     return conversation_id, message_id, decision.rule
@@ -407,12 +412,15 @@ def _event(c: sqlite3.Connection, conversation_id: int, customer_id: int | None,
 def _new_conversation(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, customer_id: int,
                       decision: Decision, ours: bool) -> int:
     flags = [f for f in CONVERSATION_FLAGS if f in rec.flags]
+    # A delivery report about nothing we know is kept, low in the queue (docs/architecture.md).
+    priority = "low" if rec.report is not None else "normal"
     cur = c.execute(
-        "INSERT INTO conversations (customer_id, subject, status, channel_id, linked_to, quarantined,"
-        " flags, message_count, created_at, last_activity_at, last_inbound_at, first_response_at)"
-        " VALUES (?, ?, 'open', ?, ?, ?, ?, 1, ?, ?, ?, ?)",  # counts the message about to be stored
-        (customer_id, rec.conversation_subject, channel_id, decision.linked_to, int(rec.quarantined),
-         json.dumps(flags), rec.at, rec.at, None if ours else rec.at, rec.at if ours else None),
+        "INSERT INTO conversations (customer_id, subject, status, priority, channel_id, linked_to,"
+        " quarantined, flags, message_count, created_at, last_activity_at, last_inbound_at,"
+        " first_response_at) VALUES (?, ?, 'open', ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",  # counts this message
+        (customer_id, rec.conversation_subject, priority, channel_id, decision.linked_to,
+         int(rec.quarantined), json.dumps(flags), rec.at, rec.at, None if ours else rec.at,
+         rec.at if ours else None),
     )
     conversation_id = cur.lastrowid
     assert conversation_id is not None
@@ -462,6 +470,10 @@ def _touch_conversation(c: sqlite3.Connection, conversation_id: int, channel_id:
             (rec.at, rec.at, conversation_id),
         )
         return
+    if rec.automated:  # a responder or a bounce: on the timeline, but nobody is waiting for an answer
+        c.execute("UPDATE conversations SET message_count = message_count + 1 WHERE id = ?",
+                  (conversation_id,))
+        return
     if decision.reopen:
         row = c.execute("SELECT status, customer_id FROM conversations WHERE id = ?",
                         (conversation_id,)).fetchone()
@@ -481,3 +493,29 @@ def _touch_conversation(c: sqlite3.Connection, conversation_id: int, channel_id:
     (current,) = c.execute("SELECT channel_id FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
     if current != channel_id:
         c.execute("UPDATE conversations SET channel_id = ? WHERE id = ?", (channel_id, conversation_id))
+
+
+def _apply_report(c: sqlite3.Connection, rec: PreparedRecord, report: dict[str, object],
+                  report_message_id: int) -> None:
+    """A delivery report about one of our messages: a failure marks it; every report is an event.
+
+    The message is the one the report names, else the most specific reference that is ours.
+    Idempotent with the report itself: a re-delivered report is a duplicate and never gets here.
+    """
+    refs = [r for r in (report.get("message_ref"), *reversed(rec.thread_refs)) if isinstance(r, str)]
+    if not refs:
+        return
+    marks = ",".join("?" * len(refs))
+    rows = {r[0]: r[1:] for r in c.execute(
+        f"SELECT external_id, id, conversation_id, delivery FROM messages"
+        f" WHERE direction = 'out' AND external_id IN ({marks})", refs)}
+    ref = next((r for r in refs if r in rows), None)
+    if ref is None:
+        return
+    out_id, conversation_id, delivery = rows[ref]
+    state = str(report.get("state") or "failed")
+    if state == "failed":
+        c.execute("UPDATE messages SET delivery = 'failed', delivery_error = ? WHERE id = ?",
+                  (str(report.get("reason") or "the remote server gave no reason"), out_id))
+    _event(c, conversation_id, None, "delivery_report", {"delivery": delivery},
+           {**report, "message_id": out_id, "report_message_id": report_message_id}, rec.at)
