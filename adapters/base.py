@@ -154,6 +154,7 @@ class Outbound:
     subject: str = ""
     from_address: Address | None = None
     cc: tuple[Address, ...] = ()
+    bcc: tuple[Address, ...] = ()  # envelope only: never in a header the recipients see
     html: str | None = None
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()

@@ -224,6 +224,26 @@ _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
 KNOWN_KINDS = frozenset(_WORDING)
 
 
+def copied(m: Message) -> list[str]:
+    """`cc: a, b` and (on our replies) `bcc: c` lines, inert, for both timelines."""
+    lines = []
+    for role in ("cc", "bcc"):
+        people = [r.get("address", "") for r in m.recipients if r.get("role") == role and r.get("address")]
+        if people:
+            lines.append(f"{role}: " + ", ".join(_v(a) for a in people))
+    return lines
+
+
+def message_marks(m: Message) -> list[str]:
+    """What a timeline says about a message besides its text: automated mail is not an answer."""
+    marks = []
+    if "bounce" in m.flags:
+        marks.append("delivery report: the result is on the reply it is about")
+    elif "auto-reply" in m.flags:
+        marks.append("automatic reply: not counted as the customer's answer")
+    return marks
+
+
 def _undo(e: Event) -> str:
     """Undo rows say so (a removed note is always one: no marker needed there)."""
     if e.kind == "note_removed" or _get(e.after, "undo_of") is None:

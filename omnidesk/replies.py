@@ -242,6 +242,26 @@ def reply_all_cc(
     return tuple(out)
 
 
+def copies(kind: str, given: Iterable[str], role: str, taken: Iterable[str]) -> tuple[Address, ...]:
+    """Cc or Bcc addresses an agent typed, normalised; UserError naming the first bad one.
+
+    Addresses in `taken` (the To, earlier copies) are left out, so nobody gets two copies.
+    """
+    from omnidesk.identity import normalise
+
+    given = [a.strip() for a in given if a.strip()]
+    if given and kind != "email":
+        raise UserError(f"{role} is for email replies; this one goes out as {kind}")
+    seen = {t.lower() for t in taken}
+    out: list[Address] = []
+    for raw in given:
+        address = normalise("email", raw)  # InvalidIdentity: "not an email address: 'x'"
+        if address not in seen:
+            seen.add(address)
+            out.append(Address("email", address))
+    return tuple(out)
+
+
 def _read_attachments(desk: Desk, paths: Sequence[str]) -> list[dict[str, object]]:
     refs = []
     for p in paths:
@@ -264,14 +284,18 @@ async def queue_reply(
     channel: str | None = None,
     to: str | None = None,
     reply_all: bool = False,
+    cc: Sequence[str] = (),
+    bcc: Sequence[str] = (),
     html: str | None = None,
     attachments: Sequence[str] = (),
 ) -> ActionResult:
     """Store an `out` message plus an outbox row (one transaction); the dispatcher sends it.
 
     By default it goes through the channel of the latest inbound message to the
-    customer's identity on that channel; `channel`/`to` pick another. Sending
-    waits desk.settings.desk.undo_seconds, during which `cancel_reply` stops it.
+    customer's identity on that channel; `channel`/`to` pick another. `reply_all`
+    copies everyone on the last inbound message but us; `cc` and `bcc` add email
+    addresses (Bcc ones go in the envelope only). Sending waits
+    desk.settings.desk.undo_seconds, during which `cancel_reply` stops it.
     """
     text = _check_text(text, "reply")
     if not text.strip() and not attachments:
@@ -315,7 +339,9 @@ async def queue_reply(
                 tz_offset=parent["sent_tz_offset"],
             ),
         )
-    cc = await _reply_all_cc(desk, parent, recipient, kind) if reply_all else ()
+    copied = await _reply_all_cc(desk, parent, recipient, kind) if reply_all else ()
+    copied += copies(kind, cc, "Cc", [recipient.address, *(a.address for a in copied)])
+    hidden = copies(kind, bcc, "Bcc", [recipient.address, *(a.address for a in copied)])
     refs_att = _read_attachments(desk, attachments)
     message_ref = replyfmt.new_message_ref(chan.address) if email else f"omnidesk:{uuid.uuid4().hex}"
     author = agent_label(desk)
@@ -325,7 +351,8 @@ async def queue_reply(
         text=body,
         subject=subject,
         from_address=Address(kind, chan.address, desk.settings.desk.name) if chan.address else None,
-        cc=cc,
+        cc=copied,
+        bcc=hidden,
         html=html,
         in_reply_to=in_reply_to,
         references=replyfmt.references(refs, in_reply_to)
@@ -335,7 +362,7 @@ async def queue_reply(
     )
     recipients = [
         {"kind": a.kind, "address": a.address, "display_name": a.display_name, "role": role}
-        for role, group in (("to", outbound.to), ("cc", outbound.cc))
+        for role, group in (("to", outbound.to), ("cc", outbound.cc), ("bcc", outbound.bcc))
         for a in group
     ]
     now = now_ms()

@@ -222,7 +222,8 @@ async def send_email(
     sender = outbound.from_address.address if outbound.from_address else options.get("address")
     if not sender:
         raise ConfigurationError("no From address: set the channel's `address`")
-    recipients = [a.address for a in (*outbound.to, *outbound.cc)]
+    # Bcc recipients are in the envelope only: build_message never writes a Bcc header.
+    recipients = list(dict.fromkeys(a.address for a in (*outbound.to, *outbound.cc, *outbound.bcc)))
     password = _smtp_password(options, secret) if cfg["username"] else None
     client = aiosmtplib.SMTP(
         hostname=cfg["host"],

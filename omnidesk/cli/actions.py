@@ -248,6 +248,10 @@ def reply_command(
                                        help="Send through this channel (default: where the customer wrote)."),
     to: str | None = typer.Option(None, "--to", metavar="ADDRESS", help="Another identity of the customer."),
     reply_all: bool = typer.Option(False, "--all", help="Reply to everyone on the thread (email)."),
+    cc: list[str] = typer.Option(None, "--cc", metavar="ADDRESS",
+                                 help="Copy this address (repeatable; email)."),
+    bcc: list[str] = typer.Option(None, "--bcc", metavar="ADDRESS",
+                                  help="Blind copy: envelope only, never a header (repeatable; email)."),
     attach: list[Path] = typer.Option(None, "--attach", metavar="PATH", exists=True, dir_okay=False,
                                       help="Attach a file (repeatable)."),
     query: str | None = QUERY,
@@ -270,7 +274,8 @@ def reply_command(
 
     async def act(desk: Desk, targets: list[int]) -> list[ActionResult]:
         return [await services.queue_reply(desk, cid, reply, channel=channel, to=to,
-                                           reply_all=reply_all, attachments=files) for cid in targets]
+                                           reply_all=reply_all, cc=cc or (), bcc=bcc or (),
+                                           attachments=files) for cid in targets]
 
     run(_bulk(ctx, ids, query, yes, "reply to", act, json_flag, fmt))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omnidesk.eventtext import channel_names, describe
+from omnidesk.eventtext import channel_names, copied, describe, message_marks
 from omnidesk.model import Conversation, Event, Message
 from omnidesk.textsafe import clean, one_line
 from omnidesk.timeutil import from_ms, iso
@@ -104,6 +104,10 @@ def print_timeline(conv: Conversation, tz: str | None = None, *, console: Any = 
         console.print(Rule(Text(_message_header(item, tz)), align="left", style=style))
         if item.delivery_error:
             console.print(Text(f"delivery failed: {one_line(item.delivery_error)}"), style="red")
+        for line in copied(item):
+            console.print(Text(f"  {line}"), style="dim")
+        for mark in message_marks(item):
+            console.print(Text(f"  {mark}"), style="italic")
         body = clean(item.display_text or item.text).strip("\n")
         console.print(Padding(Text(body), (0, 0, 0, 2)))
         for line in _attachments(item):

@@ -15,7 +15,7 @@ from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
 
-from omnidesk.eventtext import describe
+from omnidesk.eventtext import copied, describe, message_marks
 from omnidesk.model import Event, Message
 from omnidesk.tui.textfmt import clock, glyph, inert, inert_line, offset_clock, zone
 
@@ -140,6 +140,8 @@ class TimelineItem(Static, can_focus=False):
         parts: list[Any] = [head]
         if m.subject and m.direction != "note":
             parts.append(inert_line(m.subject, style="italic"))
+        parts.extend(inert_line(line, style="dim") for line in copied(m))
+        parts.extend(Text(mark, style="italic magenta") for mark in message_marks(m))
         if "quarantined" in m.flags:
             parts.append(
                 Text("⚠ quarantined: could not be parsed; shown as best-effort text", style="bold red")
