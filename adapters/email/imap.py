@@ -9,9 +9,10 @@ committed the batch). `\\Seen` is never sync state: mail another client has read
 is still new to us. A UIDVALIDITY change restarts the folder from UID 1; the core
 drops the duplicates by Message-ID and content hash.
 
-Waiting uses IDLE when the server offers it (re-issued every `idle_renew_seconds`,
-below the 29-minute limit of RFC 2177), polling otherwise. Dropped connections,
-server restarts and timeouts are retried with exponential backoff and full jitter.
+Waiting uses IDLE on every folder when the server offers it (adapters/email/idle.py;
+re-issued every `idle_renew_seconds`, below the 29-minute limit of RFC 2177), polling
+otherwise. Dropped connections, server restarts and timeouts are retried with exponential
+backoff and full jitter.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from adapters.base import (
     SecretResolver,
     TransientError,
 )
+from adapters.email.idle import MAX_IDLE_FOLDERS, FolderWatchers, first_change, idle_on
 from adapters.email.imapconn import (
     ImapCommandFailed,
     ImapConnectionLost,
@@ -120,6 +122,7 @@ class ImapSync:
         self._lock = asyncio.Lock()  # one command stream: poll and IDLE take turns
         self._append_session: ImapSession | None = None  # Sent copies: see append()
         self._append_lock = asyncio.Lock()
+        self._watchers = FolderWatchers(self._new_session)  # IDLE on the folders after the first
         self._uidnext: dict[str, int] = {}  # per folder, as of the last poll: IDLE compares against it
         self.connects = 0  # for tests and `doctor`: how often we (re)connected
         self.idles = 0  # IDLE commands issued
@@ -316,9 +319,11 @@ class ImapSync:
     # ------------------------------------------------------------ waiting
 
     async def wait_for_changes(self, timeout: float) -> None:
-        """Return when the first folder may have new mail (IDLE), or after a poll interval."""
+        """Return when any folder may have new mail (IDLE on each, adapters/email/idle.py), or after
+        a poll interval: without IDLE, or when some folders are beyond MAX_IDLE_FOLDERS."""
         s = self.settings
-        limit = timeout if len(s.folders) == 1 else min(timeout, s.poll_seconds)
+        watched = s.folders[:MAX_IDLE_FOLDERS]
+        limit = timeout if len(watched) == len(s.folders) else min(timeout, s.poll_seconds)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
         try:
@@ -328,29 +333,35 @@ class ImapSync:
             if not can_idle:
                 await asyncio.sleep(min(limit, s.poll_seconds))
                 return
-            folder = s.folders[0]
-            async with self._lock:
-                session = await self.session()
-                try:
-                    info = await session.open_folder(folder, read_write=False)
-                    # Mail that landed after the last poll is already in this fresh view, and
-                    # IDLE would never announce it: compare UIDNEXT with what the poll saw.
-                    seen = self._uidnext.setdefault(folder, info.get("UIDNEXT", 0))
-                    if info.get("UIDNEXT", 0) > seen:
-                        return
-                    # Re-issue IDLE on the same selection until something changes or time is up;
-                    # anything arriving between DONE and the next IDLE is reported when it starts.
-                    while (remaining := deadline - loop.time()) > 0.01:
-                        self.idles += 1
-                        if await session.idle(min(remaining, self.idle_renew_seconds)):
-                            return
-                finally:
-                    if session.alive:
-                        await session.deselect()
+            await first_change([
+                self._idle_first(watched[0], deadline),
+                *(self._watchers.wait(folder, self._uidnext, deadline, self.idle_renew_seconds,
+                                      self._count_idle, s.poll_seconds) for folder in watched[1:]),
+            ])
         except (ImapConnectionLost, ImapCommandFailed):
             # The next poll reconnects (with backoff) and reports; just do not spin.
             await self.drop()
             await asyncio.sleep(min(max(0.0, deadline - loop.time()), self.backoff(1)))
+
+    async def _idle_first(self, folder: str, deadline: float) -> bool:
+        """IDLE on the first folder over the sync connection (poll and IDLE take turns on it)."""
+        async with self._lock:
+            session = await self.session()
+            return await idle_on(session, folder, self._uidnext, deadline, self.idle_renew_seconds,
+                                 self._count_idle)
+
+    def _count_idle(self) -> None:
+        self.idles += 1
+
+    async def _new_session(self) -> ImapSession:
+        """A connection of its own (folder watchers), closed again if it cannot log in."""
+        session = ImapSession(self.settings, self._secret("password"), self._ssl_context)
+        try:
+            await session.connect()
+        except BaseException:
+            await session.close()
+            raise
+        return session
 
     # ------------------------------------------------------------ sent copies
 
@@ -383,6 +394,7 @@ class ImapSync:
 
     async def close(self) -> None:
         await self.drop()
+        await self._watchers.close()
         async with self._append_lock:
             if self._append_session is not None:
                 await self._append_session.close()
