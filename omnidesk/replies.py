@@ -243,23 +243,38 @@ def reply_all_cc(
 
 
 def copies(kind: str, given: Iterable[str], role: str, taken: Iterable[str]) -> tuple[Address, ...]:
-    """Cc or Bcc addresses an agent typed, normalised; UserError naming the first bad one.
+    """Cc or Bcc addresses an agent typed (`a@x`, `Name <a@x>`, comma-separated lists), normalised.
 
-    Addresses in `taken` (the To, earlier copies) are left out, so nobody gets two copies.
+    UserError naming the field and the first bad address. Addresses in `taken` (the To,
+    earlier copies) are left out, so nobody gets two copies.
     """
-    from omnidesk.identity import normalise
+    from email.utils import getaddresses
 
-    given = [a.strip() for a in given if a.strip()]
-    if given and kind != "email":
+    from omnidesk.identity import InvalidIdentity, display_name, normalise
+
+    people = [(name, addr) for name, addr in getaddresses([g for g in given if g.strip()])
+              if name.strip() or addr.strip()]
+    if people and kind != "email":
         raise UserError(f"{role} is for email replies; this one goes out as {kind}")
     seen = {t.lower() for t in taken}
     out: list[Address] = []
-    for raw in given:
-        address = normalise("email", raw)  # InvalidIdentity: "not an email address: 'x'"
+    for name, raw in people:
+        try:
+            address = normalise("email", raw or name)
+        except InvalidIdentity as exc:
+            raise UserError(f"{role}: {exc}") from None
         if address not in seen:
             seen.add(address)
-            out.append(Address("email", address))
+            out.append(Address("email", address, display_name(name)))
     return tuple(out)
+
+
+def address_text(address: str, name: str = "") -> str:
+    """`Name <a@x>` as an agent reads and edits it (no RFC 2047 encoding); `copies` reads it back."""
+    name = " ".join(name.replace('"', "").split())
+    if not name:
+        return address
+    return f'"{name}" <{address}>' if any(c in name for c in ',;:<>@()[]\\') else f"{name} <{address}>"
 
 
 def _read_attachments(desk: Desk, paths: Sequence[str]) -> list[dict[str, object]]:

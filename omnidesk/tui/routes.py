@@ -37,7 +37,7 @@ def routes_for(conversation: Conversation, channels: list[Any]) -> list[Route]:
 
 def with_reply_all_cc(routes: list[Route], conversation: Conversation, channels: list[Any]) -> list[Route]:
     """The routes with who a reply-all would copy on each (as omnidesk.replies computes it)."""
-    from omnidesk.replies import reply_all_cc
+    from omnidesk.replies import address_text, reply_all_cc
 
     parent = next((m for m in reversed(conversation.messages) if m.direction == "in"), None)
     if parent is None:
@@ -47,7 +47,7 @@ def with_reply_all_cc(routes: list[Route], conversation: Conversation, channels:
         replace(
             route,
             cc=tuple(
-                a.address
+                address_text(a.address, a.display_name)
                 for a in reply_all_cc(
                     parent.author_address,
                     parent.author_name,

@@ -16,17 +16,18 @@ from textual import work
 from textual.message import Message
 from textual.widgets import Label
 
-from omnidesk import reads, services
+from omnidesk import reads, replyfmt, services
 from omnidesk.tui.routes import routes_for, with_reply_all_cc
 from omnidesk.tui.widgets.composer import Composer, Route
 
 
 class RoutesLoaded(Message):
-    def __init__(self, conversation_id: int, routes: list[Route], mode: str) -> None:
+    def __init__(self, conversation_id: int, routes: list[Route], mode: str, quote: str = "") -> None:
         super().__init__()
         self.conversation_id = conversation_id
         self.routes = routes
         self.mode = mode
+        self.quote = quote
 
 
 class Composing:
@@ -61,15 +62,23 @@ class Composing:
         routes = routes_for(conversation, channels)
         if mode == "reply-all":
             routes = with_reply_all_cc(routes, conversation, channels)
-        self.post_message(RoutesLoaded(conversation.summary.id, routes, mode))
+        quote = ""
+        parent = next((m for m in reversed(conversation.messages)
+                       if m.direction == "in" and m.channel_kind == "email"), None)
+        if parent is not None and self.desk.settings.desk.quote_last_message:
+            # What queue_reply will append under an email reply (omnidesk/replies.py).
+            quote = replyfmt.quote(parent.display_text or parent.text,
+                                   author=parent.author_name or parent.author_address,
+                                   sent_at=parent.sent_at, tz_offset=parent.sent_tz_offset)
+        self.post_message(RoutesLoaded(conversation.summary.id, routes, mode, quote))
 
     def on_routes_loaded(self, message: RoutesLoaded) -> None:
         if message.conversation_id == self.conversation_id and self.open_composer() is None:
-            self._mount_composer(message.routes, message.mode)
+            self._mount_composer(message.routes, message.mode, message.quote)
 
-    def _mount_composer(self, routes: list[Route], mode: str) -> None:
+    def _mount_composer(self, routes: list[Route], mode: str, quote: str = "") -> None:
         assert self.conversation_id is not None
-        composer = Composer(self.conversation_id, mode=mode, routes=routes)
+        composer = Composer(self.conversation_id, mode=mode, routes=routes, quote=quote)
         self.mount(composer, before=self.query_one("#countdown"))
         self.activity = "replying" if mode != "note" else "viewing"
         self.beat()
@@ -93,11 +102,12 @@ class Composing:
         else:
             route = message.route
             assert route is not None
-            reply_all = message.mode == "reply-all"
+            # The fields are what is sent: reply-all filled Cc, the agent may have edited it.
+            to, cc, bcc = message.to or route.to, message.cc, message.bcc
 
             async def make() -> Any:
                 result = await services.queue_reply(
-                    desk, conversation_id, text, channel=route.channel, to=route.to, reply_all=reply_all
+                    desk, conversation_id, text, channel=route.channel, to=to, cc=cc, bcc=bcc
                 )
                 if desk.agent is not None:
                     from omnidesk.store.drafts import delete_draft

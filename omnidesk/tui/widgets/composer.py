@@ -1,5 +1,9 @@
 """The composer: opens in place under the timeline, `via <channel> to <address>`.
 
+Email replies have To, Cc and Bcc fields (reply-all fills Cc with everyone on the
+customer's last message), checked on send with a one-line error naming the field,
+and the quoted text that will follow the reply is shown read-only under the editor.
+
 Drafts are saved a moment after each pause in typing (omnidesk/store/drafts.py),
 so quitting or a crash loses nothing; reopening the composer restores them.
 The composer never talks to the store from a handler: saves and sends run in
@@ -14,12 +18,14 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Label, TextArea
+from textual.widgets import Input, Label, Static, TextArea
 
+from omnidesk.errors import UserError
 from omnidesk.textsafe import one_line
 from omnidesk.tui import actions
+from omnidesk.tui.textfmt import inert
 
 #: Seconds of typing pause after which the draft is written.
 SAVE_DELAY = 0.4
@@ -32,7 +38,7 @@ class Route:
     channel: str
     kind: str
     to: str
-    cc: tuple[str, ...] = ()  # shown for reply-all: who else gets a copy
+    cc: tuple[str, ...] = ()  # for reply-all: who else gets a copy, as `Name <address>`
 
 
 class Composer(Vertical):
@@ -54,17 +60,23 @@ class Composer(Vertical):
         pass
 
     class SendRequested(Message):
-        def __init__(self, mode: str, text: str, route: Route | None) -> None:
+        def __init__(self, mode: str, text: str, route: Route | None, *, to: str | None = None,
+                     cc: tuple[str, ...] = (), bcc: tuple[str, ...] = ()) -> None:
             super().__init__()
             self.mode = mode
             self.text = text
             self.route = route
+            self.to = to  # as typed in the To field (None: the route's)
+            self.cc = cc
+            self.bcc = bcc
 
-    def __init__(self, conversation_id: int, *, mode: str, routes: list[Route], id: str = "composer") -> None:
+    def __init__(self, conversation_id: int, *, mode: str, routes: list[Route], quote: str = "",
+                 id: str = "composer") -> None:
         super().__init__(id=id)
         self.conversation_id = conversation_id
         self.mode = mode  # reply | reply-all | note
         self.routes = routes
+        self.quote = quote  # what will be quoted under the reply ("" when nothing is)
         self.route_index = 0
         self._save_timer: Any = None
         self._unsaved: str | None = None  # the text typed since the last draft write started
@@ -73,10 +85,19 @@ class Composer(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label("", id="composer-via")
+        for field in ("to", "cc", "bcc"):
+            with Horizontal(id=f"composer-{field}-row", classes="composer-field"):
+                yield Label(f"{field.title():<4}", classes="composer-field-label")
+                yield Input(id=f"composer-{field}", compact=True)
         yield TextArea("", id="composer-body", soft_wrap=True, tab_behavior="focus")
+        quote = Static(inert(self.quote), id="composer-quote", markup=False)
+        quote.border_title = "quoted below your reply (read-only)"
+        quote.display = bool(self.quote) and self.mode != "note"
+        yield quote
         yield Label("", id="composer-hint")
 
     def on_mount(self) -> None:
+        self._fill_fields()
         self._render_via()
         self.query_one(TextArea).focus()
         if self.mode != "note":
@@ -92,6 +113,39 @@ class Composer(Vertical):
     def text(self) -> str:
         return self.query_one(TextArea).text
 
+    def _fill_fields(self) -> None:
+        """To from the route; Cc from reply-all; email alone has Cc and Bcc."""
+        route = self.route
+        email = route is not None and route.kind == "email"
+        self.query_one("#composer-to-row").display = self.mode != "note" and route is not None
+        for field in ("cc", "bcc"):
+            self.query_one(f"#composer-{field}-row").display = self.mode != "note" and email
+        if route is not None:
+            self.query_one("#composer-to", Input).value = route.to
+            cc = self.query_one("#composer-cc", Input)
+            if not cc.value and email:
+                cc.value = ", ".join(route.cc)
+
+    def recipients(self) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+        """(To, Cc, Bcc) as typed, checked; UserError naming the field and the bad address."""
+        from omnidesk.replies import copies
+
+        route = self.route
+        assert route is not None
+        to = self.query_one("#composer-to", Input).value.strip()
+        if not to:
+            raise UserError("To: the reply needs a recipient")
+        if route.kind != "email":
+            return to, (), ()
+        (first, *others) = copies("email", [to], "To", []) or [None]
+        if first is None or others:
+            raise UserError("To: one address (put the others in Cc)")
+        cc_text = self.query_one("#composer-cc", Input).value
+        bcc_text = self.query_one("#composer-bcc", Input).value
+        cc = copies("email", [cc_text], "Cc", [first.address])
+        copies("email", [bcc_text], "Bcc", [])  # checked here; the service drops repeats
+        return first.address, (cc_text,) if cc else (), (bcc_text,) if bcc_text.strip() else ()
+
     def _render_via(self) -> None:
         via = Text()
         if self.mode == "note":
@@ -105,9 +159,6 @@ class Composer(Vertical):
             via.append(self.route.channel, style="bold")
             via.append(f" ({self.route.kind}) to ")
             via.append(one_line(self.route.to), style="bold")
-            if self.mode == "reply-all":
-                via.append(" cc ")
-                via.append(", ".join(one_line(a) for a in self.route.cc) or "nobody else", style="bold")
             if len(self.routes) > 1:
                 via.append("   ctrl+o switches channel", style="dim")
         self.query_one("#composer-via", Label).update(via)
@@ -211,11 +262,20 @@ class Composer(Vertical):
         if self.mode != "note" and self.route is None:
             self.notify("no channel can reach this customer", severity="error")
             return
+        to: str | None = None
+        cc: tuple[str, ...] = ()
+        bcc: tuple[str, ...] = ()
+        if self.mode != "note":
+            try:
+                to, cc, bcc = self.recipients()
+            except UserError as exc:
+                self.query_one("#composer-hint", Label).update(Text(one_line(str(exc)), style="bold red"))
+                return
         if self._save_timer is not None:
             # A save firing after the reply has deleted the draft would bring the sent text back.
             # If the send fails, the text is still written when the composer closes.
             self._save_timer.stop()
-        self.post_message(self.SendRequested(self.mode, text, self.route))
+        self.post_message(self.SendRequested(self.mode, text, self.route, to=to, cc=cc, bcc=bcc))
 
     def edit_in_editor(self, arg: str | None = None) -> None:
         edited = self.app.edit_externally(self.text, suffix=".md")  # type: ignore[attr-defined]
@@ -232,6 +292,7 @@ class Composer(Vertical):
                 self.route_index = names.index(arg)
         elif len(self.routes) > 1:
             self.route_index = (self.route_index + 1) % len(self.routes)
+        self._fill_fields()
         self._render_via()
         self.save_draft()
 
