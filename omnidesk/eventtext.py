@@ -238,7 +238,7 @@ def message_marks(m: Message) -> list[str]:
     """What a timeline says about a message besides its text: automated mail is not an answer."""
     marks = []
     if "bounce" in m.flags:
-        marks.append("delivery report: the result is on the reply it is about")
+        marks.append("delivery report from a mail server: not a customer's message")
     elif "auto-reply" in m.flags:
         marks.append("automatic reply: not counted as the customer's answer")
     return marks

@@ -515,7 +515,11 @@ def _apply_report(c: sqlite3.Connection, rec: PreparedRecord, report: dict[str, 
     out_id, conversation_id, delivery = rows[ref]
     state = str(report.get("state") or "failed")
     if state == "failed":
+        reason = str(report.get("reason") or "the remote server gave no reason")
         c.execute("UPDATE messages SET delivery = 'failed', delivery_error = ? WHERE id = ?",
-                  (str(report.get("reason") or "the remote server gave no reason"), out_id))
+                  (reason, out_id))
+        # `omnidesk outbox` lists it with the other failures, and retry sends it again.
+        c.execute("UPDATE outbox SET state = 'failed', last_error = ?, updated_at = ?"
+                  " WHERE message_id = ? AND state = 'sent'", (reason, rec.at, out_id))
     _event(c, conversation_id, None, "delivery_report", {"delivery": delivery},
            {**report, "message_id": out_id, "report_message_id": report_message_id}, rec.at)

@@ -112,8 +112,9 @@ async def _replied(desk: Desk) -> tuple[Channel, factories.Thread, int, str]:
     t = await factories.thread(desk, channel)
     result = await services.queue_reply(desk, t.conversation_id, "We have refunded you.")
     assert result.message_id is not None
-    async with desk.db.write() as conn:
+    async with desk.db.write() as conn:  # as the dispatcher leaves a reply the server accepted
         await conn.execute("UPDATE messages SET delivery = 'sent' WHERE id = ?", (result.message_id,))
+        await conn.execute("UPDATE outbox SET state = 'sent' WHERE message_id = ?", (result.message_id,))
     await services.set_status(desk, [t.conversation_id], "resolved")
     row = await desk.db.fetchone("SELECT external_id FROM messages WHERE id = ?", (result.message_id,))
     return channel, t, result.message_id, row[0]
@@ -126,6 +127,17 @@ async def _conversation(desk: Desk, cid: int) -> dict:
 
 async def _count(desk: Desk, table: str) -> int:
     return (await desk.db.fetchone(f"SELECT count(*) FROM {table}"))[0]
+
+
+def _printed(conversation: object) -> str:
+    """What `omnidesk show` prints on a terminal for the conversation."""
+    from rich.console import Console
+
+    from omnidesk.cli.timeline import print_timeline
+
+    console = Console(record=True, width=200, highlight=False, markup=False, emoji=False)
+    print_timeline(conversation, console=console)  # type: ignore[arg-type]
+    return console.export_text()
 
 
 def _planted(raw: bytes, ref: str) -> bytes:
@@ -150,6 +162,8 @@ async def test_bounce_of_our_reply_marks_it_failed_without_a_new_conversation(
     reply = await adesk.db.fetchone("SELECT delivery, delivery_error FROM messages WHERE id = ?", (reply_id,))
     assert reply[0] == "failed"
     assert "5.1.1" in reply[1] and "User Unknown" in reply[1]
+    outbox = await adesk.db.fetchone("SELECT state, last_error FROM outbox WHERE message_id = ?", (reply_id,))
+    assert tuple(outbox) == ("failed", reply[1])  # listed with the failures; retry can send it again
     after = await _conversation(adesk, t.conversation_id)
     assert after["status"] == "resolved"  # a bounce is nobody's answer
     assert after["last_inbound_at"] == before["last_inbound_at"]
@@ -160,6 +174,10 @@ async def test_bounce_of_our_reply_marks_it_failed_without_a_new_conversation(
     assert describe(events[0]) == (
         "a reply could not be delivered to userunknown@bouncehammer.jp: "
         "550 5.1.1 <userunknown@bouncehammer.jp>... User Unknown")
+    printed = _printed(timeline)
+    assert "a reply could not be delivered to userunknown@bouncehammer.jp" in printed
+    assert "delivery failed: 550 5.1.1" in printed
+    assert "delivery report from a mail server: not a customer's message" in printed
     # The same report delivered again changes nothing.
     again = await ingest_batch(adesk, channel, Batch([mime.parse(raw)], None))
     assert (again.imported, again.duplicates) == (0, 1)
@@ -249,3 +267,5 @@ async def test_auto_reply_joins_without_reopening_or_counting(adesk: Desk, subje
     assert await _count(adesk, "events WHERE kind = 'reopened'") == 0
     message = await adesk.db.fetchone("SELECT flags FROM messages WHERE external_id = ?", (rec.external_id,))
     assert FLAG_AUTO_REPLY in json.loads(message[0])
+    printed = _printed(await reads.get_conversation(adesk, t.conversation_id))
+    assert "automatic reply: not counted as the customer's answer" in printed
