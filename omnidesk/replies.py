@@ -270,8 +270,13 @@ def copies(kind: str, given: Iterable[str], role: str, taken: Iterable[str]) -> 
 
 
 def address_text(address: str, name: str = "") -> str:
-    """`Name <a@x>` as an agent reads and edits it (no RFC 2047 encoding); `copies` reads it back."""
-    name = " ".join(name.replace('"', "").split())
+    """`Name <a@x>` as an agent reads and edits it (no RFC 2047 encoding); `copies` reads it back.
+
+    The name is a stranger's text: control characters and bidi overrides are removed.
+    """
+    from omnidesk.textsafe import one_line
+
+    name = one_line(name.replace('"', ""))
     if not name:
         return address
     return f'"{name}" <{address}>' if any(c in name for c in ',;:<>@()[]\\') else f"{name} <{address}>"
