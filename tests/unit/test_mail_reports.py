@@ -269,3 +269,39 @@ async def test_auto_reply_joins_without_reopening_or_counting(adesk: Desk, subje
     assert FLAG_AUTO_REPLY in json.loads(message[0])
     printed = _printed(await reads.get_conversation(adesk, t.conversation_id))
     assert "automatic reply: not counted as the customer's answer" in printed
+
+
+def _report(parts: str, headers: str = "") -> bytes:
+    return ("From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\nTo: support@example.com\r\n"
+            "Subject: Delivery Status Notification (Delay)\r\nMessage-ID: <dsn-7@mx.example.net>\r\n"
+            f"{headers}MIME-Version: 1.0\r\n"
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
+            f"--B\r\nContent-Type: text/plain\r\n\r\nStill trying.\r\n{parts}--B--\r\n").encode()
+
+
+_DELAYED = ("--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+            "Final-Recipient: rfc822; ann@example.com\r\nAction: delayed\r\nStatus: 4.4.7\r\n"
+            "Diagnostic-Code: smtp; 451 4.4.7 Message delayed\r\n\r\n")
+
+
+async def test_text_rfc822_headers_part_names_the_reply(adesk: Desk) -> None:
+    channel, t, _, ref = await _replied(adesk)
+    raw = _report(_DELAYED + f"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {ref}\r\n"
+                  "Subject: Re: Refund please\r\n\r\n")
+    rec = mime.parse(raw)
+    assert rec.report is not None and rec.report.message_ref == ref
+    await ingest_batch(adesk, channel, Batch([rec], None))
+    row = await adesk.db.fetchone("SELECT conversation_id, after FROM events WHERE kind = 'delivery_report'")
+    assert row[0] == t.conversation_id
+    assert json.loads(row[1])["reason"] == "451 4.4.7 Message delayed"
+
+
+async def test_in_reply_to_names_the_reply_when_nothing_is_enclosed(adesk: Desk) -> None:
+    channel, t, reply_id, ref = await _replied(adesk)
+    rec = mime.parse(_report(_DELAYED.replace("delayed\r\nStatus: 4.4.7", "failed\r\nStatus: 5.2.2"),
+                             headers=f"In-Reply-To: {ref}\r\n"))
+    assert rec.report is not None and rec.report.message_ref is None
+    result = await ingest_batch(adesk, channel, Batch([rec], None))
+    assert result.conversation_ids == [t.conversation_id]
+    reply = await adesk.db.fetchone("SELECT delivery, delivery_error FROM messages WHERE id = ?", (reply_id,))
+    assert tuple(reply) == ("failed", "5.2.2 451 4.4.7 Message delayed")
