@@ -106,14 +106,16 @@ async def recompute_counters(conn: aiosqlite.Connection, conversation_id: int) -
     Used after messages move between conversations. A message counts at
     min(sent_at, received_at), as ingest does (a Date header in the future is
     clamped); activity never goes below the conversation's creation time.
+    Auto-replies and bounces count only as messages, as in ingest.
     """
+    human = " AND NOT EXISTS (SELECT 1 FROM json_each(flags) WHERE value IN ('auto-reply', 'bounce'))"
     await conn.execute(
         "UPDATE conversations SET"
         " message_count = (SELECT count(*) FROM messages WHERE conversation_id = :id),"
         " last_inbound_at = (SELECT max(min(sent_at, received_at)) FROM messages"
-        "   WHERE conversation_id = :id AND direction = 'in'),"
+        f"   WHERE conversation_id = :id AND direction = 'in'{human}),"
         " last_activity_at = max(created_at, coalesce((SELECT max(min(sent_at, received_at)) FROM messages"
-        "   WHERE conversation_id = :id), 0))"
+        f"   WHERE conversation_id = :id{human}), 0))"
         " WHERE id = :id",
         {"id": conversation_id},
     )

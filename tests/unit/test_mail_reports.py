@@ -305,3 +305,17 @@ async def test_in_reply_to_names_the_reply_when_nothing_is_enclosed(adesk: Desk)
     assert result.conversation_ids == [t.conversation_id]
     reply = await adesk.db.fetchone("SELECT delivery, delivery_error FROM messages WHERE id = ?", (reply_id,))
     assert tuple(reply) == ("failed", "5.2.2 451 4.4.7 Message delayed")
+
+
+async def test_counters_recomputed_after_a_move_still_skip_auto_replies(adesk: Desk) -> None:
+    from omnidesk.store.actions import recompute_counters
+
+    channel, t, _, ref = await _replied(adesk)
+    before = await _conversation(adesk, t.conversation_id)
+    await ingest_batch(adesk, channel, Batch([mime.parse(_auto("自动回复: 退款", ref=ref))], None))
+    async with adesk.db.write() as conn:
+        await recompute_counters(conn, t.conversation_id)
+    after = await _conversation(adesk, t.conversation_id)
+    assert (after["last_inbound_at"], after["last_activity_at"]) == (
+        before["last_inbound_at"], before["last_activity_at"])
+    assert after["message_count"] == before["message_count"] + 1
