@@ -319,3 +319,16 @@ async def test_counters_recomputed_after_a_move_still_skip_auto_replies(adesk: D
     assert (after["last_inbound_at"], after["last_activity_at"]) == (
         before["last_inbound_at"], before["last_activity_at"])
     assert after["message_count"] == before["message_count"] + 1
+
+
+def test_threading_joins_automated_mail_without_reopening_even_past_the_reopen_window() -> None:
+    from omnidesk.threading import Candidate, Facts, Windows, decide
+
+    windows = Windows.from_settings(24, 7)
+    resolved = Candidate(5, 1, "resolved", last_activity_at=0, resolved_at=0)
+    late = 30 * 86_400_000
+    human = decide(Facts(at=late, sender_customer_id=1, sender_identity_id=1, by_reference=resolved), windows)
+    assert human.is_new and human.rule == "reopen-expired"
+    auto = decide(Facts(at=late, sender_customer_id=None, sender_identity_id=None, automated=True,
+                        by_reference=resolved), windows)
+    assert (auto.conversation_id, auto.reopen, auto.sender_is_participant) == (5, False, False)
