@@ -44,7 +44,10 @@ def report(msg: Message, text: str, failed_recipients: str = "") -> DeliveryRepo
         found = None
     if found is None:
         found = _from_text(text, failed_recipients)
-    original = _original_id(msg, text)
+    try:
+        original = _original_id(msg, text)
+    except Exception:  # an enclosed part too broken to read: the report still counts, unmatched
+        original = None
     # Header values read with surrogateescape keep undecodable bytes as lone surrogates.
     return DeliveryReport(valid_text(original) if original else None, found.state, valid_text(found.status),
                           valid_text(found.diagnostic), tuple(map(valid_text, found.recipients)))
