@@ -75,15 +75,16 @@ def one_line(text: str) -> str:
 
 # Every character that is invisible or acts on the terminal or the text around it:
 # Unicode categories Cc (C0, DEL, C1), Cf (bidi controls and marks, zero-width
-# characters, BOM, tags), Zl and Zp. Written out because building the set from
-# unicodedata at start-up costs a tenth of a second; tests/unit/test_textsafe.py checks
-# it against unicodedata. C0 stands apart: json.dumps escapes it already. The few
-# above U+FFFF are matched as one span and then looked up: a regex class of seven
+# characters, BOM, tags), Zl and Zp, but for the two joiners (ZWNJ, ZWJ): Persian and
+# Indic words and emoji sequences are made of them, so they are text. Written out
+# because building the set from unicodedata at start-up costs a tenth of a second;
+# tests/unit/test_textsafe.py checks it against unicodedata. C0 stands apart: json.dumps
+# escapes it already. The few above U+FFFF are matched as one span and then looked up: a regex class of seven
 # astral ranges scans text four times slower than one.
 _C0 = "\x00-\x1f"
 _BMP_INVISIBLE = (
     "\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
-    "\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
 )
 _ASTRAL_INVISIBLE = frozenset(
     code for first, last in ((0x110BD, 0x110BD), (0x110CD, 0x110CD), (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3),

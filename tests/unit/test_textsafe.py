@@ -56,15 +56,21 @@ def test_inert_keeps_tabs_and_newlines_for_formats_that_quote_them() -> None:
     assert inert("a\tb\r\nc\rd\x1b[2J\u202e") == "a\tb\nc\nd\u241b[2J"
 
 
+#: ZERO WIDTH NON-JOINER and JOINER (Cf), part of ordinary Persian text and of emoji.
+JOINERS = {"\u200c", "\u200d"}
+
+
 def test_invisible_is_every_control_and_format_character() -> None:
-    """The hand-written set matches unicodedata: all of Cc, Cf, Zl, Zp and nothing assigned besides."""
+    """The hand-written set matches unicodedata: Cc, Cf, Zl, Zp but the joiners, and nothing else assigned."""
     candidate = re.compile(f"[{INVISIBLE_CANDIDATES}]")
     categories = {"Cc", "Cf", "Zl", "Zp"}
     for code in range(sys.maxunicode + 1):
         ch = chr(code)
         category = unicodedata.category(ch)
         invisible = bool(candidate.match(ch)) and is_invisible(ch)
-        if category in categories:
+        if ch in JOINERS:
+            assert not invisible, f"U+{code:04X} joins letters of Persian words and emoji: it is text"
+        elif category in categories:
             assert invisible, f"U+{code:04X} ({category}) missing from textsafe's invisible characters"
         elif category != "Cn":  # a newer Unicode may make an unassigned one a format character
             assert not invisible, f"U+{code:04X} ({category}) should not be among textsafe's invisible ones"
