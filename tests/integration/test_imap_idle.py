@@ -62,8 +62,13 @@ async def test_folders_beyond_the_idle_limit_are_polled(dovecot: Dovecot) -> Non
         _, cursor = await drain(a, None)
         started = time.monotonic()
         await asyncio.wait_for(a.wait_for_changes(60), 10)
-        assert 0.4 <= time.monotonic() - started < 5
-        assert a.imap.idles >= MAX_IDLE_FOLDERS  # the first ones were IDLE meanwhile
+        assert 0.4 <= time.monotonic() - started < 5  # the poll interval, not the 60 s timeout
+        # The watchers' connections are kept between waits; on a loaded machine logging
+        # them all in may take longer than one poll interval.
+        deadline = time.monotonic() + 30
+        while a.imap.idles < MAX_IDLE_FOLDERS and time.monotonic() < deadline:
+            await asyncio.wait_for(a.wait_for_changes(60), 10)
+        assert a.imap.idles >= MAX_IDLE_FOLDERS  # every watchable folder was IDLE meanwhile
         dovecot.deliver(mail(50), folder=folders[-1])
         batches, _ = await drain(a, cursor)  # the poll after the interval finds it
         assert [r.meta["imap"]["folder"] for b in batches for r in b.records] == [folders[-1]]
