@@ -83,11 +83,6 @@ TUI_KEYS: dict[str, Key] = {
 
 _TLS = ("ssl", "starttls", "none")
 
-#: Keys every channel table has, whatever its kind.
-CHANNEL_COMMON_KEYS: dict[str, Key] = {
-    "kind": Key("str", "Adapter kind: email, maildir (or one installed by a plugin).", required=True),
-}
-
 SMTP_KEYS: dict[str, Key] = {
     "smtp_host": Key("str", "SMTP server for replies."),
     "smtp_port": Key("int", "SMTP port (default 587).", minimum=1),

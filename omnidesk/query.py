@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from typing import NamedTuple
 
 from omnidesk.errors import UserError
@@ -346,10 +346,6 @@ def parse_date(value: str, now: datetime | None = None, tz: tzinfo | None = None
             continue
         return parsed.replace(tzinfo=now.tzinfo)
     raise ValueError("expected a date like 2026-11-01, 2026-11-01T09:30, today, yesterday or -7d")
-
-
-def day_start(d: date, tz: tzinfo) -> datetime:
-    return datetime.combine(d, time(), tz)
 
 
 # -- parser -------------------------------------------------------------------------------------

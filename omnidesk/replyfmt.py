@@ -36,10 +36,6 @@ def identity_kind(channel_kind: str) -> str:
     return IDENTITY_KIND.get(channel_kind, channel_kind)
 
 
-def is_email(channel_kind: str | None) -> bool:
-    return channel_kind is not None and identity_kind(channel_kind) == "email"
-
-
 def base_subject(subject: str) -> str:
     """A subject without reply prefixes and without our `[#N]` tokens."""
     text = " ".join(subject.split())

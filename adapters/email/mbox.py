@@ -114,13 +114,6 @@ def iter_file(path: Path) -> Iterator[tuple[MboxEntry, bytes]]:
                 yield entry, bytes(mm[entry.offset : entry.offset + entry.length])
 
 
-def read_entry(path: Path, offset: int, length: int) -> bytes:
-    """One message's bytes (for a worker process that was given an entry)."""
-    with open(path, "rb") as fh:
-        fh.seek(offset)
-        return fh.read(length)
-
-
 def looks_like_mbox(path: Path) -> bool:
     """The file starts (after an optional BOM) with a `From ` line."""
     with open(path, "rb") as fh:

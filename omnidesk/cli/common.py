@@ -37,7 +37,6 @@ T = TypeVar("T")
 #: Exit codes (documented in docs/cli.md): 0 ok, 1 user error, 2 usage (click's own), 130 Ctrl-C.
 EXIT_OK = 0
 EXIT_USER = 1
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 

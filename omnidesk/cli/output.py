@@ -237,16 +237,3 @@ def emit(rows: Sequence[Mapping[str, Any]], fmt: str, *, fields: Sequence[str],
 
         render_table(rows, columns, now=now_ms(), out=out, title=title)
     out.flush()
-
-
-def emit_object(obj: Mapping[str, Any], fmt: str, *, out: TextIO | None = None) -> bool:
-    """Write one object for json/nl; returns False when the caller must render it otherwise."""
-    out = out or sys.stdout
-    if fmt == "json":
-        out.write(render_json(obj))
-    elif fmt == "nl":
-        out.write(render_nl([obj]))
-    else:
-        return False
-    out.flush()
-    return True

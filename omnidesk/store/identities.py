@@ -106,18 +106,3 @@ def own_addresses(c: sqlite3.Connection) -> dict[str, int | None]:
     for agent_id, email in c.execute("SELECT id, email FROM agents WHERE email IS NOT NULL"):
         own[email.strip().lower()] = agent_id
     return own
-
-
-# -- async wrappers for the service layer (call inside `async with db.write() as conn`) --------
-
-
-async def find_customer_by_identity(conn: aiosqlite.Connection, kind: str, address: str) -> int | None:
-    """The current customer id for a normalised identity, or None."""
-    found = await call_sync(conn, find_identity, kind, address)
-    return None if found is None else found[1]
-
-
-async def find_or_create_customer(conn: aiosqlite.Connection, kind: str, address: str,
-                                  display_name: str, now: int) -> tuple[int, int, bool]:
-    """(identity_id, customer_id, created): see `find_or_create`. `address` must be normalised."""
-    return await call_sync(conn, find_or_create, kind, address, display_name, now)

@@ -244,11 +244,6 @@ def _messages_from_rows(rows: Sequence[sqlite3.Row], att_rows: Sequence[sqlite3.
     return out
 
 
-async def message_conversation(db: Database, message_id: int) -> int | None:
-    row = await db.fetchone("SELECT conversation_id FROM messages WHERE id = ?", (message_id,))
-    return None if row is None else row[0]
-
-
 def _row_to_event(r: sqlite3.Row) -> Event:
     return Event(
         id=r["id"],
@@ -270,17 +265,6 @@ async def events(
         ("conversation_id", conversation_id) if conversation_id is not None else ("customer_id", customer_id)
     )
     rows = await db.fetchall(_EVENTS_SQL.format(column=column), (value,))
-    return [_row_to_event(r) for r in rows]
-
-
-async def events_by_id(db: Database, event_ids: Sequence[int]) -> list[Event]:
-    if not event_ids:
-        return []
-    rows = await db.fetchall(
-        f"SELECT e.*, a.name AS agent_name FROM events e LEFT JOIN agents a ON a.id = e.agent_id"
-        f" WHERE e.id IN ({_marks(event_ids)}) ORDER BY e.id",
-        tuple(event_ids),
-    )
     return [_row_to_event(r) for r in rows]
 
 
