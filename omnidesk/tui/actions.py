@@ -378,6 +378,8 @@ def markdown(keymap: Mapping[str, str] | None = None) -> str:
         "Every action is also in the command palette (ctrl+p) and on the `:` command line",
         "(`:tag +billing -spam`, `:assign bob`, `:snooze tomorrow`). Triage actions apply to the",
         "marked conversations when any are marked; the set is fixed when the action starts.",
+        "The palette also keeps Textual's Theme, Screenshot and Maximize commands (its Quit and",
+        "Keys are `quit` and `help` here).",
         "",
     ]
     for context in CONTEXTS:

@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.text import Text
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.reactive import reactive
 from textual.screen import Screen
 
@@ -34,6 +34,8 @@ BULK_CONFIRM = 5
 #: How often the store is asked whether anything changed (seconds).
 POLL_SECONDS = 1.0
 HEALTH_SECONDS = 5.0
+#: Textual's palette commands that an action of ours already is: `quit`, and `help` (`?`) lists the keys.
+SHADOWED_SYSTEM_COMMANDS = frozenset({"Quit", "Keys"})
 
 
 class OmnideskApp(App[None]):
@@ -76,6 +78,12 @@ class OmnideskApp(App[None]):
         self.sync_state = "off"
         self.background = list(background)  # extra tasks given the stop event (the demo's simulator)
         self.conversation_screen: Any = None  # one ConversationScreen, reused by every open
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's palette commands, less those the registry's actions already offer."""
+        for command in super().get_system_commands(screen):
+            if command.title not in SHADOWED_SYSTEM_COMMANDS:
+                yield command
 
     # -- start and stop -------------------------------------------------------------
 
