@@ -233,12 +233,25 @@ def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Se
     for i, item in enumerate(v.array_of_tables(data, "views")):
         views.append(SavedView(**v.section(item, VIEW_KEYS, f"views[{i}]")))
     v.check_unique([view.name for view in views], "views", "name")
-    v.check_unique([view.key for view in views if view.key], "views", "key")
+    _check_view_keys(v, views)
 
     tui_values = v.section(v.table(data, "tui", "tui"), TUI_KEYS, "tui")
     tui = TuiSettings(**tui_values)
     return Settings(desk=desk, agents=tuple(agents), channels=tuple(channels), views=tuple(views),
                     tui=tui, source=source)
+
+
+def _check_view_keys(v: _Validator, views: list[SavedView]) -> None:
+    """Two saved views on one digit: an error naming both (a built-in view gives way instead)."""
+    first: dict[str, int] = {}
+    for i, view in enumerate(views):
+        if view.key is None:
+            continue
+        if view.key in first:
+            other = views[first[view.key]]
+            v.fail(f"views[{i}].key", f"key {view.key!r} of view {view.name!r} is already the key of view"
+                   f" {other.name!r} (views[{first[view.key]}])")
+        first[view.key] = i
 
 
 def _channel(v: _Validator, name: str, item: Mapping[str, Any], base: Path) -> ChannelSettings:

@@ -228,7 +228,7 @@ ACTIONS: tuple[Action, ...] = (
         show=True,
         takes_arg="QUERY",
     ),
-    *(Action(f"view-{n}", f"Saved view {n}", str(n), ("inbox",), f"select_view_{n}") for n in range(1, 10)),
+    *(Action(f"view-{n}", f"Sidebar view {n}", str(n), ("inbox",), f"select_view_{n}") for n in range(1, 10)),
     Action("refresh", "Reload from the store", "ctrl+r", ("inbox",), "refresh_now"),
     # -- reading ---------------------------------------------------------------------
     Action(
@@ -380,6 +380,10 @@ def markdown(keymap: Mapping[str, str] | None = None) -> str:
         "marked conversations when any are marked; the set is fixed when the action starts.",
         "The palette also keeps Textual's Theme, Screenshot and Maximize commands (its Quit and",
         "Keys are `quit` and `help` here).",
+        "",
+        "The digits open the sidebar's views, each shown beside its digit. A saved view's `key`",
+        "(docs/configuration.md) takes its digit even from a built-in view, which then moves to",
+        "the next free digit.",
         "",
     ]
     for context in CONTEXTS:

@@ -1,9 +1,11 @@
 """The inbox sidebar's views: built-in queues, one per channel, and saved searches from config.
 
-Views are numbered once, in the order shown: the first nine get keys 1-9 and
-the digit keys select exactly those (a config view's own `key` does not
-renumber the list, so two lines never share a digit). A saved view whose query
-repeats a built-in one is shown once.
+Each view shown has at most one digit and each digit opens one view. A saved
+view's `key` from the config wins: that view gets the digit, even when a
+built-in view would have had it. The other views, in the order shown, take the
+digits left free, so a built-in view moves to the next free digit rather than
+lose its key (those past the ninth have none). A saved view whose query repeats
+a built-in one is shown once, as the built-in, on the saved view's key.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from omnidesk.tui.textfmt import glyph
 class View:
     name: str
     query: str
-    key: str | None = None  # "1".."9" for the first nine shown, else None
+    key: str | None = None  # the digit "1".."9" that opens it, or None
 
 
 def default_views(desk: Any, channels: list[Any]) -> list[View]:
@@ -37,17 +39,21 @@ def default_views(desk: Any, channels: list[Any]) -> list[View]:
         View(f"{glyph(c.kind, desk.settings.tui.ascii_glyphs)} {c.name}", f"channel:{c.name}")
         for c in channels
     ]
-    seen = {_norm(v.query) for v in views}
+    shown = {_norm(v.query): i for i, v in enumerate(views)}
     for saved in desk.settings.views:
-        if _norm(saved.query) not in seen:
-            seen.add(_norm(saved.query))
-            views.append(View(saved.name, saved.query))
+        index = shown.get(_norm(saved.query))
+        if index is None:
+            shown[_norm(saved.query)] = len(views)
+            views.append(View(saved.name, saved.query, saved.key))
+        elif saved.key is not None and views[index].key is None:
+            views[index] = View(views[index].name, views[index].query, saved.key)
     return number_views(views)
 
 
 def number_views(views: list[View]) -> list[View]:
-    """Give the first nine views keys 1-9 in order; the rest have none."""
-    return [View(v.name, v.query, str(i + 1) if i < 9 else None) for i, v in enumerate(views)]
+    """Keep the keys views were given; the others take the free digits 1-9 in order."""
+    free = iter(d for d in "123456789" if d not in {v.key for v in views})
+    return [v if v.key is not None else View(v.name, v.query, next(free, None)) for v in views]
 
 
 def view_for_digit(views: list[View], digit: int) -> int | None:

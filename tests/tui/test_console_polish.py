@@ -52,24 +52,50 @@ def _desk(saved):
     return SimpleNamespace(agent=object(), settings=settings)
 
 
-def test_views_are_numbered_once_in_order():
+def test_saved_view_keys_win_and_the_other_views_take_the_free_digits():
     channels = [SimpleNamespace(kind="email", name="support")]
     saved = (
         SavedView("Mine", "assignee:me  status:open", key="1"),  # repeats a built-in: shown once
-        SavedView("Billing", "tag:billing", key="1"),
-        SavedView("VIP", "tag:vip", key="2"),
+        SavedView("Billing", "tag:billing", key="3"),  # the built-in "All open" would have had 3
+        SavedView("VIP", "tag:vip"),
         SavedView("Chinese", "退款", key="5"),
     )
     views = default_views(_desk(saved), channels)
     names = [v.name for v in views]
     assert names.count("Mine") == 1
     assert names[-3:] == ["Billing", "VIP", "Chinese"]
-    keys = [v.key for v in views]
-    assert keys[:9] == [str(n) for n in range(1, 10)]
-    assert all(k is None for k in keys[9:])
-    for digit in range(1, 10):
-        assert view_for_digit(views, digit) == digit - 1
+    keys = {v.name: v.key for v in views}
+    assert (keys["Mine"], keys["Billing"], keys["Chinese"]) == ("1", "3", "5")
+    assert (keys["Unassigned"], keys["All open"], keys["Pending"], keys["Snoozed"]) == ("2", "4", "6", "7")
+    assert (keys["Resolved"], keys["All"], keys["VIP"]) == ("8", "9", None)
+    assert sorted(k for k in keys.values() if k) == [str(n) for n in range(1, 10)]  # each digit once
+    assert views[view_for_digit(views, 3)].name == "Billing"
     assert view_for_digit(views, 0) is None
+
+
+def test_a_saved_key_on_a_repeated_built_in_moves_to_it():
+    saved = (SavedView("Everything open", "status:open", key="9"),)
+    views = default_views(_desk(saved), [])
+    assert [(v.name, v.key) for v in views][:4] == [("Mine", "1"), ("Unassigned", "2"), ("All open", "9"),
+                                                    ("Pending", "3")]
+
+
+async def test_digit_key_opens_the_saved_view_of_the_config(seeded):
+    """The demo's "Billing" view on key 3 opens Billing, not the built-in "All open"."""
+    from dataclasses import replace
+
+    saved = (SavedView("Billing", "tag:billing -status:resolved", key="3"),)
+    desk = replace(seeded, settings=replace(seeded.settings, views=saved))
+    app = make_app(desk)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: inbox_ready(app), "inbox")
+        inbox = app.screen
+        await pilot.press("3")
+        await until(pilot, lambda: inbox.views[inbox.view_index].name == "Billing", "Billing view")
+        assert inbox.query_text == "tag:billing -status:resolved"
+        sidebar = [line.split("│")[0] for line in screen_text(app).splitlines()[1:]]
+        assert any(re.match(r"\s*3 Billing", line) for line in sidebar), sidebar
+        assert any(re.match(r"\s*4 All open", line) for line in sidebar), sidebar
 
 
 async def test_digit_keys_select_the_view_labelled_with_them(seeded):
@@ -79,7 +105,7 @@ async def test_digit_keys_select_the_view_labelled_with_them(seeded):
         inbox = app.screen
         sidebar = [line.split("│")[0] for line in screen_text(app).splitlines()[1:]]
         labels = [m.group(1) for line in sidebar if (m := re.match(r"\s*([1-9]) \S", line))]
-        assert labels == sorted(set(labels)), sidebar  # each digit once, in order
+        assert len(labels) == len(set(labels)), sidebar  # each digit once
         for digit in ("2", "9", "4"):
             await pilot.press(digit)
             await until(pilot, lambda d=digit: inbox.views[inbox.view_index].key == d, f"view {digit}")

@@ -177,6 +177,9 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
          "channels.s.password_env", "only one of"),
         ("[[views]]\nname = 'v'\n", "views[0].query", "missing required key"),
         ("[[views]]\nname = 'v'\nquery = 'q'\nkey = '0'\n", "views[0].key", "expected one of"),
+        ("[[views]]\nname = 'Billing'\nquery = 'tag:billing'\nkey = '3'\n"
+         "[[views]]\nname = 'VIP'\nquery = 'tag:vip'\nkey = '3'\n",
+         "views[1].key", "key '3' of view 'VIP' is already the key of view 'Billing' (views[0])"),
         ("[tui]\nkeys = { reply = 5 }\n", "tui.keys", "expected a table of strings"),
         ("desk = 5\n", "desk", "expected a table"),
     ],
