@@ -370,7 +370,9 @@ class OmnideskApp(App[None]):
             callback(result)
         if message.advance is not None:
             message.advance()
-        self.broadcast(StoreChanged(local=True))
+        # An undo brings its conversations back (into a view they had left): the cursor follows.
+        restored = result.conversation_ids if getattr(result, "action", None) == "undo" else ()
+        self.broadcast(StoreChanged(local=True, seek=frozenset(restored)))
 
     def on_action_failed(self, message: ActionFailed) -> None:
         self.notify(message.error, severity="error", markup=False, timeout=8)
@@ -380,7 +382,7 @@ class OmnideskApp(App[None]):
     def broadcast(self, message: StoreChanged) -> None:
         for screen in self.screen_stack:
             if hasattr(screen, "on_store_changed"):
-                screen.post_message(StoreChanged(local=message.local))
+                screen.post_message(StoreChanged(local=message.local, seek=message.seek))
 
     def _poll(self) -> None:
         if self._polling:  # the previous check is still running: skip a beat, never pile up

@@ -15,14 +15,20 @@ class StoreChanged(Message, bubble=False):
     A burst of them collapses into one: a queued StoreChanged replaces the
     next, so a sync importing 500 mails causes one refresh, not 500. It does
     not bubble: the app sends one to each screen, and it must not come back.
+    `seek`: conversations the inbox cursor should go to when their rows come
+    back (those an undo restored); a collapsed burst keeps them.
     """
 
-    def __init__(self, local: bool = False) -> None:
+    def __init__(self, local: bool = False, seek: frozenset[int] = frozenset()) -> None:
         super().__init__()
         self.local = local
+        self.seek = seek
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, StoreChanged)
+        if isinstance(message, StoreChanged):
+            message.seek |= self.seek
+            return True
+        return False
 
 
 class PageLoaded(Message):

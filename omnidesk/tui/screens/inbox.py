@@ -233,7 +233,7 @@ class InboxScreen(DeskScreen):
         self.last_error = error
 
     def on_store_changed(self, message: StoreChanged) -> None:
-        self.conv_list.reload()
+        self.conv_list.reload(seek=message.seek)
         self.load_counts()
         self._update_title()
 

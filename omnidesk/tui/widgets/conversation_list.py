@@ -81,6 +81,7 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         self.cursor = 0
         self.marked: set[int] = set()
         self.range_anchor: int | None = None
+        self.seek: frozenset[int] = frozenset()  # put the cursor on one of these when its row arrives
         self.now_ms = now_ms
         self.ascii_glyphs = ascii_glyphs
 
@@ -94,17 +95,21 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         self.loading.clear()
         self.cursor = 0
         self.range_anchor = None
+        self.seek = frozenset()
         self._update_size()
         self.scroll_to(y=0, animate=False)
         self.request_page(0)
         return self.state.generation
 
-    def reload(self) -> None:
+    def reload(self, seek: frozenset[int] = frozenset()) -> None:
         """The store changed: fetch the pages in view again (rows stay shown until they arrive).
 
         Near the top, pages are refetched in order so the `after` tokens follow
-        rows that moved; deep in the list the known tokens are reused.
+        rows that moved; deep in the list the known tokens are reused. With `seek`,
+        the cursor goes to the first of those conversations the new pages show
+        (an undo brings a row back, and the next key should act on it).
         """
+        self.seek = seek
         self.state.generation += 1
         self.loading.clear()
         first, last = self._visible_pages()
@@ -149,8 +154,14 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
                 self.state.total = self.state.exhausted_at
         self._evict()
         self._update_size()
-        if current is not None and index * PAGE_SIZE <= self.cursor < (index + 1) * PAGE_SIZE:
+        if self.seek and any(item.id in self.seek for item in items):
+            self.cursor = index * PAGE_SIZE + next(i for i, item in enumerate(items) if item.id in self.seek)
+            self.seek = frozenset()
+            self._scroll_to_cursor()
+        elif current is not None and index * PAGE_SIZE <= self.cursor < (index + 1) * PAGE_SIZE:
             self._follow(current.id)
+        if not self.loading:
+            self.seek = frozenset()  # every page asked for has come: the rows are not in view
         self.cursor = min(self.cursor, max(0, self.row_count - 1))
         self.refresh()
         self._want_visible()
