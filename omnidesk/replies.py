@@ -13,6 +13,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import aiosqlite
 
@@ -29,7 +30,7 @@ from omnidesk.actionresult import (
 )
 from omnidesk.desk import Desk
 from omnidesk.errors import NotFound, UserError
-from omnidesk.model import Channel
+from omnidesk.model import Channel, Identity
 from omnidesk.store import actions as store
 from omnidesk.store import customers as store_customers
 from omnidesk.store import reads as store_reads
@@ -39,6 +40,14 @@ from omnidesk.timeutil import now_ms
 #: Largest reply body accepted (characters); beyond this it is surely a mistake (a pasted log file).
 MAX_TEXT = 1_000_000
 PHONE_CHANNEL = "phone"
+
+
+class ReplyRoute(NamedTuple):
+    """Where a reply can go: a channel (name and kind) and the customer's address on it."""
+
+    channel: str
+    kind: str
+    to: str
 
 
 def sender_text(name: str, address: str) -> str:
@@ -156,7 +165,15 @@ async def _reply_channel(
         if channel.kind == PHONE_CHANNEL:
             raise UserError("replies cannot go out on the phone channel", hint="log the call instead")
         return channel
-    # The latest inbound message's channel, skipping logged calls (nothing sends on them).
+    for cid in _default_channel_ids(conv, thread):
+        channel = await get_channel_by_id(desk.db, cid)
+        if channel is not None and channel.kind != PHONE_CHANNEL:
+            return channel
+    raise UserError(f"#{conv['id']} has no channel to reply on", hint="pass --channel NAME")
+
+
+def _default_channel_ids(conv: sqlite3.Row, thread: Sequence[sqlite3.Row]) -> list[int]:
+    """Channels a reply goes out on by default, best first (logged calls skipped: nothing sends on them)."""
     candidates = [
         m["channel_id"]
         for m in reversed(thread)
@@ -168,11 +185,36 @@ async def _reply_channel(
         for m in reversed(thread)
         if m["direction"] == "out" and m["channel_id"] is not None and m["channel_kind"] != PHONE_CHANNEL
     ]
-    for cid in candidates:
-        channel = await get_channel_by_id(desk.db, cid)
-        if channel is not None and channel.kind != PHONE_CHANNEL:
-            return channel
-    raise UserError(f"#{conv['id']} has no channel to reply on", hint="pass --channel NAME")
+    return candidates
+
+
+async def reply_routes(desk: Desk, conversation_id: int) -> list[ReplyRoute]:
+    """Every (channel, address) a reply to this conversation can take, the one `queue_reply` picks first.
+
+    One route per identity of the customer on each channel that can send (not
+    the phone channel of logged calls) and whose kind of address it is; on each
+    channel the identity that wrote last comes first. `queue_reply` accepts each
+    as `channel=`, `to=`, and with neither picks the first (when the default
+    channel reaches the customer). The console offers exactly these.
+    """
+    conv = await store_reads.conversation_row(desk.db, conversation_id)
+    if conv is None:
+        raise NotFound(f"no such conversation: #{conversation_id}")
+    thread = await store_reads.thread_messages(desk.db, conversation_id)
+    customer = await store_customers.get_customer(desk.db, conv["customer_id"])
+    assert customer is not None
+    channels = [c for c in await list_channels(desk.db) if c.kind != PHONE_CHANNEL]
+    ids = {c.id for c in channels}
+    default = next((cid for cid in _default_channel_ids(conv, thread) if cid in ids), None)
+    channels.sort(key=lambda c: c.id != default)  # stable: the others keep their order
+    routes = []
+    for channel in channels:
+        kind = replyfmt.identity_kind(channel.kind)
+        own = [i for i in customer.identities if i.kind == kind]
+        first = _default_identity(own, _family(thread, kind))
+        for ident in sorted(own, key=lambda i: i is not first):
+            routes.append(ReplyRoute(channel.name, channel.kind, ident.address))
+    return routes
 
 
 def _family(thread: Sequence[sqlite3.Row], kind: str) -> list[sqlite3.Row]:
@@ -191,15 +233,19 @@ async def _recipient(
         address = normalise(kind, to)
         known = next((i for i in customer.identities if i.kind == kind and i.address == address), None)
         return Address(kind, address, (known.display_name if known else "") or customer.name)
-    own = [i for i in customer.identities if i.kind == kind]
-    by_id = {i.id: i for i in own}
-    for m in reversed(family):  # whoever of the customer wrote last
-        if m["direction"] == "in" and m["author_identity_id"] in by_id:
-            ident = by_id[m["author_identity_id"]]
-            return Address(kind, ident.address, ident.display_name or customer.name)
-    if own:
-        return Address(kind, own[0].address, own[0].display_name or customer.name)
+    ident = _default_identity([i for i in customer.identities if i.kind == kind], family)
+    if ident is not None:
+        return Address(kind, ident.address, ident.display_name or customer.name)
     raise UserError(f"the customer of #{conv['id']} has no {kind} address", hint="pass --to ADDRESS")
+
+
+def _default_identity(own: Sequence[Identity], family: Sequence[sqlite3.Row]) -> Identity | None:
+    """Of the customer's identities of one kind, whoever wrote last in `family`, else the first."""
+    by_id = {i.id: i for i in own}
+    for m in reversed(family):
+        if m["direction"] == "in" and m["author_identity_id"] in by_id:
+            return by_id[m["author_identity_id"]]
+    return own[0] if own else None
 
 
 async def _reply_all_cc(

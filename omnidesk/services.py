@@ -36,7 +36,7 @@ from omnidesk.merging import (
     unmerge_customer,
 )
 from omnidesk.model import PRIORITIES, STATUSES, Agent, Priority, Status
-from omnidesk.replies import cancel_reply, queue_reply, retry_reply, store_note, undo_note
+from omnidesk.replies import cancel_reply, queue_reply, reply_routes, retry_reply, store_note, undo_note
 from omnidesk.store import actions as store
 from omnidesk.store import agents as store_agents
 from omnidesk.store import reads as store_reads
@@ -54,6 +54,7 @@ __all__ = [
     "merge_customers",
     "move_message",
     "queue_reply",
+    "reply_routes",
     "resolve_agent",
     "retry_reply",
     "set_priority",

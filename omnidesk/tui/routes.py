@@ -1,4 +1,4 @@
-"""Where a reply can go (channel + address) and what is worth copying from a conversation."""
+"""Who a reply-all copies on each route, and what is worth copying from a conversation."""
 
 from __future__ import annotations
 
@@ -13,26 +13,6 @@ from omnidesk.tui.widgets.composer import Route
 from omnidesk.tui.widgets.picker import Choice
 
 _ORDER_NUMBER = re.compile(r"(?:order|rendelés|订单|سفارش|buyurtma)?\s*#?\b([A-Z]{0,3}-?\d{5,})\b", re.I)
-
-
-def routes_for(conversation: Conversation, channels: list[Any]) -> list[Route]:
-    """Every (channel, address) that reaches this customer; the latest inbound channel first."""
-    identities = list(conversation.customer.identities)
-    latest_in = next((m for m in reversed(conversation.messages) if m.direction == "in"), None)
-    routes: list[Route] = []
-    for channel in channels:
-        wanted = identity_kind(channel.kind)
-        for identity in identities:
-            if identity.kind == wanted:
-                routes.append(Route(channel.name, channel.kind, identity.address))
-    if latest_in is not None and latest_in.channel_name:
-        preferred = [r for r in routes if r.channel == latest_in.channel_name]
-        exact = [r for r in preferred if r.to == latest_in.author_address.lower()]
-        first = (exact or preferred)[:1]
-        if not first and latest_in.author_address:
-            first = [Route(latest_in.channel_name, latest_in.channel_kind or "?", latest_in.author_address)]
-        routes = first + [r for r in routes if r not in first]
-    return routes
 
 
 def with_reply_all_cc(routes: list[Route], conversation: Conversation, channels: list[Any]) -> list[Route]:

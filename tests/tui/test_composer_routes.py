@@ -68,3 +68,27 @@ async def test_quitting_right_after_typing_keeps_the_draft_for_the_next_console(
         await pilot.press("r")
         await until(pilot, lambda: _composer(app) is not None, "composer")
         await until(pilot, lambda: _composer(app).text == "Félkész válasz", "draft restored")
+
+
+async def test_every_route_the_composer_offers_is_one_the_service_accepts(seeded):
+    """A customer also known by phone, with a logged call: no route on the phone channel is offered."""
+    from omnidesk import services
+    from omnidesk.store import customers
+    from omnidesk.timeutil import now_ms
+
+    customer_id = (await reads.get_conversation(seeded, ANN)).customer.id
+    async with seeded.db.write() as conn:
+        await customers.add_identity(conn, customer_id=customer_id, kind="phone", address="+3612345678",
+                                     display_name="Ann Lee", now=now_ms())
+    await services.log_call(seeded, direction="in", duration_seconds=30, notes="rang", conversation_id=ANN)
+    app = make_app(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_conversation(pilot, app, ANN)
+        await pilot.press("r")
+        await until(pilot, lambda: _composer(app) is not None, "composer")
+        offered = [(r.channel, r.kind, r.to) for r in _composer(app).routes]
+    assert offered and all(kind != "phone" for _, kind, _ in offered), offered
+    assert offered == [tuple(r) for r in await services.reply_routes(seeded, ANN)]
+    for channel, _, to in offered:
+        result = await services.queue_reply(seeded, ANN, "ok", channel=channel, to=to)
+        assert result.description.endswith(f"via {channel} to {to}")

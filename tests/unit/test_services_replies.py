@@ -222,6 +222,43 @@ async def test_reply_default_channel_skips_logged_calls(adesk: Desk) -> None:
     assert (await _outbox(adesk, result.message_id))["channel_id"] == ch.id
 
 
+async def test_reply_routes_are_exactly_what_queue_reply_accepts(adesk: Desk) -> None:
+    """Routes never include the phone channel of logged calls; the first is the default reply's."""
+    support = await factories.email_channel(adesk)
+    await factories.email_channel(adesk, "sales", "sales@example.com")
+    t = await factories.thread(adesk, support, name="Nagy Éva", address="eva@example.hu")
+    async with adesk.db.write() as conn:  # a second address, and a phone the calls know her by
+        from omnidesk.store import customers
+
+        for kind, address in (("email", "eva.nagy@example.hu"), ("phone", "+3612345678")):
+            await customers.add_identity(conn, customer_id=t.customer_id, kind=kind, address=address,
+                                         display_name="Nagy Éva", now=now_ms())
+    await services.log_call(adesk, direction="in", duration_seconds=30, notes="hívott",
+                            conversation_id=t.conversation_id)
+    routes = await services.reply_routes(adesk, t.conversation_id)
+    assert routes == [
+        ("support", "email", "eva@example.hu"),  # the latest inbound mail's channel and author
+        ("support", "email", "eva.nagy@example.hu"),
+        ("sales", "email", "eva@example.hu"),
+        ("sales", "email", "eva.nagy@example.hu"),
+    ]
+    default = await services.queue_reply(adesk, t.conversation_id, "alapértelmezett")
+    assert default.description.endswith(f"via {routes[0].channel} to {routes[0].to}")
+    for route in routes:
+        result = await services.queue_reply(adesk, t.conversation_id, "köszönöm", channel=route.channel,
+                                            to=route.to)
+        assert result.description.endswith(f"via {route.channel} to {route.to}")
+    with pytest.raises(NotFound):
+        await services.reply_routes(adesk, 5555)
+
+
+async def test_reply_routes_of_a_customer_known_only_by_phone_are_none(adesk: Desk) -> None:
+    await factories.email_channel(adesk)
+    cust, _ = await factories.customer(adesk, kind="phone", address="+3612345678")
+    call = await services.log_call(adesk, direction="in", duration_seconds=6, notes="hívás", customer_id=cust)
+    assert await services.reply_routes(adesk, call.conversation_ids[0]) == []
+
+
 async def test_reply_with_attachments_and_multilingual_text(adesk: Desk, tmp_path: Path) -> None:
     ch = await factories.email_channel(adesk)
     t = await factories.thread(adesk, ch)

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widgets import Label
 
 from omnidesk import reads, replyfmt, services
-from omnidesk.tui.routes import routes_for, with_reply_all_cc
+from omnidesk.tui.routes import with_reply_all_cc
 from omnidesk.tui.widgets.composer import Composer, Route
 
 
@@ -59,7 +59,8 @@ class Composing:
     async def load_routes(self, mode: str) -> None:
         conversation = self.conversation or await reads.get_conversation(self.desk, self.conversation_id)
         channels = list(await reads.list_channels(self.desk))
-        routes = routes_for(conversation, channels)
+        offered = await services.reply_routes(self.desk, conversation.summary.id)
+        routes = [Route(r.channel, r.kind, r.to) for r in offered]
         if mode == "reply-all":
             routes = with_reply_all_cc(routes, conversation, channels)
         quote = ""
