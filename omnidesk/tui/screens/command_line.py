@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList
-from textual.widgets.option_list import Option
+from textual.widgets import Input
 
 from omnidesk.tui import actions
+from omnidesk.tui.widgets.picker import Choice, ChoiceList, ChoiceScreen
 
 
-class CommandLineScreen(ModalScreen[str | None]):
+class CommandLineScreen(ChoiceScreen):
     """`:tag +billing`, `:assign bob`, `:filter status:open` — enter runs, tab completes."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", show=False),
-        Binding("tab", "complete", show=False, priority=True),
-        Binding("down", "move(1)", show=False),
-        Binding("up", "move(-1)", show=False),
-    ]
 
     def __init__(
         self,
@@ -35,55 +24,33 @@ class CommandLineScreen(ModalScreen[str | None]):
         super().__init__(id="command-line")
         self.contexts = list(contexts)
         self.argument_help = argument_help
-        self.shown: list[tuple[str, str]] = []  # (completion text, description)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="command-box"):
-            yield OptionList(id="command-options")
+            yield ChoiceList(bold=True, limit=50, id="command-options")
             yield Input(placeholder="action [argument]   (tab completes, esc cancels)", id="command-input")
 
-    def on_mount(self) -> None:
-        self._update("")
-        self.query_one(Input).focus()
-
-    @on(Input.Changed, "#command-input")
-    def _changed(self, event: Input.Changed) -> None:
-        self._update(event.value)
-
-    def _update(self, typed: str) -> None:
+    def refilter(self, typed: str) -> None:
         word, space, rest = typed.partition(" ")
         if space and word in actions.BY_ID:
             action = actions.BY_ID[word]
             extra = self.argument_help(word, rest) if self.argument_help else []
-            self.shown = [(f"{word} {value}", desc) for value, desc in extra]
-            if not self.shown and action.takes_arg:
-                self.shown = [(typed, f"{action.id} {action.takes_arg}: {action.description}")]
+            shown = [Choice(f"{word} {value}", f"{word} {value}", desc) for value, desc in extra]
+            if not shown and action.takes_arg:
+                shown = [Choice(typed, typed, f"{action.id} {action.takes_arg}: {action.description}")]
         else:
-            self.shown = [
-                (a.id, f"{a.description}  [{actions.display_keys(a.keys)}]")
+            shown = [
+                Choice(a.id, a.id, f"{a.description}  [{actions.display_keys(a.keys)}]")
                 for a in actions.complete(word, self.contexts)
             ]
-        options = self.query_one(OptionList)
-        options.clear_options()
-        for value, description in self.shown[:50]:
-            label = Text(value, style="bold")
-            label.append(f"  {description}", style="dim")
-            options.add_option(Option(label))
-        if self.shown:
-            options.highlighted = 0
-
-    def action_move(self, delta: int) -> None:
-        options = self.query_one(OptionList)
-        if options.option_count:
-            options.highlighted = ((options.highlighted or 0) + delta) % options.option_count
+        self.choice_list.show(shown)
 
     def action_complete(self) -> None:
-        options = self.query_one(OptionList)
-        if options.highlighted is None or not self.shown:
+        choice = self.choice_list.chosen
+        if choice is None:
             return
         field = self.query_one(Input)
-        value = self.shown[options.highlighted][0]
-        field.value = value if value.endswith(" ") else value + " "
+        field.value = choice.value if choice.value.endswith(" ") else choice.value + " "
         field.cursor_position = len(field.value)
 
     @on(Input.Submitted, "#command-input")
@@ -94,9 +61,5 @@ class CommandLineScreen(ModalScreen[str | None]):
             return
         word = typed.split(" ", 1)[0]
         if word not in actions.BY_ID and self.shown:
-            options = self.query_one(OptionList)
-            typed = self.shown[options.highlighted or 0][0]
+            typed = self.shown[self.choice_list.highlighted or 0].value
         self.dismiss(typed)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

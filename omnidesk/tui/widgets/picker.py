@@ -1,8 +1,9 @@
-"""Small modal dialogs: a fuzzy picker (with optional free text) and a yes/no confirmation."""
+"""Small modal dialogs: a list of choices under a text field (the fuzzy picker, with optional free
+text; the `:` command line builds on it) and a yes/no confirmation."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -24,13 +25,41 @@ class Choice:
     description: str = ""
 
 
-class PickerScreen(ModalScreen[str | None]):
-    """Type to narrow (fuzzy), up/down to choose, enter to pick, esc to cancel.
+class ChoiceList(OptionList):
+    """Choices shown as options (label, then the description dimmed), the first highlighted."""
 
-    With `free_text`, enter on a typed value that matches nothing returns the
-    text itself (a typed date for snooze, `+tag -tag` for tags). `complete`,
-    when given, turns the input into suggestions (the last word's completions).
-    """
+    def __init__(self, *, bold: bool = False, limit: int | None = None, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.bold = bold
+        self.limit = limit
+        self.choices: list[Choice] = []
+
+    def show(self, choices: Sequence[Choice]) -> None:
+        self.choices = list(choices)[: self.limit]
+        self.clear_options()
+        for choice in self.choices:
+            label = Text(choice.label, style="bold" if self.bold else "")
+            if choice.description:
+                label.append(f"  {choice.description}", style="dim")
+            self.add_option(Option(label))
+        if self.choices:
+            self.highlighted = 0
+
+    def move(self, delta: int) -> None:
+        """Move the highlight, wrapping around at either end."""
+        if self.option_count:
+            self.highlighted = ((self.highlighted or 0) + delta) % self.option_count
+
+    @property
+    def chosen(self) -> Choice | None:
+        if self.highlighted is None or not self.choices:
+            return None
+        return self.choices[self.highlighted]
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """A text field over a `ChoiceList`: typing narrows it (`refilter`), up/down move, tab completes,
+    esc cancels. The picker and the `:` command line are both one."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", show=False),
@@ -38,6 +67,41 @@ class PickerScreen(ModalScreen[str | None]):
         Binding("up", "move(-1)", show=False),
         Binding("tab", "complete", show=False, priority=True),
     ]
+
+    @property
+    def choice_list(self) -> ChoiceList:
+        return self.query_one(ChoiceList)
+
+    @property
+    def shown(self) -> list[Choice]:
+        return self.choice_list.choices
+
+    def on_mount(self) -> None:
+        field = self.query_one(Input)
+        self.refilter(field.value)
+        field.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.refilter(event.value)
+
+    def refilter(self, typed: str) -> None:
+        """Show the choices for what is typed."""
+        raise NotImplementedError
+
+    def action_move(self, delta: int) -> None:
+        self.choice_list.move(delta)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PickerScreen(ChoiceScreen):
+    """Type to narrow (fuzzy), up/down to choose, enter to pick, esc to cancel.
+
+    With `free_text`, enter on a typed value that matches nothing returns the
+    text itself (a typed date for snooze, `+tag -tag` for tags). `complete`,
+    when given, turns the input into suggestions (the last word's completions).
+    """
 
     def __init__(
         self,
@@ -56,52 +120,29 @@ class PickerScreen(ModalScreen[str | None]):
         self.placeholder = placeholder
         self.completer = complete
         self.initial = value
-        self.shown: list[Choice] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box"):
             yield Label(self.title_text, id="picker-title", markup=False)
             yield Input(value=self.initial, placeholder=self.placeholder, id="picker-input")
-            yield OptionList(id="picker-options")
+            yield ChoiceList(id="picker-options")
 
-    def on_mount(self) -> None:
-        self._refilter(self.initial)
-        self.query_one(Input).focus()
-
-    @on(Input.Changed, "#picker-input")
-    def _changed(self, event: Input.Changed) -> None:
-        self._refilter(event.value)
-
-    def _refilter(self, typed: str) -> None:
+    def refilter(self, typed: str) -> None:
         if self.completer is not None:
-            self.shown = self.completer(typed)
+            shown = self.completer(typed)
         elif typed.strip():
             matcher = Matcher(typed.strip())
             scored = [(matcher.match(f"{c.label} {c.description}"), c) for c in self.choices]
-            self.shown = [c for score, c in sorted(scored, key=lambda x: -x[0]) if score > 0]
+            shown = [c for score, c in sorted(scored, key=lambda x: -x[0]) if score > 0]
         else:
-            self.shown = list(self.choices)
-        options = self.query_one(OptionList)
-        options.clear_options()
-        for choice in self.shown:
-            label = Text(choice.label)
-            if choice.description:
-                label.append(f"  {choice.description}", style="dim")
-            options.add_option(Option(label))
-        if self.shown:
-            options.highlighted = 0
-
-    def action_move(self, delta: int) -> None:
-        options = self.query_one(OptionList)
-        if options.option_count:
-            options.highlighted = ((options.highlighted or 0) + delta) % options.option_count
+            shown = list(self.choices)
+        self.choice_list.show(shown)
 
     def action_complete(self) -> None:
         """Tab: replace the word being typed by the highlighted suggestion."""
-        options = self.query_one(OptionList)
-        if options.highlighted is None or not self.shown:
+        choice = self.choice_list.chosen
+        if choice is None:
             return
-        choice = self.shown[options.highlighted]
         field = self.query_one(Input)
         if self.completer is not None:
             head, _, _ = field.value.rpartition(" ")
@@ -112,22 +153,19 @@ class PickerScreen(ModalScreen[str | None]):
 
     @on(Input.Submitted, "#picker-input")
     def _submitted(self, event: Input.Submitted) -> None:
-        options = self.query_one(OptionList)
         typed = event.value.strip()
         if self.free_text and (self.completer is not None or not self.shown):
             self.dismiss(typed or None)
             return
-        if options.highlighted is not None and self.shown:
-            self.dismiss(self.shown[options.highlighted].value)
+        choice = self.choice_list.chosen
+        if choice is not None:
+            self.dismiss(choice.value)
         elif self.free_text and typed:
             self.dismiss(typed)
 
     @on(OptionList.OptionSelected, "#picker-options")
     def _selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self.shown[event.option_index].value)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class ConfirmScreen(ModalScreen[bool]):
