@@ -22,3 +22,17 @@ class NotFound(UserError):
 
 class ConfigError(UserError):
     """The configuration file is wrong: the message names the file and the key."""
+
+
+class ReplyCollision(UserError):
+    """Another agent replied after the acting agent last read the conversation.
+
+    `queue_reply(..., force=True)` sends anyway; the console asks first, the CLI
+    asks on a terminal and refuses without `--force` in a script.
+    """
+
+    def __init__(self, conversation_id: int, agents: list[str]) -> None:
+        who = " and ".join(agents) if len(agents) <= 2 else f"{', '.join(agents[:-1])} and {agents[-1]}"
+        super().__init__(f"{who} replied to #{conversation_id} after you last read it")
+        self.conversation_id = conversation_id
+        self.agents = agents

@@ -29,7 +29,7 @@ from omnidesk.actionresult import (
     require_live,
 )
 from omnidesk.desk import Desk
-from omnidesk.errors import NotFound, UserError
+from omnidesk.errors import NotFound, ReplyCollision, UserError
 from omnidesk.model import Channel, Identity
 from omnidesk.store import actions as store
 from omnidesk.store import customers as store_customers
@@ -354,6 +354,7 @@ async def queue_reply(
     bcc: Sequence[str] = (),
     html: str | None = None,
     attachments: Sequence[str] = (),
+    force: bool = False,
 ) -> ActionResult:
     """Store an `out` message plus an outbox row (one transaction); the dispatcher sends it.
 
@@ -362,6 +363,8 @@ async def queue_reply(
     copies everyone on the last inbound message but us; `cc` and `bcc` add email
     addresses (Bcc ones go in the envelope only). Sending waits
     desk.settings.desk.undo_seconds, during which `cancel_reply` stops it.
+    If another agent replied after the acting agent last read the conversation,
+    `ReplyCollision` is raised and nothing is stored, unless `force`.
     """
     text = _check_text(text, "reply")
     if not text.strip() and not attachments:
@@ -436,6 +439,10 @@ async def queue_reply(
     async with desk.db.write() as conn:
         live = (await load_conversations(conn, [conversation_id]))[conversation_id]
         require_live(live)
+        if not force and desk.agent is not None:  # checked in the transaction: two senders serialise
+            others = await store.replies_after_read(conn, conversation_id, desk.agent.id)
+            if others:
+                raise ReplyCollision(conversation_id, others)
         mid = await store.insert_message(
             conn,
             conversation_id=conversation_id,

@@ -149,6 +149,24 @@ async def set_read(conn: aiosqlite.Connection, agent_id: int, conversation_id: i
     )
 
 
+async def replies_after_read(conn: aiosqlite.Connection, conversation_id: int, agent_id: int) -> list[str]:
+    """Names of the other agents who replied to a conversation after `agent_id` last read it.
+
+    The read mark is the one behind `is:unread` (`set_read`); no mark means every
+    reply of theirs counts. Cancelled replies never went out and do not.
+    """
+    cursor = await conn.execute(
+        "SELECT a.name FROM messages m JOIN agents a ON a.id = m.author_agent_id"
+        " WHERE m.conversation_id = ? AND m.direction = 'out' AND m.author_agent_id != ?"
+        " AND coalesce(m.delivery, '') != 'cancelled'"
+        " AND m.sent_at > coalesce((SELECT r.read_at FROM conversation_reads r"
+        "   WHERE r.agent_id = ? AND r.conversation_id = ?), -1)"
+        " ORDER BY m.sent_at, m.id",
+        (conversation_id, agent_id, agent_id, conversation_id),
+    )
+    return list(dict.fromkeys(row[0] for row in await cursor.fetchall()))
+
+
 # -- events -----------------------------------------------------------------------
 
 

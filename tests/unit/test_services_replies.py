@@ -10,8 +10,9 @@ import pytest
 
 from omnidesk import outbound_payload, reads, replyfmt, services
 from omnidesk.desk import Desk
-from omnidesk.errors import NotFound, UserError
+from omnidesk.errors import NotFound, ReplyCollision, UserError
 from omnidesk.settings import DeskSettings, Settings
+from omnidesk.store.actions import set_read
 from omnidesk.timeutil import now_ms
 from tests.unit import factories
 
@@ -257,6 +258,63 @@ async def test_reply_routes_of_a_customer_known_only_by_phone_are_none(adesk: De
     cust, _ = await factories.customer(adesk, kind="phone", address="+3612345678")
     call = await services.log_call(adesk, direction="in", duration_seconds=6, notes="hívás", customer_id=cust)
     assert await services.reply_routes(adesk, call.conversation_ids[0]) == []
+
+
+async def test_a_reply_after_another_agents_unread_reply_is_refused_unless_forced(adesk: Desk) -> None:
+    ch = await factories.email_channel(adesk)
+    t = await factories.thread(adesk, ch, name="王芳", address="wang@example.cn")
+    bob = adesk.as_agent(await factories.agent(adesk, "bob"))
+    async with adesk.db.write() as conn:  # alice read it a second ago ...
+        await set_read(conn, adesk.agent.id, t.conversation_id, now_ms() - 1000)
+    await services.queue_reply(bob, t.conversation_id, "已退款")  # ... then bob answered
+    before = len((await reads.get_conversation(adesk, t.conversation_id)).messages)
+    with pytest.raises(ReplyCollision, match=f"bob replied to #{t.conversation_id} after you last read it"):
+        await services.queue_reply(adesk, t.conversation_id, "我们正在处理")
+    assert len((await reads.get_conversation(adesk, t.conversation_id)).messages) == before  # nothing stored
+    forced = await services.queue_reply(adesk, t.conversation_id, "我们正在处理", force=True)
+    assert forced.message_id is not None
+    # bob never read it since: alice's reply is one for him, his own is not
+    with pytest.raises(ReplyCollision, match=r"^alice replied"):
+        await services.queue_reply(bob, t.conversation_id, "again")
+
+
+async def test_reading_again_clears_the_collision_and_cancelled_replies_never_count(adesk: Desk) -> None:
+    ch = await factories.email_channel(adesk)
+    t = await factories.thread(adesk, ch)
+    bob = adesk.as_agent(await factories.agent(adesk, "bob"))
+    carol = adesk.as_agent(await factories.agent(adesk, "carol"))
+    cancelled = await services.queue_reply(carol, t.conversation_id, "oops")
+    await services.cancel_reply(carol, cancelled.message_id)
+    await services.queue_reply(adesk, t.conversation_id, "first")  # never read: only carol's, cancelled
+    await services.queue_reply(bob, t.conversation_id, "Üdv", force=True)
+    await services.queue_reply(carol, t.conversation_id, "hello", force=True)
+    with pytest.raises(ReplyCollision) as info:
+        await services.queue_reply(adesk, t.conversation_id, "second")
+    assert info.value.agents == ["bob", "carol"] and str(info.value).startswith("bob and carol replied")
+    await services.mark_read(adesk, t.conversation_id)
+    assert (await services.queue_reply(adesk, t.conversation_id, "second")).message_id is not None
+
+
+async def test_two_agents_sending_at_once_one_of_them_is_asked(adesk: Desk) -> None:
+    import asyncio
+
+    from omnidesk.store.db import Database
+
+    ch = await factories.email_channel(adesk)
+    t = await factories.thread(adesk, ch)
+    bob_agent = await factories.agent(adesk, "bob")
+    other = await Database.open(adesk.db.path)  # bob's own process
+    try:
+        bob = dataclasses.replace(adesk, db=other).as_agent(bob_agent)
+        async with adesk.db.write() as conn:  # both read it a second ago
+            for agent in (adesk.agent, bob_agent):
+                await set_read(conn, agent.id, t.conversation_id, now_ms() - 1000)
+        outcomes = await asyncio.gather(services.queue_reply(adesk, t.conversation_id, "alice here"),
+                                        services.queue_reply(bob, t.conversation_id, "bob here"),
+                                        return_exceptions=True)
+    finally:
+        await other.close()
+    assert sorted(type(o).__name__ for o in outcomes) == ["ActionResult", "ReplyCollision"], outcomes
 
 
 async def test_reply_with_attachments_and_multilingual_text(adesk: Desk, tmp_path: Path) -> None:
