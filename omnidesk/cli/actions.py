@@ -256,6 +256,8 @@ def reply_command(
                                       help="Attach a file (repeatable)."),
     query: str | None = QUERY,
     yes: bool = YES,
+    force: bool = typer.Option(False, "--force", help="Send even if another agent replied after you last "
+                               "read the conversation (asked on a terminal; required without one)."),
     json_flag: bool = JSON_OPTION,
     fmt: str | None = FORMAT_OPTION,
 ) -> None:
@@ -273,11 +275,39 @@ def reply_command(
     reply = guarded(lambda: read_body(text, file, purpose="reply"))
 
     async def act(desk: Desk, targets: list[int]) -> list[ActionResult]:
-        return [await services.queue_reply(desk, cid, reply, channel=channel, to=to,
-                                           reply_all=reply_all, cc=cc or (), bcc=bcc or (),
-                                           attachments=files) for cid in targets]
+        results = []
+        for cid in targets:
+            async def send(cid: int = cid, force: bool = force) -> ActionResult:
+                return await services.queue_reply(desk, cid, reply, channel=channel, to=to,
+                                                  reply_all=reply_all, cc=cc or (), bcc=bcc or (),
+                                                  attachments=files, force=force)
+
+            result = await _unless_collision(send)
+            if result is not None:
+                results.append(result)
+        return results
 
     run(_bulk(ctx, ids, query, yes, "reply to", act, json_flag, fmt))
+
+
+async def _unless_collision(send: Callable[..., Awaitable[ActionResult]]) -> ActionResult | None:
+    """Send; when another agent replied since you last read it, ask on a terminal, refuse without one.
+
+    None when the person at the terminal says no (that conversation gets no reply).
+    """
+    from omnidesk.cli.common import is_tty
+    from omnidesk.errors import ReplyCollision, UserError
+
+    try:
+        return await send()
+    except ReplyCollision as exc:
+        if not is_tty():
+            raise UserError(f"{exc}; --force sends it anyway (required when not running interactively)"
+                            ) from None
+        if not typer.confirm(f"{exc}. Send anyway?", default=False, err=True):
+            sys.stderr.write(f"not sent to #{exc.conversation_id}\n")
+            return None
+        return await send(force=True)
 
 
 def merge_command(

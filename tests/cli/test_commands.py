@@ -293,6 +293,34 @@ def test_reply_without_any_text_source_and_no_tty_fails(email_conv: tuple[CliEnv
     assert result.exit_code == 1 and "empty" in result.stderr
 
 
+def test_reply_after_another_agents_reply_asks_on_a_terminal_and_needs_force_in_a_script(
+        email_conv: tuple[CliEnv, list[int]]) -> None:
+    env, ids = email_conv
+    cid = str(ids[0])
+    assert env.invoke("--as", "bob", "reply", cid, "Bob válaszol").exit_code == 0
+
+    def replies() -> list[str]:
+        conv = json.loads(env.invoke("show", cid, "--json").stdout)
+        return [m["text"].split("\n")[0] for m in conv["messages"] if m["direction"] == "out"]
+
+    refused = env.process("reply", cid, "Én is válaszolok")  # a real process: no terminal
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.splitlines() == [
+        f"omnidesk: bob replied to #{cid} after you last read it; --force sends it anyway"
+        " (required when not running interactively)"]
+    assert replies() == ["Bob válaszol"]
+    tty = {"OMNIDESK_FORCE_TTY": "1"}
+    declined = env.invoke("reply", cid, "Mégsem", input="n\n", env=tty)
+    assert declined.exit_code == 0 and "Send anyway?" in declined.stderr
+    assert f"not sent to #{cid}" in declined.stderr
+    assert replies() == ["Bob válaszol"]
+    accepted = env.invoke("reply", cid, "Igen, küldöm", input="y\n", env=tty)
+    assert accepted.exit_code == 0, accepted.stderr
+    forced = env.invoke("reply", cid, "Erővel", "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert replies() == ["Bob válaszol", "Igen, küldöm", "Erővel"]
+
+
 def test_merge_conversations(seeded: tuple[CliEnv, list[int]]) -> None:
     env, ids = seeded
     result = env.invoke("merge", str(ids[1]), "--into", str(ids[0]))
