@@ -17,8 +17,10 @@ from textual.message import Message
 from textual.widgets import Label
 
 from omnidesk import reads, replyfmt, services
+from omnidesk.errors import ReplyCollision
 from omnidesk.tui.routes import with_reply_all_cc
 from omnidesk.tui.widgets.composer import Composer, Route
+from omnidesk.tui.widgets.picker import ConfirmScreen
 
 
 class RoutesLoaded(Message):
@@ -28,6 +30,15 @@ class RoutesLoaded(Message):
         self.routes = routes
         self.mode = mode
         self.quote = quote
+
+
+class ReplyCollided(Message):
+    """The reply was not sent: another agent replied since this agent last read the conversation."""
+
+    def __init__(self, error: str, request: Composer.SendRequested) -> None:
+        super().__init__()
+        self.error = error
+        self.request = request
 
 
 class Composing:
@@ -95,6 +106,18 @@ class Composing:
         self.refresh_bindings()
 
     def on_composer_send_requested(self, message: Composer.SendRequested) -> None:
+        self._send(message)
+
+    def on_reply_collided(self, message: ReplyCollided) -> None:
+        """Ask before sending over another agent's reply; no keeps the composer and its text."""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._send(message.request, force=True)
+
+        self.app.push_screen(ConfirmScreen(f"{message.error}. Send anyway?"), answered)
+
+    def _send(self, message: Composer.SendRequested, *, force: bool = False) -> None:
         desk = self.desk
         conversation_id = self.conversation_id
         text = message.text
@@ -107,9 +130,13 @@ class Composing:
             to, cc, bcc = message.to or route.to, message.cc, message.bcc
 
             async def make() -> Any:
-                result = await services.queue_reply(
-                    desk, conversation_id, text, channel=route.channel, to=to, cc=cc, bcc=bcc
-                )
+                try:
+                    result = await services.queue_reply(
+                        desk, conversation_id, text, channel=route.channel, to=to, cc=cc, bcc=bcc, force=force
+                    )
+                except ReplyCollision as exc:
+                    self.post_message(ReplyCollided(str(exc), message))
+                    return None
                 if desk.agent is not None:
                     from omnidesk.store.drafts import delete_draft
 
@@ -117,6 +144,8 @@ class Composing:
                 return result
 
         def sent(result: Any) -> None:
+            if result is None:
+                return  # not sent: the question is on screen
             composer = self.open_composer()
             if composer is not None:
                 composer._loading_draft = True  # the draft is gone; do not resave on close
