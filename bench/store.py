@@ -7,6 +7,7 @@
 Builds the desk once by direct bulk inserts (omnidesk/store/benchfill.py; the
 real ingest path is measured by bench/ingest.py), then prints:
 - first page of `status:open` by last activity, in-process (target < 20 ms);
+- the sidebar's counts, each query alone (`is:unread` and `is:unassigned`: target < 20 ms);
 - free-text search p50/p95 over a mix of common, rare, CJK, accent-folded,
   phrase and filtered queries (target p50 < 30 ms);
 - `omnidesk list --json --limit 50` as a whole process (target < 250 ms);
@@ -113,6 +114,11 @@ async def measure(path: Path, runs: int) -> dict[str, float]:
         counts = await timed(lambda: reads.count_conversations(desk, sidebar), runs)
         print(f"  sidebar counts ({len(sidebar)} queries)            p50 {ms(pct(counts, .5))}"
               f"  cpu p50 {ms(pct(CPU, .5))}")
+        for q in sidebar:
+            warm = await timed(lambda q=q: reads.count_conversations(desk, [q]), runs)
+            print(f"    count {q:<32} p50 {ms(pct(warm, .5)):>9}  p95 {ms(pct(warm, .95)):>9}"
+                  f"  cpu p50 {ms(pct(CPU, .5)):>9}")
+            figures[f"count {q}"], figures[f"count cpu {q}"] = pct(warm, .5), pct(CPU, .5)
 
         print("\nfree-text search (search_messages, top 50 ranked hits with snippets)")
         all_runs: list[float] = []
@@ -227,6 +233,9 @@ def main() -> None:
     print(f"  desk: {n_conversations} conversations, {n_messages} messages, {size / 1e6:.0f} MB")
     print(f"  first page of status:open (in-process p50): {ms(figures['list status:open'])}"
           f" (cpu {ms(figures['list cpu status:open'])})  (target < 20 ms)")
+    for q in ("is:unread", "is:unassigned"):
+        print(f"  sidebar count of {q} (in-process p50): {ms(figures[f'count {q}'])}"
+              f" (cpu {ms(figures[f'count cpu {q}'])})  (target < 20 ms)")
     print(f"  free-text search p50 / p95: {ms(figures['search p50'])} / {ms(figures['search p95'])}"
           f" (cpu {ms(figures['search cpu p50'])} / {ms(figures['search cpu p95'])})  (target p50 < 30 ms)")
     if cli:

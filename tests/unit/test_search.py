@@ -470,14 +470,40 @@ async def test_summaries_carry_what_the_list_shows(desk: Desk, world) -> None:
 
 
 async def test_counts_and_ids_agree_with_lists(desk: Desk, world) -> None:
-    queries = ["", "status:open", "tag:billing", "refund", "is:unassigned", "status:any"]
-    counts = await reads.count_conversations(desk, queries)
+    await world.seed.read(world.alice, world.open_billing, BASE + 10 * MINUTE)  # up to date
+    await world.seed.read(world.alice, world.pending, BASE)  # read before the new inbound: unread again
+    alice = desk.as_agent(world.alice)
+    queries = ["", "status:open", "tag:billing", "refund", "is:unassigned", "status:any", "is:unread",
+               "is:read", "-is:unread", "is:unread is:unassigned", "is:unread OR tag:billing",
+               "is:unassigned status:open,pending", "status:spam is:unassigned"]
+    counts = await reads.count_conversations(alice, queries)
     for query, count in zip(queries, counts, strict=True):
-        listed = await ids(desk, query)
-        assert count == len(listed)
-        assert await reads.conversation_ids(desk, query) == listed
+        listed = await ids(alice, query)
+        assert count == len(listed), query
+        assert await reads.conversation_ids(alice, query) == listed
+    assert counts[queries.index("is:unread")] == 3 and counts[queries.index("is:read")] == 1
     page = await reads.list_conversations(desk, "status:open", with_total=True, limit=1)
     assert page.total == 2 and len(page.items) == 1
+
+
+@pytest.mark.parametrize(("query", "index"), [
+    ("is:unassigned", "conversations_unassigned"),
+    ("is:unassigned status:open", "conversations_unassigned"),
+    ("is:unread", "conversations_live"),
+    ("status:open", "conversations_live"),
+    ("", "conversations_live"),
+])
+async def test_sidebar_counts_read_a_covering_index_not_the_table(desk: Desk, world, query: str,
+                                                                   index: str) -> None:
+    from omnidesk.query import parse
+    from omnidesk.store import search
+
+    alice = desk.as_agent(world.alice)
+    compiled = await search.compile_with_lookups(desk.db, parse(query), search.context(alice), counting=True)
+    plan = [r[3] for r in await desk.db.fetchall(
+        f"EXPLAIN QUERY PLAN SELECT count(*) FROM conversations c WHERE {compiled.where}", compiled.params)]
+    assert any(f"COVERING INDEX {index}" in step for step in plan), plan
+    assert "SCAN c" not in plan and not any("CORRELATED" in step for step in plan), plan
 
 
 async def test_bad_queries_raise_query_error_before_any_sql(desk: Desk, world) -> None:
