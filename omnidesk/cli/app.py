@@ -35,6 +35,7 @@ OWN_MODULES = (
     "omnidesk.cli.agent",
     "omnidesk.cli.outbox",
     "omnidesk.cli.doctor",
+    "omnidesk.cli.meta",
 )
 #: Command modules of the optional parts (import, sync, console and demo): loaded if they import.
 GUEST_MODULES = (
@@ -42,6 +43,22 @@ GUEST_MODULES = (
     "omnidesk.cli.sync",
     "omnidesk.cli.tui",
 )
+
+
+def package_version() -> str:
+    """The installed distribution's version; the source tree's own when run uninstalled."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("omnidesk")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"omnidesk {package_version()}")
+        raise typer.Exit(0)
 
 
 def _root(
@@ -53,6 +70,10 @@ def _root(
     ),
     as_agent: str | None = typer.Option(
         None, "--as", metavar="NAME", help="Act as this agent (default: the agent whose os_user is $USER).",
+    ),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version,
+        help="Print the version and exit.",
     ),
 ) -> None:
     ctx.obj = CliState(config_path=config, as_agent=as_agent)
@@ -90,10 +111,13 @@ COMMAND_MODULES = {
     "agent": "omnidesk.cli.agent",
     "outbox": "omnidesk.cli.outbox",
     "doctor": "omnidesk.cli.doctor",
+    **dict.fromkeys(("completion", "man"), "omnidesk.cli.meta"),
     "import": "omnidesk.cli.importer",
     "sync": "omnidesk.cli.sync",
     **dict.fromkeys(("tui", "demo"), "omnidesk.cli.tui"),
 }
+#: Answered by the root alone: `run()` registers no command for it.
+VERSION_OPTION = "--version"
 #: Global options that take a value (see `_root`).
 _VALUE_OPTIONS = ("--config", "-c", "--as")
 
@@ -105,6 +129,8 @@ def invoked_command(args: list[str]) -> str | None:
         if arg in _VALUE_OPTIONS:
             next(it, None)
         elif arg.startswith("-"):
+            if arg == VERSION_OPTION:
+                return arg
             if arg in ("-h", "--help") or not arg.startswith(tuple(o + "=" for o in _VALUE_OPTIONS)):
                 return None  # help, or an option we do not know: let the full app answer
         else:
@@ -128,6 +154,8 @@ def build_app(only: str | None = None) -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     app.callback(invoke_without_command=True)(_root)
+    if only == VERSION_OPTION:
+        return app
     module = COMMAND_MODULES.get(only or "")
     if module is not None:
         if module in GUEST_MODULES:
@@ -163,4 +191,12 @@ def _register_guest(app: typer.Typer, name: str) -> None:
 
 def run() -> None:
     """Console-script entry point."""
+    import os
+
+    from omnidesk.cli.meta import COMPLETE_VAR
+
+    if COMPLETE_VAR in os.environ:  # a shell asks for completions: typer's classes answer it
+        from typer.completion import completion_init
+
+        completion_init()
     build_app(only=invoked_command(sys.argv[1:]))(prog_name="omnidesk")

@@ -43,6 +43,7 @@ def test_unknown_command_gets_the_full_app() -> None:
         (["-h"], None),
         ([], None),
         (["--unknown", "list"], None),
+        (["--as", "bob", "--version"], "--version"),
     ],
 )
 def test_invoked_command(args: list[str], expected: str | None) -> None:
