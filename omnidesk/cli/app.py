@@ -22,7 +22,7 @@ HELP = (
     "Run with no command to open the console (the TUI). Commands below work over SSH and in "
     "scripts: piped output is tab-separated, `--json` is a stable schema, no prompt ever appears "
     "without a terminal.\n\n"
-    "Exit codes: 0 ok, 1 error, 2 usage. Reference: docs/cli.md."
+    "Exit codes: 0 ok, 1 error, 2 usage, 3 a reply failed (sync --once). Reference: docs/cli.md."
 )
 
 #: The core command modules, in help order.

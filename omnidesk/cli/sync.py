@@ -6,6 +6,7 @@
     omnidesk sync --channel NAME  only this channel (repeatable)
 
 Exit codes: 0 ok; 1 when `--once` met a failing channel (cron mails the error);
+3 when `--once` synced every channel but a reply failed permanently;
 SIGTERM and SIGINT stop cleanly with 0.
 """
 
@@ -13,8 +14,11 @@ from __future__ import annotations
 
 import typer
 
-from omnidesk.cli.common import desk_session, run
+from omnidesk.cli.common import EXIT_OK, EXIT_USER, desk_session, run
 from omnidesk.cli.output import FORMAT_OPTION, JSON_OPTION
+
+#: `sync --once`: the channels synced, but a reply failed for good (the server refused it).
+EXIT_REPLY_FAILED = 3
 
 
 def register(app: typer.Typer) -> None:
@@ -36,9 +40,9 @@ def sync_command(
         run(_status(ctx, fmt, json_flag))
         return
     _configure_logging(verbose)
-    ok = run(_sync(ctx, once=once, channels=list(channel or ())))
-    if not ok:
-        raise typer.Exit(1)
+    code = run(_sync(ctx, once=once, channels=list(channel or ())))
+    if code != EXIT_OK:
+        raise typer.Exit(code)
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -50,7 +54,8 @@ def _configure_logging(verbose: bool) -> None:
     )
 
 
-async def _sync(ctx: typer.Context, *, once: bool, channels: list[str]) -> bool:
+async def _sync(ctx: typer.Context, *, once: bool, channels: list[str]) -> int:
+    """Run the sync; the exit code (only `--once` reports failures through it)."""
     import asyncio
     import signal
     import sys
@@ -86,7 +91,11 @@ async def _sync(ctx: typer.Context, *, once: bool, channels: list[str]) -> bool:
                 sys.stderr.write(f"outbox: {out.sent} sent, {out.retried} to retry, {out.failed} failed\n")
             if report.woken:
                 sys.stderr.write(f"woke {len(report.woken)} snoozed conversation(s)\n")
-        return report.ok or not once
+        if not once:
+            return EXIT_OK
+        if not report.ok:
+            return EXIT_USER
+        return EXIT_REPLY_FAILED if report.outbox.failed else EXIT_OK
 
 
 async def _status(ctx: typer.Context, fmt: str | None, json_flag: bool) -> None:

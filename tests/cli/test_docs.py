@@ -29,5 +29,5 @@ def test_every_field_is_documented() -> None:
 
 
 def test_exit_codes_are_documented() -> None:
-    for code in ("| 0 |", "| 1 |", "| 2 |", "| 130 |"):
+    for code in ("| 0 |", "| 1 |", "| 2 |", "| 3 |", "| 130 |"):
         assert code in DOC

@@ -297,3 +297,30 @@ def test_sync_once_exits_1_and_names_the_failing_channel(tmp_path: Path) -> None
     assert done.returncode == 1
     err = done.stderr.decode()
     assert "support: 2 new" in err and "archive: 0 new" in err and "is not a Maildir" in err
+
+
+async def test_sync_once_exits_3_when_a_reply_failed_permanently(tmp_path: Path) -> None:
+    fill_maildir(tmp_path / "maildir", 1)
+    with FakeSMTPServer() as smtp:
+        smtp.set_mode("reject")
+        outbound = f'smtp_host = "127.0.0.1"\nsmtp_port = {smtp.port}\nsmtp_tls = "none"\n'
+        config = config_toml(tmp_path, tmp_path / "maildir", extra_channels=outbound)
+        command = [sys.executable, "-m", "omnidesk", "--config", str(config), "sync", "--once"]
+        first = await asyncio.to_thread(subprocess.run, command, cwd=REPO, env=_env(), capture_output=True,
+                                        timeout=120)
+        assert first.returncode == 0, first.stderr.decode()
+        desk = await open_desk_with(tmp_path, maildir_channel("support", tmp_path / "maildir",
+                                                              smtp_port=smtp.port))
+        try:
+            cid = await count(desk, "SELECT id FROM conversations")
+            alice = await factories.agent(desk, "alice")
+            await services.queue_reply(replace(desk, agent=alice), cid, "Повернемо кошти.")
+        finally:
+            await desk.db.close()
+        done = await asyncio.to_thread(subprocess.run, command, cwd=REPO, env=_env(), capture_output=True,
+                                       timeout=120)
+        assert done.returncode == 3, done.stderr.decode()
+        assert "outbox: 0 sent, 0 to retry, 1 failed" in done.stderr.decode()
+        again = await asyncio.to_thread(subprocess.run, command, cwd=REPO, env=_env(), capture_output=True,
+                                        timeout=120)
+        assert again.returncode == 0, "a failure is reported once, by the pass that met it"
