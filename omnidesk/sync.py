@@ -251,14 +251,17 @@ class _ChannelLoop:
                     error = describe(exc)
                     self.report.errors += 1
                     self.report.last_error = error
-                    log.warning("channel %s: %s (failure %d)", channel.name, error, failures)
+                    delay = backoff_delay(failures, self.backoff_base, self.backoff_max)
+                    if not self.once:  # `sync --status` and doctor show that the daemon keeps trying
+                        error = f"retrying in {delay:.1f} s after failure {failures}: {error}"
+                    log.warning("channel %s: %s", channel.name, error)
                     await channel_store.record_error(db, channel.id, error)
                     self._healthy = False
                     # A fresh adapter next time: the old connection may be half-dead.
                     await self._close_adapter()
                     if self.once:
                         return
-                    await self._backoff(channel, backoff_delay(failures, self.backoff_base, self.backoff_max))
+                    await self._backoff(channel, delay)
                     continue
                 failures = 0
                 self.report.last_error = None

@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import json
 import random
+import socket
 import ssl
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
@@ -50,6 +51,23 @@ __all__ = [
     "ImapCommandFailed", "ImapConnectionLost", "ImapSession", "ImapSettings", "ImapSync",
     "dump_cursor", "encode_mailbox", "load_cursor", "message_set", "parse_fetch",
 ]
+
+
+class ImapUnreachable(ImapConnectionLost):
+    """Connecting failed outright: the port refused it, or the host name does not resolve."""
+
+
+def unreachable_reason(exc: BaseException) -> str | None:
+    """Why `exc` (or what caused it) means the server cannot be reached at all; None otherwise."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, socket.gaierror):
+            return f"the host name does not resolve ({seen.strerror or seen})"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
 
 #: Never hold more than this many message bytes in one batch (one huge message still goes alone).
 MAX_BATCH_BYTES = 32 * 1024 * 1024
@@ -144,6 +162,9 @@ class ImapSync:
         except (TimeoutError, ImapConnectionLost, OSError) as exc:
             await session.close()
             where = f"{self.settings.host}:{self.settings.port}"
+            reason = unreachable_reason(exc)
+            if reason is not None:
+                raise ImapUnreachable(f"cannot connect to {where}: {reason}") from exc
             raise ImapConnectionLost(f"cannot connect to {where}: {exc}") from exc
         except BaseException:
             await session.close()
@@ -162,12 +183,15 @@ class ImapSync:
     async def poll(self, cursor: str | None) -> AsyncIterator[Batch]:
         """Batches of new messages, each with the cursor to commit with it.
 
-        Resumes after a dropped connection from the last batch handed out. Flag
+        Resumes after a dropped connection from the last batch handed out. A server
+        that cannot be reached at all (refused, unresolvable) before this poll got a
+        connection fails the poll at once: the caller decides whether to wait and retry. Flag
         changes (mark_seen / move_to) for a batch happen when the consumer asks for
         the next one, i.e. after it committed this one.
         """
         state = load_cursor(cursor)
         failures = 0
+        reached = False  # has this poll talked to the server yet?
         pending_after: tuple[str, list[int]] | None = None
         for folder in self.settings.folders:
             while True:
@@ -177,6 +201,7 @@ class ImapSync:
                             await self._after_commit(*pending_after)
                             pending_after = None
                         plan = await self._plan(folder, state)
+                    reached = True
                     if plan is None:
                         break
                     # aclosing: an error below must stop the fetch pipeline now, not at GC time.
@@ -198,6 +223,8 @@ class ImapSync:
                     raise TransientError(f"IMAP sync of {folder}: {exc}") from exc
                 except ImapConnectionLost as exc:
                     await self.drop()
+                    if isinstance(exc, ImapUnreachable) and not reached:
+                        raise TransientError(f"IMAP: {exc}") from exc
                     failures += 1
                     if failures > self.max_reconnects:
                         raise TransientError(f"IMAP sync of {folder} failed {failures} times: {exc}") from exc
