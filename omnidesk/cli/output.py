@@ -195,6 +195,10 @@ def human_value(value: Any, kind: str, now: int) -> str:
     return one_line(str(value))
 
 
+#: Column kinds that shrink (cut with an ellipsis) when a table is wider than the terminal.
+SHRINKING_KINDS = ("text", "list")
+
+
 def render_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], *, now: int,
                  out: TextIO | None = None, title: str | None = None, width: int | None = None) -> None:
     from rich.console import Console
@@ -204,11 +208,14 @@ def render_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], *
     console = Console(file=out or sys.stdout, highlight=False, markup=False, emoji=False, width=width)
     table = Table(title=Text(title) if title else None, box=None, header_style="bold", pad_edge=False)
     for c in columns:
-        table.add_column(Text(c.header), no_wrap=c.kind in ("id", "time", "int"),
+        # Free text (subjects, names, tags) gives way on a narrow terminal; the other columns keep
+        # their width. Every cell stays on one line, cut with an ellipsis (as gh does).
+        table.add_column(Text(c.header), no_wrap=c.kind not in SHRINKING_KINDS,
                          max_width=c.max_width, overflow="ellipsis",
                          justify="right" if c.kind in ("id", "int") else "left")
     for row in rows:
-        table.add_row(*(Text(human_value(row.get(c.key), c.kind, now)) for c in columns))
+        table.add_row(*(Text(human_value(row.get(c.key), c.kind, now), no_wrap=True, overflow="ellipsis")
+                        for c in columns))
     console.print(table)
 
 
