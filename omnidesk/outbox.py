@@ -135,20 +135,28 @@ class Dispatcher:
                 total.add(stats)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Dispatch until `stop` is set. A send in progress finishes and is settled first."""
-        while not stop.is_set():
-            try:
-                await self.run_once()
-                due = await store.next_due_at(self.desk.db)
-            except Exception:
-                # The store is busy beyond its retries or a bug: log, breathe, keep the daemon alive.
-                log.exception("outbox dispatcher pass failed")
-                due = None
-            wait = self.poll_seconds
-            if due is not None:
-                wait = min(wait, max(0.0, (due - now_ms()) / 1000))
-            self._poked.clear()
-            await _wait_any(stop, self._poked, timeout=wait)
+        """Dispatch until `stop` is set. A send in progress finishes and is settled first.
+
+        Replies queued in this process (desk.outbox_changed) wake it at once.
+        """
+        unsubscribe = self.desk.outbox_changed.subscribe(self.poke)
+        try:
+            while not stop.is_set():
+                # Cleared before the pass, so a poke that comes during it brings the next pass at once.
+                self._poked.clear()
+                try:
+                    await self.run_once()
+                    due = await store.next_due_at(self.desk.db)
+                except Exception:
+                    # The store is busy beyond its retries or a bug: log, breathe, keep the daemon alive.
+                    log.exception("outbox dispatcher pass failed")
+                    due = None
+                wait = self.poll_seconds
+                if due is not None:
+                    wait = min(wait, max(0.0, (due - now_ms()) / 1000))
+                await _wait_any(stop, self._poked, timeout=wait)
+        finally:
+            unsubscribe()
 
     # -- one row --------------------------------------------------------------
 

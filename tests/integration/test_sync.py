@@ -374,3 +374,42 @@ async def test_sync_once_exits_3_when_a_reply_failed_permanently(tmp_path: Path)
         again = await asyncio.to_thread(subprocess.run, command, cwd=REPO, env=_env(), capture_output=True,
                                         timeout=120)
         assert again.returncode == 0, "a failure is reported once, by the pass that met it"
+
+
+async def test_a_reply_queued_in_process_leaves_without_waiting_for_the_poll(tmp_path: Path) -> None:
+    """As in the TUI: the sync runs on its own connection, the reply is queued on the desk's."""
+    from omnidesk.outbox import Dispatcher
+    from omnidesk.store.db import Database
+
+    fill_maildir(tmp_path / "maildir", 1)
+    with FakeSMTPServer() as smtp:
+        desk = await open_desk_with(tmp_path, maildir_channel("support", tmp_path / "maildir",
+                                                              smtp_port=smtp.port))
+        sync_db = await Database.open(desk.db.path)
+        sync_desk = replace(desk, db=sync_db)
+        stop = asyncio.Event()
+        # A poll so slow that only the wake-up can explain a prompt send.
+        dispatcher = Dispatcher(sync_desk, poll_seconds=120)
+        task = asyncio.create_task(run_sync(sync_desk, once=False, stop=stop, dispatcher=dispatcher))
+        try:
+            async def ingested() -> int:
+                return await count(desk, "SELECT count(*) FROM conversations")
+
+            await until(ingested)
+            cid = await count(desk, "SELECT id FROM conversations")
+            alice = await factories.agent(desk, "alice")
+            for text in ("Első válasz.", "第二个回复。", "پاسخ سوم."):
+                result = await services.queue_reply(replace(desk, agent=alice), cid, text)
+
+                async def sent(mid: int = result.message_id) -> bool:
+                    row = await desk.db.fetchone("SELECT delivery FROM messages WHERE id = ?", (mid,))
+                    return row["delivery"] == "sent"
+
+                await until(sent, timeout=10)
+            assert len(await smtp.wait_for(3)) == 3
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+            await dispatcher.close()
+            await sync_db.close()
+            await desk.db.close()
