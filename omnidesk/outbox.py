@@ -12,7 +12,10 @@ Guarantees (issue 4, "Sending"):
   (or the channel's own `retry_after`); after `max_attempts` the row fails.
   PermanentError (5xx) fails at once with the server's words on the message.
 - **Crashes.** A dispatcher killed after claiming leaves a `sending` row whose
-  lease expires; the next claim takes it up. Long sends renew their lease.
+  lease expires; the next claim takes it up. A dispatcher starting on the same
+  host takes up at once the leases of dispatchers whose process is gone (its
+  crashed predecessor); a live one's lease is never touched. Long sends renew
+  their lease.
 
 At-least-once window: if a dispatcher dies after the channel accepted a message
 but before `mark_sent` committed, the row is sent again after the lease expires.
@@ -26,9 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
-import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from adapters.base import Adapter, Attachment, Outbound, PermanentError, TransientError
 from omnidesk import outbound_payload
 from omnidesk.desk import Desk
+from omnidesk.runners import runner_gone, runner_id
 from omnidesk.store import outbox as store
 from omnidesk.timeutil import iso, now_ms, to_ms
 
@@ -43,11 +45,6 @@ log = logging.getLogger(__name__)
 
 #: Builds the adapter that sends for a channel name (default: from desk.settings via the registry).
 AdapterFor = Callable[[str], Adapter]
-
-
-def runner_id() -> str:
-    """"host:pid": who runs a sync or a dispatcher, as the store records it."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(slots=True)
@@ -111,6 +108,7 @@ class Dispatcher:
         self._adapter_for: AdapterFor = adapter_for or SettingsAdapters(desk)
         self._semaphore = asyncio.Semaphore(concurrency)
         self._poked = asyncio.Event()
+        self._reclaimed = False  # the leases of dead predecessors, taken up on the first pass
 
     def poke(self) -> None:
         """Something was queued or cancelled: look again now instead of at the next poll."""
@@ -125,6 +123,9 @@ class Dispatcher:
     async def run_once(self) -> DispatchStats:
         """Claim and send batches until nothing is due right now (rows in their undo window wait)."""
         total = DispatchStats()
+        if not self._reclaimed:
+            await self.reclaim_dead_leases()
+            self._reclaimed = True
         while True:
             claimed = await store.claim_due(self.desk.db, owner=self.owner, now=now_ms(),
                                             lease_ms=self.lease_ms, limit=self.batch_size)
@@ -133,6 +134,20 @@ class Dispatcher:
             results = await asyncio.gather(*(self._guarded(item) for item in claimed))
             for stats in results:
                 total.add(stats)
+
+    async def reclaim_dead_leases(self) -> int:
+        """Make the leases of dispatchers whose process is gone (a crash on this host) due now.
+
+        Their rows would otherwise wait out the whole lease. The payload, and so the
+        Message-ID, stays: a copy the server did accept before the crash is recognisable.
+        """
+        dead = [o for o in await store.lease_owners(self.desk.db) if o != self.owner and runner_gone(o)]
+        if not dead:
+            return 0
+        taken = await store.expire_leases(self.desk.db, dead, now=now_ms())
+        if taken:
+            log.warning("took up %d reply(ies) of dispatchers that died mid-send: %s", taken, ", ".join(dead))
+        return taken
 
     async def run(self, stop: asyncio.Event) -> None:
         """Dispatch until `stop` is set. A send in progress finishes and is settled first.

@@ -20,9 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
-import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -30,7 +28,8 @@ from adapters.base import Adapter
 from omnidesk.desk import Desk
 from omnidesk.errors import UserError
 from omnidesk.model import Channel
-from omnidesk.outbox import Dispatcher, DispatchStats, runner_id
+from omnidesk.outbox import Dispatcher, DispatchStats
+from omnidesk.runners import runner_gone, runner_id
 from omnidesk.settings import ChannelSettings
 from omnidesk.store import channels as channel_store
 from omnidesk.store import timers
@@ -134,28 +133,14 @@ async def daemon_running(desk: Desk) -> bool:
     host whose process is gone (a crashed daemon) does not count.
     """
     me = runner_id()
-    host = socket.gethostname()
     now = now_ms()
     for health in await channel_store.channel_health(desk.db):
         if health.heartbeat_at is None or not health.runner or now - health.heartbeat_at > LIVE_MS:
             continue
-        if health.runner == me:
-            continue
-        their_host, _, pid = health.runner.rpartition(":")
-        if their_host == host and pid.isdigit() and not _pid_alive(int(pid)):
+        if health.runner == me or runner_gone(health.runner):
             continue
         return True
     return False
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
 
 
 def describe(exc: BaseException) -> str:

@@ -83,6 +83,26 @@ async def claim_due(db: Database, *, owner: str, now: int, lease_ms: int, limit:
     return claimed
 
 
+async def lease_owners(db: Database) -> list[str]:
+    """Who holds a lease on a `sending` row right now (live or not: the caller decides)."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT lease_owner FROM outbox WHERE state = 'sending' AND lease_owner IS NOT NULL")
+    return [r[0] for r in rows]
+
+
+async def expire_leases(db: Database, owners: list[str], *, now: int) -> int:
+    """End the leases these (dead) owners hold, so the next claim takes their rows at once."""
+    if not owners:
+        return 0
+    marks = ",".join("?" * len(owners))
+    async with db.write() as conn:
+        cur = await conn.execute(
+            f"UPDATE outbox SET lease_until = ? WHERE state = 'sending' AND lease_owner IN ({marks})"
+            f" AND lease_until >= ?", (now - 1, *owners, now),
+        )
+        return cur.rowcount
+
+
 async def extend_lease(db: Database, outbox_id: int, *, owner: str, until: int) -> bool:
     """Keep a long send's lease alive; False when the lease was lost (another owner took it)."""
     async with db.write() as conn:

@@ -9,20 +9,15 @@ that leaves deletes its row.
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass
 
+from omnidesk.runners import runner_gone
+from omnidesk.runners import runner_id as runner_id  # this process, as presence rows name it
 from omnidesk.store.db import Database
 from omnidesk.timeutil import now_ms
 
 #: A heartbeat older than this means the viewer is gone.
 STALE_MS = 30_000
-
-
-def runner_id() -> str:
-    """This process, as presence rows name it: "host:pid"."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,21 +65,8 @@ async def others(
         (conversation_id, runner, now - stale_ms),
     )
     found = [Presence(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
-    return [p for p in found if _alive(p.runner)]
-
-
-def _alive(runner: str) -> bool:
-    """A runner on this host whose pid is gone is dead now, whatever its heartbeat says."""
-    host, _, pid = runner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    # A runner on this host whose pid is gone is dead now, whatever its heartbeat says.
+    return [p for p in found if not runner_gone(p.runner)]
 
 
 async def prune(db: Database, *, now: int | None = None, stale_ms: int = STALE_MS) -> int:

@@ -9,12 +9,15 @@ first attempt), so receivers and our own ingest recognise it as the same message
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +38,19 @@ from pathlib import Path
 from tests.integration.outbox_env import open_test_desk
 from omnidesk.outbox import Dispatcher
 
-async def main(path, port, lease):
+async def main(path, port, lease, owner=None):
     desk = await open_test_desk(Path(path), int(port))
-    await Dispatcher(desk, lease_seconds=float(lease)).run_once()
+    await Dispatcher(desk, lease_seconds=float(lease), owner=owner).run_once()
     await desk.db.close()
 
 asyncio.run(main(*sys.argv[1:]))
 """
 
 
-def start_child(tmp_path: Path, port: int, lease: float) -> subprocess.Popen[bytes]:
+def start_child(tmp_path: Path, port: int, lease: float, owner: str | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path), str(port), str(lease)],
+    extra = [owner] if owner else []
+    return subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path), str(port), str(lease), *extra],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -55,19 +59,40 @@ def kill(child: subprocess.Popen[bytes]) -> None:
     child.wait(10)
 
 
-async def test_killed_after_claim_then_taken_up_after_lease_expiry(tmp_path: Path) -> None:
-    # A server that accepts TCP connections and never says hello: the child hangs mid-send.
-    black_hole = socket.socket()
+@contextlib.asynccontextmanager
+async def hung_send(tmp_path: Path, *, lease: float, owner: str | None = None) -> AsyncIterator[HungSend]:
+    """A child dispatcher that claimed the one queued reply and hangs sending it to a silent server."""
+    black_hole = socket.socket()  # accepts TCP connections and never says hello
     black_hole.bind(("127.0.0.1", 0))
     black_hole.listen(8)
     desk = await open_test_desk(tmp_path, black_hole.getsockname()[1])
     child = None
     try:
         _, (mid,) = await queue_replies(desk)
-        child = start_child(tmp_path, black_hole.getsockname()[1], lease=3.0)
+        child = start_child(tmp_path, black_hole.getsockname()[1], lease=lease, owner=owner)
         claimed = await until(lambda: _claimed(desk, mid))
-        kill(child)
-        assert claimed["lease_owner"].split(":")[1] == str(child.pid)
+        yield HungSend(desk, mid, child, claimed)
+    finally:
+        if child is not None and child.poll() is None:
+            kill(child)
+        black_hole.close()
+        await desk.db.close()
+
+
+@dataclass
+class HungSend:
+    desk: Any
+    mid: int
+    child: subprocess.Popen[bytes]
+    claimed: dict[str, Any]  # the outbox row as the child claimed it
+
+
+async def test_killed_after_claim_then_taken_up_after_lease_expiry(tmp_path: Path) -> None:
+    """A dispatcher of another host dies mid-send: nobody here can tell, so its lease runs out first."""
+    async with hung_send(tmp_path, lease=3.0, owner="elsewhere.test:1:a1b2") as hung:
+        kill(hung.child)
+        claimed, mid = hung.claimed, hung.mid
+        assert claimed["lease_owner"] == "elsewhere.test:1:a1b2"
 
         with FakeSMTPServer() as smtp:
             # The survivor sends to a working server (same desk file, fixed config).
@@ -89,11 +114,47 @@ async def test_killed_after_claim_then_taken_up_after_lease_expiry(tmp_path: Pat
                 assert row is not None and row["attempts"] == 2 and row["lease_owner"] is None
             finally:
                 await survivor.db.close()
-    finally:
-        if child is not None and child.poll() is None:
-            kill(child)
-        black_hole.close()
-        await desk.db.close()
+
+
+async def test_a_restarted_dispatcher_takes_up_its_dead_predecessors_send_at_once(tmp_path: Path) -> None:
+    async with hung_send(tmp_path, lease=120.0) as hung:
+        message_id = (await message_row(hung.desk, hung.mid))["external_id"]
+        kill(hung.child)  # mid-send, with 120 s of lease left
+
+        with FakeSMTPServer() as smtp:
+            restarted = await open_test_desk(tmp_path, smtp.port)
+            try:
+                dispatcher = Dispatcher(restarted)
+
+                async def sent() -> bool:
+                    await dispatcher.run_once()
+                    return (await message_row(restarted, hung.mid))["delivery"] == "sent"
+
+                await until(sent, timeout=15)
+                assert now_ms() < hung.claimed["lease_until"] - 60_000, "long before the lease ran out"
+                (received,) = await smtp.wait_for(1)
+                assert received.message["Message-ID"] == message_id, "the same message, recognisable"
+                row = await store.delivery_of(restarted.db, hung.mid)
+                assert row is not None and row["attempts"] == 2 and row["state"] == "sent"
+            finally:
+                await restarted.db.close()
+
+
+async def test_a_live_dispatchers_lease_is_left_alone(tmp_path: Path) -> None:
+    async with hung_send(tmp_path, lease=120.0) as hung:
+        with FakeSMTPServer() as smtp:
+            other = await open_test_desk(tmp_path, smtp.port)
+            try:
+                dispatcher = Dispatcher(other)
+                assert await dispatcher.reclaim_dead_leases() == 0
+                assert (await dispatcher.run_once()).sent == 0
+                row = await store.delivery_of(other.db, hung.mid)
+                assert row is not None and row["state"] == "sending"
+                assert row["lease_owner"] == hung.claimed["lease_owner"]
+                assert row["lease_until"] == hung.claimed["lease_until"]
+                assert smtp.messages == []
+            finally:
+                await other.db.close()
 
 
 async def _claimed(desk: Any, mid: int) -> dict[str, Any] | None:
