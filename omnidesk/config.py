@@ -1,7 +1,7 @@
 """Find, load and validate the TOML configuration into `omnidesk.settings.Settings`.
 
 The schema is data (`DESK_KEYS`, `AGENT_KEYS`, `CHANNEL_KEYS`, ...): the
-validator, the tests that check config/omnidesk.example.toml documents every
+validator, the tests that check omnidesk/data/omnidesk.example.toml documents every
 key, and docs/configuration.md all read the same tables. Every mistake is one
 `ConfigError` naming the file, the key and what was expected; the CLI prints
 it as one line and exits 1.
@@ -440,7 +440,7 @@ def starter_config(*, desk_name: str = "omnidesk", agent_name: str | None = None
     data_line = (f'data_dir = {_toml_str(str(data_dir))}' if data_dir is not None
                  else '# data_dir = "~/.local/share/omnidesk"   # default: the platform data dir')
     return f"""\
-# omnidesk configuration. Every key: config/omnidesk.example.toml and docs/configuration.md.
+# omnidesk configuration. Every key: `omnidesk init --example` and docs/configuration.md.
 
 [desk]
 name = {_toml_str(desk_name)}

@@ -115,7 +115,7 @@ def print_timeline(conv: Conversation, tz: str | None = None, *, console: Any = 
 
 
 def plain_timeline(conv: Conversation) -> str:
-    """The piped form: `key<TAB>value` facts, then each entry; text cleaned, times ISO."""
+    """The piped form: `key:<TAB>value` facts, then each entry; text cleaned, times ISO."""
     s = conv.summary
     lines = [
         f"id:\t{s.id}",
