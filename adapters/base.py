@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import socket
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -191,6 +192,29 @@ class ConfigurationError(AdapterError):
     """The channel's settings are wrong or incomplete (named in the message)."""
 
 
+@dataclass(frozen=True, slots=True)
+class ProbeStep:
+    """One step of an adapter's optional `probe()` (connect, log in, ...), for `omnidesk doctor --connect`."""
+
+    step: str  # e.g. "imap login"
+    status: str  # ok | warn | fail
+    detail: str  # what was found, or why it failed, in one line
+
+
+def unreachable_reason(exc: BaseException) -> str | None:
+    """Why `exc` (or what caused it) means the server cannot be reached at all; None otherwise."""
+    seen: BaseException | None = exc
+    for _ in range(16):  # chains are short; a cyclic one must not hang us
+        if seen is None:
+            break
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, socket.gaierror):
+            return f"the host name does not resolve ({seen.strerror or seen})"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 #: Resolves a secret named in the channel settings (password_cmd, env, value).
 SecretResolver = Callable[[str], str]
 
@@ -203,6 +227,10 @@ class Adapter(Protocol):
     it; it ends when the channel has nothing more right now. `wait_for_changes`
     returns when new records may be available (IMAP IDLE, a sleep for polling
     channels). `send` delivers one Outbound or raises Transient/PermanentError.
+
+    Optional: `async def probe(self) -> list[ProbeStep]` logs in to every server the
+    channel uses and reports each step (`omnidesk doctor --connect`); it never raises
+    for a failed step and changes nothing on the servers.
     """
 
     kind: ClassVar[str]

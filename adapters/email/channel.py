@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
-from adapters.base import Batch, Outbound, Receipt, SecretResolver
+from adapters.base import Batch, Outbound, ProbeStep, Receipt, SecretResolver
 from adapters.email import mime
 from adapters.email.imap import ImapSettings, ImapSync
 from adapters.email.smtp import build_message, message_bytes, send_email, smtp_settings
@@ -60,6 +60,13 @@ class EmailAdapter:
                         self.name, outbound.message_ref, self.sent_folder, exc)
             meta["sent_folder_error"] = str(exc)
         return Receipt(external_id=receipt.external_id, sent_at=receipt.sent_at, meta=meta)
+
+    async def probe(self) -> list[ProbeStep]:
+        """Log in to the IMAP server, then to the SMTP server (see adapters/email/probe.py)."""
+        from adapters.email.probe import probe_imap, probe_outgoing
+
+        return [*await probe_imap(self.imap_settings, self._secret),
+                *await probe_outgoing(self.options, self._secret)]
 
     async def close(self) -> None:
         await self.imap.close()

@@ -22,7 +22,6 @@ import contextlib
 import hashlib
 import json
 import random
-import socket
 import ssl
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ from adapters.base import (
     Inbound,
     SecretResolver,
     TransientError,
+    unreachable_reason,
 )
 from adapters.email.idle import MAX_IDLE_FOLDERS, FolderWatchers, first_change, idle_on
 from adapters.email.imapconn import (
@@ -55,18 +55,6 @@ __all__ = [
 
 class ImapUnreachable(ImapConnectionLost):
     """Connecting failed outright: the port refused it, or the host name does not resolve."""
-
-
-def unreachable_reason(exc: BaseException) -> str | None:
-    """Why `exc` (or what caused it) means the server cannot be reached at all; None otherwise."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(seen, socket.gaierror):
-            return f"the host name does not resolve ({seen.strerror or seen})"
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 #: Never hold more than this many message bytes in one batch (one huge message still goes alone).

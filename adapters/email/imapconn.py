@@ -36,6 +36,10 @@ class ImapCommandFailed(Exception):
     """The server answered NO/BAD to a command."""
 
 
+class ImapLoginRefused(PermanentError):
+    """The server refused our LOGIN (wrong user name or password)."""
+
+
 # ---------------------------------------------------------------- settings
 
 
@@ -246,7 +250,7 @@ class ImapSession:
         except ImapCommandFailed as exc:
             if "[UNAVAILABLE]" in str(exc):  # RFC 5530: the server's auth backend is down; retry
                 raise ImapConnectionLost(f"IMAP login on {s.host} temporarily failed: {exc}") from exc
-            raise PermanentError(f"IMAP login as {s.username} on {s.host} refused: {exc}") from exc
+            raise ImapLoginRefused(f"IMAP login as {s.username} on {s.host} refused: {exc}") from exc
         if "IDLE" not in self.capabilities and "UIDPLUS" not in self.capabilities:
             # Some servers only list their post-login capabilities when asked again.
             await self._guard(self.client.protocol.capability())

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from adapters.base import Batch, ConfigurationError, Inbound, Outbound, Receipt, SecretResolver
+from adapters.base import Batch, ConfigurationError, Inbound, Outbound, ProbeStep, Receipt, SecretResolver
 from adapters.email import mime
 
 #: Files that became visible this recently stay above the cursor's watermark (seconds).
@@ -220,6 +220,16 @@ class MaildirAdapter:
         options = dict(self.options)
         options.setdefault("address", self.options.get("address"))
         return await send_email(options, self.secret, outbound)
+
+    async def probe(self) -> list[ProbeStep]:
+        """The Maildir is there and readable; then the SMTP login, when replies go by SMTP."""
+        from adapters.email.probe import probe_outgoing
+
+        if is_maildir(self.path) and os.access(self.path / "new", os.R_OK | os.X_OK):
+            found = ProbeStep("maildir", "ok", str(self.path))
+        else:
+            found = ProbeStep("maildir", "fail", f"{self.path} is not a readable Maildir (no cur/ and new/)")
+        return [found, *await probe_outgoing(self.options, self.secret)]
 
     async def close(self) -> None:
         return None

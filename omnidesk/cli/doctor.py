@@ -1,7 +1,8 @@
 """`omnidesk doctor`: is the config valid, the database sound, every channel healthy?
 
 Each check is `ok`, `warn` or `fail`; any `fail` makes the exit code 1, so
-cron and monitoring can run it.
+cron and monitoring can run it. `--connect` also logs in to every channel's
+servers (the adapter's `probe`) and reports each step.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ CHECK_COLUMNS = (Column("status", "", "str"), Column("check", "Check", "str"),
                  Column("detail", "Detail", "text"))
 #: A heartbeat older than this means nobody is syncing the channel right now.
 STALE_HEARTBEAT_MS = 5 * 60_000
+#: `--connect`: the most one channel's probe may take, all its steps together (seconds).
+PROBE_SECONDS = 60.0
 
 
 @dataclass(slots=True)
@@ -36,16 +39,18 @@ def register(app: typer.Typer) -> None:
 
 
 def doctor_command(ctx: typer.Context, json_flag: bool = JSON_OPTION,
-                   fmt: str | None = FORMAT_OPTION) -> None:
+                   fmt: str | None = FORMAT_OPTION,
+                   connect: bool = typer.Option(False, "--connect", help="Also log in to every channel's "
+                                                "servers (IMAP, SMTP) and report each step.")) -> None:
     """Check the configuration, the database (integrity, schema) and channel health."""
-    run(_doctor(ctx, json_flag, fmt))
+    run(_doctor(ctx, json_flag, fmt, connect))
 
 
-async def _doctor(ctx: typer.Context, json_flag: bool, fmt: str | None) -> None:
+async def _doctor(ctx: typer.Context, json_flag: bool, fmt: str | None, connect: bool) -> None:
     from omnidesk.cli.output import choose_format, emit
 
     chosen = choose_format(fmt, json_flag)
-    checks = await collect(ctx)
+    checks = await collect(ctx, connect=connect)
     if chosen == "table":
         _print(checks)
     else:
@@ -54,7 +59,7 @@ async def _doctor(ctx: typer.Context, json_flag: bool, fmt: str | None) -> None:
         raise typer.Exit(1)
 
 
-async def collect(ctx: typer.Context) -> list[Check]:
+async def collect(ctx: typer.Context, *, connect: bool = False) -> list[Check]:
     from omnidesk import config as cfg
     from omnidesk.errors import UserError
     from omnidesk.settings import Settings
@@ -77,7 +82,37 @@ async def collect(ctx: typer.Context) -> list[Check]:
         checks.extend(Check("config permissions", "warn", w) for w in cfg.permission_warnings(path, settings))
     checks.extend(_secret_checks(settings))
     checks.extend(await _store_checks(settings, state))
+    if connect:
+        for channel in settings.channels:
+            checks.extend(await connect_checks(channel))
     return checks
+
+
+async def connect_checks(channel: object) -> list[Check]:
+    """Log in to the servers of one configured channel: a check per step its adapter reports."""
+    import asyncio
+    import contextlib
+
+    from omnidesk.registry import build_adapter
+
+    name = f"connect {channel.name}"  # type: ignore[attr-defined]
+    try:
+        adapter = build_adapter(channel)  # type: ignore[arg-type]
+    except Exception as exc:  # unknown kind, bad options: the finding itself
+        return [Check(name, "fail", str(exc))]
+    probe = getattr(adapter, "probe", None)
+    try:
+        if probe is None:
+            return [Check(name, "warn", f"the {channel.kind} adapter cannot test its connection")]  # type: ignore[attr-defined]
+        steps = await asyncio.wait_for(probe(), PROBE_SECONDS)
+    except TimeoutError:
+        return [Check(name, "fail", f"no answer within {PROBE_SECONDS:.0f} s")]
+    except Exception as exc:  # a probe must not raise; if one does, say so rather than crash
+        return [Check(name, "fail", f"{type(exc).__name__}: {exc}")]
+    finally:
+        with contextlib.suppress(Exception):
+            await adapter.close()
+    return [Check(f"{name}: {s.step}", s.status, s.detail) for s in steps]
 
 
 def _secret_checks(settings: object) -> list[Check]:
