@@ -1,7 +1,7 @@
 """Find, load and validate the TOML configuration into `omnidesk.settings.Settings`.
 
 The schema is data (`DESK_KEYS`, `AGENT_KEYS`, `CHANNEL_KEYS`, ...): the
-validator, the tests that check omnidesk/data/omnidesk.example.toml documents every
+validator, the tests that check config/omnidesk.example.toml documents every
 key, and docs/configuration.md all read the same tables. Every mistake is one
 `ConfigError` naming the file, the key and what was expected; the CLI prints
 it as one line and exits 1.

@@ -6,7 +6,7 @@ import typer
 
 from omnidesk.cli.common import cli_state, guarded, run
 
-#: The sync daemon's unit file, as shipped in omnidesk/data/.
+#: The sync daemon's unit file: config/, shipped as package data through omnidesk/data/.
 UNIT = "omnidesk-sync.service"
 #: The command line the shipped unit starts; replaced by this installation's own.
 UNIT_EXEC = "%h/.local/bin/omnidesk sync"
@@ -87,7 +87,7 @@ def init_command(
 
 
 def packaged(name: str) -> str:
-    """A file shipped in omnidesk/data/ (the example config, the systemd unit)."""
+    """A file shipped in omnidesk/data/ (links to config/: the example config, the systemd unit)."""
     from importlib.resources import files
 
     return files("omnidesk").joinpath("data", name).read_text("utf-8")

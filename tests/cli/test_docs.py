@@ -82,19 +82,21 @@ def test_the_license_pyproject_declares_is_there() -> None:
 
 @pytest.mark.parametrize("name", ["omnidesk.example.toml", "omnidesk-sync.service"])
 def test_the_example_config_and_the_unit_are_package_data(name: str) -> None:
-    """They ship in the wheel: under omnidesk/ and matched by the package-data patterns."""
+    """They live in config/ and ship in the wheel: linked from omnidesk/data/, matched by package-data."""
     from omnidesk.cli.init import packaged
 
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))
     patterns = pyproject["tool"]["setuptools"]["package-data"]["omnidesk"]
     assert any(fnmatch.fnmatch(f"data/{name}", p) for p in patterns)
-    assert packaged(name) == (REPO / "omnidesk" / "data" / name).read_text("utf-8")
+    link = REPO / "omnidesk" / "data" / name
+    assert link.is_symlink() and link.resolve() == (REPO / "config" / name).resolve()
+    assert packaged(name) == (REPO / "config" / name).read_text("utf-8")
 
 
 def test_init_example_prints_the_example_config(cli_env: CliEnv) -> None:
     result = cli_env.invoke("init", "--example")
     assert result.exit_code == 0
-    assert result.stdout == (REPO / "omnidesk" / "data" / "omnidesk.example.toml").read_text("utf-8")
+    assert result.stdout == (REPO / "config" / "omnidesk.example.toml").read_text("utf-8")
     assert not cli_env.config.with_name("config.toml.tmp").exists()
 
 

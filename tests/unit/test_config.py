@@ -11,7 +11,7 @@ from omnidesk import config as cfg
 from omnidesk.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "omnidesk" / "data" / "omnidesk.example.toml"
+EXAMPLE = REPO / "config" / "omnidesk.example.toml"
 
 
 def write(tmp_path: Path, text: str, name: str = "config.toml") -> Path:
