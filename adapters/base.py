@@ -129,16 +129,39 @@ class Inbound:
             self.content_hash = h.hexdigest()
 
 
+#: Turns one undecoded record (the channel's bytes and what the adapter knows about them) into
+#: an Inbound, never raising. A module-level function, so the core can run it in a worker process.
+Decoder = Callable[[bytes, Mapping[str, Any]], Inbound]
+
+
 @dataclass(slots=True)
 class Batch:
     """Records fetched together, and the cursor to store once they are persisted.
 
     The core commits the records and `cursor` in one transaction, so a crash
     either keeps both or neither.
+
+    Batches from `poll_undecoded` may also carry `undecoded` records,
+    (bytes, meta) pairs that the core turns into Inbound records with `decode`
+    wherever it likes (in worker processes, while the next batch downloads);
+    they come after `records`. Such batches may be requested before the previous
+    one is committed, and several may commit in one transaction (with the last
+    one's cursor), unless `commit_first` says the adapter acts on "the previous
+    batch is committed" when asked for the next one (e.g. marking mail seen).
     """
 
     records: list[Inbound]
     cursor: str | None
+    undecoded: list[tuple[bytes, Mapping[str, Any]]] = field(default_factory=list)
+    decode: Decoder | None = None
+    commit_first: bool = False
+
+    def decoded(self) -> list[Inbound]:
+        """Every record of the batch, decoding the undecoded ones here."""
+        if not self.undecoded:
+            return self.records
+        assert self.decode is not None, "undecoded records need a decode function"
+        return self.records + [self.decode(data, meta) for data, meta in self.undecoded]
 
 
 @dataclass(slots=True)
@@ -224,7 +247,9 @@ class Adapter(Protocol):
     """What every channel adapter provides.
 
     `poll` yields batches of new records, each with the cursor to persist after
-    it; it ends when the channel has nothing more right now. `wait_for_changes`
+    it; it ends when the channel has nothing more right now. An adapter may also
+    offer `poll_undecoded(cursor)`: the same batches, with records left as raw
+    bytes for the core to decode in parallel (see `Batch`). `wait_for_changes`
     returns when new records may be available (IMAP IDLE, a sleep for polling
     channels). `send` delivers one Outbound or raises Transient/PermanentError.
 

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 from adapters.base import Batch, Outbound, ProbeStep, Receipt, SecretResolver
-from adapters.email import mime
 from adapters.email.imap import ImapSettings, ImapSync
 from adapters.email.smtp import build_message, message_bytes, send_email, smtp_settings
 
@@ -36,10 +35,14 @@ class EmailAdapter:
         self.imap_settings = ImapSettings.from_options(self.options)
         self.address = str(self.options.get("address") or self.imap_settings.username)
         self.sent_folder: str | None = self.options.get("sent_folder") or None
-        self.imap = ImapSync(self.imap_settings, secret, mime.parse)
+        self.imap = ImapSync(self.imap_settings, secret)
 
     def poll(self, cursor: str | None) -> AsyncIterator[Batch]:
         return self.imap.poll(cursor)
+
+    def poll_undecoded(self, cursor: str | None) -> AsyncIterator[Batch]:
+        """The same batches with the messages still raw, for the core to parse in parallel."""
+        return self.imap.poll_undecoded(cursor)
 
     async def wait_for_changes(self, timeout: float) -> None:
         await self.imap.wait_for_changes(timeout)

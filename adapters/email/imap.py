@@ -23,8 +23,9 @@ import hashlib
 import json
 import random
 import ssl
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from adapters.base import (
     FLAG_QUARANTINED,
@@ -36,6 +37,7 @@ from adapters.base import (
     TransientError,
     unreachable_reason,
 )
+from adapters.email import mime
 from adapters.email.idle import MAX_IDLE_FOLDERS, FolderWatchers, first_change, idle_on
 from adapters.email.imapconn import (
     ImapCommandFailed,
@@ -44,12 +46,11 @@ from adapters.email.imapconn import (
     ImapSettings,
     encode_mailbox,
     message_set,
-    parse_fetch,
 )
 
 __all__ = [
     "ImapCommandFailed", "ImapConnectionLost", "ImapSession", "ImapSettings", "ImapSync",
-    "dump_cursor", "encode_mailbox", "load_cursor", "message_set", "parse_fetch",
+    "decode", "dump_cursor", "encode_mailbox", "load_cursor", "message_set",
 ]
 
 
@@ -59,6 +60,9 @@ class ImapUnreachable(ImapConnectionLost):
 
 #: Never hold more than this many message bytes in one batch (one huge message still goes alone).
 MAX_BATCH_BYTES = 32 * 1024 * 1024
+#: UIDs per UID FETCH command when nothing changes flags between batches: one round trip for
+#: thousands of messages, read as they stream in (ImapSession.stream_bodies).
+FETCH_SPAN = 5000
 
 
 # ---------------------------------------------------------------- cursor
@@ -85,9 +89,6 @@ def dump_cursor(state: Mapping[str, Mapping[str, int]]) -> str:
 # ---------------------------------------------------------------- sync
 
 
-ParseFn = Callable[[bytes], Inbound]
-
-
 def _fallback_record(raw: bytes, exc: BaseException) -> Inbound:
     """The parser must never raise; if it does, keep the bytes quarantined rather than drop them."""
     digest = hashlib.sha256(raw).hexdigest()
@@ -100,6 +101,19 @@ def _fallback_record(raw: bytes, exc: BaseException) -> Inbound:
         defects=(f"parser raised {type(exc).__name__}: {exc}",),
         flags=frozenset({FLAG_QUARANTINED}),
     )
+
+
+def decode(raw: bytes, meta: Mapping[str, Any]) -> Inbound:
+    """One fetched message as an Inbound carrying its folder, UID and UIDVALIDITY (`Batch.decode`).
+
+    Module-level, so the core can run it in a worker process.
+    """
+    try:
+        record = mime.parse(raw)
+    except Exception as exc:  # the parser promises not to raise; never drop mail if it does
+        record = _fallback_record(raw, exc)
+    record.meta = {**record.meta, **meta}
+    return record
 
 
 class ImapSync:
@@ -117,12 +131,10 @@ class ImapSync:
         self,
         settings: ImapSettings,
         secret: SecretResolver,
-        parse: ParseFn,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.settings = settings
         self._secret = secret
-        self._parse = parse
         self._ssl_context = ssl_context
         self._session: ImapSession | None = None
         self._lock = asyncio.Lock()  # one command stream: poll and IDLE take turns
@@ -169,13 +181,22 @@ class ImapSync:
     # ------------------------------------------------------------ poll
 
     async def poll(self, cursor: str | None) -> AsyncIterator[Batch]:
-        """Batches of new messages, each with the cursor to commit with it.
+        """Batches of new messages, parsed, each with the cursor to commit with it.
+
+        The next messages keep streaming in while a batch is parsed (in a thread).
+        """
+        async with contextlib.aclosing(self.poll_undecoded(cursor)) as batches:
+            async for batch in batches:
+                yield Batch(await asyncio.to_thread(batch.decoded), batch.cursor)
+
+    async def poll_undecoded(self, cursor: str | None) -> AsyncIterator[Batch]:
+        """Batches of new messages as raw bytes (`Batch.undecoded`, decoded by `decode`).
 
         Resumes after a dropped connection from the last batch handed out. A server
         that cannot be reached at all (refused, unresolvable) before this poll got a
         connection fails the poll at once: the caller decides whether to wait and retry. Flag
         changes (mark_seen / move_to) for a batch happen when the consumer asks for
-        the next one, i.e. after it committed this one.
+        the next one, so those batches are `commit_first`.
         """
         state = load_cursor(cursor)
         failures = 0
@@ -194,8 +215,9 @@ class ImapSync:
                         break
                     # aclosing: an error below must stop the fetch pipeline now, not at GC time.
                     async with contextlib.aclosing(self._fetch(folder, state, plan)) as fetched:
-                        async for records, uids, new_state in fetched:
-                            yield Batch(records=records, cursor=dump_cursor(new_state))
+                        async for undecoded, uids, new_state in fetched:
+                            yield Batch([], dump_cursor(new_state), undecoded, decode,
+                                        commit_first=bool(self.settings.mark_seen or self.settings.move_to))
                             # Resumed: the consumer committed the batch, flags may change now
                             # (retried after a reconnect through `pending_after`).
                             state = new_state
@@ -235,7 +257,7 @@ class ImapSync:
 
     async def _fetch(
         self, folder: str, state: dict[str, dict[str, int]], plan: dict[str, int]
-    ) -> AsyncIterator[tuple[list[Inbound], list[int], dict[str, dict[str, int]]]]:
+    ) -> AsyncIterator[tuple[list[tuple[bytes, dict[str, Any]]], list[int], dict[str, dict[str, int]]]]:
         s = self.settings
         async with self._lock:
             session = await self.session()
@@ -254,72 +276,71 @@ class ImapSync:
                 yield [], [], {**state, folder: {"uidvalidity": validity, "last_uid": top}}
             return
         rw = bool(s.mark_seen or s.move_to)
-
-        async def parts() -> AsyncIterator[list[int]]:
-            for i in range(0, len(uids), s.batch_size):
-                chunk = uids[i : i + s.batch_size]
-                async with self._lock:
-                    session = await self.session()
-                    if session.selected != folder:
-                        await session.open_folder(folder, read_write=rw)
-                    sizes = await session.sizes(chunk)
-                for part in _split_by_bytes(chunk, sizes):
-                    yield part
-
-        async def fetch(part: list[int]) -> dict[int, bytes]:
-            async with self._lock:
-                session = await self.session()
-                if session.selected != folder:
-                    await session.open_folder(folder, read_write=rw)
-                return await session.fetch_bodies(part)
-
-        async def complete(part: list[int], task: asyncio.Task[dict[int, bytes]]) -> tuple[
-            list[Inbound], list[int], dict[str, dict[str, int]]
-        ]:
-            bodies = await task
-            records = await asyncio.to_thread(self._parse_all, folder, validity, part, bodies)
-            after = {**state, folder: {"uidvalidity": validity, "last_uid": part[-1]}}
-            return records, [u for u in part if u in bodies], after
-
-        # Pipeline: the next part downloads while this one is parsed and ingested.
-        pending: tuple[list[int], asyncio.Task[dict[int, bytes]]] | None = None
-        try:
-            async with contextlib.aclosing(parts()) as planned:
-                async for part in planned:
-                    task = asyncio.ensure_future(fetch(part))
-                    if pending is not None:
-                        done, pending = pending, None
-                        result = await complete(*done)
-                        state = result[2]
-                        yield result
-                    pending = (part, task)
-            if pending is not None:
-                done, pending = pending, None
-                yield await complete(*done)
-        finally:
-            if pending is not None:
-                pending[1].cancel()
-                with contextlib.suppress(BaseException):
-                    await pending[1]
+        # Large ranges, one UID FETCH each, handed out while they stream in. With mark_seen or
+        # move_to the flags change between batches on this connection, so a range is one batch
+        # (at most batch_size messages and MAX_BATCH_BYTES), fetched whole before it is handed out.
+        span = s.batch_size if rw else FETCH_SPAN
+        for i in range(0, len(uids), span):
+            for part in await self._by_size(folder, uids[i : i + span]) if rw else [uids[i : i + span]]:
+                async with contextlib.aclosing(self._stream(folder, part, rw, validity)) as groups:
+                    async for undecoded, top in groups:
+                        got = [meta["imap"]["uid"] for _, meta in undecoded]
+                        after = {"uidvalidity": validity, "last_uid": top}
+                        if not got and (top is None or state.get(folder) == after):
+                            continue
+                        if top is not None:
+                            state = {**state, folder: after}
+                        yield undecoded, got, state
         async with self._lock:
             if self._session is not None and self._session.alive:
                 await self._session.deselect()
 
-    def _parse_all(
-        self, folder: str, validity: int, uids: list[int], bodies: dict[int, bytes]
-    ) -> list[Inbound]:
-        records = []
-        for uid in uids:
-            raw = bodies.get(uid)
-            if raw is None:
-                continue  # expunged by another client between SEARCH and FETCH
-            try:
-                rec = self._parse(raw)
-            except Exception as exc:  # the parser promises not to raise; never drop mail if it does
-                rec = _fallback_record(raw, exc)
-            rec.meta = {**rec.meta, "imap": {"folder": folder, "uid": uid, "uidvalidity": validity}}
-            records.append(rec)
-        return records
+    async def _stream(
+        self, folder: str, chunk: list[int], rw: bool, validity: int
+    ) -> AsyncIterator[tuple[list[tuple[bytes, dict[str, Any]]], int | None]]:
+        """Groups of at most batch_size messages (and MAX_BATCH_BYTES) from one UID FETCH of
+        `chunk`, each with the highest UID up to which all of `chunk` has arrived (None: not
+        past the first yet), so the cursor never passes a message still on its way. The last
+        group ends at `chunk[-1]`: UIDs missing then were expunged meanwhile."""
+        s = self.settings
+        group: list[tuple[bytes, dict[str, Any]]] = []
+        size = done = 0
+        arrived: set[int] = set()
+        async with self._lock:
+            session = await self.session()
+            if session.selected != folder:
+                await session.open_folder(folder, read_write=rw)
+            async with contextlib.aclosing(session.stream_bodies(chunk)) as bodies:
+                async for uid, body in bodies:
+                    group.append((body, {"imap": {"folder": folder, "uid": uid, "uidvalidity": validity}}))
+                    arrived.add(uid)
+                    size += len(body)
+                    # rw: the whole chunk, once the lock is free again (flags change after it).
+                    if not rw and (len(group) >= s.batch_size or size >= MAX_BATCH_BYTES):
+                        while done < len(chunk) and chunk[done] in arrived:
+                            done += 1
+                        yield group, chunk[done - 1] if done else None
+                        group, size = [], 0
+        yield group, chunk[-1]
+
+    async def _by_size(self, folder: str, chunk: list[int]) -> list[list[int]]:
+        """`chunk` cut into runs of at most MAX_BATCH_BYTES (one huge message goes alone)."""
+        async with self._lock:
+            session = await self.session()
+            if session.selected != folder:
+                await session.open_folder(folder, read_write=True)
+            sizes = await session.sizes(chunk)
+        parts: list[list[int]] = []
+        total = 0
+        for uid in chunk:
+            if uid not in sizes:
+                continue  # expunged meanwhile
+            if not parts or (parts[-1] and total + sizes[uid] > MAX_BATCH_BYTES):
+                parts.append([])
+                total = 0
+            parts[-1].append(uid)
+            total += sizes[uid]
+        return parts
 
     async def _after_commit(self, folder: str, uids: list[int]) -> None:
         session = await self.session()
@@ -415,20 +436,3 @@ class ImapSync:
                 await self._append_session.close()
                 self._append_session = None
 
-
-def _split_by_bytes(uids: list[int], sizes: Mapping[int, int]) -> list[list[int]]:
-    parts: list[list[int]] = []
-    cur: list[int] = []
-    total = 0
-    for uid in uids:
-        if uid not in sizes:
-            continue  # expunged meanwhile
-        size = sizes[uid]
-        if cur and total + size > MAX_BATCH_BYTES:
-            parts.append(cur)
-            cur, total = [], 0
-        cur.append(uid)
-        total += size
-    if cur:
-        parts.append(cur)
-    return parts

@@ -3,7 +3,7 @@
 `ImapSession` wraps aioimaplib's client so that every command fails fast with
 `ImapConnectionLost` when the socket drops (aioimaplib alone waits for its
 timeout), adds STARTTLS and a read-only EXAMINE (which aioimaplib does not
-track as a selected state), and parses UID FETCH answers into (uid, body, size).
+track as a selected state), and reads UID FETCH answers incrementally, straight off the socket.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import base64
 import contextlib
 import re
 import ssl
-from collections.abc import Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -23,10 +23,6 @@ from aioimaplib.aioimaplib import SELECTED, STOP_WAIT_SERVER_PUSH, Command, quot
 from adapters.base import ConfigurationError, PermanentError
 
 T = TypeVar("T")
-
-#: Messages per UID FETCH command (see ImapSession.fetch_bodies).
-FETCH_CHUNK = 25
-
 
 class ImapConnectionLost(Exception):
     """The connection dropped or a command timed out; reconnect and carry on."""
@@ -132,30 +128,85 @@ _CODE_RE = re.compile(rb"\[(UIDVALIDITY|UIDNEXT) (\d+)\]")
 _STATUS_RE = re.compile(rb"(UIDVALIDITY|UIDNEXT|MESSAGES) (\d+)")
 _UID_RE = re.compile(rb"UID (\d+)")
 _SIZE_RE = re.compile(rb"RFC822\.SIZE (\d+)")
-_FETCH_RE = re.compile(rb"^\d+ FETCH \(")
+_UNTAGGED_FETCH_RE = re.compile(rb"\* \d+ FETCH \(")
 
 
-def parse_fetch(lines: list[Any]) -> list[tuple[int, bytes | None, int | None]]:
-    """(uid, body or None, size or None) for each FETCH in an aioimaplib response."""
-    out: list[tuple[int, bytes | None, int | None]] = []
-    i, n = 0, len(lines)
-    while i < n:
-        line = lines[i]
-        if isinstance(line, bytes) and _FETCH_RE.match(line):
-            head = line
-            body: bytes | None = None
-            if i + 1 < n and isinstance(lines[i + 1], bytearray):
-                body = bytes(lines[i + 1])
-                i += 1
-                if i + 1 < n and isinstance(lines[i + 1], bytes) and not _FETCH_RE.match(lines[i + 1]):
-                    head += lines[i + 1]  # items after the literal, e.g. " UID 5)"
-                    i += 1
-            uid = _UID_RE.search(head)
-            size = _SIZE_RE.search(head)
+class _FetchReader:
+    """Incremental parser of one UID FETCH (UID BODY.PEEK[]) answer, fed from data_received.
+
+    Other untagged responses in between (EXISTS, EXPUNGE, a FETCH of flags) are skipped.
+    Reading pauses while more than `MAX_BUFFERED` bytes wait to be taken.
+    """
+
+    MAX_BUFFERED = 8 * 1024 * 1024
+    _LITERAL = re.compile(rb"\{(\d+)\}$")
+
+    def __init__(self, tag: bytes, transport: Any) -> None:
+        self._tag = tag + b" "
+        self._transport = transport
+        self._buf = bytearray()
+        self._head = b""  # the response so far, before its literal
+        self._want = -1  # literal bytes still to come; -1: reading a line
+        self._body: bytes | None = None
+        self._out: list[tuple[int, bytes]] = []
+        self._buffered = 0
+        self._paused = False
+        self.ready = asyncio.Event()
+        self.done = False
+        self.failure = ""
+
+    def feed(self, data: bytes) -> None:
+        buf = self._buf
+        buf += data
+        pos = 0
+        while not self.done:
+            if self._want >= 0:
+                if len(buf) - pos < self._want:
+                    break
+                self._body = bytes(buf[pos : pos + self._want])
+                pos += self._want
+                self._want = -1
+                continue
+            end = buf.find(b"\r\n", pos)
+            if end < 0:
+                break
+            line = bytes(buf[pos:end])
+            pos = end + 2
+            literal = self._LITERAL.search(line)
+            if literal:
+                self._head += line
+                self._want = int(literal.group(1))
+                continue
+            self._line(self._head + line)
+        del buf[:pos]
+        if self._out or self.done:
+            self.ready.set()
+        if self._buffered > self.MAX_BUFFERED and not self._paused:
+            self._paused = True
+            self._transport.pause_reading()
+
+    def _line(self, response: bytes) -> None:
+        body, self._body, self._head = self._body, None, b""
+        if response.startswith(self._tag):
+            status = response[len(self._tag):]
+            if not status.startswith(b"OK"):
+                self.failure = status.decode("utf-8", "replace")
+            self.done = True
+        elif body is not None and _UNTAGGED_FETCH_RE.match(response):
+            uid = _UID_RE.search(response)
             if uid:
-                out.append((int(uid.group(1)), body, int(size.group(1)) if size else None))
-        i += 1
-    return out
+                self._out.append((int(uid.group(1)), body))
+                self._buffered += len(body)
+
+    def take(self) -> list[tuple[int, bytes]]:
+        out, self._out = self._out, []
+        self._buffered = 0
+        if not self.done:
+            self.ready.clear()
+        if self._paused:
+            self._paused = False
+            self._transport.resume_reading()
+        return out
 
 
 # ---------------------------------------------------------------- one connection
@@ -342,20 +393,47 @@ class ImapSession:
         return sorted(u for u in uids if u > last_uid)
 
     async def sizes(self, uids: list[int]) -> dict[int, int]:
+        """UID -> RFC822.SIZE (a short answer: aioimaplib's own parser is fine for it)."""
         assert self.client is not None
         resp = await self._ok(self.client.uid("fetch", message_set(uids), "(UID RFC822.SIZE)"), "UID FETCH")
-        return {uid: size or 0 for uid, _, size in parse_fetch(resp.lines)}
-
-    async def fetch_bodies(self, uids: list[int]) -> dict[int, bytes]:
-        assert self.client is not None
-        out: dict[int, bytes] = {}
-        # aioimaplib re-scans every line of a FETCH response per chunk received (quadratic in
-        # messages per command), so one Batch is fetched as several short FETCH commands.
-        for i in range(0, len(uids), FETCH_CHUNK):
-            part = message_set(uids[i : i + FETCH_CHUNK])
-            resp = await self._ok(self.client.uid("fetch", part, "(UID BODY.PEEK[])"), "UID FETCH")
-            out.update((uid, body) for uid, body, _ in parse_fetch(resp.lines) if body is not None)
+        out: dict[int, int] = {}
+        for line in resp.lines:
+            if isinstance(line, bytes) and (uid := _UID_RE.search(line)) and (size := _SIZE_RE.search(line)):
+                out[int(uid.group(1))] = int(size.group(1))
         return out
+
+    async def stream_bodies(self, uids: list[int]) -> AsyncIterator[tuple[int, bytes]]:
+        """(uid, body) of `uids` from ONE UID FETCH command, as the answer streams in.
+
+        aioimaplib runs one FETCH at a time and re-scans the whole answer per chunk received,
+        so for bulk fetches this reads the command's answer off the socket itself
+        (`_FetchReader`): a range of thousands of messages is one round trip, and the first
+        messages are handed out while the rest still arrive. Breaking off before the end
+        closes the connection (the rest of the answer would confuse the next command).
+        """
+        assert self.client is not None and self._lost is not None
+        proto = self.client.protocol
+        tag = proto.new_tag()
+        reader = _FetchReader(tag.encode(), proto.transport)
+        proto.data_received = reader.feed  # type: ignore[method-assign]
+        complete = False
+        try:
+            proto.send(f"{tag} UID FETCH {message_set(uids)} (UID BODY.PEEK[])")
+            while True:
+                if not reader.ready.is_set():
+                    await self._guard(asyncio.wait_for(reader.ready.wait(), self.settings.timeout))
+                finished = reader.done  # read before taking: more may arrive while we yield
+                for item in reader.take():
+                    yield item
+                if finished:
+                    break
+            if reader.failure:
+                raise ImapCommandFailed(f"UID FETCH: {reader.failure}")
+            complete = True
+        finally:
+            del proto.data_received  # back to aioimaplib's own parser
+            if not complete:
+                self._abort()
 
     async def mark_seen(self, uids: list[int]) -> None:
         assert self.client is not None

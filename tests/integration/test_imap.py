@@ -13,7 +13,8 @@ import pytest
 
 from adapters.base import FLAG_QUARANTINED, Batch, PermanentError, TransientError
 from adapters.email.channel import EmailAdapter
-from adapters.email.imap import encode_mailbox, load_cursor, message_set, parse_fetch
+from adapters.email.imap import encode_mailbox, load_cursor, message_set
+from adapters.email.imapconn import _FetchReader
 from tests.integration.conftest import email_options, secret_for
 from tests.integration.dovecot import Dovecot
 
@@ -77,14 +78,42 @@ def test_message_set_and_mailbox_encoding() -> None:
     assert encode_mailbox("客户") == '"&W6JiNw-"'
 
 
-def test_parse_fetch_with_literals_and_trailing_items() -> None:
-    lines = [
-        b"1 FETCH (UID 7 RFC822.SIZE 5 BODY[] {5}", bytearray(b"hello"), b")",
-        b"2 FETCH (BODY[] {2}", bytearray(b"hi"), b" UID 9)",
-        b"3 FETCH (UID 10 RFC822.SIZE 42)",
-        b"Fetch completed.",
-    ]
-    assert parse_fetch(lines) == [(7, b"hello", 5), (9, b"hi", None), (10, None, 42)]
+class _Transport:
+    def __init__(self) -> None:
+        self.paused = False
+
+    def pause_reading(self) -> None:
+        self.paused = True
+
+    def resume_reading(self) -> None:
+        self.paused = False
+
+
+@pytest.mark.parametrize("step", [1, 7, 4096])
+async def test_fetch_reader_streams_literals_in_any_split(step: int) -> None:
+    answer = (b"* 1 FETCH (UID 7 BODY[] {7}\r\nhel\r\nlo)\r\n"
+              b"* 4 EXISTS\r\n"
+              b"* 2 FETCH (BODY[] {7}\r\n\xc3\xbcgy {} UID 9)\r\n"
+              b"* 3 FETCH (FLAGS (\\Seen) UID 10)\r\n"
+              b"A7 OK Fetch completed.\r\n")
+    reader = _FetchReader(b"A7", _Transport())
+    got = []
+    for i in range(0, len(answer), step):
+        reader.feed(answer[i : i + step])
+        got += reader.take()
+    assert reader.done and not reader.failure
+    assert got == [(7, b"hel\r\nlo"), (9, "ügy {}".encode())]
+
+
+async def test_fetch_reader_reports_a_refusal_and_pauses_a_slow_consumer() -> None:
+    transport = _Transport()
+    reader = _FetchReader(b"B1", transport)
+    reader.MAX_BUFFERED = 10
+    reader.feed(b"* 1 FETCH (UID 1 BODY[] {12}\r\n0123456789ab)\r\n")
+    assert transport.paused and reader.ready.is_set()
+    assert reader.take() == [(1, b"0123456789ab")] and not transport.paused
+    reader.feed(b"B1 NO [SERVERBUG] broken\r\n")
+    assert reader.done and reader.failure == "NO [SERVERBUG] broken"
 
 
 def test_garbage_cursor_means_start_over() -> None:
@@ -257,7 +286,8 @@ async def test_polling_when_idle_disabled(dovecot: Dovecot) -> None:
 
 
 async def test_server_restart_mid_sync_loses_and_doubles_nothing(dovecot: Dovecot) -> None:
-    dovecot.deliver_many([mail(i) for i in range(1, 301)])
+    # 90 MB: more than the fetch reads ahead, so the server is still sending when it restarts.
+    dovecot.deliver_many([mail(i, body="y" * 300_000) for i in range(1, 301)])
     a = adapter(dovecot, batch_size=50)
     try:
         ids: list[str] = []
@@ -275,7 +305,7 @@ async def test_server_restart_mid_sync_loses_and_doubles_nothing(dovecot: Doveco
 
 async def test_connection_killed_mid_fetch(dovecot: Dovecot) -> None:
     big = "x" * 2_000_000
-    dovecot.deliver_many([mail(i, body=big) for i in range(1, 9)])
+    dovecot.deliver_many([mail(i, body=big) for i in range(1, 41)])
     a = adapter(dovecot, batch_size=1)
     kills = 0
     stop = threading.Event()
@@ -298,7 +328,7 @@ async def test_connection_killed_mid_fetch(dovecot: Dovecot) -> None:
             stop.set()
             thread.join()
         assert kills >= 1
-        assert ids == [f"<m{i}@example.com>" for i in range(1, 9)]
+        assert ids == [f"<m{i}@example.com>" for i in range(1, 41)]
         assert a.imap.connects >= 2
     finally:
         await a.close()
@@ -455,5 +485,24 @@ async def test_mark_seen_waits_for_the_consumer(dovecot: Dovecot) -> None:
         await gen.aclose()  # died before acknowledging batch 2: 3 and 4 stay unread
         flags = await server_flags(dovecot)
         assert "\\Seen" not in flags[3] and "\\Seen" not in flags[4]
+    finally:
+        await a.close()
+
+
+async def test_mark_seen_batches_are_cut_by_size(dovecot: Dovecot) -> None:
+    """Over MAX_BATCH_BYTES (32 MB) in one batch_size: cut before fetching, each part marked after it."""
+    dovecot.deliver_many([mail(i, body="z" * 12_000_000) for i in range(1, 4)])
+    a = adapter(dovecot, mark_seen=True, batch_size=10)
+    try:
+        gen = a.poll(None)
+        first = await asyncio.wait_for(gen.__anext__(), 60)
+        assert [r.external_id for r in first.records] == ["<m1@example.com>", "<m2@example.com>"]
+        assert not any("\\Seen" in f for f in (await server_flags(dovecot)).values())
+        second = await asyncio.wait_for(gen.__anext__(), 60)  # the first part acknowledged
+        assert [r.external_id for r in second.records] == ["<m3@example.com>"]
+        flags = await server_flags(dovecot)
+        assert "\\Seen" in flags[1] and "\\Seen" in flags[2] and "\\Seen" not in flags[3]
+        assert [b async for b in gen] == []
+        assert "\\Seen" in (await server_flags(dovecot))[3]
     finally:
         await a.close()
