@@ -25,7 +25,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from adapters.base import Inbound
+from adapters.base import Batch, Inbound
 from omnidesk.desk import Desk
 from omnidesk.errors import UserError
 from omnidesk.model import Channel
@@ -281,6 +281,14 @@ def prepare_jobs(jobs: Sequence[Job], blob_dir: str) -> tuple[list[PreparedRecor
     records = [record for record in parsed if record is not None]
     prepared = prepare_records(records, Path(blob_dir), now_ms())
     return prepared, [i for i, record in enumerate(parsed) if record is None]
+
+
+def prepare_batch_part(batch: Batch, blob_dir: str) -> list[PreparedRecord]:
+    """Decode a channel's undecoded records (`Batch.decode`) and prepare them all, in a worker."""
+    from omnidesk.ingest import prepare_records
+    from omnidesk.timeutil import now_ms
+
+    return prepare_records(batch.decoded(), Path(blob_dir), now_ms())
 
 
 async def import_jobs(

@@ -21,10 +21,12 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from adapters.base import Adapter
+from adapters.base import Adapter, Batch
 from omnidesk.desk import Desk
 from omnidesk.errors import UserError
 from omnidesk.model import Channel
@@ -34,6 +36,9 @@ from omnidesk.settings import ChannelSettings
 from omnidesk.store import channels as channel_store
 from omnidesk.store import timers
 from omnidesk.timeutil import now_ms
+
+if TYPE_CHECKING:
+    from omnidesk.ingest import IngestResult
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +89,15 @@ def selected_channels(desk: Desk, names: list[str] | None) -> list[ChannelSettin
 
 async def run_sync(desk: Desk, *, once: bool, stop: asyncio.Event, channels: list[str] | None = None,
                    dispatch: bool = True, grace: float = 10.0, backoff_base: float = 2.0,
-                   backoff_max: float = 300.0, dispatcher: Dispatcher | None = None) -> SyncReport:
+                   backoff_max: float = 300.0, dispatcher: Dispatcher | None = None,
+                   executor: Executor | None = None) -> SyncReport:
     """Sync channels, send due replies and wake snoozes, until `stop` is set (or one pass with `once`).
 
     `channels` limits the channels polled (names from the config). `dispatcher` lets a
     caller (the TUI, tests) supply its own; by default one is built from the desk.
+    `executor` (the importer's parser pool) decodes the records of adapters that offer
+    `poll_undecoded`, in parallel and written in large transactions; without it each
+    batch is parsed in a thread of this process and written on its own.
     """
     selected = selected_channels(desk, channels)
     runner = runner_id()
@@ -100,7 +109,8 @@ async def run_sync(desk: Desk, *, once: bool, stop: asyncio.Event, channels: lis
     tasks: list[asyncio.Task[None]] = []
     for settings in selected:
         channel_report = report.channels.setdefault(settings.name, ChannelReport(settings.name))
-        loop = _ChannelLoop(desk, settings, runner, stop, once, channel_report, backoff_base, backoff_max)
+        loop = _ChannelLoop(desk, settings, runner, stop, once, channel_report, backoff_base, backoff_max,
+                            executor)
         tasks.append(asyncio.create_task(_supervised(loop.run, stop, once, f"channel {settings.name}"),
                                          name=f"sync:{settings.name}"))
     if dispatcher is not None:
@@ -182,7 +192,8 @@ class _ChannelLoop:
     """poll -> ingest -> wait, with heartbeats and backoff, for one channel."""
 
     def __init__(self, desk: Desk, settings: ChannelSettings, runner: str, stop: asyncio.Event, once: bool,
-                 report: ChannelReport, backoff_base: float, backoff_max: float) -> None:
+                 report: ChannelReport, backoff_base: float, backoff_max: float,
+                 executor: Executor | None = None) -> None:
         self.desk = desk
         self.settings = settings
         self.runner = runner
@@ -191,6 +202,7 @@ class _ChannelLoop:
         self.report = report
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        self.executor = executor
         self.adapter: Adapter | None = None
         self._beat_at = -HEARTBEAT_SECONDS  # loop time of the last health write
         self._healthy: bool | None = None  # what the store says now: None unknown, True ok, False error
@@ -262,34 +274,55 @@ class _ChannelLoop:
 
         assert self.adapter is not None
         cursor = await channel_store.get_cursor(self.desk.db, channel.id)
-        batches = self.adapter.poll(cursor)
+        poll_undecoded = getattr(self.adapter, "poll_undecoded", None)
+        pooled = self.executor is not None and poll_undecoded is not None
+        batches = poll_undecoded(cursor) if pooled else self.adapter.poll(cursor)  # type: ignore[misc]
+
+        async def written(result: IngestResult) -> None:
+            self.report.batches += 1
+            self.report.imported += result.imported
+            self.report.duplicates += result.duplicates
+            self.report.quarantined += result.quarantined
+            if result.imported:
+                log.info("channel %s: %d new message(s)", channel.name, result.imported)
+            if not self.stop.is_set():
+                await self._beat(channel)
+
         try:
-            while True:
-                # Fetching races `stop`: a stop while the adapter waits on the network (or sleeps in
-                # its own reconnect backoff) abandons the fetch; nothing is lost, the cursor did not move.
-                step = asyncio.ensure_future(anext(batches, None))
-                finished = await wait_or_stop(self.stop, step, None)
-                if not finished:
-                    return
-                batch = step.result()
-                if batch is None:
-                    return
+            if pooled:
+                # Parsed in the parser pool while the next batches download; on stop, what was
+                # fetched is still written (with its cursor) and nothing more is fetched.
+                from omnidesk.pooled_ingest import ingest_undecoded
+
+                assert self.executor is not None
+                await ingest_undecoded(self.desk, channel, self._until_stop(batches), self.executor,
+                                       on_written=written)
+                return
+            async for batch in self._until_stop(batches):
                 # Ingesting does not race: the batch and its cursor commit together, then we look at stop.
-                result = await ingest_batch(self.desk, channel, batch)
-                self.report.batches += 1
-                self.report.imported += result.imported
-                self.report.duplicates += result.duplicates
-                self.report.quarantined += result.quarantined
-                if result.imported:
-                    log.info("channel %s: %d new message(s)", channel.name, result.imported)
+                await written(await ingest_batch(self.desk, channel, batch))
                 if self.stop.is_set():
                     return
-                await self._beat(channel)
         finally:
             aclose: Callable[[], Awaitable[None]] | None = getattr(batches, "aclose", None)
             if aclose is not None:
                 with contextlib.suppress(BaseException):
                     await aclose()
+
+    async def _until_stop(self, batches: AsyncIterator[Batch]) -> AsyncIterator[Batch]:
+        """The adapter's batches until `stop`.
+
+        Fetching races `stop`: a stop while the adapter waits on the network (or sleeps in
+        its own reconnect backoff) abandons the fetch; nothing is lost, the cursor did not move.
+        """
+        while not self.stop.is_set():
+            step = asyncio.ensure_future(anext(batches, None))
+            if not await wait_or_stop(self.stop, step, None):
+                return
+            batch = step.result()
+            if batch is None:
+                return
+            yield batch
 
     async def _wait_for_changes(self, channel: Channel) -> None:
         """Until the adapter says new records may be there (IDLE push, its poll interval) or stop.

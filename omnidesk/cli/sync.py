@@ -4,6 +4,7 @@
     omnidesk sync --once          poll every channel once, send what is due, exit
     omnidesk sync --status        per channel: heartbeat, last success, last error; outbox counts
     omnidesk sync --channel NAME  only this channel (repeatable)
+    omnidesk sync --workers 0     parse incoming mail in this process (default: a parser per core)
 
 Exit codes: 0 ok; 1 when `--once` met a failing channel (cron mails the error);
 3 when `--once` synced every channel but a reply failed permanently;
@@ -12,6 +13,8 @@ SIGTERM and SIGINT stop cleanly with 0.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from omnidesk.cli.common import EXIT_OK, EXIT_USER, desk_session, run
@@ -19,6 +22,9 @@ from omnidesk.cli.output import FORMAT_OPTION, JSON_OPTION
 
 #: `sync --once`: the channels synced, but a reply failed for good (the server refused it).
 EXIT_REPLY_FAILED = 3
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 
 def register(app: typer.Typer) -> None:
@@ -34,13 +40,16 @@ def sync_command(
     fmt: str | None = FORMAT_OPTION,
     json_flag: bool = JSON_OPTION,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every batch and reply."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=0,
+        help="Parser processes for incoming mail (default: one per core; 0: parse in this process)."),
 ) -> None:
     """Run the sync daemon: poll channels, send replies, wake snoozed conversations."""
     if status:
         run(_status(ctx, fmt, json_flag))
         return
     _configure_logging(verbose)
-    code = run(_sync(ctx, once=once, channels=list(channel or ())))
+    code = run(_sync(ctx, once=once, channels=list(channel or ()), workers=workers))
     if code != EXIT_OK:
         raise typer.Exit(code)
 
@@ -54,8 +63,21 @@ def _configure_logging(verbose: bool) -> None:
     )
 
 
-async def _sync(ctx: typer.Context, *, once: bool, channels: list[str]) -> int:
+async def _sync(ctx: typer.Context, *, once: bool, channels: list[str], workers: int | None) -> int:
     """Run the sync; the exit code (only `--once` reports failures through it)."""
+    from omnidesk.importer import make_pool
+
+    # The parser pool is forked before the desk (and its database thread) exists.
+    pool = make_pool(workers) if workers != 0 else None
+    try:
+        return await _sync_with(ctx, once=once, channels=channels, executor=pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def _sync_with(ctx: typer.Context, *, once: bool, channels: list[str],
+                     executor: Executor | None) -> int:
     import asyncio
     import signal
     import sys
@@ -73,7 +95,7 @@ async def _sync(ctx: typer.Context, *, once: bool, channels: list[str]) -> int:
             except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
                 pass
         try:
-            report = await run_sync(desk, once=once, stop=stop, channels=channels or None)
+            report = await run_sync(desk, once=once, stop=stop, channels=channels or None, executor=executor)
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
