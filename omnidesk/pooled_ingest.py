@@ -5,10 +5,11 @@
 The adapter hands over raw records with their decode function (`adapters.base.Batch`);
 parser processes (`omnidesk.importer.make_pool`) decode and prepare them while the
 adapter fetches the next batches, and this process writes transactions of about
-`importer.BATCH_SIZE` records. A batch is never split: each transaction holds whole
-batches and the cursor of the last of them, so a crash keeps batches together with
-their cursor or neither. A `commit_first` batch is committed before the next is asked for.
-Nothing here knows what kind of channel the records come from.
+`importer.BATCH_SIZE` records (`TAIL_BATCH_SIZE` once fetching is done, so the last
+one, which nothing overlaps, is short). A batch is never split: each transaction holds
+whole batches and the cursor of the last of them, so a crash keeps batches together
+with their cursor or neither. A `commit_first` batch is committed before the next is
+asked for. Nothing here knows what kind of channel the records come from.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from adapters.base import Batch
 from omnidesk.desk import Desk
-from omnidesk.importer import BATCH_SIZE, CHUNK_SIZE, prepare_batch_part
+from omnidesk.importer import BATCH_SIZE, CHUNK_SIZE, TAIL_BATCH_SIZE, prepare_batch_part
 from omnidesk.ingest import IngestResult, PreparedBatch, write_prepared
 from omnidesk.model import Channel
 from omnidesk.timeutil import now_ms
@@ -60,6 +61,7 @@ async def ingest_undecoded(
     ready_cursor: str | None = None
     ready_batches = 0
     writing: asyncio.Task[None] | None = None
+    limit = batch_size  # records per transaction
 
     async def write(records: list[PreparedRecord], cursor: str | None) -> None:
         result = await write_prepared(desk, channel, PreparedBatch(records, cursor, now_ms()))
@@ -86,7 +88,7 @@ async def ingest_undecoded(
         in_flight -= len(batch.records) + len(batch.undecoded)
         ready_cursor = batch.cursor if batch.cursor is not None else ready_cursor
         ready_batches += 1
-        if len(ready) >= batch_size:
+        if len(ready) >= limit:
             await flush()
 
     try:
@@ -104,6 +106,8 @@ async def ingest_undecoded(
                 await flush()
                 if writing is not None:
                     await writing
+        # Fetching is done; the parsers finish what is in flight while shorter transactions land.
+        limit = min(batch_size, TAIL_BATCH_SIZE)
         while decoding:
             await collect()
         await flush()
