@@ -173,3 +173,22 @@ def test_kill_9_mid_parallel_sync_loses_and_doubles_nothing(dovecot: Dovecot, tm
         cursor = c.execute("SELECT value FROM cursors").fetchone()[0]
         assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     check_store(db, expected, cursor, dovecot)
+
+
+async def test_move_to_through_the_pool_moves_only_committed_mail(
+    dovecot: Dovecot, pool: ProcessPoolExecutor, tmp_path: Path
+) -> None:
+    # move_to acts when the next batch is asked for, so each batch must commit first.
+    dovecot.deliver_many([mail("INBOX", i) for i in range(120)])
+    options = email_options(dovecot, batch_size=25, move_to="Archive")
+    settings = ChannelSettings(name="support", kind="email", address="support@desk.test", options=options)
+    desk = await open_desk_with(tmp_path, settings)
+    try:
+        report = await run_sync(desk, once=True, stop=asyncio.Event(), dispatch=False, executor=pool)
+        assert report.channels["support"].imported == 120
+        assert report.channels["support"].batches == 5  # one transaction per batch
+        assert (len(dovecot.message_files("INBOX")), len(dovecot.message_files("Archive"))) == (0, 120)
+        with sqlite3.connect(tmp_path / "data" / "omnidesk.db") as c:
+            assert c.execute("SELECT count(DISTINCT external_id) FROM messages").fetchone()[0] == 120
+    finally:
+        await desk.db.close()
