@@ -4,8 +4,10 @@
     report = await run_sync(desk, once=False, stop=stop)   # until stop is set
 
 Per channel: poll -> ingest_batch (records and cursor in one transaction) ->
-wait_for_changes, with a heartbeat in `channel_health` at least every
-HEARTBEAT_SECONDS. A failing channel records its error and is retried with
+wait_for_changes; given a parser pool (`executor`) and an adapter with
+`poll_undecoded`, the records are parsed in the pool and several batches commit
+together with the last one's cursor (omnidesk/pooled_ingest.py). A heartbeat
+in `channel_health` at least every HEARTBEAT_SECONDS. A failing channel records its error and is retried with
 exponential backoff (jittered) while the other channels keep working.
 
 Stopping (SIGTERM in `omnidesk sync`): `stop` is set; each task finishes the
