@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
 Written = Callable[[IngestResult], Awaitable[None]]
 
+#: Undecoded bytes in the pool at most: with large mail, two transactions' worth of records
+#: would be gigabytes.
+MAX_IN_FLIGHT_BYTES = 128 * 1024 * 1024
+
 
 def _parts(batch: Batch) -> list[Batch]:
     """The batch cut into worker-sized pieces (no cursor: that stays with the whole batch)."""
@@ -42,21 +46,25 @@ def _parts(batch: Batch) -> list[Batch]:
     return parts
 
 
+def _size(batch: Batch) -> int:
+    return sum(len(data) for data, _ in batch.undecoded)
+
+
 async def ingest_undecoded(
     desk: Desk, channel: Channel, batches: AsyncIterator[Batch], executor: Executor,
-    *, batch_size: int = BATCH_SIZE, on_written: Written | None = None,
+    *, batch_size: int = BATCH_SIZE, max_bytes: int = MAX_IN_FLIGHT_BYTES, on_written: Written | None = None,
 ) -> IngestResult:
     """Decode `batches` in `executor`, write them in order in large transactions; the total.
 
     `on_written(result)` runs after each transaction (heartbeats, reports). At most about
-    two transactions' worth of records are being decoded at a time, so a large initial
-    sync does not hold the whole mailbox in memory.
+    two transactions' worth of records (and `max_bytes` of undecoded data) are being decoded at a
+    time, so a large initial sync does not hold the whole mailbox in memory.
     """
     loop = asyncio.get_running_loop()
     blob_dir = str(desk.blob_dir)
     total = IngestResult()
     decoding: deque[tuple[list[asyncio.Future[list[PreparedRecord]]], Batch]] = deque()
-    in_flight = 0  # records submitted to the pool and not yet collected
+    in_flight = in_flight_bytes = 0  # records (and their undecoded bytes) in the pool, not yet collected
     ready: list[PreparedRecord] = []
     ready_cursor: str | None = None
     ready_batches = 0
@@ -81,11 +89,12 @@ async def ingest_undecoded(
 
     async def collect() -> None:
         """Take the oldest batch's decoded records; write when a transaction's worth is ready."""
-        nonlocal in_flight, ready_cursor, ready_batches
+        nonlocal in_flight, in_flight_bytes, ready_cursor, ready_batches
         futures, batch = decoding.popleft()
         for future in futures:
             ready.extend(await future)
         in_flight -= len(batch.records) + len(batch.undecoded)
+        in_flight_bytes -= _size(batch)
         ready_cursor = batch.cursor if batch.cursor is not None else ready_cursor
         ready_batches += 1
         if len(ready) >= limit:
@@ -97,8 +106,10 @@ async def ingest_undecoded(
                        for part in _parts(batch)]
             decoding.append((futures, batch))
             in_flight += len(batch.records) + len(batch.undecoded)
+            in_flight_bytes += _size(batch)
             # Collect what is done, or must be (too much in flight); never wait on fetching.
-            while decoding and (in_flight > 2 * batch_size or all(f.done() for f in decoding[0][0])):
+            while decoding and (in_flight > 2 * batch_size or in_flight_bytes > max_bytes
+                                or all(f.done() for f in decoding[0][0])):
                 await collect()
             if batch.commit_first:
                 while decoding:

@@ -9,18 +9,21 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from adapters.email.channel import EmailAdapter
 from omnidesk.importer import make_pool
+from omnidesk.pooled_ingest import ingest_undecoded
 from omnidesk.settings import ChannelSettings
 from omnidesk.store.channels import ensure_channel, get_cursor
 from omnidesk.sync import run_sync
-from tests.integration.conftest import email_options
+from tests.integration.conftest import email_options, secret_for
 from tests.integration.dovecot import Dovecot
 from tests.integration.sync_env import open_desk_with
 
@@ -191,4 +194,50 @@ async def test_move_to_through_the_pool_moves_only_committed_mail(
         with sqlite3.connect(tmp_path / "data" / "omnidesk.db") as c:
             assert c.execute("SELECT count(DISTINCT external_id) FROM messages").fetchone()[0] == 120
     finally:
+        await desk.db.close()
+
+
+class _CountingPool(Executor):
+    """The real pool, counting the undecoded bytes submitted and not yet decoded."""
+
+    def __init__(self, inner: Executor) -> None:
+        self.inner = inner
+        self.lock = threading.Lock()
+        self.now = self.peak = 0
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        size = sum(len(data) for data, _ in args[0].undecoded)
+        with self.lock:
+            self.now += size
+            self.peak = max(self.peak, self.now)
+        future = self.inner.submit(fn, *args, **kwargs)
+        future.add_done_callback(lambda _: self._done(size))
+        return future
+
+    def _done(self, size: int) -> None:
+        with self.lock:
+            self.now -= size
+
+
+async def test_large_mail_is_decoded_a_bounded_amount_at_a_time(
+    dovecot: Dovecot, pool: ProcessPoolExecutor, tmp_path: Path
+) -> None:
+    body = "Hosszú levél, 很长的信。 " * 800  # ~24 KB of UTF-8 per message
+    dovecot.deliver_many([mail("INBOX", i).replace(b"\r\n\r\n", f"\r\n\r\n{body}".encode(), 1)
+                          for i in range(300)])
+    counting = _CountingPool(pool)
+    options = email_options(dovecot, batch_size=20)
+    adapter = EmailAdapter("support", options, secret_for(options))
+    desk = await open_desk_with(tmp_path)
+    try:
+        channel = await ensure_channel(desk.db, "support", "email", "support@desk.test")
+        result = await ingest_undecoded(desk, channel, adapter.poll_undecoded(None), counting,
+                                        max_bytes=1_000_000)
+        assert result.imported == 300
+        batch = 20 * (len(body.encode()) + 600)
+        assert 0 < counting.peak <= 1_000_000 + batch  # 7 MB in all, never more than the cap + a batch
+        with sqlite3.connect(tmp_path / "data" / "omnidesk.db") as c:
+            assert c.execute("SELECT count(*) FROM message_fts").fetchone()[0] == 300
+    finally:
+        await adapter.close()
         await desk.db.close()
