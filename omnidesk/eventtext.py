@@ -11,11 +11,12 @@ caller to put into `rich.text.Text` (never markup).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, tzinfo
 from typing import Any
 
 from omnidesk.model import Event, Message
 from omnidesk.textsafe import one_line
+from omnidesk.timeutil import local
 
 #: The longest a single value (tag, address, name) may take in a sentence.
 _MAX_VALUE = 60
@@ -34,7 +35,7 @@ def _get(value: object, key: str) -> Any:
 def _when(ms: object, tz: tzinfo) -> str:
     if not isinstance(ms, int) or isinstance(ms, bool):
         return "?"
-    return datetime.fromtimestamp(ms / 1000, tz).strftime("%Y-%m-%d %H:%M")
+    return local(ms, tz).strftime("%Y-%m-%d %H:%M")
 
 
 def _plural(n: int, word: str) -> str:

@@ -1,9 +1,24 @@
-"""Times in the store are integer milliseconds since the epoch, UTC."""
+"""Times in the store are integer milliseconds since the epoch, UTC.
+
+Every conversion to a datetime goes through here and is clamped to what a
+datetime can hold, so a stored value from a bug, an old version or a hand-edited
+database (2**62, -2**62) shows as the first or last representable day instead
+of crashing every command that lists it.
+"""
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+
+from omnidesk.errors import UserError
+
+#: The moments every datetime can show in any UTC offset: 0001-01-02 .. 9999-12-30, in epoch ms.
+MIN_MS = -62_135_510_400_000
+MAX_MS = 253_402_214_399_000
+#: How far ahead a person may set a time (a snooze): ten years.
+MAX_AHEAD_YEARS = 10
+MAX_AHEAD_MS = MAX_AHEAD_YEARS * 36525 * 864_000
 
 
 def now_ms() -> int:
@@ -17,10 +32,20 @@ def to_ms(dt: datetime) -> int:
     return int(dt.timestamp() * 1000)
 
 
-def from_ms(ms: int, tz_offset_minutes: int | None = None) -> datetime:
+def clamp_ms(ms: float) -> float:
+    """`ms` inside [MIN_MS, MAX_MS], the range a datetime can be built from."""
+    return min(max(ms, MIN_MS), MAX_MS)
+
+
+def local(ms: float, tz: tzinfo) -> datetime:
+    """Epoch ms -> aware datetime in `tz`, clamped (see the module docstring)."""
+    return datetime.fromtimestamp(clamp_ms(ms) / 1000, tz)
+
+
+def from_ms(ms: float, tz_offset_minutes: int | None = None) -> datetime:
     """Epoch ms -> aware datetime, in the given UTC offset (UTC when None)."""
     tz = UTC if tz_offset_minutes is None else timezone(timedelta(minutes=tz_offset_minutes))
-    return datetime.fromtimestamp(ms / 1000, tz)
+    return local(ms, tz)
 
 
 def offset_minutes(dt: datetime) -> int | None:
@@ -28,8 +53,29 @@ def offset_minutes(dt: datetime) -> int | None:
     return None if off is None else int(off.total_seconds() // 60)
 
 
-def iso(ms: int | None) -> str | None:
+def iso(ms: float | None) -> str | None:
     """Epoch ms -> ISO 8601 UTC with a Z, second precision: the machine-readable form."""
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat, not strftime: %Y does not pad year 1 to four digits on glibc.
+    return local(ms, UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def too_far(text: str) -> UserError:
+    """The error for a typed time past MAX_AHEAD_MS."""
+    return UserError(f"{text.strip()!r} is too far ahead; at most {MAX_AHEAD_YEARS} years from now")
+
+
+def ahead_ms(amount: str, unit_ms: int, text: str) -> int:
+    """`amount` (digits as typed) times `unit_ms`, at most MAX_AHEAD_MS; else `too_far(text)`."""
+    digits = amount.lstrip("0") or "0"
+    if len(digits) > 15 or int(digits) * unit_ms > MAX_AHEAD_MS:  # int() of 5,000 digits refuses
+        raise too_far(text)
+    return int(digits) * unit_ms
+
+
+def check_ahead(ms: int, now: int, text: str) -> int:
+    """`ms` when it is at most MAX_AHEAD_MS after `now`; else `too_far(text)`."""
+    if ms - now > MAX_AHEAD_MS:
+        raise too_far(text)
+    return ms

@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from omnidesk.errors import UserError
-from omnidesk.timeutil import now_ms, to_ms
+from omnidesk.timeutil import MIN_MS, ahead_ms, check_ahead, local, now_ms, to_ms
 
 _RELATIVE = re.compile(r"^\+?(\d+)\s*(m|min|h|d|w)$", re.IGNORECASE)
 _UNIT_MS = {"m": 60_000, "min": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
@@ -24,8 +24,8 @@ def parse_when(text: str, timezone: str = "UTC", *, now: int | None = None) -> i
     tz = ZoneInfo(timezone)
     m = _RELATIVE.match(value)
     if m:
-        return now + int(m.group(1)) * _UNIT_MS[m.group(2).lower()]
-    local_now = datetime.fromtimestamp(now / 1000, tz)
+        return now + ahead_ms(m.group(1), _UNIT_MS[m.group(2).lower()], text)
+    local_now = local(now, tz)
     if value.lower() == "tomorrow":
         day = local_now.date() + timedelta(days=1)
         return to_ms(datetime.combine(day, START_OF_DAY, tz))
@@ -38,7 +38,10 @@ def parse_when(text: str, timezone: str = "UTC", *, now: int | None = None) -> i
         parsed = datetime.combine(parsed.date(), START_OF_DAY, tz)
     elif parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
-    result = to_ms(parsed)
+    try:
+        result = to_ms(parsed)
+    except (OverflowError, ValueError):  # 0001-01-01 in a zone east of UTC
+        result = MIN_MS
     if result <= now:
         raise UserError(f"{text!r} is in the past")
-    return result
+    return check_ahead(result, now, text)

@@ -11,13 +11,14 @@ characters keep columns aligned.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.cells import cell_len
 from rich.text import Text
 
 from omnidesk.textsafe import clean, one_line
+from omnidesk.timeutil import local
 
 try:  # python-bidi: the Unicode bidi algorithm (Rust unicode-bidi); optional
     from bidi import get_display as _get_display
@@ -111,10 +112,10 @@ def zone(name: str | None) -> timezone | ZoneInfo:
 
 
 def clock(ms: int, tz: timezone | ZoneInfo, *, with_date: bool = True) -> str:
-    moment = datetime.fromtimestamp(ms / 1000, tz)
+    moment = local(ms, tz)
     return moment.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M")
 
 
 def offset_clock(ms: int, offset_minutes: int) -> str:
     tz = timezone(timedelta(minutes=offset_minutes))
-    return datetime.fromtimestamp(ms / 1000, tz).strftime("%H:%M UTC%z")
+    return local(ms, tz).strftime("%H:%M UTC%z")

@@ -6,6 +6,7 @@ import re
 from datetime import datetime, time, timedelta, tzinfo
 
 from omnidesk.errors import UserError
+from omnidesk.timeutil import ahead_ms, check_ahead, to_ms
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MORNING = time(9, 0)
@@ -24,7 +25,7 @@ def parse_when(text: str, now: datetime, tz: tzinfo) -> datetime:
         raise UserError("say when: 1h, tomorrow, monday, or YYYY-MM-DD [HH:MM]")
     match = _RELATIVE.match(raw)
     if match:
-        amount, unit = int(match.group(1)), match.group(2)
+        amount, unit = match.group(1), match.group(2)
         step = {
             "m": timedelta(minutes=1),
             "min": timedelta(minutes=1),
@@ -32,7 +33,7 @@ def parse_when(text: str, now: datetime, tz: tzinfo) -> datetime:
             "d": timedelta(days=1),
             "w": timedelta(weeks=1),
         }[unit]
-        return local_now + amount * step
+        return local_now + timedelta(milliseconds=ahead_ms(amount, step // timedelta(milliseconds=1), text))
     if raw in ("tomorrow", "tomorrow 9:00"):
         return datetime.combine(local_now.date() + timedelta(days=1), MORNING, tz)
     for index, day in enumerate(WEEKDAYS):
@@ -49,6 +50,7 @@ def parse_when(text: str, now: datetime, tz: tzinfo) -> datetime:
         moment = moment.replace(tzinfo=tz)
         if moment <= local_now:
             raise UserError(f"{text.strip()!r} is in the past")
+        check_ahead(to_ms(moment), to_ms(local_now), text)
         return moment
     raise UserError(
         f"cannot read {text.strip()!r} as a time", hint="try 1h, 3d, tomorrow, monday, 2026-12-01 14:00"

@@ -1,0 +1,87 @@
+"""Absurd values, typed or already stored, end in one clear line or are shown clamped: never a traceback."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.cli.conftest import CliEnv, seed_calls
+
+FORMATS = (("--json",), ("--format", "tsv"), ("--format", "csv"), ("--format", "nl"), ("--format", "table"))
+STORED = (2**62, -(2**62), 2**63 - 1, -(2**63), 0)
+
+
+def _one_line_error(result: object, code: int = 1) -> str:
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)  # type: ignore[attr-defined]
+    err = result.stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in err and err.startswith("omnidesk: ") and err.count("\n") == 1, err
+    return err
+
+
+@pytest.fixture
+def one_call(cli_env: CliEnv) -> CliEnv:
+    (cid,) = cli_env.run(lambda desk: seed_calls(desk, [("+36 30 123 4567", "Árvíztűrő tükörfúrógép")]))
+    assert cid == 1
+    return cli_env
+
+
+@pytest.mark.parametrize("until", ["99999999999d", "99999999999999d", "9" * 5000 + "d", "3653d",
+                                   "9999-12-31", "9999-12-31T23:59:59+14:00", "2040-01-01"])
+def test_a_snooze_past_ten_years_is_one_line_and_stores_nothing(one_call: CliEnv, until: str) -> None:
+    err = _one_line_error(one_call.invoke("status", "snoozed", "1", "--until", until))
+    assert "too far ahead" in err and "10 years" in err
+    assert one_call.invoke("show", "1", "--json").stdout.count('"snoozed_until": null') == 1
+
+
+def test_a_snooze_within_ten_years_is_kept(one_call: CliEnv) -> None:
+    assert one_call.invoke("status", "snoozed", "1", "--until", "3650d").exit_code == 0
+    assert '"status": "snoozed"' in one_call.invoke("show", "1", "--json").stdout
+
+
+@pytest.mark.parametrize("stored", STORED)
+def test_every_reader_survives_any_stored_time(one_call: CliEnv, stored: int) -> None:
+    db = sqlite3.connect(one_call.data_dir / "omnidesk.db")
+    with db:
+        db.execute("UPDATE conversations SET status = 'snoozed', snoozed_until = ?, last_activity_at = ?, "
+                   "created_at = ?, sla_due_at = ?, last_inbound_at = ?", (stored,) * 5)
+        db.execute("UPDATE messages SET sent_at = ?, received_at = ?", (stored, stored))
+        db.execute("UPDATE events SET created_at = ?", (stored,))
+    db.close()
+    for command in (("list", "--all"), ("list", "status:snoozed"), ("show", "1"), ("search", "tükörfúrógép"),
+                    ("customer", "show", "1")):
+        for fmt in FORMATS:
+            result = one_call.invoke(*command, *fmt)
+            assert result.exit_code == 0, (command, fmt, result.stderr)
+            assert "Traceback" not in result.stderr
+    shown = one_call.invoke("show", "1", "--json").stdout
+    assert ("9999-12-30T23:59:59Z" if stored > 0 else "1970-01-01T00:00:00Z" if stored == 0
+            else "0001-01-02T00:00:00Z") in shown
+
+
+def test_time_conversions_clamp_instead_of_raising() -> None:
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
+    from omnidesk.eventtext import _when
+    from omnidesk.timeutil import MAX_MS, MIN_MS, from_ms, iso, local
+    from omnidesk.tui.textfmt import clock, offset_clock, relative
+
+    for ms in (*STORED, 10**30, -(10**30), float("inf")):
+        assert MIN_MS <= local(ms, UTC).timestamp() * 1000 <= MAX_MS
+        assert iso(ms) is not None and from_ms(ms, 14 * 60) and from_ms(ms, -14 * 60)
+        assert clock(ms, ZoneInfo("Pacific/Kiritimati")) and offset_clock(ms, -720)
+        assert _when(ms, ZoneInfo("Asia/Tehran")) and relative(ms, 0)
+
+
+def test_the_console_snooze_is_bounded_too() -> None:
+    from datetime import UTC, datetime
+
+    from omnidesk.errors import UserError
+    from omnidesk.tui.when import parse_when
+
+    now = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    assert parse_when("520w", now, UTC).year == 2036
+    for text in ("99999999999999d", "9" * 5000 + "w", "9999-12-31 23:59", "2037-01-01"):
+        with pytest.raises(UserError, match="too far ahead"):
+            parse_when(text, now, UTC)
