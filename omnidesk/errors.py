@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def shown(value: str, limit: int = 40) -> str:
+    """`value` quoted for an error message, cut to `limit` characters (5,000 typed digits are not news)."""
+    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
+
+
 class UserError(Exception):
     """Something the user asked for cannot be done; the message says why.
 
@@ -14,6 +19,12 @@ class UserError(Exception):
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.hint = hint
+
+
+class UsageError(UserError):
+    """A value typed on the command line has the wrong form: exit 2, like the option parser's errors."""
+
+    exit_code = 2
 
 
 class NotFound(UserError):

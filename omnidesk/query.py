@@ -27,6 +27,7 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import NamedTuple
 
 from omnidesk.errors import UserError
+from omnidesk.limits import MAX_ID
 from omnidesk.model import PRIORITIES, STATUSES
 
 #: Field name -> what it matches (shown by completion and `--help`).
@@ -253,9 +254,10 @@ def _word_token(text: str, start: int, end: int) -> _Tok:
         digits = run[1:]
         if not digits.isascii() or not digits.isdigit():
             raise QueryError("expected a conversation number after '#'", run, start, text)
-        if len(digits) > 18:
+        number = digits.lstrip("0") or "0"
+        if len(number) > 19 or int(number) > MAX_ID:
             raise QueryError("conversation number too large", run, start, text)
-        return _Tok("TICKET", run, start, Ticket(int(digits), position=start))
+        return _Tok("TICKET", run, start, Ticket(int(number), position=start))
     m = _FIELD_RE.match(run)
     if m:
         name = m.group(1).lower()
@@ -292,6 +294,11 @@ def _check_value(name: str, value: str, source: str, position: int, text: str) -
             if part not in allowed:
                 raise QueryError(f"{name} must be one of {', '.join(allowed)}", source, position, text)
         return ",".join(parts)
+    if name == "customer" and value.isascii() and value.isdigit():
+        number = value.lstrip("0") or "0"
+        if len(number) > 19 or int(number) > MAX_ID:
+            raise QueryError("customer number too large", source, position, text)
+        return number
     if name in ("is", "has"):
         lowered = value.lower()
         if lowered not in FIELD_VALUES[name]:

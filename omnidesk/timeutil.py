@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
-from omnidesk.errors import UserError
+from omnidesk.errors import UserError, shown
 
 #: The moments every datetime can show in any UTC offset: 0001-01-02 .. 9999-12-30, in epoch ms.
 MIN_MS = -62_135_510_400_000
@@ -63,7 +63,7 @@ def iso(ms: float | None) -> str | None:
 
 def too_far(text: str) -> UserError:
     """The error for a typed time past MAX_AHEAD_MS."""
-    return UserError(f"{text.strip()!r} is too far ahead; at most {MAX_AHEAD_YEARS} years from now")
+    return UserError(f"{shown(text.strip())} is too far ahead; at most {MAX_AHEAD_YEARS} years from now")
 
 
 def ahead_ms(amount: str, unit_ms: int, text: str) -> int:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from omnidesk.cli.common import confirm_bulk, desk_session, guarded, run, target_ids
+from omnidesk.cli.common import confirm_bulk, desk_session, guarded, id_parser, run, target_ids
 from omnidesk.cli.output import FORMAT_OPTION, JSON_OPTION
 
 if TYPE_CHECKING:
@@ -313,7 +313,8 @@ async def _unless_collision(send: Callable[..., Awaitable[ActionResult]]) -> Act
 def merge_command(
     ctx: typer.Context,
     ids: list[str] = IDS,
-    into: str = typer.Option(..., "--into", metavar="ID", help="The conversation that keeps the messages."),
+    target: int = typer.Option(..., "--into", metavar="ID", parser=id_parser("conversation"),
+                               help="The conversation that keeps the messages."),
     query: str | None = QUERY,
     yes: bool = YES,
     json_flag: bool = JSON_OPTION,
@@ -321,17 +322,11 @@ def merge_command(
 ) -> None:
     """Merge conversations into another (reversible). Example: omnidesk merge 14 15 --into 12"""
     from omnidesk import services
-    from omnidesk.cli.common import parse_ids
 
-    async def main() -> None:
-        (target,) = parse_ids([into])
+    async def act(desk: Desk, targets: list[int]) -> list[ActionResult]:
+        return [await services.merge_conversations(desk, cid, target) for cid in targets if cid != target]
 
-        async def act(desk: Desk, targets: list[int]) -> list[ActionResult]:
-            return [await services.merge_conversations(desk, cid, target) for cid in targets if cid != target]
-
-        await _bulk(ctx, ids, query, yes, f"merge into #{target}", act, json_flag, fmt)
-
-    run(main())
+    run(_bulk(ctx, ids, query, yes, f"merge into #{target}", act, json_flag, fmt))
 
 
 async def _raise(exc: Exception) -> Any:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from omnidesk.cli.common import CliState
+from omnidesk.cli.common import CliState, OneLineErrors
 
 HELP = (
     "omnidesk: a terminal customer-support console.\n\n"
@@ -146,6 +146,7 @@ def build_app(only: str | None = None) -> typer.Typer:
     """
     app = typer.Typer(
         name="omnidesk",
+        cls=OneLineErrors,
         help=HELP,
         no_args_is_help=False,
         add_completion=False,

@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
-from omnidesk.errors import UserError
+from omnidesk.errors import UsageError, UserError, shown
+from omnidesk.limits import MAX_ID, MAX_LIMIT, id_value
 
 if TYPE_CHECKING:
     from omnidesk.desk import Desk
@@ -130,11 +132,71 @@ def guarded(fn: Callable[[], T], *, cleanup: Callable[[], object] | None = None)
 
 
 def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null, so the interpreter's last flush of what is buffered cannot fail again."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+def _fd_identity(fd: int | None) -> tuple[int, int] | None:
+    """(device, inode) of an open fd, or of /dev/null for None; None when it cannot be read."""
+    try:
+        st = os.fstat(fd) if fd is not None else os.stat(os.devnull)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+class OneLineErrors(TyperGroup):
+    """The root command, keeping the error contract for what happens outside `run`.
+
+    Usage errors (unknown option, a value out of range) are one line and exit 2,
+    like a UserError's; a reader that left (`omnidesk --help | head -c1`) is exit
+    0 and silence; any other failure to write, such as a full disk (`> /dev/full`),
+    is one line and exit 1. typer's own main would draw a box for the first and a
+    traceback or exit 1 for the others.
+    """
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        args = sys.argv[1:] if args is None else list(args)
+        prog_name = prog_name or "omnidesk"
+        self._main_shell_completion(extra, prog_name, complete_var)
+        stdout_before = _fd_identity(1)
+        try:
+            with self.make_context(prog_name, args, **extra) as ctx:
+                self.invoke(ctx)
+            sys.stdout.flush()  # a full disk shows here, not in the interpreter's exit
+            code = EXIT_OK
+        except typer.Exit as exc:
+            code = exc.exit_code
+        except typer.TyperException as exc:  # click's UsageError and the like
+            sub = getattr(exc, "ctx", None)
+            see = f" (see `{sub.command_path} --help`)" if sub is not None else ""
+            _print_error(exc.format_message() + see)
+            code = exc.exit_code
+        except (EOFError, typer.Abort):
+            _print_error("aborted")
+            code = EXIT_USER
+        except KeyboardInterrupt:
+            code = EXIT_INTERRUPTED
+        except BrokenPipeError:
+            _silence_stdout()
+            code = EXIT_OK
+        except SystemExit as exc:
+            # rich (help, tables) answers a broken pipe by pointing fd 1 at /dev/null and exiting 1.
+            gone = exc.code == 1 and stdout_before != _fd_identity(1) == _fd_identity(None)
+            code = EXIT_OK if gone else exc.code
+        except OSError as exc:
+            _silence_stdout()
+            place = exc.filename if exc.filename is not None else "cannot write the output"
+            _print_error(f"{place}: {exc.strerror or exc}")
+            code = EXIT_USER
+        if standalone_mode:
+            sys.exit(code)
+        return code
 
 
 @asynccontextmanager
@@ -226,17 +288,45 @@ def confirm_bulk(action: str, conversation_ids: Sequence[int], *, yes: bool,
         raise UserError("cancelled; nothing changed")
 
 
+_ID_FORMS = {"conversation": "a number like 123 or #123", "message": "a number, see `omnidesk outbox list`"}
+
+
+def parse_id(value: str, what: str = "conversation") -> int:
+    """A conversation, customer or message id as typed (`123`; `#123` for conversations).
+
+    Anything else, or an id past MAX_ID, is a UsageError (exit 2) naming the value.
+    """
+    text = value.strip()
+    if what == "conversation":
+        text = text.removeprefix("#")
+    if not (text.isascii() and text.isdigit()):
+        raise UsageError(f"not a {what} id: {shown(value)} (expected {_ID_FORMS.get(what, 'a number')})")
+    number = id_value(text)
+    if number is None:
+        raise UsageError(f"{what} id out of range: {shown(value)} (expected 1 to {MAX_ID})")
+    return number
+
+
+def id_parser(what: str) -> Callable[[str], int]:
+    """`parse_id` as a typer `parser=` for an option or argument that is only an id."""
+
+    def parse(value: str) -> int:
+        try:
+            return parse_id(value, what)
+        except UsageError as exc:
+            raise typer.BadParameter(str(exc)) from None
+
+    return parse
+
+
+def limit_option(help: str) -> Any:
+    """The `--limit/-L N` option of the listing commands: 1 to MAX_LIMIT, default 50."""
+    return typer.Option(50, "--limit", "-L", min=1, max=MAX_LIMIT, help=help)
+
+
 def parse_ids(values: Sequence[str]) -> list[int]:
     """Conversation ids as typed: `123` or `#123`, duplicates dropped, order kept."""
-    ids: list[int] = []
-    for value in values:
-        text = value.strip().removeprefix("#")
-        if not text.isdigit():
-            raise UserError(f"not a conversation id: {value!r} (expected a number like 123 or #123)")
-        number = int(text)
-        if number not in ids:
-            ids.append(number)
-    return ids
+    return list(dict.fromkeys(parse_id(value) for value in values))
 
 
 async def target_ids(desk: Desk, ids: Sequence[str], query: str | None) -> list[int]:

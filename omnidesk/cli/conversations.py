@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from omnidesk.cli.common import desk_session, output_is_tty, parse_ids, run, run_read
+from omnidesk.cli.common import desk_session, id_parser, limit_option, output_is_tty, run, run_read
 from omnidesk.cli.output import FORMAT_OPTION, JSON_OPTION, Column
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def list_command(
     ctx: typer.Context,
     query: list[str] = typer.Argument(None, metavar="[QUERY]...",
                                       help="Search terms, e.g. status:open assignee:me tag:billing."),
-    limit: int = typer.Option(50, "--limit", "-L", min=1, help="At most this many conversations."),
+    limit: int = limit_option("At most this many conversations."),
     all_: bool = typer.Option(False, "--all", help="Every matching conversation (ignores --limit)."),
     json_flag: bool = JSON_OPTION,
     fmt: str | None = FORMAT_OPTION,
@@ -83,7 +83,8 @@ async def _list(ctx: typer.Context, query: str, limit: int, all_: bool, json_fla
 
 def show_command(
     ctx: typer.Context,
-    conversation_id: str = typer.Argument(..., metavar="ID", help="Conversation id (123 or #123)."),
+    conversation_id: int = typer.Argument(..., metavar="ID", parser=id_parser("conversation"),
+                                          help="Conversation id (123 or #123)."),
     json_flag: bool = JSON_OPTION,
     fmt: str | None = FORMAT_OPTION,
 ) -> None:
@@ -95,12 +96,11 @@ def show_command(
     run(_show(ctx, conversation_id, json_flag, fmt))
 
 
-async def _show(ctx: typer.Context, conversation_id: str, json_flag: bool, fmt: str | None) -> None:
+async def _show(ctx: typer.Context, cid: int, json_flag: bool, fmt: str | None) -> None:
     from omnidesk import reads
     from omnidesk.cli import records
     from omnidesk.cli.output import choose_format, emit, render_json
 
-    (cid,) = parse_ids([conversation_id])
     explicit = fmt is not None or json_flag
     fmt = choose_format(fmt, json_flag)
     async with desk_session(ctx) as desk:
@@ -122,7 +122,7 @@ async def _show(ctx: typer.Context, conversation_id: str, json_flag: bool, fmt: 
 def search_command(
     ctx: typer.Context,
     query: list[str] = typer.Argument(..., metavar="QUERY...", help="Free words and filters."),
-    limit: int = typer.Option(50, "--limit", "-L", min=1, help="At most this many messages."),
+    limit: int = limit_option("At most this many messages."),
     json_flag: bool = JSON_OPTION,
     fmt: str | None = FORMAT_OPTION,
 ) -> None:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from omnidesk.cli.common import desk_session, run
+from omnidesk.cli.common import desk_session, id_parser, limit_option, run
 from omnidesk.cli.output import FORMAT_OPTION, JSON_OPTION, Column
 
 CUSTOMER_COLUMNS = (
@@ -24,20 +24,11 @@ def register(app: typer.Typer) -> None:
     app.add_typer(customer_app, name="customer")
 
 
-def _customer_id(value: str) -> int:
-    from omnidesk.errors import UserError
-
-    text = value.strip()
-    if not text.isdigit():
-        raise UserError(f"not a customer id: {value!r} (expected a number)")
-    return int(text)
-
-
 @customer_app.command("list")
 def list_command(
     ctx: typer.Context,
     text: str = typer.Argument("", metavar="[TEXT]", help="Part of a name or address."),
-    limit: int = typer.Option(50, "--limit", "-L", min=1),
+    limit: int = limit_option("At most this many customers."),
     json_flag: bool = JSON_OPTION,
     fmt: str | None = FORMAT_OPTION,
 ) -> None:
@@ -61,7 +52,7 @@ def list_command(
 @customer_app.command("show")
 def show_command(
     ctx: typer.Context,
-    customer_id: str = typer.Argument(..., metavar="ID"),
+    cid: int = typer.Argument(..., metavar="ID", parser=id_parser("customer")),
     json_flag: bool = JSON_OPTION,
     fmt: str | None = FORMAT_OPTION,
 ) -> None:
@@ -74,7 +65,6 @@ def show_command(
         from omnidesk.cli.output import choose_format, emit, render_json, render_nl
 
         chosen = choose_format(fmt, json_flag)
-        cid = _customer_id(customer_id)
         async with desk_session(ctx) as desk:
             customer = await reads.get_customer(desk, cid)
             conversations = await reads.customer_conversations(desk, cid)
@@ -115,8 +105,10 @@ def show_command(
 @customer_app.command("merge")
 def merge_command(
     ctx: typer.Context,
-    source: str = typer.Argument(..., metavar="SOURCE_ID", help="The customer that goes away."),
-    into: str = typer.Option(..., "--into", metavar="TARGET_ID", help="The customer that keeps everything."),
+    src: int = typer.Argument(..., metavar="SOURCE_ID", parser=id_parser("customer"),
+                              help="The customer that goes away."),
+    dst: int = typer.Option(..., "--into", metavar="TARGET_ID", parser=id_parser("customer"),
+                            help="The customer that keeps everything."),
     json_flag: bool = JSON_OPTION,
     fmt: str | None = FORMAT_OPTION,
 ) -> None:
@@ -128,7 +120,6 @@ def merge_command(
         from omnidesk.cli.output import choose_format
 
         chosen = choose_format(fmt, json_flag)
-        src, dst = _customer_id(source), _customer_id(into)
         async with desk_session(ctx, need_agent=True) as desk:
             result = await services.merge_customers(desk, src, dst)
         report([result], chosen)
@@ -139,7 +130,8 @@ def merge_command(
 @customer_app.command("unmerge")
 def unmerge_command(
     ctx: typer.Context,
-    customer_id: str = typer.Argument(..., metavar="ID", help="The customer something was merged into."),
+    cid: int = typer.Argument(..., metavar="ID", parser=id_parser("customer"),
+                              help="The customer something was merged into."),
     json_flag: bool = JSON_OPTION,
     fmt: str | None = FORMAT_OPTION,
 ) -> None:
@@ -151,7 +143,6 @@ def unmerge_command(
         from omnidesk.cli.output import choose_format
 
         chosen = choose_format(fmt, json_flag)
-        cid = _customer_id(customer_id)
         async with desk_session(ctx, need_agent=True) as desk:
             result = await services.unmerge_customer(desk, cid)
         report([result], chosen)

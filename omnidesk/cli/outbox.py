@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from omnidesk.cli.common import desk_session, run
+from omnidesk.cli.common import desk_session, id_parser, run
 from omnidesk.cli.output import FORMAT_OPTION, JSON_OPTION, Column
 
 OUTBOX_COLUMNS = (
@@ -55,25 +55,16 @@ def list_command(
     run(main())
 
 
-def _message_ids(values: list[str]) -> list[int]:
-    from omnidesk.errors import UserError
-
-    ids = []
-    for value in values:
-        if not value.isdigit():
-            raise UserError(f"not a message id: {value!r} (see `omnidesk outbox list`)")
-        ids.append(int(value))
-    return ids
+MESSAGE_IDS = typer.Argument(..., metavar="MESSAGE_ID...", parser=id_parser("message"))
 
 
-def _settle(ctx: typer.Context, values: list[str], verb: str, json_flag: bool, fmt: str | None) -> None:
+def _settle(ctx: typer.Context, ids: list[int], verb: str, json_flag: bool, fmt: str | None) -> None:
     async def main() -> None:
         from omnidesk import services
         from omnidesk.cli.actions import report
         from omnidesk.cli.output import choose_format
 
         chosen = choose_format(fmt, json_flag)
-        ids = _message_ids(values)
         action = services.cancel_reply if verb == "cancel" else services.retry_reply
         async with desk_session(ctx, need_agent=True) as desk:
             results = [await action(desk, mid) for mid in ids]
@@ -85,7 +76,7 @@ def _settle(ctx: typer.Context, values: list[str], verb: str, json_flag: bool, f
 @outbox_app.command("cancel")
 def cancel_command(
     ctx: typer.Context,
-    message_ids: list[str] = typer.Argument(..., metavar="MESSAGE_ID..."),
+    message_ids: list[int] = MESSAGE_IDS,
     json_flag: bool = JSON_OPTION,
     fmt: str | None = FORMAT_OPTION,
 ) -> None:
@@ -96,7 +87,7 @@ def cancel_command(
 @outbox_app.command("retry")
 def retry_command(
     ctx: typer.Context,
-    message_ids: list[str] = typer.Argument(..., metavar="MESSAGE_ID..."),
+    message_ids: list[int] = MESSAGE_IDS,
     json_flag: bool = JSON_OPTION,
     fmt: str | None = FORMAT_OPTION,
 ) -> None:

@@ -122,7 +122,7 @@ def test_show_missing_conversation_is_a_clean_error(cli_env: CliEnv) -> None:
     assert result.exit_code == 1
     assert "999" in result.stderr and "Traceback" not in result.stderr
     bad = cli_env.invoke("show", "abc")
-    assert bad.exit_code == 1 and "not a conversation id" in bad.stderr
+    assert bad.exit_code == 2 and "not a conversation id" in bad.stderr
 
 
 def test_search_finds_chinese_and_unaccented(seeded: tuple[CliEnv, list[int]]) -> None:
@@ -512,7 +512,7 @@ def test_failed_reply_shows_in_outbox_and_doctor_then_retry(email_conv: tuple[Cl
     (item,) = json.loads(env.invoke("outbox", "list", "--json").stdout)
     assert item["state"] == "queued"
     bad = env.invoke("outbox", "retry", "abc")
-    assert bad.exit_code == 1 and "not a message id" in bad.stderr
+    assert bad.exit_code == 2 and "not a message id" in bad.stderr
 
 
 def test_customer_list_filters_by_text(seeded: tuple[CliEnv, list[int]]) -> None:

@@ -85,3 +85,42 @@ def test_the_console_snooze_is_bounded_too() -> None:
     for text in ("99999999999999d", "9" * 5000 + "w", "9999-12-31 23:59", "2037-01-01"):
         with pytest.raises(UserError, match="too far ahead"):
             parse_when(text, now, UTC)
+
+
+BIG = str(2**63)
+ID_COMMANDS = (
+    ("show", BIG), ("show", f"#{BIG}"), ("tag", BIG, "--add", "x"), ("assign", "me", BIG),
+    ("status", "open", BIG), ("priority", "high", BIG), ("note", BIG, "called"), ("reply", BIG, "Thanks"),
+    ("merge", BIG, "--into", "1"), ("merge", "1", "--into", BIG),
+    ("customer", "show", BIG), ("customer", "merge", BIG, "--into", "1"),
+    ("customer", "merge", "1", "--into", BIG),
+    ("customer", "unmerge", BIG), ("outbox", "cancel", BIG), ("outbox", "retry", "1", BIG),
+    ("call", "log", "--customer", BIG), ("call", "log", "--conversation", BIG, "--duration", "1m"),
+    ("search", "refund", "--limit", BIG), ("list", "--limit", BIG), ("customer", "list", "--limit", BIG),
+    ("show", "9" * 5000), ("show", "0"), ("outbox", "cancel", "0" * 5000 + "1" + "0" * 19),
+)
+
+
+@pytest.mark.parametrize("args", ID_COMMANDS, ids=lambda a: " ".join(a)[:40])
+def test_an_id_or_limit_past_sqlite_integers_is_a_usage_error(one_call: CliEnv, args: tuple[str, ...]
+                                                              ) -> None:
+    err = _one_line_error(one_call.invoke(*args), code=2)
+    assert "range" in err and ("id" in err or "--limit" in err)
+
+
+@pytest.mark.parametrize("query", [f"customer:{BIG}", f"#{BIG}", "customer:" + "9" * 5000,
+                                   "#" + "0" * 5000 + "1"])
+def test_ids_inside_a_query_are_bounded_too(one_call: CliEnv, query: str) -> None:
+    if query.startswith("#0"):  # leading zeros are still the number 1
+        assert one_call.invoke("list", query, "--json").exit_code == 0
+        return
+    for command in ("list", "search"):
+        err = _one_line_error(one_call.invoke(command, query))
+        assert "too large" in err and query[:20] in err
+
+
+def test_the_largest_id_is_accepted_and_simply_not_found(one_call: CliEnv) -> None:
+    biggest = str(2**63 - 1)
+    err = _one_line_error(one_call.invoke("show", biggest))
+    assert biggest in err and "out of range" not in err
+    assert one_call.invoke("list", f"customer:{biggest}", "--json").stdout == "[]\n"

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from textual.screen import Screen
 
 from omnidesk import services
-from omnidesk.errors import UserError
+from omnidesk.errors import UserError, shown
+from omnidesk.limits import id_value
 from omnidesk.model import PRIORITIES, STATUSES
 from omnidesk.tui.textfmt import zone
 from omnidesk.tui.when import PRESETS, parse_when
@@ -239,11 +240,10 @@ class DeskScreen(Screen[None]):
         )
 
     def _merge(self, ids: tuple[int, ...], text: str) -> None:
-        digits = text.strip().lstrip("#")
-        if not digits.isdigit():
-            self.notify(f"not a conversation number: {text!r}", severity="error", markup=False)
+        target = id_value(text.strip().lstrip("#"))
+        if target is None:
+            self.notify(f"not a conversation number: {shown(text)}", severity="error", markup=False)
             return
-        target = int(digits)
         sources = tuple(i for i in ids if i != target)
         if not sources:
             return

@@ -13,6 +13,8 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from omnidesk import reads, services
+from omnidesk.errors import shown
+from omnidesk.limits import id_value
 from omnidesk.tui import actions
 from omnidesk.tui.messages import StoreChanged
 from omnidesk.tui.screens.base import DeskScreen
@@ -192,10 +194,9 @@ class CustomerScreen(DeskScreen):
         )
 
     def _merge(self, value: str) -> None:
-        digits = value.strip().split(" ", 1)[0]
-        if not digits.isdigit():
-            self.notify(f"not a customer id: {value!r}", severity="error", markup=False)
+        source = id_value(value.strip().split(" ", 1)[0])
+        if source is None:
+            self.notify(f"not a customer id: {shown(value)}", severity="error", markup=False)
             return
         desk = self.desk
-        source = int(digits)
         self.desk_app.perform(lambda: services.merge_customers(desk, source, self.customer_id))
