@@ -9,6 +9,7 @@ it as one line and exits 1.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -35,6 +36,9 @@ CONFIG_ENV = "OMNIDESK_CONFIG"
 class Key(NamedTuple):
     """One config key: its type, whether it is required, and a line of documentation.
 
+    Every "int" and "number" key has a `minimum` and a `maximum` (a test checks it):
+    a value outside, or nan/inf, is refused at load, before it can overflow a
+    timestamp or an SQLite integer somewhere later.
     A NamedTuple because it is defined at every start-up (cheaper than a dataclass).
     """
 
@@ -43,17 +47,20 @@ class Key(NamedTuple):
     required: bool = False
     choices: tuple[str, ...] = ()
     minimum: float | None = None
+    maximum: float | None = None
 
 
 DESK_KEYS: dict[str, Key] = {
     "name": Key("str", "Desk name, shown in the console title."),
     "timezone": Key("str", "IANA time zone for showing times, e.g. Europe/Budapest."),
     "data_dir": Key("path", "Where the database and attachments live (default: platformdirs data dir)."),
-    "undo_seconds": Key("number", "How long a reply waits before it leaves (undo window).", minimum=0),
+    "undo_seconds": Key("number", "How long a reply waits before it leaves (undo window).",
+                        minimum=0, maximum=3600),
     "continuity_window_hours": Key("number", "Chat messages join the customer's open conversation "
-                                   "active within this many hours (threading rule 3).", minimum=0),
+                                   "active within this many hours (threading rule 3).",
+                                   minimum=0, maximum=8760),
     "reopen_window_days": Key("number", "A reply to a resolved conversation reopens it within this "
-                              "many days; later it starts a linked one.", minimum=0),
+                              "many days; later it starts a linked one.", minimum=0, maximum=3650),
     "subject_token": Key("bool", 'Put "[#N]" into outgoing email subjects.'),
     "quote_last_message": Key("bool", "Quote the message replied to in email replies."),
 }
@@ -85,7 +92,7 @@ _TLS = ("ssl", "starttls", "none")
 
 SMTP_KEYS: dict[str, Key] = {
     "smtp_host": Key("str", "SMTP server for replies."),
-    "smtp_port": Key("int", "SMTP port (default 587).", minimum=1),
+    "smtp_port": Key("int", "SMTP port (default 587).", minimum=1, maximum=65535),
     "smtp_tls": Key("enum", 'SMTP security: "ssl", "starttls" (default) or "none".', choices=_TLS),
     "smtp_username": Key("str", "SMTP login (default: username)."),
     "smtp_password": Key("str", "SMTP password in the file (prefer smtp_password_cmd)."),
@@ -98,7 +105,7 @@ CHANNEL_KEYS: dict[str, dict[str, Key]] = {
     "email": {
         "address": Key("str", "The support address: From of replies, To of customer mail.", required=True),
         "imap_host": Key("str", "IMAP server.", required=True),
-        "imap_port": Key("int", "IMAP port (default 993).", minimum=1),
+        "imap_port": Key("int", "IMAP port (default 993).", minimum=1, maximum=65535),
         "imap_tls": Key("enum", 'IMAP security: "ssl" (default), "starttls" or "none".', choices=_TLS),
         "username": Key("str", "IMAP login (default: address)."),
         "password": Key("str", "Password in the file (prefer password_cmd; chmod 600 the file)."),
@@ -110,15 +117,16 @@ CHANNEL_KEYS: dict[str, dict[str, Key]] = {
         "move_to": Key("str", "Move fetched mail to this folder (default: leave it)."),
         "idle": Key("bool", "Use IMAP IDLE for push, on every folder (up to 6; default true)."),
         "poll_seconds": Key("number", "Polling interval without IDLE, and for folders beyond 6 (default 60).",
-                            minimum=0),
-        "batch_size": Key("int", "Messages fetched per batch (default 200).", minimum=1),
-        "timeout_seconds": Key("number", "Network timeout (default 30).", minimum=0),
+                            minimum=0, maximum=86400),
+        "batch_size": Key("int", "Messages fetched per batch (default 200).", minimum=1, maximum=100_000),
+        "timeout_seconds": Key("number", "Network timeout (default 30).", minimum=0, maximum=3600),
         **SMTP_KEYS,
     },
     "maildir": {
         "address": Key("str", "The support address: From of replies.", required=True),
         "path": Key("path", "The Maildir directory (relative paths: to the config file).", required=True),
-        "poll_seconds": Key("number", "How often to look for new files (default 2).", minimum=0),
+        "poll_seconds": Key("number", "How often to look for new files (default 2).",
+                            minimum=0, maximum=86400),
         **SMTP_KEYS,
     },
 }
@@ -189,6 +197,8 @@ def load_settings(path: Path, *, warn: Callable[[str], None] | None = _stderr_wa
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except ValueError as exc:  # a value tomllib reads but Python cannot hold: 5,000 digits, year 0
+        raise ConfigError(f"{path}: invalid TOML: {str(exc).split(';')[0]}") from None
     settings = parse_settings(data, source=path)
     if warn is not None:
         for message in permission_warnings(path, settings):
@@ -381,13 +391,21 @@ class _Validator:
             self.fail(full, f"expected {_TYPE_WORDS[t]}", value)
         if t == "str" and not value.strip() and spec.required:
             self.fail(full, "must not be empty")
-        if spec.minimum is not None and value < spec.minimum:
-            self.fail(full, f"expected at least {spec.minimum:g}", value)
+        if t in ("int", "number"):
+            self.check_range(value, spec, full)
         if t == "number":
             return float(value)
         if t == "table[str]":
             return dict(value)
         return value
+
+    def check_range(self, value: float, spec: Key, full: str) -> None:
+        """`spec.minimum <= value <= spec.maximum`; nan and inf are never in range."""
+        low = -math.inf if spec.minimum is None else spec.minimum
+        high = math.inf if spec.maximum is None else spec.maximum
+        if not ((isinstance(value, int) or math.isfinite(value)) and low <= value <= high):
+            kind = "an integer" if spec.type == "int" else "a number"
+            self.fail(full, f"expected {kind} from {low:g} to {high:g}", value)
 
     def check_name(self, name: str, where: str) -> None:
         if not _NAME.match(name):

@@ -156,7 +156,7 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
         ("colour = 'red'\n", "colour", "unknown key"),
         ("[desk]\nundo_seconds = 'five'\n", "desk.undo_seconds", "expected a number, got string 'five'"),
         ("[desk]\nsubject_token = 1\n", "desk.subject_token", "expected true or false, got integer 1"),
-        ("[desk]\nundo_seconds = -1\n", "desk.undo_seconds", "expected at least 0"),
+        ("[desk]\nundo_seconds = -1\n", "desk.undo_seconds", "expected a number from 0 to 3600"),
         ("[desk]\ntimezone = 'Mars/Olympus'\n", "desk.timezone", "IANA time zone"),
         ("[[agents]]\ndisplay_name = 'x'\n", "agents[0].name", "missing required key"),
         ("[[agents]]\nname = 'a'\nskills = 'billing'\n", "agents[0].skills", "expected a list of strings"),
@@ -277,3 +277,51 @@ def test_a_wrongly_typed_password_is_not_echoed(tmp_path: Path) -> None:
                                   "password = 98765432\n")
     assert "channels.s.password: expected a string, got integer (value hidden)" in message
     assert "98765432" not in message
+
+
+# -- numbers: a type and a range for every one ------------------------------------
+
+
+def _number_keys() -> list[tuple[str, str, cfg.Key]]:
+    tables = {"desk": cfg.DESK_KEYS, **{f"channels.{k}": t for k, t in cfg.CHANNEL_KEYS.items()}}
+    return [(where, name, key) for where, table in tables.items() for name, key in table.items()
+            if key.type in ("int", "number")]
+
+
+def test_every_number_in_the_config_has_a_range() -> None:
+    assert len(_number_keys()) >= 8
+    assert all(k.minimum is not None and k.maximum is not None for _, _, k in _number_keys())
+
+
+def _key_id(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _config_with(where: str, name: str, literal: str) -> str:
+    if where == "desk":
+        return f"[desk]\n{name} = {literal}\n"
+    kind = where.split(".", 1)[1]
+    required = "address = 'a@b.example'\n" + ("imap_host = 'h'\n" if kind == "email" else "path = 'm'\n")
+    return f"[channels.s]\nkind = '{kind}'\n{required}{name} = {literal}\n"
+
+
+@pytest.mark.parametrize("literal", ["nan", "inf", "-inf", "+nan", "1e400", "1e300", "99999999999999999999",
+                                     "-1", "1" + "0" * 4000, "-99999999999999999999"])
+@pytest.mark.parametrize(("where", "name", "key"), _number_keys(), ids=_key_id)
+def test_absurd_numbers_are_refused_at_load_naming_the_range(tmp_path: Path, where: str, name: str,
+                                                             key: cfg.Key, literal: str) -> None:
+    message = error_for(tmp_path, _config_with(where, name, literal))
+    full = f"{where.replace('channels.' + where.split('.')[-1], 'channels.s')}.{name}"
+    assert f"{full}: expected {'an integer' if key.type == 'int' else 'a number'} from " \
+           f"{key.minimum:g} to {key.maximum:g}" in message or "expected an integer, got number" in message
+
+
+@pytest.mark.parametrize(("where", "name", "key"), _number_keys(), ids=_key_id)
+def test_both_ends_of_each_range_are_accepted(tmp_path: Path, where: str, name: str, key: cfg.Key) -> None:
+    for bound in (key.minimum, key.maximum):
+        cfg.load_settings(write(tmp_path, _config_with(where, name, f"{bound:g}")), warn=None)
+
+
+def test_a_number_python_cannot_read_is_one_line(tmp_path: Path) -> None:
+    assert "invalid TOML" in error_for(tmp_path, "[desk]\nundo_seconds = " + "9" * 5000 + "\n")
+    assert "invalid TOML" in error_for(tmp_path, "[desk]\nname = 0000-01-01\n")
