@@ -79,13 +79,12 @@ def _root(
     ctx.obj = CliState(config_path=config, as_agent=as_agent)
     if ctx.invoked_subcommand is not None:
         return
-    from omnidesk.cli.common import is_tty
+    from omnidesk.cli.common import no_terminal
 
-    if not is_tty():
-        # Over SSH without -t, in cron, in a pipe: a full-screen console cannot work here.
+    refused = no_terminal("the console", "use one of the commands above")
+    if refused is not None:
         typer.echo(ctx.get_help())
-        sys.stderr.write("omnidesk: no terminal for the console; use one of the commands above\n")
-        raise typer.Exit(2)
+        raise refused
     group = ctx.command
     tui = group.get_command(ctx, "tui") if hasattr(group, "get_command") else None
     if tui is None:

@@ -39,6 +39,7 @@ T = TypeVar("T")
 #: Exit codes (documented in docs/cli.md): 0 ok, 1 user error, 2 usage (click's own), 130 Ctrl-C.
 EXIT_OK = 0
 EXIT_USER = 1
+EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
@@ -254,6 +255,14 @@ def is_tty(stream: Any = None) -> bool:
     if forced is not None:
         return forced
     return _isatty(sys.stdin) and _isatty(sys.stdout if stream is None else stream)
+
+
+def no_terminal(what: str, hint: str) -> typer.Exit | None:
+    """Refuse a full-screen `what` where nobody can see it (SSH without -t, cron, a pipe):
+    one line on stderr and the Exit (2) to raise; None when there is a terminal."""
+    if is_tty():
+        return None
+    return fail(f"no terminal for {what}; {hint}", code=EXIT_USAGE)
 
 
 def output_is_tty() -> bool:

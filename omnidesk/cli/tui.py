@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from omnidesk.cli.common import cli_state, fail, run
+from omnidesk.cli.common import cli_state, fail, no_terminal, run
 
 
 def register(app: typer.Typer) -> None:
@@ -32,6 +32,9 @@ def tui_command(ctx: typer.Context) -> None:
     from omnidesk.errors import UserError
     from omnidesk.opendesk import load_config, open_desk_from_settings
 
+    refused = no_terminal("the console", "run it in a terminal (ssh -t), or use the other commands")
+    if refused is not None:
+        raise refused
     state = cli_state(ctx)
     try:
         settings = load_config(state.config_path)  # config errors: one clean line, before the screen changes
@@ -56,11 +59,14 @@ def demo_command(
         None, "--dir", help="Build the demo desk here (default: a new temp dir)."
     ),
     conversations: int = typer.Option(
-        300, "--conversations", min=10, help="How many conversations to invent."
+        300, "--conversations", min=10, max=100_000, help="How many conversations to invent."
     ),
     seed: int = typer.Option(1, "--seed", help="Random seed for the invented history."),
 ) -> None:
     """A fresh demo desk (multilingual history, live simulated customers, local mail receiver)."""
+    refused = None if headless else no_terminal("the demo console", "run it in a terminal or pass --headless")
+    if refused is not None:
+        raise refused
     directory = Path(directory or tempfile.mkdtemp(prefix="omnidesk-demo-"))
     if headless:
         ok = run(headless_session(directory, conversations=min(conversations, 120), seed=seed))

@@ -124,3 +124,16 @@ def test_the_largest_id_is_accepted_and_simply_not_found(one_call: CliEnv) -> No
     err = _one_line_error(one_call.invoke("show", biggest))
     assert biggest in err and "out of range" not in err
     assert one_call.invoke("list", f"customer:{biggest}", "--json").stdout == "[]\n"
+
+
+@pytest.mark.parametrize(("args", "hint"), [(("tui",), "ssh -t"), (("demo",), "--headless"),
+                                            ((), "commands")])
+def test_the_console_refuses_to_start_without_a_terminal(cli_env: CliEnv, args: tuple[str, ...],
+                                                         hint: str) -> None:
+    # A real process, stdin and stdout on pipes, nothing forced: as cron or `ssh host omnidesk tui` runs it.
+    done = cli_env.process(*args, env={"OMNIDESK_FORCE_TTY": "", "TMPDIR": str(cli_env.tmp)}, timeout=30)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("omnidesk: no terminal for the") and hint in lines[0]
+    assert "\x1b" not in done.stderr + done.stdout  # nothing painted
+    assert not list(cli_env.tmp.glob("omnidesk-demo-*"))
