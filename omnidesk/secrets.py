@@ -11,7 +11,9 @@ an error message.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 from collections.abc import Callable
 
@@ -54,13 +56,21 @@ def _lookup(channel: ChannelSettings, name: str) -> str | None:
     return None if value is None else str(value)
 
 
-def run_command(channel: str, key: str, command: str) -> str:
-    """Run a password command through the shell; its stdout (one trailing newline removed) is the secret."""
-    try:
-        done = subprocess.run(command, shell=True, capture_output=True, text=True,
-                              timeout=COMMAND_TIMEOUT_SECONDS, check=False)
-    except subprocess.TimeoutExpired:
-        raise ConfigError(f"channel {channel}: {key} took longer than {COMMAND_TIMEOUT_SECONDS:g}s") from None
+def run_command(channel: str, key: str, command: str, *, timeout: float = COMMAND_TIMEOUT_SECONDS) -> str:
+    """Run a password command through the shell; its stdout (one trailing newline removed) is the secret.
+
+    The shell leads a process group of its own, so a command that hangs is killed
+    with everything it started (`gpg` under `pass`, a `sleep` under `sh`), not
+    only the shell, which would leave the rest running with nobody waiting.
+    """
+    with subprocess.Popen(command, shell=True, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, start_new_session=True) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise ConfigError(f"channel {channel}: {key} took longer than {timeout:g}s") from None
+    done = subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
     if done.returncode != 0:
         # stderr may help ("gpg: decryption failed"); stdout might be the secret, never shown.
         reason = (done.stderr or "").strip().splitlines()
@@ -74,3 +84,12 @@ def run_command(channel: str, key: str, command: str) -> str:
     if not value:
         raise ConfigError(f"channel {channel}: {key} printed nothing")
     return value
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL the command's whole process group, then reap the shell."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        # The pipes close once the group is gone; one that left it (setsid) may keep them open.
+        proc.communicate(timeout=5)

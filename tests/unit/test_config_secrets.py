@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from omnidesk.errors import ConfigError
@@ -61,3 +63,32 @@ def test_failing_command_reports_stderr_not_stdout() -> None:
 def test_empty_command_output_is_an_error() -> None:
     with pytest.raises(ConfigError, match="printed nothing"):
         resolver(channel(password_cmd="true"))("password")
+
+
+def _alive(pid: int) -> bool:
+    """Running or stopped; a zombie (killed, not yet reaped by init) counts as gone."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_a_hanging_password_cmd_is_killed_with_everything_it_started(tmp_path: Path) -> None:
+    import time
+
+    from omnidesk.secrets import run_command
+
+    pidfile = tmp_path / "sleep.pid"
+    # The shell starts `sleep 300` as its own child and waits: the grandchild holds stdout open too.
+    command = f"sleep 300 & echo $! > {pidfile}; wait"
+    began = time.monotonic()
+    with pytest.raises(ConfigError, match=r"channel support: password_cmd took longer than 0.5s"):
+        run_command("support", "password_cmd", command, timeout=0.5)
+    assert time.monotonic() - began < 10
+    grandchild = int(pidfile.read_text())
+    deadline = time.monotonic() + 10
+    while _alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(grandchild), f"sleep {grandchild} outlived its password_cmd"
