@@ -46,6 +46,53 @@ def valid_text(value: str) -> str:
     return value
 
 
+def email_address_problem(address: str) -> str | None:
+    """Why `address` is not one addr-spec mail can be sent to (`ann@example.com`), or None.
+
+    The syntax is read by the parser inbound mail goes through (`email.policy.default`'s
+    address header, as adapters/email/headers.py); on top, the domain must be a host
+    name with a dot (`x@y` is a typo, not a mail domain), labels of letters, digits
+    and inner hyphens (`x@-.com` is not), or an IP literal such as `[192.0.2.1]`.
+    Made for addresses a person types; inbound mail is read more leniently.
+    """
+    import ipaddress
+    from email import errors, policy
+
+    text = address.strip()
+    if not text or any(not c.isprintable() or c.isspace() for c in text):
+        return "empty or contains spaces or control characters"
+    if len(text) > 254:
+        return "longer than 254 characters"
+    try:
+        header = policy.default.header_factory("to", text)
+        found = list(header.addresses)
+    except Exception:  # the parser raises on some inputs (`a@`) instead of recording a defect
+        return "not an address"
+    # An accented local part (`kovács@példa.hu`) is fine by RFC 6531; every other defect is not.
+    defects = [d for d in header.defects if not isinstance(d, errors.NonASCIILocalPartDefect)]
+    if defects or len(found) != 1 or found[0].addr_spec != text or found[0].display_name:
+        return "not one address of the form name@example.com"
+    local, domain = found[0].username, found[0].domain
+    if not local or len(local) > 64:
+        return "the part before '@' is empty or longer than 64 characters"
+    if domain.startswith("[") and domain.endswith("]"):
+        try:
+            ipaddress.ip_address(domain[1:-1].removeprefix("IPv6:"))
+        except ValueError:
+            return f"{domain} is not an IP address"
+        return None
+    labels = domain.split(".")
+    if len(labels) < 2:
+        return f"the domain {domain!r} has no dot"
+    for label in labels:
+        if not 1 <= len(label) <= 63 or label[0] == "-" or label[-1] == "-" or not all(
+                c.isalnum() or c == "-" for c in label):
+            return f"the domain {domain!r} is not a host name"
+    if labels[-1].isdigit():
+        return f"the domain {domain!r} ends in a number"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Address:
     """Who sent or receives a message, as the channel names them.

@@ -14,7 +14,7 @@ import unicodedata
 
 import phonenumbers
 
-from omnidesk.errors import UserError
+from omnidesk.errors import UserError, shown
 
 PHONE_KINDS = frozenset({"phone", "whatsapp", "sms"})
 
@@ -75,6 +75,19 @@ def _phone(value: str, original: str, default_region: str | None) -> str:
     if not phonenumbers.is_possible_number(number):
         raise InvalidIdentity(f"not a possible phone number: {original!r}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_typed(kind: str, address: str) -> str:
+    """`normalise` for an address a person typed (`reply --to`), where a typo must not
+    become a recipient: an email address must also pass `email_address_problem`."""
+    value = normalise(kind, address)
+    if kind.strip().lower() == "email":
+        from adapters.base import email_address_problem
+
+        problem = email_address_problem(value)
+        if problem is not None:
+            raise InvalidIdentity(f"not an email address: {shown(address)} ({problem})")
+    return value
 
 
 def try_normalise(kind: str, address: str, *, default_region: str | None = None) -> str | None:

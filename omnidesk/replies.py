@@ -228,9 +228,9 @@ async def _recipient(
     customer = await store_customers.get_customer(desk.db, conv["customer_id"])
     assert customer is not None
     if to is not None:
-        from omnidesk.identity import normalise
+        from omnidesk.identity import normalise_typed
 
-        address = normalise(kind, to)
+        address = normalise_typed(kind, to)
         known = next((i for i in customer.identities if i.kind == kind and i.address == address), None)
         return Address(kind, address, (known.display_name if known else "") or customer.name)
     ident = _default_identity([i for i in customer.identities if i.kind == kind], family)

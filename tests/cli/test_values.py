@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from tests.cli.conftest import CliEnv, seed_calls
+from tests.cli.conftest import CliEnv, seed_calls, seed_emails
 
 FORMATS = (("--json",), ("--format", "tsv"), ("--format", "csv"), ("--format", "nl"), ("--format", "table"))
 STORED = (2**62, -(2**62), 2**63 - 1, -(2**63), 0)
@@ -137,3 +137,28 @@ def test_the_console_refuses_to_start_without_a_terminal(cli_env: CliEnv, args: 
     assert len(lines) == 1 and lines[0].startswith("omnidesk: no terminal for the") and hint in lines[0]
     assert "\x1b" not in done.stderr + done.stdout  # nothing painted
     assert not list(cli_env.tmp.glob("omnidesk-demo-*"))
+
+
+@pytest.fixture
+def one_mail(cli_env: CliEnv) -> CliEnv:
+    (cid,) = cli_env.run(lambda desk: seed_emails(desk, [("ann@example.com", "Számla", "Hol a számlám?")]))
+    assert cid == 1
+    return cli_env
+
+
+@pytest.mark.parametrize("to", ["a@b@c", "x@-.com", "x@y", "ann@", "@example.com", "a..b@example.com",
+                                "ann@exa_mple.com", "Ann <ann@example.com>",
+                                "ann@example.com, bob@example.com",
+                                "ann@[999.0.0.1]", "ann@example.com\u202e"])
+def test_reply_to_a_malformed_address_is_refused_naming_it(one_mail: CliEnv, to: str) -> None:
+    err = _one_line_error(one_mail.invoke("reply", "1", "Thanks", "--to", to))
+    assert "not an email address" in err and to[:8] in err
+    assert one_mail.invoke("outbox", "list", "--json").stdout == "[]\n"
+
+
+@pytest.mark.parametrize("to", ["ann.lee+billing@example.com", "kovács.dániel@példa.hu", "zahra@مثال.ایران",
+                                "ops@[192.0.2.1]", "ANN@Example.COM"])
+def test_reply_to_a_well_formed_address_is_queued(one_mail: CliEnv, to: str) -> None:
+    result = one_mail.invoke("reply", "1", "Thanks", "--to", to)
+    assert result.exit_code == 0, result.stderr
+    assert to.lower() in one_mail.invoke("outbox", "list", "--json").stdout
