@@ -135,6 +135,15 @@ CHANNEL_KEYS: dict[str, dict[str, Key]] = {
 SECRET_KEYS = ("password", "smtp_password")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def toml_key(name: str) -> str:
+    """A key as TOML writes it: bare when it can be, else quoted with escapes, so a key
+    holding a newline or an escape sequence cannot break the one-line error."""
+    import json
+
+    return name if _BARE_KEY.fullmatch(name) else json.dumps(name)
 
 
 # -- finding --------------------------------------------------------------------
@@ -233,7 +242,7 @@ def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Se
     channels = []
     channels_raw = v.table(data, "channels", "channels")
     for name, item in channels_raw.items():
-        where = f"channels.{name}"
+        where = f"channels.{toml_key(name)}"
         v.check_name(name, where)
         if not isinstance(item, dict):
             v.fail(where, f"expected a table [{where}] with kind = ...", item)
@@ -265,7 +274,7 @@ def _check_view_keys(v: _Validator, views: list[SavedView]) -> None:
 
 
 def _channel(v: _Validator, name: str, item: Mapping[str, Any], base: Path) -> ChannelSettings:
-    where = f"channels.{name}"
+    where = f"channels.{toml_key(name)}"
     if "kind" not in item:
         v.fail(f"{where}.kind", "missing required key; expected one of " + ", ".join(sorted(CHANNEL_KEYS)))
     kind = item["kind"]
@@ -338,7 +347,7 @@ class _Validator:
     def check_keys(self, table: Mapping[str, Any], allowed: set[str], where: str) -> None:
         for key in table:
             if key not in allowed:
-                full = f"{where}.{key}" if where else key
+                full = f"{where}.{toml_key(key)}" if where else toml_key(key)
                 self.fail(full, "unknown key; expected one of " + ", ".join(sorted(allowed)))
 
     def table(self, data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
