@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         path: Path = typer.Argument(..., help="The Maildir (a directory with cur/ and new/).",
                                     exists=True, file_okay=False),
         channel: str = typer.Option(..., "--channel", help=CHANNEL_HELP),
-        workers: int | None = typer.Option(None, "--workers", min=0, help=WORKERS_HELP),
+        workers: int | None = typer.Option(None, "--workers", min=0, max=256, help=WORKERS_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         """Import every message in a Maildir (new/ and cur/)."""
@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         path: Path = typer.Argument(..., help="The mbox file.", exists=True, dir_okay=False),
         channel: str = typer.Option(..., "--channel", help=CHANNEL_HELP),
-        workers: int | None = typer.Option(None, "--workers", min=0, help=WORKERS_HELP),
+        workers: int | None = typer.Option(None, "--workers", min=0, max=256, help=WORKERS_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         """Import every message in an mbox file."""
@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         files: list[Path] = typer.Argument(..., help="Message files (.eml).", exists=True, dir_okay=False),
         channel: str = typer.Option(..., "--channel", help=CHANNEL_HELP),
-        workers: int | None = typer.Option(None, "--workers", min=0, help=WORKERS_HELP),
+        workers: int | None = typer.Option(None, "--workers", min=0, max=256, help=WORKERS_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         """Import single message files."""
