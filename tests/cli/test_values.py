@@ -63,6 +63,7 @@ def test_time_conversions_clamp_instead_of_raising() -> None:
     from datetime import UTC
     from zoneinfo import ZoneInfo
 
+    from omnidesk.cli.output import human_value, relative_time
     from omnidesk.eventtext import _when
     from omnidesk.timeutil import MAX_MS, MIN_MS, from_ms, iso, local
     from omnidesk.tui.textfmt import clock, offset_clock, relative
@@ -72,6 +73,9 @@ def test_time_conversions_clamp_instead_of_raising() -> None:
         assert iso(ms) is not None and from_ms(ms, 14 * 60) and from_ms(ms, -14 * 60)
         assert clock(ms, ZoneInfo("Pacific/Kiritimati")) and offset_clock(ms, -720)
         assert _when(ms, ZoneInfo("Asia/Tehran")) and relative(ms, 0)
+        if ms not in (0, float("inf")):
+            assert relative_time(ms, 0) in ("9999-12-30", "1-01-02")  # a date, not "in 146 million years"
+        assert human_value(iso(ms), "time", 1_795_176_000_000)
 
 
 def test_the_console_snooze_is_bounded_too() -> None:
