@@ -29,7 +29,7 @@ from omnidesk.actionresult import (
     require_live,
 )
 from omnidesk.desk import Desk
-from omnidesk.errors import NotFound, ReplyCollision, UserError
+from omnidesk.errors import NotFound, ReplyCollision, UserError, shown
 from omnidesk.model import Channel, Identity
 from omnidesk.store import actions as store
 from omnidesk.store import customers as store_customers
@@ -296,19 +296,21 @@ def copies(kind: str, given: Iterable[str], role: str, taken: Iterable[str]) -> 
     """
     from email.utils import getaddresses
 
-    from omnidesk.identity import InvalidIdentity, display_name, normalise
+    from omnidesk.identity import InvalidIdentity, display_name, normalise_typed
 
-    people = [(name, addr) for name, addr in getaddresses([g for g in given if g.strip()])
+    # (what was typed, name, address): an error names the typed text, as getaddresses may cut it up.
+    people = [(text, name, addr) for text in given if text.strip() for name, addr in getaddresses([text])
               if name.strip() or addr.strip()]
     if people and kind != "email":
         raise UserError(f"{role} is for email replies; this one goes out as {kind}")
     seen = {t.lower() for t in taken}
     out: list[Address] = []
-    for name, raw in people:
+    for text, name, raw in people:
         try:
-            address = normalise("email", raw or name)
+            address = normalise_typed("email", raw or name)
         except InvalidIdentity as exc:
-            raise UserError(f"{role}: {exc}") from None
+            cut = (raw or name).strip() not in [part.strip() for part in text.split(",")]
+            raise UserError(f"{role}: {exc}" + (f" in {shown(text)}" if cut else "")) from None
         if address not in seen:
             seen.add(address)
             out.append(Address("email", address, display_name(name)))

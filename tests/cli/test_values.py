@@ -160,6 +160,14 @@ def test_reply_to_a_malformed_address_is_refused_naming_it(one_mail: CliEnv, to:
     assert one_mail.invoke("outbox", "list", "--json").stdout == "[]\n"
 
 
+@pytest.mark.parametrize("option", ["--cc", "--bcc"])
+@pytest.mark.parametrize("copy", ["a@b@c", "x@-.com", "x@y", "Bob <bob@localhost>"])
+def test_a_malformed_copy_address_is_refused_too(one_mail: CliEnv, option: str, copy: str) -> None:
+    err = _one_line_error(one_mail.invoke("reply", "1", "Thanks", option, copy))
+    assert "not an email address" in err and copy.split("<")[-1].rstrip(">")[:8] in err
+    assert one_mail.invoke("outbox", "list", "--json").stdout == "[]\n"
+
+
 @pytest.mark.parametrize("to", ["ann.lee+billing@example.com", "kovács.dániel@példa.hu", "zahra@مثال.ایران",
                                 "ops@[192.0.2.1]", "ANN@Example.COM"])
 def test_reply_to_a_well_formed_address_is_queued(one_mail: CliEnv, to: str) -> None:
