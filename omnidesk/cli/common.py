@@ -174,10 +174,11 @@ class OneLineErrors(TyperGroup):
         except typer.Exit as exc:
             code = exc.exit_code
         except typer.TyperException as exc:  # click's UsageError and the like
-            sub = getattr(exc, "ctx", None)
-            see = f" (see `{sub.command_path} --help`)" if sub is not None else ""
-            _print_error(exc.format_message() + see)
             code = exc.exit_code
+            if type(exc).__name__ != "NoArgsIsHelpError":  # `omnidesk customer`: its help is printed already
+                sub = getattr(exc, "ctx", None)
+                see = f" (see `{sub.command_path} --help`)" if sub is not None else ""
+                _print_error(exc.format_message() + see)
         except (EOFError, typer.Abort):
             _print_error("aborted")
             code = EXIT_USER

@@ -174,3 +174,9 @@ def test_reply_to_a_well_formed_address_is_queued(one_mail: CliEnv, to: str) -> 
     result = one_mail.invoke("reply", "1", "Thanks", "--to", to)
     assert result.exit_code == 0, result.stderr
     assert to.lower() in one_mail.invoke("outbox", "list", "--json").stdout
+
+
+@pytest.mark.parametrize("group", ["customer", "outbox", "call"])
+def test_a_command_group_alone_prints_its_help(cli_env: CliEnv, group: str) -> None:
+    result = cli_env.invoke(group)
+    assert result.exit_code == 2 and "Usage" in result.stdout and result.stderr == ""
