@@ -17,6 +17,8 @@ Kept light: nothing here imports the store or rich at module level, so
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
@@ -150,6 +152,28 @@ def _fd_identity(fd: int | None) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+class _ClosedOutput(io.TextIOBase):
+    """sys.stdout of a process started with it closed (`omnidesk list >&-`): a write is an error."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _reserve_closed_stdout() -> None:
+    """Started with fd 1 closed: put /dev/null there, so no file opened later (the database)
+    becomes fd 1, and make writing to sys.stdout fail as it should."""
+    if sys.stdout is not None:
+        return
+    fd = os.open(os.devnull, os.O_WRONLY)
+    if fd != 1:
+        os.dup2(fd, 1)
+        os.close(fd)
+    sys.stdout = _ClosedOutput()
+
+
 class OneLineErrors(TyperGroup):
     """The root command, keeping the error contract for what happens outside `run`.
 
@@ -165,6 +189,7 @@ class OneLineErrors(TyperGroup):
         args = sys.argv[1:] if args is None else list(args)
         prog_name = prog_name or "omnidesk"
         self._main_shell_completion(extra, prog_name, complete_var)
+        _reserve_closed_stdout()
         stdout_before = _fd_identity(1)
         try:
             with self.make_context(prog_name, args, **extra) as ctx:

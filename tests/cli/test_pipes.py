@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -48,3 +49,14 @@ def test_a_full_disk_is_one_line_and_exit_1(many: CliEnv, args: tuple[str, ...])
         done = _run(many, args, full.fileno())
     assert done.returncode == 1, done.stderr
     assert done.stderr == "omnidesk: cannot write the output: No space left on device\n"
+
+
+@pytest.mark.parametrize("args", (("--help",), ("list", "--all", "--json"), ("show", "1")), ids=" ".join)
+def test_a_closed_stdout_is_one_line_and_exit_1(many: CliEnv, args: tuple[str, ...]) -> None:
+    # `omnidesk ... >&-`: fd 1 is not open at all, so sys.stdout is None.
+    done = subprocess.run([sys.executable, "-m", "omnidesk", *args], stdin=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, timeout=60, cwd=many.tmp,
+                          env={**os.environ, **many.env}, preexec_fn=lambda: os.close(1))
+    assert done.returncode == 1
+    assert done.stderr == "omnidesk: cannot write the output: standard output is closed\n"
+    assert len(json.loads(many.invoke("list", "--all", "--json").stdout)) == 300  # the database is intact
