@@ -41,7 +41,7 @@ def sync_command(
     json_flag: bool = JSON_OPTION,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every batch and reply."),
     workers: int | None = typer.Option(
-        None, "--workers", min=0,
+        None, "--workers", min=0, max=256,
         help="Parser processes for incoming mail (default: one per core; 0: parse in this process)."),
 ) -> None:
     """Run the sync daemon: poll channels, send replies, wake snoozed conversations."""
