@@ -3,8 +3,8 @@
 The expensive, lock-free part (normalising addresses, JSON, full-text
 preparation, hashing and compressing raw bytes, writing attachment blobs) runs
 in a worker thread before the write transaction; the transaction itself
-(omnidesk/store/ingest.py) only does lookups, threading decisions
-(omnidesk/threading.py) and inserts (raw bytes included, omnidesk/store/rawmail.py),
+(omnidesk/store/ingest.py) only does lookups, the placement decisions made
+above it (omnidesk/placement.py) and inserts (raw bytes included, omnidesk/store/rawmail.py),
 then stores the batch's cursor, so a crash keeps both the records and the cursor or neither.
 Re-delivered records are recognised by (channel, external_id) and skipped.
 """
@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from adapters.base import (
@@ -33,6 +34,7 @@ from omnidesk import blobs
 from omnidesk.desk import Desk
 from omnidesk.identity import display_name, try_normalise
 from omnidesk.model import Channel
+from omnidesk.placement import place
 from omnidesk.store import ingest as store
 from omnidesk.store import rawmail
 from omnidesk.store.refusals import RecordRefused
@@ -246,8 +248,8 @@ async def write_prepared(desk: Desk, channel: Channel, prepared: PreparedBatch) 
 async def _write(desk: Desk, channel: Channel, prepared: PreparedBatch, windows: Windows,
                  careful: bool) -> store.BatchOutcome:
     async with desk.db.write() as conn:
-        return await store.write_batch(conn, channel.id, prepared.records, prepared.cursor, windows,
-                                       prepared.now, careful=careful)
+        return await store.write_batch(conn, channel.id, prepared.records, prepared.cursor,
+                                       partial(place, windows=windows), prepared.now, careful=careful)
 
 
 async def ingest_batch(desk: Desk, channel: Channel, batch: Batch) -> IngestResult:

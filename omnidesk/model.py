@@ -169,6 +169,18 @@ class Conversation:
 
 
 @dataclass(slots=True)
+class Candidate:
+    """A conversation as threading sees it (already followed through merges), looked up by the store."""
+
+    id: int
+    customer_id: int
+    status: str
+    last_activity_at: int
+    resolved_at: int | None = None
+    participant_identity_ids: frozenset[int] = frozenset()
+
+
+@dataclass(slots=True)
 class OutboxItem:
     """A queued outbound message and its delivery state."""
 

@@ -57,10 +57,28 @@ async def conversation_ids(desk: Desk, query: str) -> list[int]:
 
 async def search_messages(desk: Desk, query: str, *, limit: int = 50) -> list[SearchHit]:
     """Message hits for free text (plus conversation filters), ranked, with snippets."""
+    from omnidesk.highlight import highlight_terms, local_rank, make_snippet
     from omnidesk.query import parse
     from omnidesk.store import search
 
-    return await search.search(desk.db, parse(query), search.context(desk), limit=limit)
+    found = await search.matching_messages(desk.db, parse(query), search.context(desk), limit=limit)
+    terms = highlight_terms(found.words)
+    rows = found.rows if found.ranked else local_rank(found.rows, terms)[:limit]
+    out = []
+    for r in rows:
+        # The folded text first; the full text when the words are only in quotes; else the subject.
+        snippet, spans = "", []
+        for body in (r["display_text"], r["text"], r["subject"]):
+            if body and body.strip():
+                snippet, spans = make_snippet(body, terms)
+                if spans or not terms:
+                    break
+        out.append(SearchHit(
+            message_id=r["id"], conversation_id=r["conversation_id"], subject=r["subject"],
+            author=r["author_name"] or r["author_address"], sent_at=r["sent_at"], snippet=snippet,
+            highlights=tuple(spans), rank=-float(r["score"]),
+        ))
+    return out
 
 
 async def get_conversation(desk: Desk, conversation_id: int) -> Conversation:

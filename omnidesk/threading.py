@@ -1,8 +1,8 @@
 """Which conversation an inbound message joins: pure decisions, no I/O.
 
-The store looks up the facts (the conversation a reply reference points to,
-the one a `[#N]` token names, the sender's customer's latest conversation) and
-`decide` applies the design's rules to them:
+omnidesk/placement.py asks the store for the facts (the conversation a reply
+reference points to, the one a `[#N]` token names, the sender's customer's
+latest conversation) and `decide` applies the design's rules to them:
 
 1. A reply to a message we know joins that message's conversation.
 2. A `[#N]` subject token joins #N only when the sender is an identity of #N's
@@ -27,6 +27,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from omnidesk.model import Candidate
+
 #: `[#123]` as we put it in outgoing subjects (services.queue_reply).
 _TOKEN = re.compile(r"\[#(\d{1,18})\]")
 
@@ -43,18 +45,6 @@ def subject_token(subject: str) -> int | None:
 def strip_token(subject: str) -> str:
     """The subject without our `[#N]` tokens, for a new conversation's title."""
     return " ".join(_TOKEN.sub(" ", subject or "").split())
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A conversation as threading sees it (already followed through merges)."""
-
-    id: int
-    customer_id: int
-    status: str
-    last_activity_at: int
-    resolved_at: int | None = None
-    participant_identity_ids: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,24 +72,6 @@ def create_identity(c: sqlite3.Connection, customer_id: int, kind: str, address:
     return cur.lastrowid
 
 
-def find_or_create(c: sqlite3.Connection, kind: str, address: str, display_name: str,
-                   now: int) -> tuple[int, int, bool]:
-    """(identity_id, customer_id, created) for a normalised address; a new customer if unknown.
-
-    A known customer without a name takes the display name given now.
-    """
-    found = find_identity(c, kind, address)
-    if found is not None:
-        if display_name:
-            c.execute(
-                "UPDATE customers SET name = ?, updated_at = ? WHERE id = ? AND name = ''",
-                (display_name, now, found[1]),
-            )
-        return found[0], found[1], False
-    customer_id = create_customer(c, display_name, now)
-    return create_identity(c, customer_id, kind, address, display_name, now), customer_id, True
-
-
 def add_participant(c: sqlite3.Connection, conversation_id: int, identity_id: int,
                     role: str = "participant") -> None:
     c.execute(

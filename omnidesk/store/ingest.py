@@ -4,7 +4,9 @@
 `call_sync`), inside the caller's BEGIN IMMEDIATE transaction: a batch of 500
 makes a few thousand tiny lookups and inserts, which cost microseconds each
 there but far more as separate round trips through aiosqlite's queue.
-Threading decisions are made by omnidesk.threading from facts looked up here.
+Who wrote each record and where it goes is decided above the store
+(omnidesk/placement.py, run here per record through `Lookups`); this module
+only answers those questions and writes what it was told.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from __future__ import annotations
 import json
 import operator
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
 import aiosqlite
 
 from omnidesk import textindex
+from omnidesk.model import Candidate
 from omnidesk.store import refusals
 from omnidesk.store.db import Database
 from omnidesk.store.identities import (
@@ -25,10 +29,8 @@ from omnidesk.store.identities import (
     create_customer,
     create_identity,
     find_identity,
-    find_or_create,
     own_addresses,
 )
-from omnidesk.threading import Candidate, Decision, Facts, Windows, decide
 
 _MAX_HOPS = 32
 #: Record flags that also mark the conversation they start (never answer automatically).
@@ -95,6 +97,32 @@ _record_values = operator.attrgetter(*(f.name for f in fields(PreparedRecord)))
 
 
 @dataclass(slots=True)
+class NewCustomer:
+    """A customer to create, with a first identity unless the sender's address was unparsable."""
+
+    name: str
+    kind: str | None = None
+    address: str | None = None
+    is_author: bool = True  # the identity wrote the message (not the customer of our own copy)
+
+
+@dataclass(slots=True)
+class Placement:
+    """What to write for one record, as decided above the store (omnidesk/placement.py)."""
+
+    conversation_id: int | None  # None: a new conversation, linked to `linked_to`
+    rule: str  # the threading rule, recorded on the conversation's events
+    customer: int | NewCustomer
+    identity_id: int | None = None  # the author's identity, when known
+    ours: bool = False  # sent by the desk itself: stored as an `out` message of `agent_id`
+    agent_id: int | None = None
+    linked_to: int | None = None
+    reopen: bool = False
+    add_participant: bool = False  # the author joins someone else's conversation
+    name: str = ""  # a known customer without a name takes this one
+
+
+@dataclass(slots=True)
 class BatchOutcome:
     imported: int = 0
     duplicates: int = 0
@@ -156,22 +184,54 @@ async def channel_external_ids(db: Database, channel_id: int) -> set[str]:
 # -- the batch ----------------------------------------------------------------------------------
 
 
+class Lookups:
+    """The questions placement asks about one record, answered inside the batch's transaction."""
+
+    def __init__(self, c: sqlite3.Connection, channel_id: int) -> None:
+        self._c = c
+        self._channel_id = channel_id
+        #: Addresses that are the desk itself: channel addresses (-> None), agent emails (-> agent id).
+        self.own = own_addresses(c)
+
+    def identity(self, kind: str, address: str) -> tuple[int, int] | None:
+        """(identity_id, current customer_id) for a normalised address, or None."""
+        return find_identity(self._c, kind, address)
+
+    def by_reference(self, refs: tuple[str, ...]) -> Candidate | None:
+        """The conversation of the most specific reference we know (same channel preferred)."""
+        return _by_reference(self._c, self._channel_id, refs)
+
+    def conversation(self, conversation_id: int) -> Candidate | None:
+        """Conversation #N (followed through merges) with its participants, or None."""
+        return _candidate(self._c, conversation_id, participants=True)
+
+    def latest(self, customer_id: int) -> Candidate | None:
+        """The customer's most recently active conversation."""
+        return _latest(self._c, customer_id)
+
+
+#: Decides one record's Placement from its answers (pure code above the store).
+Place = Callable[[Lookups, PreparedRecord], Placement]
+
+
 async def write_batch(conn: aiosqlite.Connection, channel_id: int, records: list[PreparedRecord],
-                      cursor: str | None, windows: Windows, now: int, *,
+                      cursor: str | None, place: Place, now: int, *,
                       careful: bool = False) -> BatchOutcome:
-    """Persist `records` and `cursor`; call inside `async with db.write() as conn`.
+    """Persist `records` where `place` puts them, and `cursor`; call inside `async with db.write() as conn`.
+
+    `place` runs per record in the worker thread, so it sees the records before it in the batch.
 
     A record the store refuses raises `refusals.RecordRefused` (roll back, then write the
     batch again `careful`ly); `careful` puts each record in a savepoint and stores a refused
     one as a quarantined copy. Savepoints are not free, so only a batch that needs them pays.
     """
-    return await call_sync(conn, _write_batch, channel_id, records, cursor, windows, now, careful)
+    return await call_sync(conn, _write_batch, channel_id, records, cursor, place, now, careful)
 
 
 def _write_batch(c: sqlite3.Connection, channel_id: int, records: list[PreparedRecord],
-                 cursor: str | None, windows: Windows, now: int, careful: bool) -> BatchOutcome:
+                 cursor: str | None, place: Place, now: int, careful: bool) -> BatchOutcome:
     out = BatchOutcome()
-    own = own_addresses(c)
+    ask = Lookups(c, channel_id)
     seen = _Seen.load(c, channel_id, records)
     named: set[int] = set()  # customers whose name was checked in this batch
     touched: dict[int, None] = {}
@@ -181,11 +241,11 @@ def _write_batch(c: sqlite3.Connection, channel_id: int, records: list[PreparedR
             out.duplicates += 1
             continue
         if careful:
-            rec, (conversation_id, message_id, rule) = _ingest_guarded(c, channel_id, rec, own, windows, now,
+            rec, (conversation_id, message_id, rule) = _ingest_guarded(c, channel_id, rec, ask, place, now,
                                                                        named)
         else:
             try:
-                conversation_id, message_id, rule = _ingest_one(c, channel_id, rec, own, windows, now, named)
+                conversation_id, message_id, rule = _ingest_one(c, channel_id, rec, ask, place, now, named)
             except Exception as exc:
                 if not refusals.is_refusal(exc):
                     raise
@@ -310,92 +370,54 @@ def _latest(c: sqlite3.Connection, customer_id: int) -> Candidate | None:
     return None if row is None else _candidate(c, row[0])
 
 
-def _ingest_one(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, own: dict[str, int | None],
-                windows: Windows, now: int, named: set[int]) -> tuple[int, int, str]:
-    ours = rec.sender_kind == "email" and rec.sender_address is not None and rec.sender_address in own
-    agent_id = own.get(rec.sender_address) if ours and rec.sender_address else None
-
-    # Who the sender is (looked up, not yet created: threading decides their role).
-    sender = None
-    if rec.sender_address is not None and not ours:
-        sender = find_identity(c, rec.sender_kind, rec.sender_address)
-    customer_id = sender[1] if sender else None
-    if ours:
-        # A copy of a reply sent from elsewhere (BCC to support@): the customer is the recipient.
-        customer_id = _recipient_customer(c, rec, own, now)
-        if customer_id is None:  # our address writing only to ourselves: an ordinary inbound message
-            ours, agent_id = False, None
-            sender = find_identity(c, rec.sender_kind, rec.sender_address)  # type: ignore[arg-type]
-            customer_id = sender[1] if sender else None
-
-    facts = Facts(
-        at=rec.at,
-        sender_customer_id=customer_id,
-        sender_identity_id=sender[0] if sender else None,
-        chat_like=rec.chat_like,
-        has_refs=bool(rec.thread_refs),
-        quarantined=rec.quarantined,
-        ours=ours,
-        automated=rec.automated,
-        by_reference=None if rec.quarantined else _by_reference(c, channel_id, rec.thread_refs),
-        by_token=_candidate(c, rec.token, participants=True) if rec.token and not rec.quarantined else None,
-        latest=_latest(c, customer_id) if customer_id and rec.chat_like and not rec.thread_refs else None,
-    )
-    decision = decide(facts, windows)
-
-    identity_id = sender[0] if sender else None
-    if not ours and sender is None:
-        if rec.sender_address is not None:  # looked up above: known to be new
-            customer_id = create_customer(c, rec.sender_name, now)
-            identity_id = create_identity(c, customer_id, rec.sender_kind, rec.sender_address,
-                                          rec.sender_name, now)
-        else:  # unparsable sender: a customer of its own, named by what we were given
-            customer_id = create_customer(c, rec.sender_name or rec.sender_raw[:200], now)
-    elif sender is not None and rec.sender_name and customer_id not in named:
-        named.add(customer_id)  # type: ignore[arg-type]
-        c.execute("UPDATE customers SET name = ?, updated_at = ? WHERE id = ? AND name = ''",
-                  (rec.sender_name, now, customer_id))
-    assert customer_id is not None
-
-    if decision.is_new:
-        conversation_id = _new_conversation(c, channel_id, rec, customer_id, decision, ours)
+def _ingest_one(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, ask: Lookups, place: Place,
+                now: int, named: set[int]) -> tuple[int, int, str]:
+    placement = place(ask, rec)
+    identity_id = placement.identity_id
+    if isinstance(placement.customer, NewCustomer):
+        new = placement.customer
+        customer_id = create_customer(c, new.name, now)
+        if new.kind is not None and new.address is not None:
+            created = create_identity(c, customer_id, new.kind, new.address, new.name, now)
+            if new.is_author:
+                identity_id = created
     else:
-        assert decision.conversation_id is not None
-        conversation_id = decision.conversation_id
-    message_id = _insert_message(c, channel_id, conversation_id, rec, identity_id, agent_id, ours, now)
-    if not decision.is_new:
-        _touch_conversation(c, conversation_id, channel_id, rec, decision, ours, message_id)
+        customer_id = placement.customer
+        if placement.name and customer_id not in named:
+            named.add(customer_id)
+            c.execute("UPDATE customers SET name = ?, updated_at = ? WHERE id = ? AND name = ''",
+                      (placement.name, now, customer_id))
+
+    if placement.conversation_id is None:
+        conversation_id = _new_conversation(c, channel_id, rec, customer_id, placement)
+    else:
+        conversation_id = placement.conversation_id
+    message_id = _insert_message(c, channel_id, conversation_id, rec, identity_id, placement.agent_id,
+                                 placement.ours, now)
+    if placement.conversation_id is not None:
+        _touch_conversation(c, conversation_id, channel_id, rec, placement, message_id)
     if rec.report is not None:
         _apply_report(c, rec, rec.report, message_id)
-    if decision.sender_is_participant and identity_id is not None:
+    if placement.add_participant and identity_id is not None:
         add_participant(c, conversation_id, identity_id)
-    return conversation_id, message_id, decision.rule
+    return conversation_id, message_id, placement.rule
 
 
-def _ingest_guarded(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord,
-                    own: dict[str, int | None], windows: Windows, now: int,
-                    named: set[int]) -> tuple[PreparedRecord, tuple[int, int, str]]:
+def _ingest_guarded(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, ask: Lookups, place: Place,
+                    now: int, named: set[int]) -> tuple[PreparedRecord, tuple[int, int, str]]:
     """`_ingest_one` in a savepoint; a refused record is undone and stored as a quarantined copy."""
     c.execute("SAVEPOINT record")
     try:
-        result = _ingest_one(c, channel_id, rec, own, windows, now, named)
+        result = _ingest_one(c, channel_id, rec, ask, place, now, named)
     except Exception as exc:
         c.execute("ROLLBACK TO record")
         c.execute("RELEASE record")
         if not refusals.is_refusal(exc):
             raise
         rec = refusals.quarantined_copy(rec, exc)
-        return rec, _ingest_one(c, channel_id, rec, own, windows, now, named)
+        return rec, _ingest_one(c, channel_id, rec, ask, place, now, named)
     c.execute("RELEASE record")
     return rec, result
-
-
-def _recipient_customer(c: sqlite3.Connection, rec: PreparedRecord, own: dict[str, int | None],
-                        now: int) -> int | None:
-    for r in rec.recipients:
-        if r["kind"] == "email" and r["address"] and r["address"] not in own:
-            return find_or_create(c, "email", r["address"], r.get("display_name", ""), now)[1]
-    return None
 
 
 def _event(c: sqlite3.Connection, conversation_id: int, customer_id: int | None, kind: str,
@@ -410,7 +432,8 @@ def _event(c: sqlite3.Connection, conversation_id: int, customer_id: int | None,
 
 
 def _new_conversation(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, customer_id: int,
-                      decision: Decision, ours: bool) -> int:
+                      decision: Placement) -> int:
+    ours = decision.ours
     flags = [f for f in CONVERSATION_FLAGS if f in rec.flags]
     # A delivery report about nothing we know is kept, low in the queue (docs/architecture.md).
     priority = "low" if rec.report is not None else "normal"
@@ -461,8 +484,8 @@ def _insert_message(c: sqlite3.Connection, channel_id: int, conversation_id: int
 
 
 def _touch_conversation(c: sqlite3.Connection, conversation_id: int, channel_id: int, rec: PreparedRecord,
-                        decision: Decision, ours: bool, message_id: int) -> None:
-    if ours:
+                        decision: Placement, message_id: int) -> None:
+    if decision.ours:
         c.execute(
             "UPDATE conversations SET message_count = message_count + 1,"
             " last_activity_at = max(last_activity_at, ?), first_response_at = coalesce(first_response_at, ?)"

@@ -7,7 +7,8 @@ indexes, so a page costs the same on the first screen and the thousandth.
 Free text meets the index through omnidesk/store/ftsquery.py (MATCH expressions
 split by omnidesk/textindex.py, which also prepared the indexed text, so index and
 query split identically; the tokenizer folds case and accents on both sides).
-Snippets and highlights are computed by omnidesk/highlight.py.
+Snippets and highlights are computed above the store (omnidesk/reads.py with
+omnidesk/highlight.py), from the rows `matching_messages` returns.
 
 Semantics worth knowing (also in docs/cli.md):
 - words are ANDed within one message (`refund late` = a message with both);
@@ -25,16 +26,18 @@ without sorting) and stops after SEARCH_CANDIDATES; those are ranked and the
 best `limit` returned. Rare words are therefore ranked exactly, and a common
 word is ranked among its newest matches, which is what a support desk wants.
 When the filters pin a few conversations (`#N`, `customer:`, `from:`), search
-starts from their messages instead and ranks them with highlight.local_rank.
+starts from their messages instead and leaves ranking the few matches to the
+caller (highlight.local_rank).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, NamedTuple
 
 from omnidesk.errors import UserError
-from omnidesk.model import STATUSES, ConversationSummary, SearchHit
+from omnidesk.model import STATUSES, ConversationSummary
 from omnidesk.query import And, Field, Node, Not, Or, Query, QueryError, Ticket, parse_date, walk
 from omnidesk.store import reads as store_reads
 from omnidesk.timeutil import now_ms
@@ -449,14 +452,21 @@ _MESSAGE_COLUMNS = ("m.id, m.conversation_id, m.subject, m.text, m.display_text,
                     " m.author_address, m.sent_at")
 
 
-async def search(db: Database, query: Query, ctx: Context, *, limit: int = 50,
-                 candidates: int = SEARCH_CANDIDATES) -> list[SearchHit]:
-    """Messages matching `query`, best first, with snippets (see the module doc for the plan)."""
-    from omnidesk.highlight import highlight_terms, local_rank, make_snippet
+class MessageMatches(NamedTuple):
+    """Rows of `_MESSAGE_COLUMNS` plus `score` (lower is better) for a message search."""
+
+    rows: list[sqlite3.Row]
+    words: Node | None  # the query's free text, which ranks and highlights the rows
+    ranked: bool  # False: the matches of a few conversations, for the caller to rank by `words`
+
+
+async def matching_messages(db: Database, query: Query, ctx: Context, *, limit: int = 50,
+                            candidates: int = SEARCH_CANDIDATES) -> MessageMatches:
+    """Messages matching `query`, best first when `ranked` (see the module doc for the plan)."""
     from omnidesk.store.ftsquery import fts_expr
 
     if limit <= 0:
-        return []
+        return MessageMatches([], None, True)
     driver, filters = _driver(query)
     compiled = await compile_with_lookups(db, filters, ctx, message_level=True)
     expr = fts_expr(driver) if driver is not None else None
@@ -489,24 +499,9 @@ async def search(db: Database, query: Query, ctx: Context, *, limit: int = 50,
             f" WHERE message_fts MATCH ? AND {compiled.where} ORDER BY m.id DESC LIMIT ?",
             [expr, *compiled.params, candidates])
         if not found:
-            return []
+            return MessageMatches([], driver, True)
         marks = ",".join("?" * len(found))
         rows = await db.fetchall(f"SELECT {_MESSAGE_COLUMNS}, 0.0 AS score FROM messages m"
                                  f" WHERE m.id IN ({marks})", [r[0] for r in found])
-        hits = local_rank(rows, highlight_terms(driver))[:limit]
-    terms = highlight_terms(driver)
-    out = []
-    for r in hits:
-        # The folded text first; the full text when the words are only in quotes; else the subject.
-        snippet, spans = "", []
-        for body in (r["display_text"], r["text"], r["subject"]):
-            if body and body.strip():
-                snippet, spans = make_snippet(body, terms)
-                if spans or not terms:
-                    break
-        out.append(SearchHit(
-            message_id=r["id"], conversation_id=r["conversation_id"], subject=r["subject"],
-            author=r["author_name"] or r["author_address"], sent_at=r["sent_at"], snippet=snippet,
-            highlights=tuple(spans), rank=-float(r["score"]),
-        ))
-    return out
+        return MessageMatches(rows, driver, False)
+    return MessageMatches(hits, driver, True)

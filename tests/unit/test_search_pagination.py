@@ -110,11 +110,11 @@ async def test_every_list_plan_agrees(desk: Desk, tied, monkeypatch, few: int, m
 
 
 async def test_search_candidate_cap_keeps_the_newest_matches(desk: Desk, tied) -> None:
-    hits = await search.search(desk.db, parse("tieword"), search.context(desk), limit=100,
-                               candidates=5)
-    assert len(hits) == 5
+    found = await search.matching_messages(desk.db, parse("tieword"), search.context(desk), limit=100,
+                                           candidates=5)
+    assert len(found.rows) == 5
     newest = sorted((await reads.search_messages(desk, "tieword", limit=100)), key=lambda h: -h.message_id)
-    assert {h.message_id for h in hits} == {h.message_id for h in newest[:5]}
+    assert {r["id"] for r in found.rows} == {h.message_id for h in newest[:5]}
 
 
 @pytest.mark.parametrize("window", [1, 5, 20, 10**6])

@@ -1,0 +1,81 @@
+"""Who wrote an inbound record and where it goes: the ingest decision, in one place above the store.
+
+The store runs `place` once per record inside the batch's transaction
+(omnidesk/store/ingest.py `write_batch`), handing it `Lookups` to ask what it
+holds; `place` decides and returns a `Placement` the store writes as told:
+
+- Mail from one of our own addresses (a channel's, an agent's) is a copy of a
+  reply sent from elsewhere (a BCC to support@): it is stored as ours, and its
+  customer is the first recipient who is not us, created if new. Our address
+  writing only to ourselves is an ordinary inbound message.
+- Any other sender is looked up; one we have never seen becomes a new customer
+  (with no identity when the address was unparsable).
+- The conversation follows omnidesk/threading.py's rules.
+"""
+
+from __future__ import annotations
+
+from omnidesk.store.ingest import Lookups, NewCustomer, Placement, PreparedRecord
+from omnidesk.threading import Facts, Windows, decide
+
+
+def place(ask: Lookups, rec: PreparedRecord, windows: Windows) -> Placement:
+    """Decide the author, the customer and the conversation of one record."""
+    address = rec.sender_address
+    recipient = None
+    if rec.sender_kind == "email" and address is not None and address in ask.own:
+        recipient = _customer_recipient(rec, ask.own)
+    ours = recipient is not None
+    name = ""
+    sender = None
+    customer: int | NewCustomer
+    if recipient is not None:
+        found = ask.identity("email", recipient["address"])
+        recipient_name = recipient.get("display_name", "")
+        customer = NewCustomer(recipient_name, "email", recipient["address"], is_author=False)
+        if found is not None:
+            customer, name = found[1], recipient_name
+    else:
+        sender = ask.identity(rec.sender_kind, address) if address is not None else None
+        if sender is not None:
+            customer, name = sender[1], rec.sender_name
+        elif address is not None:
+            customer = NewCustomer(rec.sender_name, rec.sender_kind, address)
+        else:  # unparsable sender: a customer of its own, named by what we were given
+            customer = NewCustomer(rec.sender_name or rec.sender_raw[:200])
+    customer_id = customer if isinstance(customer, int) else None
+
+    live = not rec.quarantined
+    decision = decide(Facts(
+        at=rec.at,
+        sender_customer_id=customer_id,
+        sender_identity_id=sender[0] if sender else None,
+        chat_like=rec.chat_like,
+        has_refs=bool(rec.thread_refs),
+        quarantined=rec.quarantined,
+        ours=ours,
+        automated=rec.automated,
+        by_reference=ask.by_reference(rec.thread_refs) if live and rec.thread_refs else None,
+        by_token=ask.conversation(rec.token) if live and rec.token else None,
+        latest=ask.latest(customer_id) if customer_id and rec.chat_like and not rec.thread_refs else None,
+    ), windows)
+    return Placement(
+        conversation_id=decision.conversation_id,
+        rule=decision.rule,
+        customer=customer,
+        identity_id=sender[0] if sender else None,
+        ours=ours,
+        agent_id=ask.own.get(address) if ours and address else None,
+        linked_to=decision.linked_to,
+        reopen=decision.reopen,
+        add_participant=decision.sender_is_participant,
+        name=name,
+    )
+
+
+def _customer_recipient(rec: PreparedRecord, own: dict[str, int | None]) -> dict[str, str] | None:
+    """The first email recipient who is not the desk itself."""
+    for r in rec.recipients:
+        if r["kind"] == "email" and r["address"] and r["address"] not in own:
+            return r
+    return None
