@@ -9,6 +9,8 @@ the next batch fills.
 Duplicates are dropped by ingest (channel + Message-ID), so running the same
 import twice adds nothing. Empty files are rejected (there is nothing to
 keep); anything else that is not a usable message is stored quarantined.
+Finding and parsing the messages is the email adapter's: its FileImport,
+found through omnidesk/registry.py (`importer_for`).
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from adapters.base import Batch, Inbound
+from adapters.base import Batch, FileImport, Inbound, SourceError
+from adapters.base import LocalMessage as Job
 from omnidesk.desk import Desk
 from omnidesk.errors import UserError
 from omnidesk.model import Channel
@@ -50,18 +54,8 @@ POOL_THRESHOLD = 300
 PARSER_NICENESS = 10
 #: Channel kind given to channels created by an import.
 IMPORT_KIND = "import"
-
-
-class Job(NamedTuple):
-    """One message to read: a whole file, or `length` bytes at `offset` of an mbox.
-
-    A tuple: a Maildir import makes one per file (100,000 frozen dataclasses took a second).
-    """
-
-    path: str
-    offset: int = 0
-    length: int = -1
-    received_ts: float | None = None  # file mtime or mbox From_ date, for mail without a Date
+#: The adapter kind whose file formats (maildir, mbox, eml) `omnidesk import` reads.
+FILES_KIND = "email"
 
 
 class Quarantined(NamedTuple):
@@ -107,51 +101,35 @@ class ImportSummary:
 # -- finding the messages -------------------------------------------------------------
 
 
+@cache
+def _files() -> FileImport:
+    """The FileImport of FILES_KIND (looked up once per process, parser processes included)."""
+    from omnidesk.registry import importer_for
+
+    return importer_for(FILES_KIND)
+
+
+def find_jobs(fmt: str, paths: Sequence[Path]) -> list[Job]:
+    """Every message of `paths` in format `fmt`, in delivery order; UserError naming a bad path."""
+    try:
+        return _files().find(fmt, paths)
+    except SourceError as exc:
+        raise UserError(str(exc)) from exc
+
+
 def maildir_jobs(path: Path) -> list[Job]:
     """Every message of a Maildir (new/ and cur/), in delivery order."""
-    from adapters.email import maildir
-
-    path = Path(path)
-    if not maildir.is_maildir(path):
-        raise UserError(f"{path} is not a Maildir (it needs cur/ and new/ directories)")
-    return [Job(e.path, 0, -1, e.mtime_ns / 1e9) for e in maildir.scan(path)]
+    return find_jobs("maildir", [path])
 
 
 def mbox_jobs(path: Path) -> list[Job]:
     """Every message of an mbox file."""
-    import mmap
-
-    from adapters.email import mbox
-
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path} is not a file")
-    if path.stat().st_size == 0:
-        return []
-    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        entries = mbox.split(mm)
-    jobs = []
-    for entry in entries:
-        date = entry.date
-        jobs.append(Job(str(path), entry.offset, entry.length, date.timestamp() if date else None))
-    return jobs
+    return find_jobs("mbox", [path])
 
 
 def eml_jobs(paths: Sequence[Path]) -> list[Job]:
     """One job per file; a file that turns out to be an mbox of several messages is split."""
-    from adapters.email import mbox
-
-    jobs: list[Job] = []
-    for path in map(Path, paths):
-        if not path.is_file():
-            raise UserError(f"{path} is not a file")
-        if path.stat().st_size and mbox.looks_like_mbox(path):
-            split = mbox_jobs(path)
-            if len(split) > 1:
-                jobs.extend(split)
-                continue
-        jobs.append(Job(str(path), received_ts=path.stat().st_mtime))
-    return jobs
+    return find_jobs("eml", paths)
 
 
 # -- parsing (runs in worker processes) ---------------------------------------------
@@ -184,8 +162,7 @@ def _read(job: Job) -> bytes:
 
 def parse_jobs(jobs: Sequence[Job]) -> list[Inbound | None]:
     """Parse each job's message; None for an empty or vanished file. Never raises."""
-    from adapters.email import mime
-
+    parse = _files().parse
     out: list[Inbound | None] = []
     for job in jobs:
         try:
@@ -197,19 +174,18 @@ def parse_jobs(jobs: Sequence[Job]) -> list[Inbound | None]:
             out.append(None)
             continue
         when = datetime.fromtimestamp(job.received_ts, UTC) if job.received_ts is not None else None
-        out.append(mime.parse(raw, fallback_date=when))
+        out.append(parse(raw, when))
     return out
 
 
 def known_jobs(jobs: Sequence[Job], known: set[str]) -> list[bool]:
     """For each job: is its message already stored (its Message-ID is in `known`)?
 
-    Reads only the header block (`mime.message_id_of`); a message without a
+    Reads only the header block (FileImport.message_id); a message without a
     usable Message-ID is never "known" here and gets the full parse, after
     which ingest decides with the synthetic id.
     """
-    from adapters.email import mime
-
+    message_id = _files().message_id
     out = []
     for job in jobs:
         try:
@@ -217,20 +193,19 @@ def known_jobs(jobs: Sequence[Job], known: set[str]) -> list[bool]:
         except OSError:
             out.append(False)
             continue
-        out.append(mime.message_id_of(raw) in known)
+        out.append(message_id(raw) in known)
     return out
 
 
 def _start_worker(parent: int) -> None:
     """Exit with the parent (a `kill -9` of an import must not leave parsers behind); lower the
     worker's priority; import and compile what parsing needs once, not in the first chunk."""
-    from adapters.email import mime
     from omnidesk.parentwatch import die_with_parent
 
     die_with_parent(parent)
     if hasattr(os, "nice"):
         os.nice(PARSER_NICENESS)
-    mime.parse(b"From: a@b.example\nSubject: warm\n\nBest regards,\nA\n")
+    _files().parse(b"From: a@b.example\nSubject: warm\n\nBest regards,\nA\n", None)
 
 
 def make_pool(workers: int | None = None) -> ProcessPoolExecutor:

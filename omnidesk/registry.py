@@ -3,7 +3,9 @@
 A third-party package adds a channel by declaring an entry point
 `[project.entry-points."omnidesk.adapters"] mykind = "pkg.module:MyAdapter"`;
 the class is called as `MyAdapter(name, options, secret)` (adapters.base.AdapterFactory).
-When omnidesk runs from a source tree without installed metadata, the two
+A kind whose messages also come as local files (`omnidesk import`) declares an
+adapters.base.FileImport in the `omnidesk.importers` group, found by `importer_for`.
+When omnidesk runs from a source tree without installed metadata, the
 built-in email kinds still resolve.
 """
 
@@ -15,19 +17,21 @@ from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
-from adapters.base import Adapter, AdapterFactory, SecretResolver
+from adapters.base import Adapter, AdapterFactory, FileImport, SecretResolver
 from omnidesk.errors import ConfigError
 from omnidesk.settings import ChannelSettings
 
 log = logging.getLogger(__name__)
 
 GROUP = "omnidesk.adapters"
+IMPORTERS_GROUP = "omnidesk.importers"
 
 #: Used when the package metadata (and so its entry points) is missing.
 BUILTINS: dict[str, str] = {
     "email": "adapters.email.channel:EmailAdapter",
     "maildir": "adapters.email.maildir:MaildirAdapter",
 }
+BUILTIN_IMPORTERS: dict[str, str] = {"email": "adapters.email.files:EmailFiles"}
 
 #: Kinds registered at run time (`register`); they win over entry points.
 _registered: dict[str, AdapterFactory] = {}
@@ -42,20 +46,20 @@ def unregister(kind: str) -> None:
     _registered.pop(kind, None)
 
 
-def _load(target: str) -> AdapterFactory:
+def _load(target: str) -> Any:
     module_name, _, attr = target.partition(":")
     obj: Any = importlib.import_module(module_name)
     for part in attr.split("."):
         obj = getattr(obj, part)
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
-def _declared() -> dict[str, Callable[[], AdapterFactory]]:
-    """kind -> loader, from entry points with the built-ins underneath."""
-    loaders: dict[str, Callable[[], AdapterFactory]] = {
-        kind: (lambda t=target: _load(t)) for kind, target in BUILTINS.items()
+def _declared(group: str = GROUP, builtins: Mapping[str, str] = BUILTINS) -> dict[str, Callable[[], Any]]:
+    """kind -> loader, from the group's entry points with the built-ins underneath."""
+    loaders: dict[str, Callable[[], Any]] = {
+        kind: (lambda t=target: _load(t)) for kind, target in builtins.items()
     }
-    for ep in entry_points(group=GROUP):
+    for ep in entry_points(group=group):
         loaders[ep.name] = ep.load
     return loaders
 
@@ -75,9 +79,24 @@ def factory_for(kind: str) -> AdapterFactory:
             f"no channel adapter of kind {kind!r} is installed (known kinds: {', '.join(kinds())})"
         )
     try:
-        return loaders[kind]()
+        return loaders[kind]()  # type: ignore[no-any-return]
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"the adapter for channel kind {kind!r} cannot be loaded: {exc}") from exc
+
+
+def importer_for(kind: str) -> FileImport:
+    """How `omnidesk import` reads `kind`'s local files; ConfigError when the kind has none."""
+    loaders = _declared(IMPORTERS_GROUP, BUILTIN_IMPORTERS)
+    if kind not in loaders:
+        raise ConfigError(f"channel kind {kind!r} has no file import installed"
+                          f" (kinds with one: {', '.join(sorted(loaders))})")
+    try:
+        found = loaders[kind]()
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"the file import of channel kind {kind!r} cannot be loaded: {exc}") from exc
+    if not isinstance(found, FileImport):
+        raise ConfigError(f"the file import of channel kind {kind!r} lacks find, parse or message_id")
+    return found
 
 
 def _default_secret(channel: ChannelSettings) -> SecretResolver:
