@@ -1,7 +1,7 @@
 """How fast the core ingest path persists already-parsed records (no MIME parsing).
 
 Feeds synthetic `Inbound` records (threads of three, 5,000 senders, optional
-raw bytes, stored compressed in the database) through `omnidesk.ingest.ingest_records`
+raw bytes, stored compressed in the database) through `omnidesk.inbound.ingest.ingest_records`
 in batches of 500 into a fresh desk and prints messages/s.
 
     python bench/ingest_core.py [--messages 20000] [--raw]
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.base import Address, Inbound
 from omnidesk.desk import Desk
-from omnidesk.ingest import ingest_records
+from omnidesk.inbound.ingest import ingest_records
 from omnidesk.settings import Settings
 from omnidesk.store.channels import ensure_channel
 from omnidesk.store.db import Database

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from omnidesk import reads  # noqa: E402
+from omnidesk.conversations import reads  # noqa: E402
 from omnidesk.desk import Desk  # noqa: E402
 from omnidesk.model import Agent  # noqa: E402
 from omnidesk.settings import Settings  # noqa: E402

@@ -112,7 +112,7 @@ async def add_long_conversation(path: Path) -> None:
 
 
 def make_app(path: Path):
-    from omnidesk import reads
+    from omnidesk.conversations import reads
     from omnidesk.desk import Desk
     from omnidesk.settings import Settings
     from omnidesk.store.db import Database

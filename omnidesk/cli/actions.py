@@ -3,7 +3,7 @@
 Each command takes conversation ids (`12 #13`) or `--query Q`. A query that
 matches several conversations shows what it would change and asks on a
 terminal; without one it needs `--yes` (nobody could answer a prompt). Every
-command calls one function of omnidesk.services, the same one the TUI calls.
+command calls one function of omnidesk.services.services, the same one the TUI calls.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from omnidesk.cli.output import FORMAT_OPTION, JSON_OPTION
 
 if TYPE_CHECKING:
     from omnidesk.desk import Desk
-    from omnidesk.services import ActionResult
+    from omnidesk.services.services import ActionResult
 
 IDS = typer.Argument(None, metavar="[ID]...", help="Conversation ids (12 or #12).")
 QUERY = typer.Option(None, "--query", "-q", metavar="Q", help="Act on every conversation matching Q.")
@@ -57,7 +57,7 @@ async def _bulk(ctx: typer.Context, ids: Sequence[str] | None, query: str | None
 
 
 async def _preview(desk: Desk, query: str) -> list[str]:
-    from omnidesk import reads
+    from omnidesk.conversations import reads
     from omnidesk.textsafe import one_line
 
     page = await reads.list_conversations(desk, query, limit=20)
@@ -99,7 +99,7 @@ def assign_command(
 
     Examples: omnidesk assign alice 12 13 | omnidesk assign me --query 'is:unassigned tag:billing' --yes
     """
-    from omnidesk import services
+    from omnidesk.services import services
 
     assignee = None if agent.lower() in ("none", "-", "nobody") else agent
 
@@ -121,8 +121,8 @@ def tag_command(
     fmt: str | None = FORMAT_OPTION,
 ) -> None:
     """Add and remove tags. Example: omnidesk tag 12 --add billing --remove urgent"""
-    from omnidesk import services
     from omnidesk.errors import UserError
+    from omnidesk.services import services
 
     add, remove = list(add or ()), list(remove or ())
     if not add and not remove:
@@ -147,10 +147,10 @@ def status_command(
     fmt: str | None = FORMAT_OPTION,
 ) -> None:
     """Set the status. Example: omnidesk status resolved 12 13; omnidesk status snoozed 12 --until 2d"""
-    from omnidesk import services
     from omnidesk.cli.when import parse_when
     from omnidesk.errors import UserError
     from omnidesk.model import STATUSES
+    from omnidesk.services import services
 
     status = status.lower()
     if status not in STATUSES:
@@ -177,9 +177,9 @@ def priority_command(
     fmt: str | None = FORMAT_OPTION,
 ) -> None:
     """Set the priority. Example: omnidesk priority urgent 12"""
-    from omnidesk import services
     from omnidesk.errors import UserError
     from omnidesk.model import PRIORITIES
+    from omnidesk.services import services
 
     priority = priority.lower()
     if priority not in PRIORITIES:
@@ -224,8 +224,8 @@ def note_command(
     The text comes from the last argument, --text, --file, stdin when piped, or
     $VISUAL/$EDITOR on a terminal.
     """
-    from omnidesk import services
     from omnidesk.cli.body import read_body
+    from omnidesk.services import services
 
     ids, text = guarded(lambda: split_text(ids, text))
     # Read the text before the event loop starts: Ctrl-C must interrupt a read from stdin.
@@ -266,8 +266,8 @@ def reply_command(
     The text comes from the last argument (omnidesk reply 12 "Thanks, fixed."), --text,
     --file, stdin when piped, or $VISUAL/$EDITOR on a terminal.
     """
-    from omnidesk import services
     from omnidesk.cli.body import read_body
+    from omnidesk.services import services
 
     ids, text = guarded(lambda: split_text(ids, text))
     files = [str(p.resolve()) for p in attach or ()]
@@ -321,7 +321,7 @@ def merge_command(
     fmt: str | None = FORMAT_OPTION,
 ) -> None:
     """Merge conversations into another (reversible). Example: omnidesk merge 14 15 --into 12"""
-    from omnidesk import services
+    from omnidesk.services import services
 
     async def act(desk: Desk, targets: list[int]) -> list[ActionResult]:
         return [await services.merge_conversations(desk, cid, target) for cid in targets if cid != target]

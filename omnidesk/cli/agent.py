@@ -28,9 +28,9 @@ def list_command(ctx: typer.Context, json_flag: bool = JSON_OPTION, fmt: str | N
     """List agents (configured ones and those added with `agent add`)."""
 
     async def main() -> None:
-        from omnidesk import reads
         from omnidesk.cli import records
         from omnidesk.cli.output import choose_format, emit
+        from omnidesk.conversations import reads
 
         chosen = choose_format(fmt, json_flag)
         async with desk_session(ctx) as desk:
@@ -59,10 +59,10 @@ def add_command(
         import re
         import sys
 
-        from omnidesk import services
         from omnidesk.cli import records
         from omnidesk.cli.output import choose_format, emit
         from omnidesk.errors import UserError
+        from omnidesk.services import services
         from omnidesk.textsafe import one_line
 
         chosen = choose_format(fmt, json_flag)

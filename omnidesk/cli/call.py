@@ -81,10 +81,10 @@ def log_command(
     text = guarded(lambda: read_body(notes, file, purpose="note")) if (notes or file) else ""
 
     async def main() -> None:
-        from omnidesk import services
         from omnidesk.cli.actions import report
         from omnidesk.cli.output import choose_format
         from omnidesk.errors import UserError
+        from omnidesk.services import services
 
         chosen = choose_format(fmt, json_flag)
         if direction not in ("in", "out"):

@@ -234,7 +234,7 @@ async def desk_session(ctx: typer.Context, *, need_agent: bool = False,
     With `need_agent`, fail unless an acting agent is known (mutating commands);
     `read_only` is `run_read`'s first attempt.
     """
-    from omnidesk.opendesk import open_desk
+    from omnidesk.services.opendesk import open_desk
 
     state = cli_state(ctx)
     desk = await open_desk(state.config_path, as_agent=state.as_agent, data_dir=state.data_dir,
@@ -369,7 +369,7 @@ async def target_ids(desk: Desk, ids: Sequence[str], query: str | None) -> list[
     if ids and query:
         raise UserError("give conversation ids or --query, not both")
     if query is not None:
-        from omnidesk import reads
+        from omnidesk.conversations import reads
 
         found = await reads.conversation_ids(desk, query)
         if not found:

@@ -56,9 +56,9 @@ def list_command(
 
 async def _list(ctx: typer.Context, query: str, limit: int, all_: bool, json_flag: bool,
                 fmt: str | None, read_only: bool) -> None:
-    from omnidesk import reads
     from omnidesk.cli import records
     from omnidesk.cli.output import choose_format, emit
+    from omnidesk.conversations import reads
 
     fmt = choose_format(fmt, json_flag)
     async with desk_session(ctx, read_only=read_only) as desk:
@@ -97,9 +97,9 @@ def show_command(
 
 
 async def _show(ctx: typer.Context, cid: int, json_flag: bool, fmt: str | None) -> None:
-    from omnidesk import reads
     from omnidesk.cli import records
     from omnidesk.cli.output import choose_format, emit, render_json
+    from omnidesk.conversations import reads
 
     explicit = fmt is not None or json_flag
     fmt = choose_format(fmt, json_flag)
@@ -132,9 +132,9 @@ def search_command(
 
 async def _search(ctx: typer.Context, query: str, limit: int, json_flag: bool, fmt: str | None,
                   read_only: bool) -> None:
-    from omnidesk import reads
     from omnidesk.cli import records
     from omnidesk.cli.output import choose_format, emit
+    from omnidesk.conversations import reads
 
     fmt = choose_format(fmt, json_flag)
     async with desk_session(ctx, read_only=read_only) as desk:

@@ -35,9 +35,9 @@ def list_command(
     """List customers whose name or an identity matches TEXT."""
 
     async def main() -> None:
-        from omnidesk import reads
         from omnidesk.cli import records
         from omnidesk.cli.output import choose_format, emit
+        from omnidesk.conversations import reads
 
         chosen = choose_format(fmt, json_flag)
         async with desk_session(ctx) as desk:
@@ -59,10 +59,10 @@ def show_command(
     """Show a customer: identities on every channel and their conversations."""
 
     async def main() -> None:
-        from omnidesk import reads
         from omnidesk.cli import records
         from omnidesk.cli.conversations import LIST_COLUMNS
         from omnidesk.cli.output import choose_format, emit, render_json, render_nl
+        from omnidesk.conversations import reads
 
         chosen = choose_format(fmt, json_flag)
         async with desk_session(ctx) as desk:
@@ -115,9 +115,9 @@ def merge_command(
     """Merge one customer into another: identities and conversations move (undo with unmerge)."""
 
     async def main() -> None:
-        from omnidesk import services
         from omnidesk.cli.actions import report
         from omnidesk.cli.output import choose_format
+        from omnidesk.services import services
 
         chosen = choose_format(fmt, json_flag)
         async with desk_session(ctx, need_agent=True) as desk:
@@ -138,9 +138,9 @@ def unmerge_command(
     """Undo the latest merge into this customer."""
 
     async def main() -> None:
-        from omnidesk import services
         from omnidesk.cli.actions import report
         from omnidesk.cli.output import choose_format
+        from omnidesk.services import services
 
         chosen = choose_format(fmt, json_flag)
         async with desk_session(ctx, need_agent=True) as desk:

@@ -142,7 +142,7 @@ def _secret_checks(settings: object) -> list[Check]:
 
 
 async def _store_checks(settings: object, state: object) -> list[Check]:
-    from omnidesk.opendesk import open_desk_from_settings
+    from omnidesk.services.opendesk import open_desk_from_settings
     from omnidesk.store import doctor as store_doctor
     from omnidesk.store.channels import channel_health
     from omnidesk.store.filemodes import permission_warnings

@@ -24,7 +24,7 @@ import typer
 from omnidesk.cli.common import desk_session, is_tty, run
 
 if TYPE_CHECKING:
-    from omnidesk.importer import ImportSummary, Job
+    from omnidesk.inbound.importer import ImportSummary, Job
 
 CHANNEL_HELP = "Channel to import into (created with kind 'import' if missing)."
 WORKERS_HELP = "Parser processes (default: one per core; 0 parses in this process)."
@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         """Import every message in a Maildir (new/ and cur/)."""
-        from omnidesk.importer import maildir_jobs
+        from omnidesk.inbound.importer import maildir_jobs
 
         run(_import(ctx, channel, lambda: maildir_jobs(path), workers, as_json,
                     empty=f"{path}: no message in this Maildir"))
@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         """Import every message in an mbox file."""
-        from omnidesk.importer import mbox_jobs
+        from omnidesk.inbound.importer import mbox_jobs
 
         run(_import(ctx, channel, lambda: mbox_jobs(path), workers, as_json,
                     empty=f"{path}: no message in this mbox"))
@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         """Import single message files."""
-        from omnidesk.importer import eml_jobs
+        from omnidesk.inbound.importer import eml_jobs
 
         run(_import(ctx, channel, lambda: eml_jobs(files), workers, as_json))
 
@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
 
 async def _import(ctx: typer.Context, channel_name: str, find: Callable[[], Sequence[Job]],
                   workers: int | None, as_json: bool, empty: str | None = None) -> None:
-    from omnidesk.importer import import_jobs, make_pool, resolve_channel, wants_pool
+    from omnidesk.inbound.importer import import_jobs, make_pool, resolve_channel, wants_pool
     from omnidesk.textsafe import one_line
 
     jobs = find()
@@ -106,7 +106,7 @@ async def _with_progress(desk, channel, jobs, workers, pool) -> ImportSummary:  
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from omnidesk.importer import import_jobs
+    from omnidesk.inbound.importer import import_jobs
 
     columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:

@@ -52,7 +52,7 @@ def init_command(
 
         from omnidesk import config as cfg
         from omnidesk.errors import ConfigError, UserError
-        from omnidesk.opendesk import open_desk_from_settings
+        from omnidesk.services.opendesk import open_desk_from_settings
 
         path = cfg.find_config(cli_state(ctx).config_path)
         if path.exists() and not force:

@@ -37,9 +37,9 @@ def list_command(
     """List outgoing replies and their delivery state."""
 
     async def main() -> None:
-        from omnidesk import reads
         from omnidesk.cli import records
         from omnidesk.cli.output import choose_format, emit
+        from omnidesk.conversations import reads
         from omnidesk.errors import UserError
 
         chosen = choose_format(fmt, json_flag)
@@ -60,9 +60,9 @@ MESSAGE_IDS = typer.Argument(..., metavar="MESSAGE_ID...", parser=id_parser("mes
 
 def _settle(ctx: typer.Context, ids: list[int], verb: str, json_flag: bool, fmt: str | None) -> None:
     async def main() -> None:
-        from omnidesk import services
         from omnidesk.cli.actions import report
         from omnidesk.cli.output import choose_format
+        from omnidesk.services import services
 
         chosen = choose_format(fmt, json_flag)
         action = services.cancel_reply if verb == "cancel" else services.retry_reply

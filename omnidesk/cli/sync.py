@@ -65,7 +65,7 @@ def _configure_logging(verbose: bool) -> None:
 
 async def _sync(ctx: typer.Context, *, once: bool, channels: list[str], workers: int | None) -> int:
     """Run the sync; the exit code (only `--once` reports failures through it)."""
-    from omnidesk.importer import make_pool
+    from omnidesk.inbound.importer import make_pool
 
     # The parser pool is forked before the desk (and its database thread) exists.
     pool = make_pool(workers) if workers != 0 else None
@@ -82,7 +82,7 @@ async def _sync_with(ctx: typer.Context, *, once: bool, channels: list[str],
     import signal
     import sys
 
-    from omnidesk.sync import run_sync
+    from omnidesk.services.sync import run_sync
 
     async with desk_session(ctx) as desk:
         stop = asyncio.Event()
@@ -122,9 +122,9 @@ async def _sync_with(ctx: typer.Context, *, once: bool, channels: list[str],
 
 async def _status(ctx: typer.Context, fmt: str | None, json_flag: bool) -> None:
     from omnidesk.cli.output import Column, choose_format, emit
+    from omnidesk.services.sync import daemon_running
     from omnidesk.store.channels import channel_health
     from omnidesk.store.outbox import state_counts
-    from omnidesk.sync import daemon_running
     from omnidesk.timeutil import iso
 
     chosen = choose_format(fmt, json_flag)

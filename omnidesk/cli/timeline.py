@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omnidesk.eventtext import channel_names, copied, describe, message_marks
+from omnidesk.conversations.eventtext import channel_names, copied, describe, message_marks
 from omnidesk.model import Conversation, Event, Message
 from omnidesk.textsafe import clean, one_line
 from omnidesk.timeutil import from_ms, iso
@@ -29,7 +29,7 @@ MESSAGE_EVENTS = frozenset({"note", "call_logged", "reply_queued"})
 
 
 def event_text(e: Event, channels: dict[int, str] | None = None) -> str:
-    """The event as a sentence (omnidesk.eventtext, shared with the TUI)."""
+    """The event as a sentence (omnidesk.conversations.eventtext, shared with the TUI)."""
     return describe(e, channels=channels)
 
 

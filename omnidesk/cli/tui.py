@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
 def tui_command(ctx: typer.Context) -> None:
     """Open the console (the default when omnidesk runs with no command)."""
     from omnidesk.errors import UserError
-    from omnidesk.opendesk import load_config, open_desk_from_settings
+    from omnidesk.services.opendesk import load_config, open_desk_from_settings
 
     refused = no_terminal("the console", "run it in a terminal (ssh -t), or use the other commands")
     if refused is not None:
@@ -78,7 +78,7 @@ def _interactive(directory: Path, *, conversations: int, seed: int) -> None:
     from omnidesk.demo.builder import build_demo
     from omnidesk.demo.receiver import LocalReceiver
     from omnidesk.demo.simulator import simulate
-    from omnidesk.opendesk import open_desk
+    from omnidesk.services.opendesk import open_desk
 
     receiver = LocalReceiver(directory=directory / "received").start()
     try:
@@ -110,7 +110,7 @@ async def headless_session(directory: Path, *, conversations: int = 80, seed: in
     """Open, reply, assign, resolve through the real console (Pilot), then check the store and receiver."""
     from omnidesk.demo.builder import build_demo
     from omnidesk.demo.receiver import LocalReceiver
-    from omnidesk.opendesk import open_desk
+    from omnidesk.services.opendesk import open_desk
     from omnidesk.tui.app import OmnideskApp
 
     began = time.perf_counter()
@@ -179,7 +179,7 @@ async def headless_session(directory: Path, *, conversations: int = 80, seed: in
 
 def demo_agent(config: Path) -> str | None:
     """The demo's agent for this OS user (its config names one), else its first agent."""
-    from omnidesk.opendesk import load_config
+    from omnidesk.services.opendesk import load_config
 
     agents = load_config(config).agents
     mine = [a for a in agents if a.os_user]
@@ -216,8 +216,8 @@ async def _until(pilot: Any, predicate: Any, what: str, timeout: float = 20.0) -
 
 
 async def _reopen_check(config: Path, conversation_id: int) -> Any:
-    from omnidesk import reads
-    from omnidesk.opendesk import open_desk
+    from omnidesk.conversations import reads
+    from omnidesk.services.opendesk import open_desk
 
     desk = await open_desk(config)
     try:

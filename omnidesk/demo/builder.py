@@ -1,8 +1,8 @@
 """`build_demo`: a fresh desk with a realistic multilingual history, built through the real paths.
 
 Customer mail is written as RFC 5322 files into a local Maildir and ingested by
-the `maildir` channel (omnidesk.sync.run_sync), agents' actions go through
-omnidesk.services (assign, tag, note, status, priority, log_call), and agents'
+the `maildir` channel (omnidesk.services.sync.run_sync), agents' actions go through
+omnidesk.services.services (assign, tag, note, status, priority, log_call), and agents'
 replies leave through the real SMTP adapter to a LocalReceiver on 127.0.0.1,
 whose captured copies customers then answer. Nothing leaves the machine.
 
@@ -223,7 +223,7 @@ def _write_history(maildir: Path, threads: list[Thread], rng: random.Random, see
 
 async def _conversation_ids(desk: Any, threads: list[Thread]) -> dict[int, tuple[int, int]]:
     """Thread index -> (conversation id, customer id), found through the read side (address + subject)."""
-    from omnidesk import reads
+    from omnidesk.conversations import reads
 
     found: dict[tuple[str, str], tuple[int, int]] = {}
     after = None
@@ -250,10 +250,10 @@ async def build_demo(directory: Path, *, conversations: int = 300, seed: int = 1
     `receiver`: a running LocalReceiver the config should point at (its port); else
     one is started on `smtp_port` (or a free port) just for the build.
     """
-    from omnidesk import services
-    from omnidesk.opendesk import open_desk
-    from omnidesk.outbox import Dispatcher
-    from omnidesk.sync import run_sync
+    from omnidesk.outbound.outbox import Dispatcher
+    from omnidesk.services import services
+    from omnidesk.services.opendesk import open_desk
+    from omnidesk.services.sync import run_sync
 
     began = time.perf_counter()
     directory = Path(directory).resolve()
@@ -326,7 +326,7 @@ async def build_demo(directory: Path, *, conversations: int = 300, seed: int = 1
         try:
             dispatcher = Dispatcher(desk, backoff_base=0.2)
             # The refused reply is on purpose; its warning would only clutter `omnidesk demo`'s start.
-            outbox_log = logging.getLogger("omnidesk.outbox")
+            outbox_log = logging.getLogger("omnidesk.outbound.outbox")
             level = outbox_log.level
             outbox_log.setLevel(logging.ERROR)
             try:

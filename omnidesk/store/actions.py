@@ -1,4 +1,4 @@
-"""SQL behind the agent actions of omnidesk/services.py.
+"""SQL behind the agent actions of omnidesk/services/services.py.
 
 Every function here takes the connection of an open write transaction
 (`async with db.write() as conn`), so a service action and the events it

@@ -1,6 +1,6 @@
 """Bench-only: fill a migrated database with a large synthetic desk by direct bulk inserts.
 
-The real ingest path (omnidesk/ingest.py) is measured by bench/ingest.py; this
+The real ingest path (omnidesk/inbound/ingest.py) is measured by bench/ingest.py; this
 module exists so bench/store.py can build 100,000 conversations / 500,000
 messages in a minute and measure the read side. Not used by the application.
 Rows are what ingest would write (FTS columns prepared by omnidesk/textindex.py),

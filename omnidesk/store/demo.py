@@ -1,6 +1,6 @@
 """SQL for the demo builder only: make a freshly built history look like it happened over weeks.
 
-The demo's agents act through omnidesk.services, which stamp everything "now";
+The demo's agents act through omnidesk.services.services, which stamp everything "now";
 a desk where every note, call and reply is "just now" does not look like a
 real team's inbox. `backdate` moves what happened during the build, per
 conversation, into the days after the customer's last mail, keeping its order.

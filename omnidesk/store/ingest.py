@@ -5,7 +5,7 @@
 makes a few thousand tiny lookups and inserts, which cost microseconds each
 there but far more as separate round trips through aiosqlite's queue.
 Who wrote each record and where it goes is decided above the store
-(omnidesk/placement.py, run here per record through `Lookups`); this module
+(omnidesk/inbound/placement.py, run here per record through `Lookups`); this module
 only answers those questions and writes what it was told.
 """
 
@@ -49,7 +49,7 @@ class PreparedAttachment:
 
 @dataclass(slots=True)
 class PreparedRecord:
-    """One Inbound, normalised and serialised outside the transaction (omnidesk/ingest.py)."""
+    """One Inbound, normalised and serialised outside the transaction (omnidesk/inbound/ingest.py)."""
 
     external_id: str
     sender_kind: str
@@ -108,7 +108,7 @@ class NewCustomer:
 
 @dataclass(slots=True)
 class Placement:
-    """What to write for one record, as decided above the store (omnidesk/placement.py)."""
+    """What to write for one record, as decided above the store (omnidesk/inbound/placement.py)."""
 
     conversation_id: int | None  # None: a new conversation, linked to `linked_to`
     rule: str  # the threading rule, recorded on the conversation's events

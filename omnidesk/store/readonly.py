@@ -4,7 +4,7 @@
 asyncio and aiosqlite's thread costs them more than the queries (about a sixth
 of the whole process, see bench/store.py). `ReadOnlyDatabase` offers the read
 half of `Database` as coroutines that never suspend, so the same service code
-(`omnidesk.reads`, `omnidesk.store.search`) runs under `run_inline` with a plain
+(`omnidesk.conversations.reads`, `omnidesk.store.search`) runs under `run_inline` with a plain
 sqlite3 connection. Anything that would write (a migration, a changed channel
 in the config) raises `NeedsWriter`, and the caller runs the command again on
 the full `Database`.

@@ -7,8 +7,8 @@ indexes, so a page costs the same on the first screen and the thousandth.
 Free text meets the index through omnidesk/store/ftsquery.py (MATCH expressions
 split by omnidesk/textindex.py, which also prepared the indexed text, so index and
 query split identically; the tokenizer folds case and accents on both sides).
-Snippets and highlights are computed above the store (omnidesk/reads.py with
-omnidesk/highlight.py), from the rows `matching_messages` returns.
+Snippets and highlights are computed above the store (omnidesk/conversations/reads.py with
+omnidesk/conversations/highlight.py), from the rows `matching_messages` returns.
 
 Semantics worth knowing (also in docs/cli.md):
 - words are ANDed within one message (`refund late` = a message with both);

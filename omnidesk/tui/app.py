@@ -20,9 +20,10 @@ from textual.app import App, SystemCommand
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from omnidesk import reads, services
+from omnidesk.conversations import reads
 from omnidesk.desk import Desk
 from omnidesk.errors import UserError
+from omnidesk.services import services
 from omnidesk.tui import actions
 from omnidesk.tui.messages import ActionDone, ActionFailed, HealthLoaded, StoreChanged
 from omnidesk.tui.palette import ActionCommands
@@ -489,7 +490,7 @@ class OmnideskApp(App[None]):
         exactly like another process's would, so live updates need no special case.
         """
         try:
-            from omnidesk import sync
+            from omnidesk.services import sync
         except ImportError:
             self.sync_state = "unavailable"
             return

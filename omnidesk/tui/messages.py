@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.message import Message
 
-from omnidesk.reads import Page
+from omnidesk.conversations.reads import Page
 
 
 class StoreChanged(Message, bubble=False):

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from omnidesk.model import Conversation
-from omnidesk.replyfmt import identity_kind
+from omnidesk.outbound.replyfmt import identity_kind
 from omnidesk.tui.widgets.composer import Route
 from omnidesk.tui.widgets.picker import Choice
 
@@ -16,8 +16,8 @@ _ORDER_NUMBER = re.compile(r"(?:order|rendelés|订单|سفارش|buyurtma)?\s*#
 
 
 def with_reply_all_cc(routes: list[Route], conversation: Conversation, channels: list[Any]) -> list[Route]:
-    """The routes with who a reply-all would copy on each (as omnidesk.replies computes it)."""
-    from omnidesk.replies import address_text, reply_all_cc
+    """The routes with who a reply-all would copy on each (as omnidesk.services.replies computes it)."""
+    from omnidesk.services.replies import address_text, reply_all_cc
 
     parent = next((m for m in reversed(conversation.messages) if m.direction == "in"), None)
     if parent is None:

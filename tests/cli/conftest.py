@@ -63,7 +63,7 @@ class CliEnv:
 
     def run(self, coro_factory: Callable[[Any], Any], as_agent: str | None = "tester") -> Any:
         """Run `await coro_factory(desk)` against this desk (for seeding and checking)."""
-        from omnidesk.opendesk import open_desk
+        from omnidesk.services.opendesk import open_desk
 
         async def main() -> Any:
             desk = await open_desk(self.config, as_agent=as_agent)
@@ -94,7 +94,7 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliEnv]
 
 async def seed_calls(desk: Any, phones: list[tuple[str, str]]) -> list[int]:
     """One conversation per (phone, notes): the phone channel needs no mail parsing."""
-    from omnidesk import services
+    from omnidesk.services import services
 
     ids = []
     for phone, notes in phones:
@@ -108,7 +108,7 @@ async def seed_emails(desk: Any, mails: list[tuple[str, str, str]]) -> list[int]
     from datetime import UTC, datetime, timedelta
 
     from adapters.base import Address, Inbound
-    from omnidesk.ingest import ingest_records
+    from omnidesk.inbound.ingest import ingest_records
     from omnidesk.store.channels import get_channel
 
     channel = await get_channel(desk.db, "support")

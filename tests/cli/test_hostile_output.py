@@ -21,7 +21,7 @@ RAW = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069
 def hostile(cli_env: CliEnv) -> tuple[CliEnv, int]:
     async def seed(desk):
         from adapters.base import Address, Inbound
-        from omnidesk.ingest import ingest_records
+        from omnidesk.inbound.ingest import ingest_records
         from omnidesk.store.channels import get_channel
 
         channel = await get_channel(desk.db, "support")

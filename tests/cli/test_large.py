@@ -9,8 +9,8 @@ from tests.cli.conftest import CliEnv
 
 
 def test_list_all_and_limits_page_through_everything(cli_env: CliEnv) -> None:
-    from omnidesk import reads
-    from omnidesk.opendesk import open_desk
+    from omnidesk.conversations import reads
+    from omnidesk.services.opendesk import open_desk
     from omnidesk.store import benchfill
 
     # benchfill brings its own agents, so this desk has none configured.

@@ -50,7 +50,7 @@ timeout_seconds = 5
     async def seed(desk: Any) -> int:
         from adapters.base import Batch
         from adapters.email import mime
-        from omnidesk.ingest import ingest_batch
+        from omnidesk.inbound.ingest import ingest_batch
         from omnidesk.store.channels import get_channel
 
         channel = await get_channel(desk.db, "support")
@@ -61,7 +61,7 @@ timeout_seconds = 5
 
 
 def _dispatch(env: CliEnv) -> Any:
-    from omnidesk.outbox import Dispatcher
+    from omnidesk.outbound.outbox import Dispatcher
 
     return env.run(lambda desk: Dispatcher(desk).run_once())
 

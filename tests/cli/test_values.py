@@ -64,7 +64,7 @@ def test_time_conversions_clamp_instead_of_raising() -> None:
     from zoneinfo import ZoneInfo
 
     from omnidesk.cli.output import human_value, relative_time
-    from omnidesk.eventtext import _when
+    from omnidesk.conversations.eventtext import _when
     from omnidesk.timeutil import MAX_MS, MIN_MS, from_ms, iso, local
     from omnidesk.tui.textfmt import clock, offset_clock, relative
 

@@ -1,7 +1,7 @@
 """Shared set-up for the dispatcher tests: a desk whose `email` channel sends to a local SMTP server.
 
 The channel is the real EmailAdapter (IMAP is never touched by sending); replies
-are queued through omnidesk.services, exactly as the CLI and the TUI do.
+are queued through omnidesk.services.services, exactly as the CLI and the TUI do.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from omnidesk import services
 from omnidesk.desk import Desk
+from omnidesk.services import services
 from omnidesk.settings import ChannelSettings, DeskSettings, Settings
 from omnidesk.store.db import Database
 from tests.fakes.smtp_server import free_port

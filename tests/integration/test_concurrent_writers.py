@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from adapters.base import Address, Batch, Inbound
 from omnidesk.desk import Desk
-from omnidesk.ingest import ingest_batch
+from omnidesk.inbound.ingest import ingest_batch
 from omnidesk.settings import Settings
 from omnidesk.store.channels import ensure_channel, record_error, record_heartbeat, record_success
 from omnidesk.store.db import Database

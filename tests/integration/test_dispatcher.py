@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from omnidesk import services
-from omnidesk.outbox import Dispatcher
+from omnidesk.outbound.outbox import Dispatcher
+from omnidesk.services import services
 from omnidesk.store import outbox as store
 from omnidesk.timeutil import now_ms
 from tests.fakes.smtp_server import FakeSMTPServer

@@ -23,7 +23,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from omnidesk.outbox import Dispatcher
+from omnidesk.outbound.outbox import Dispatcher
 from omnidesk.store import outbox as store
 from omnidesk.timeutil import now_ms
 from tests.fakes.smtp_server import FakeSMTPServer, free_port
@@ -36,7 +36,7 @@ CHILD = """
 import asyncio, sys
 from pathlib import Path
 from tests.integration.outbox_env import open_test_desk
-from omnidesk.outbox import Dispatcher
+from omnidesk.outbound.outbox import Dispatcher
 
 async def main(path, port, lease, owner=None):
     desk = await open_test_desk(Path(path), int(port))

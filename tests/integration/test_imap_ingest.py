@@ -1,4 +1,4 @@
-"""End to end: Dovecot -> EmailAdapter.poll -> omnidesk.ingest.ingest_batch -> the desk.
+"""End to end: Dovecot -> EmailAdapter.poll -> omnidesk.inbound.ingest.ingest_batch -> the desk.
 
 Each scenario checks the store, not the adapter: every message exactly once, the
 cursor committed with the messages, nothing lost across restarts and kills.
@@ -17,8 +17,8 @@ import aioimaplib
 import pytest
 
 from adapters.email.channel import EmailAdapter
-from omnidesk import ingest
 from omnidesk.desk import Desk
+from omnidesk.inbound import ingest
 from omnidesk.model import Channel
 from omnidesk.store import channels
 from tests.integration.conftest import email_options, secret_for

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from adapters.email.channel import EmailAdapter
-from omnidesk.importer import make_pool
-from omnidesk.pooled_ingest import ingest_undecoded
+from omnidesk.inbound.importer import make_pool
+from omnidesk.inbound.pooled_ingest import ingest_undecoded
+from omnidesk.services.sync import run_sync
 from omnidesk.settings import ChannelSettings
 from omnidesk.store.channels import ensure_channel, get_cursor
-from omnidesk.sync import run_sync
 from tests.integration.conftest import email_options, secret_for
 from tests.integration.dovecot import Dovecot
 from tests.integration.sync_env import open_desk_with
@@ -108,8 +108,8 @@ import asyncio, json, sys
 from pathlib import Path
 from adapters.email.channel import EmailAdapter
 from omnidesk.desk import Desk
-from omnidesk.importer import make_pool
-from omnidesk.pooled_ingest import ingest_undecoded
+from omnidesk.inbound.importer import make_pool
+from omnidesk.inbound.pooled_ingest import ingest_undecoded
 from omnidesk.settings import Settings
 from omnidesk.store.channels import ensure_channel, get_cursor
 from omnidesk.store.db import Database

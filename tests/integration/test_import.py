@@ -1,4 +1,4 @@
-"""`omnidesk import maildir|mbox|eml` and omnidesk/importer.py, end to end into a real desk."""
+"""`omnidesk import maildir|mbox|eml` and omnidesk/inbound/importer.py, end to end into a real desk."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from adapters.email import mime
-from omnidesk import importer
 from omnidesk.desk import Desk
+from omnidesk.inbound import importer
 from omnidesk.store.rawmail import read_raw
 
 REPO = Path(__file__).resolve().parents[2]

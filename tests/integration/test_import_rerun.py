@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapters.email import mime
-from omnidesk import importer
 from omnidesk.desk import Desk
+from omnidesk.inbound import importer
 from tests.integration.test_import import count, make_maildir, thread_messages
 
 NO_ID = ("From: Kovács <k@example.hu>\nTo: support@example.com\nSubject: nincs azonosító\n\n"

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from omnidesk import importer
+from omnidesk.inbound import importer
 
 REPO = Path(__file__).resolve().parents[2]
 

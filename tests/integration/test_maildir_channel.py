@@ -15,7 +15,7 @@ import pytest
 from adapters.base import ConfigurationError, Outbound
 from adapters.email.maildir import SETTLE_NS, MaildirAdapter, MaildirCursor, MaildirEntry, is_maildir, scan
 from omnidesk.desk import Desk
-from omnidesk.ingest import ingest_batch
+from omnidesk.inbound.ingest import ingest_batch
 from omnidesk.store.channels import ensure_channel, get_cursor
 
 REPO = Path(__file__).resolve().parents[2]
@@ -173,7 +173,7 @@ import asyncio, sys
 from pathlib import Path
 from adapters.email.maildir import MaildirAdapter
 from omnidesk.desk import Desk
-from omnidesk.ingest import ingest_batch
+from omnidesk.inbound.ingest import ingest_batch
 from omnidesk.settings import Settings
 from omnidesk.store.channels import ensure_channel, get_cursor
 from omnidesk.store.db import Database

@@ -1,4 +1,4 @@
-"""The sync daemon (omnidesk.sync): channels, heartbeats, failing channels, timers, SIGTERM."""
+"""The sync daemon (omnidesk.services.sync): channels, heartbeats, failing channels, timers, SIGTERM."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from omnidesk import services
 from omnidesk.errors import UserError
+from omnidesk.services import services
+from omnidesk.services.sync import daemon_running, run_sync
 from omnidesk.store.channels import channel_health, get_channel, record_heartbeat
-from omnidesk.sync import daemon_running, run_sync
 from omnidesk.timeutil import now_ms
 from tests.fakes.smtp_server import FakeSMTPServer
 from tests.integration.sync_env import (
@@ -378,7 +378,7 @@ async def test_sync_once_exits_3_when_a_reply_failed_permanently(tmp_path: Path)
 
 async def test_a_reply_queued_in_process_leaves_without_waiting_for_the_poll(tmp_path: Path) -> None:
     """As in the TUI: the sync runs on its own connection, the reply is queued on the desk's."""
-    from omnidesk.outbox import Dispatcher
+    from omnidesk.outbound.outbox import Dispatcher
     from omnidesk.store.db import Database
 
     fill_maildir(tmp_path / "maildir", 1)

@@ -85,7 +85,7 @@ async def ingest_from_eva(desk: Desk, external_id: str, **fields: Any) -> int:
     from datetime import UTC, datetime
 
     from adapters.base import Address, Inbound
-    from omnidesk.ingest import ingest_records
+    from omnidesk.inbound.ingest import ingest_records
     from omnidesk.store.channels import get_channel
 
     channel = await get_channel(desk.db, "support")
@@ -102,7 +102,7 @@ async def other_process(desk: Desk, agent_name: str = "bob") -> Desk:
     """A second connection, as another agent's TUI or a CLI command would have."""
     from dataclasses import replace
 
-    from omnidesk import reads
+    from omnidesk.conversations import reads
     from omnidesk.store.db import Database
 
     db = await Database.open(desk.db.path)

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from omnidesk import reads
+from omnidesk.conversations import reads
 from omnidesk.store.drafts import get_draft
 from tests.tui.conftest import inbox_ready, make_app, screen_text, until, until_async
 

@@ -3,7 +3,7 @@ and its banner goes away when the other agent leaves."""
 
 from __future__ import annotations
 
-from omnidesk import reads
+from omnidesk.conversations import reads
 from omnidesk.store import presence
 from omnidesk.store.db import Database
 from tests.tui.conftest import make_app, open_conversation, screen_text, until, until_async
@@ -53,7 +53,7 @@ async def test_the_banner_goes_when_the_other_agent_leaves(seeded):
 
 
 async def test_sending_over_a_reply_bob_made_after_we_opened_asks_first(seeded):
-    from omnidesk import services
+    from omnidesk.services import services
     from tests.tui.conftest import other_process
 
     bob = await other_process(seeded, "bob")

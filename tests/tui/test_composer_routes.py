@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from omnidesk import reads
+from omnidesk.conversations import reads
 from omnidesk.store import outbox
 from omnidesk.store.drafts import get_draft
 from tests.tui.conftest import make_app, open_conversation, screen_text, until, until_async
@@ -72,7 +72,7 @@ async def test_quitting_right_after_typing_keeps_the_draft_for_the_next_console(
 
 async def test_every_route_the_composer_offers_is_one_the_service_accepts(seeded):
     """A customer also known by phone, with a logged call: no route on the phone channel is offered."""
-    from omnidesk import services
+    from omnidesk.services import services
     from omnidesk.store import customers
     from omnidesk.timeutil import now_ms
 

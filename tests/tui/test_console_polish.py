@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from rich.cells import cell_len
 
-from omnidesk import services
+from omnidesk.services import services
 from omnidesk.settings import SavedView
 from omnidesk.tui.views import default_views, view_for_digit
 from tests.tui.conftest import inbox_ready, make_app, screen_text, until

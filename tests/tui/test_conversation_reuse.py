@@ -67,7 +67,7 @@ async def test_moving_to_the_next_conversation_keeps_the_draft_of_the_one_left(s
 
 
 async def test_a_late_read_of_the_previous_conversation_is_ignored(seeded):
-    from omnidesk import reads
+    from omnidesk.conversations import reads
     from omnidesk.tui.screens.conversation import ConversationLoaded
 
     app = make_app(seeded)
@@ -86,7 +86,7 @@ async def test_a_late_read_of_the_previous_conversation_is_ignored(seeded):
 
 
 async def test_a_long_conversation_opens_on_its_newest_item_in_the_reused_screen(seeded):
-    from omnidesk import services
+    from omnidesk.services import services
 
     for i in range(30):
         await services.add_note(seeded, ANN, f"checked the courier, round {i}")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from omnidesk import services
 from omnidesk.desk import Desk
+from omnidesk.services import services
 from tests.tui.conftest import inbox_ready, make_app, other_process, screen_text, until
 from tests.tui.seed import seed
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from omnidesk import reads, services
+from omnidesk.conversations import reads
+from omnidesk.services import services
 from omnidesk.store import presence
 from omnidesk.store.db import Database
 from tests.tui.conftest import inbox_ready, make_app, other_process, screen_text, until

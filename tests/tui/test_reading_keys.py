@@ -3,7 +3,7 @@ customer panel's own list (j/k, enter, esc), and the last good sync in the statu
 
 from __future__ import annotations
 
-from omnidesk import reads
+from omnidesk.conversations import reads
 from omnidesk.store.channels import get_channel, record_success
 from tests.tui.conftest import (
     ingest_from_eva,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 from adapters.base import Address
-from omnidesk import outbound_payload, reads
+from omnidesk.conversations import reads
+from omnidesk.outbound import outbound_payload
 from omnidesk.store import outbox
 from tests.tui.conftest import ingest_from_eva, make_app, open_conversation, screen_text, until, until_async
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from omnidesk import reads
+from omnidesk.conversations import reads
 from omnidesk.desk import Desk
 from omnidesk.store.db import Database
 from tests.tui.conftest import screen_text, until

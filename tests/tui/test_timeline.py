@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import time
 
-from omnidesk import reads, services
+from omnidesk.conversations import reads
+from omnidesk.services import services
 from omnidesk.store import outbox
 from omnidesk.store.channels import get_channel, record_heartbeat
 from tests.tui.conftest import (

@@ -12,7 +12,7 @@ SIZE = (150, 45)
 
 
 async def test_long_thread_mounts_a_window_and_k_shows_earlier(seeded):
-    from omnidesk.ingest import ingest_records
+    from omnidesk.inbound.ingest import ingest_records
     from omnidesk.tui.screens.conversation import WINDOW
 
     channel = await get_channel(seeded.db, "support")

@@ -7,7 +7,8 @@ import time
 from dataclasses import replace
 from datetime import datetime
 
-from omnidesk import reads, services
+from omnidesk.conversations import reads
+from omnidesk.services import services
 from omnidesk.tui.textfmt import zone
 from tests.tui.conftest import inbox_ready, make_app, other_process, until, until_async
 from tests.tui.seed import settings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from omnidesk import reads
+from omnidesk.conversations import reads
 from tests.tui.conftest import inbox_ready, make_app, until, until_async
 
 SIZE = (150, 40)

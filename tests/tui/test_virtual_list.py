@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omnidesk import reads
+from omnidesk.conversations import reads
 from omnidesk.desk import Desk
 from omnidesk.settings import Settings
 from omnidesk.store import benchfill

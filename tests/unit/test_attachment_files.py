@@ -12,7 +12,14 @@ from types import SimpleNamespace
 import pytest
 
 from omnidesk import blobs
-from omnidesk.attachment_files import export, fit_name, open_with, safe_name, save_all, viewer_copy
+from omnidesk.conversations.attachment_files import (
+    export,
+    fit_name,
+    open_with,
+    safe_name,
+    save_all,
+    viewer_copy,
+)
 from omnidesk.errors import UserError
 
 SHA = "ab" * 32

@@ -12,8 +12,8 @@ import pytest
 from omnidesk.demo import LocalReceiver, build_demo, simulate
 from omnidesk.demo.builder import load_state
 from omnidesk.demo.receiver import REFUSED_DOMAIN
-from omnidesk.opendesk import open_desk
-from omnidesk.sync import run_sync
+from omnidesk.services.opendesk import open_desk
+from omnidesk.services.sync import run_sync
 
 
 async def scalar(desk, sql: str, *args):  # type: ignore[no-untyped-def]

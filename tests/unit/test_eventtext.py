@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from omnidesk.actionresult import EventKind
-from omnidesk.eventtext import KNOWN_KINDS, describe
+from omnidesk.conversations.eventtext import KNOWN_KINDS, describe
 from omnidesk.model import Event
+from omnidesk.services.actionresult import EventKind
 
 H = 3_600_000
 SNOOZE = 1_795_000_000_000  # 2026-11-18 11:06 UTC

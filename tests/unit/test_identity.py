@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 
+from omnidesk.customers.identity import InvalidIdentity, display_name, normalise, try_normalise
 from omnidesk.errors import UserError
-from omnidesk.identity import InvalidIdentity, display_name, normalise, try_normalise
 
 
 @pytest.mark.parametrize("raw", ["Ann@Example.COM", "  ann@example.com\t", "<ann@example.com>",

@@ -19,7 +19,7 @@ from adapters.base import (
 )
 from omnidesk import blobs
 from omnidesk.desk import Desk
-from omnidesk.ingest import ingest_batch, ingest_records, prepare_batch, write_prepared
+from omnidesk.inbound.ingest import ingest_batch, ingest_records, prepare_batch, write_prepared
 from omnidesk.model import Channel
 from omnidesk.store import channels as store_channels
 from omnidesk.store.identities import call_sync, create_identity
@@ -115,7 +115,7 @@ async def test_first_mail_creates_customer_conversation_message_cursor(desk: Des
 async def test_display_text_is_stored_only_when_folding_changed_it(desk: Desk, channel: Channel) -> None:
     from dataclasses import replace
 
-    from omnidesk import reads
+    from omnidesk.conversations import reads
 
     quoted = "Még mindig várok.\n\nOn Mon, Ann wrote:\n> Hol a csomagom?\n"
     reply = replace(mail("<folded@x>", refs=("<plain@x>",), text=quoted), display_text="Még mindig várok.\n")

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from adapters.base import FLAG_QUARANTINED, Address, Attachment, Batch, Inbound
 from adapters.email import mime
 from omnidesk.desk import Desk
-from omnidesk.ingest import ingest_batch
+from omnidesk.inbound.ingest import ingest_batch
 from omnidesk.model import Channel
 from omnidesk.settings import Settings
 from omnidesk.store import channels as store_channels

@@ -11,7 +11,7 @@ import pytest
 from adapters.base import FLAG_QUARANTINED, Address, Attachment, Batch, Inbound
 from adapters.email import mime
 from omnidesk.desk import Desk
-from omnidesk.ingest import ingest_batch
+from omnidesk.inbound.ingest import ingest_batch
 from omnidesk.model import Channel
 from omnidesk.store import channels as store_channels
 from omnidesk.store import refusals

@@ -15,11 +15,12 @@ import pytest
 
 from adapters.base import FLAG_AUTO_REPLY, FLAG_BOUNCE, Batch
 from adapters.email import mime
-from omnidesk import reads, services
+from omnidesk.conversations import reads
+from omnidesk.conversations.eventtext import describe
 from omnidesk.desk import Desk
-from omnidesk.eventtext import describe
-from omnidesk.ingest import ingest_batch
+from omnidesk.inbound.ingest import ingest_batch
 from omnidesk.model import Channel
+from omnidesk.services import services
 from omnidesk.settings import DeskSettings, Settings
 from tests.unit import factories
 
@@ -322,7 +323,7 @@ async def test_counters_recomputed_after_a_move_still_skip_auto_replies(adesk: D
 
 
 def test_threading_joins_automated_mail_without_reopening_even_past_the_reopen_window() -> None:
-    from omnidesk.threading import Candidate, Facts, Windows, decide
+    from omnidesk.inbound.threading import Candidate, Facts, Windows, decide
 
     windows = Windows.from_settings(24, 7)
     resolved = Candidate(5, 1, "resolved", last_activity_at=0, resolved_at=0)

@@ -16,7 +16,7 @@ import pytest
 from adapters.base import Address, Batch, Inbound
 from omnidesk import blobs
 from omnidesk.desk import Desk
-from omnidesk.ingest import ingest_batch
+from omnidesk.inbound.ingest import ingest_batch
 from omnidesk.settings import Settings
 from omnidesk.store.channels import ensure_channel
 from omnidesk.store.db import Database

@@ -11,7 +11,7 @@ from adapters.base import Batch, Outbound, PermanentError, Receipt, TransientErr
 from omnidesk import registry
 from omnidesk.desk import Desk
 from omnidesk.errors import ConfigError
-from omnidesk.outbox import Dispatcher
+from omnidesk.outbound.outbox import Dispatcher
 from omnidesk.settings import ChannelSettings
 from omnidesk.store import outbox as store
 from omnidesk.store.db import Database

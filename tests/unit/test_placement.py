@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import cast
 
 from adapters.base import FLAG_QUARANTINED, Address, Inbound
-from omnidesk.ingest import prepare_records
+from omnidesk.inbound.ingest import prepare_records
+from omnidesk.inbound.placement import place
+from omnidesk.inbound.threading import Windows
 from omnidesk.model import Candidate
-from omnidesk.placement import place
 from omnidesk.store.ingest import Lookups, NewCustomer, Placement, PreparedRecord
-from omnidesk.threading import Windows
 from omnidesk.timeutil import to_ms
 
 T = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)

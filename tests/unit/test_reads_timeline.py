@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from omnidesk import services
 from omnidesk.desk import Desk
+from omnidesk.services import services
 from omnidesk.store import reads as store_reads
 from omnidesk.store.customers import get_customer
 from tests.unit import factories

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from adapters.base import FileImport
-from omnidesk import importer
 from omnidesk.errors import ConfigError, UserError
+from omnidesk.inbound import importer
 from omnidesk.registry import importer_for
 
 

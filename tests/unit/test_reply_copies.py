@@ -7,10 +7,11 @@ import json
 
 import pytest
 
-from omnidesk import outbound_payload, services
 from omnidesk.desk import Desk
 from omnidesk.errors import UserError
-from omnidesk.replies import address_text, copies
+from omnidesk.outbound import outbound_payload
+from omnidesk.services import services
+from omnidesk.services.replies import address_text, copies
 from omnidesk.settings import DeskSettings, Settings
 from tests.unit import factories
 

@@ -1,4 +1,4 @@
-"""Conversation lists and message search through omnidesk.reads: every term of the language.
+"""Conversation lists and message search through omnidesk.conversations.reads: every term of the language.
 
 Rows are written with direct SQL (the `Seed` helper below) so each test controls
 timestamps and states exactly; the full-text row goes through the store's own
@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from omnidesk import reads, textindex
+from omnidesk import textindex
+from omnidesk.conversations import reads
 from omnidesk.desk import Desk
 from omnidesk.errors import UserError
 from omnidesk.model import Agent

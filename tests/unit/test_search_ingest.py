@@ -1,4 +1,4 @@
-"""Search over mail that came in through the real ingest path (omnidesk.ingest), not test SQL.
+"""Search over mail that came in through the real ingest path (omnidesk.inbound.ingest), not test SQL.
 
 The issue's promises: a two-character Chinese word finds its message, accents are
 not required, results are ranked; plus Persian (RTL) text and a sender search.
@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.base import Address, Inbound
-from omnidesk import reads
+from omnidesk.conversations import reads
 from omnidesk.desk import Desk
-from omnidesk.ingest import ingest_records
+from omnidesk.inbound.ingest import ingest_records
 from omnidesk.store.channels import ensure_channel
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from omnidesk import reads
+from omnidesk.conversations import reads
 from omnidesk.desk import Desk
 from omnidesk.errors import UserError
 from omnidesk.query import parse

@@ -6,9 +6,10 @@ import asyncio
 
 import pytest
 
-from omnidesk import reads, services
+from omnidesk.conversations import reads
 from omnidesk.desk import Desk
 from omnidesk.errors import NotFound, UserError
+from omnidesk.services import services
 from omnidesk.settings import AgentSettings
 from omnidesk.store.agents import list_agents, sync_agents
 from omnidesk.store.db import Database

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from omnidesk import reads, services
+from omnidesk.conversations import reads
 from omnidesk.desk import Desk
 from omnidesk.errors import UserError
-from omnidesk.replies import MAX_TEXT
+from omnidesk.services import services
+from omnidesk.services.replies import MAX_TEXT
 from omnidesk.timeutil import now_ms
 from tests.unit import factories
 

@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.base import Address, Batch, Inbound
-from omnidesk import outbound_payload, reads, services
+from omnidesk.conversations import reads
 from omnidesk.desk import Desk
+from omnidesk.outbound import outbound_payload
+from omnidesk.services import services
 from tests.unit import factories
 
-ingest = pytest.importorskip("omnidesk.ingest")
+ingest = pytest.importorskip("omnidesk.inbound.ingest")
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 

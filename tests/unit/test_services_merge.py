@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from omnidesk import reads, services
+from omnidesk.conversations import reads
 from omnidesk.desk import Desk
 from omnidesk.errors import NotFound, UserError
+from omnidesk.services import services
 from omnidesk.store import actions
 from tests.unit import factories
 

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from omnidesk import outbound_payload, reads, replyfmt, services
+from omnidesk.conversations import reads
 from omnidesk.desk import Desk
 from omnidesk.errors import NotFound, ReplyCollision, UserError
+from omnidesk.outbound import outbound_payload, replyfmt
+from omnidesk.services import services
 from omnidesk.settings import DeskSettings, Settings
 from omnidesk.store.actions import set_read
 from omnidesk.timeutil import now_ms

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from omnidesk.threading import Candidate, Facts, Windows, decide, strip_token, subject_token
+from omnidesk.inbound.threading import Candidate, Facts, Windows, decide, strip_token, subject_token
 
 HOUR = 3_600_000
 DAY = 24 * HOUR

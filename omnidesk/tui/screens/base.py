@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
 
-from omnidesk import services
 from omnidesk.errors import UserError, shown
 from omnidesk.limits import id_value
 from omnidesk.model import PRIORITIES, STATUSES
+from omnidesk.services import services
 from omnidesk.tui.textfmt import zone
 from omnidesk.tui.when import PRESETS, parse_when
 from omnidesk.tui.widgets.picker import Choice, PickerScreen

@@ -16,8 +16,10 @@ from textual import work
 from textual.message import Message
 from textual.widgets import Label
 
-from omnidesk import reads, replyfmt, services
+from omnidesk.conversations import reads
 from omnidesk.errors import ReplyCollision
+from omnidesk.outbound import replyfmt
+from omnidesk.services import services
 from omnidesk.tui.routes import with_reply_all_cc
 from omnidesk.tui.widgets.composer import Composer, Route
 from omnidesk.tui.widgets.picker import ConfirmScreen
@@ -78,7 +80,7 @@ class Composing:
         parent = next((m for m in reversed(conversation.messages)
                        if m.direction == "in" and m.channel_kind == "email"), None)
         if parent is not None and self.desk.settings.desk.quote_last_message:
-            # What queue_reply will append under an email reply (omnidesk/replies.py).
+            # What queue_reply will append under an email reply (omnidesk/services/replies.py).
             quote = replyfmt.quote(parent.display_text or parent.text,
                                    author=parent.author_name or parent.author_address,
                                    sent_at=parent.sent_at, tz_offset=parent.sent_tz_offset)

@@ -13,9 +13,10 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Label
 
-from omnidesk import reads, services
-from omnidesk.eventtext import channel_names
+from omnidesk.conversations import reads
+from omnidesk.conversations.eventtext import channel_names
 from omnidesk.model import Conversation
+from omnidesk.services import services
 from omnidesk.tui import actions
 from omnidesk.tui.messages import StoreChanged
 from omnidesk.tui.routes import _downloads, copy_choices
@@ -459,7 +460,7 @@ class ConversationScreen(Composing, DeskScreen):
 
     @work(group="attachments", thread=True, exit_on_error=False)
     def _save_attachments(self, msg: Any, directory: Path) -> None:
-        from omnidesk.attachment_files import save_all
+        from omnidesk.conversations.attachment_files import save_all
 
         report = save_all(self.desk.blob_dir, msg.attachments, directory)
         self.app.call_from_thread(self.notify, report.message(), severity=report.severity, markup=False)
@@ -472,7 +473,7 @@ class ConversationScreen(Composing, DeskScreen):
 
     @work(group="attachments", thread=True, exit_on_error=False)
     def _open_attachment(self, attachment: Any, opener: str) -> None:
-        from omnidesk.attachment_files import open_with, viewer_copy
+        from omnidesk.conversations.attachment_files import open_with, viewer_copy
         from omnidesk.errors import UserError
 
         try:

@@ -12,9 +12,10 @@ from textual.message import Message
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from omnidesk import reads, services
+from omnidesk.conversations import reads
 from omnidesk.errors import shown
 from omnidesk.limits import id_value
+from omnidesk.services import services
 from omnidesk.tui import actions
 from omnidesk.tui.messages import StoreChanged
 from omnidesk.tui.screens.base import DeskScreen

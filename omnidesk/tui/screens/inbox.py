@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from omnidesk import reads
+from omnidesk.conversations import reads
 from omnidesk.tui import actions
 from omnidesk.tui.messages import LoadFailed, PageLoaded, StoreChanged
 from omnidesk.tui.screens.base import DeskScreen

@@ -128,7 +128,7 @@ class Composer(Vertical):
 
     def recipients(self) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
         """(To, Cc, Bcc) as typed, checked; UserError naming the field and the bad address."""
-        from omnidesk.replies import copies
+        from omnidesk.services.replies import copies
 
         route = self.route
         assert route is not None

@@ -15,7 +15,7 @@ from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
 
-from omnidesk.eventtext import copied, describe, message_marks
+from omnidesk.conversations.eventtext import copied, describe, message_marks
 from omnidesk.model import Event, Message
 from omnidesk.tui.textfmt import clock, glyph, inert, inert_line, offset_clock, zone
 

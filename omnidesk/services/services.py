@@ -6,8 +6,8 @@ conversation it changed (agent, time, before/after), and returns an
 (None means the system: timers, the demo builder). All SQL is in
 omnidesk/store/; this module decides, the store persists.
 
-Notes and replies live in omnidesk/replies.py, calls in omnidesk/calls.py,
-merges in omnidesk/merging.py; they are re-exported here so callers need one module.
+Notes and replies live in omnidesk/services/replies.py, calls in omnidesk/services/calls.py,
+merges in omnidesk/services/merging.py; they are re-exported here so callers need one module.
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ import re
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from omnidesk.actionresult import (
+from omnidesk.desk import Desk
+from omnidesk.errors import NotFound, UserError
+from omnidesk.model import PRIORITIES, STATUSES, Agent, Priority, Status
+from omnidesk.services.actionresult import (
     ActionResult,
     EventKind,
     describe_ids,
@@ -25,18 +28,22 @@ from omnidesk.actionresult import (
     record_event,
     unique,
 )
-from omnidesk.calls import log_call
-from omnidesk.desk import Desk
-from omnidesk.errors import NotFound, UserError
-from omnidesk.merging import (
+from omnidesk.services.calls import log_call
+from omnidesk.services.merging import (
     merge_conversations,
     merge_customers,
     move_message,
     undo_merge_events,
     unmerge_customer,
 )
-from omnidesk.model import PRIORITIES, STATUSES, Agent, Priority, Status
-from omnidesk.replies import cancel_reply, queue_reply, reply_routes, retry_reply, store_note, undo_note
+from omnidesk.services.replies import (
+    cancel_reply,
+    queue_reply,
+    reply_routes,
+    retry_reply,
+    store_note,
+    undo_note,
+)
 from omnidesk.store import actions as store
 from omnidesk.store import agents as store_agents
 from omnidesk.store import reads as store_reads

@@ -35,8 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from adapters.base import Adapter, Attachment, Outbound, PermanentError, TransientError
-from omnidesk import outbound_payload
 from omnidesk.desk import Desk
+from omnidesk.outbound import outbound_payload
 from omnidesk.runners import runner_gone, runner_id
 from omnidesk.store import outbox as store
 from omnidesk.timeutil import iso, now_ms, to_ms

@@ -12,15 +12,15 @@ from collections.abc import Sequence
 
 import aiosqlite
 
-from omnidesk.actionresult import (
+from omnidesk.desk import Desk
+from omnidesk.errors import NotFound, UserError
+from omnidesk.services.actionresult import (
     ActionResult,
     EventKind,
     load_conversations,
     record_event,
     require_live,
 )
-from omnidesk.desk import Desk
-from omnidesk.errors import NotFound, UserError
 from omnidesk.store import actions as store
 from omnidesk.store import customers as store_customers
 from omnidesk.timeutil import now_ms

@@ -1,6 +1,6 @@
 """Which conversation an inbound message joins: pure decisions, no I/O.
 
-omnidesk/placement.py asks the store for the facts (the conversation a reply
+omnidesk/inbound/placement.py asks the store for the facts (the conversation a reply
 reference points to, the one a `[#N]` token names, the sender's customer's
 latest conversation) and `decide` applies the design's rules to them:
 

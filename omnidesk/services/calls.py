@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import uuid
 
-from omnidesk.actionresult import (
+from omnidesk.desk import Desk
+from omnidesk.errors import NotFound, UserError
+from omnidesk.services.actionresult import (
     ActionResult,
     EventKind,
     agent_id,
@@ -18,9 +20,7 @@ from omnidesk.actionresult import (
     record_event,
     require_live,
 )
-from omnidesk.desk import Desk
-from omnidesk.errors import NotFound, UserError
-from omnidesk.replies import MAX_TEXT, PHONE_CHANNEL, index_written, sender_text
+from omnidesk.services.replies import MAX_TEXT, PHONE_CHANNEL, index_written, sender_text
 from omnidesk.store import actions as store
 from omnidesk.store import customers as store_customers
 from omnidesk.store.channels import get_channel
@@ -43,7 +43,7 @@ async def log_call(
     given; the call joins `conversation_id`, else the customer's open/pending
     conversation active within the continuity window, else a new one.
     """
-    from omnidesk.identity import normalise
+    from omnidesk.customers.identity import normalise
     from omnidesk.store.channels import ensure_channel
 
     if direction not in ("in", "out"):

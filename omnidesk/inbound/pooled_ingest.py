@@ -3,7 +3,7 @@
     result = await ingest_undecoded(desk, channel, adapter.poll_undecoded(cursor), pool)
 
 The adapter hands over raw records with their decode function (`adapters.base.Batch`);
-parser processes (`omnidesk.importer.make_pool`) decode and prepare them while the
+parser processes (`omnidesk.inbound.importer.make_pool`) decode and prepare them while the
 adapter fetches the next batches, and this process writes transactions of about
 `importer.BATCH_SIZE` records (`TAIL_BATCH_SIZE` once fetching is done, so the last
 one, which nothing overlaps, is short). A batch is never split: each transaction holds
@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 from adapters.base import Batch
 from omnidesk.desk import Desk
-from omnidesk.importer import BATCH_SIZE, CHUNK_SIZE, TAIL_BATCH_SIZE, prepare_batch_part
-from omnidesk.ingest import IngestResult, PreparedBatch, write_prepared
+from omnidesk.inbound.importer import BATCH_SIZE, CHUNK_SIZE, TAIL_BATCH_SIZE, prepare_batch_part
+from omnidesk.inbound.ingest import IngestResult, PreparedBatch, write_prepared
 from omnidesk.model import Channel
 from omnidesk.timeutil import now_ms
 

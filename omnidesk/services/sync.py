@@ -6,7 +6,7 @@
 Per channel: poll -> ingest_batch (records and cursor in one transaction) ->
 wait_for_changes; given a parser pool (`executor`) and an adapter with
 `poll_undecoded`, the records are parsed in the pool and several batches commit
-together with the last one's cursor (omnidesk/pooled_ingest.py). A heartbeat
+together with the last one's cursor (omnidesk/inbound/pooled_ingest.py). A heartbeat
 in `channel_health` at least every HEARTBEAT_SECONDS. A failing channel records its error and is retried with
 exponential backoff (jittered) while the other channels keep working.
 
@@ -32,7 +32,7 @@ from adapters.base import Adapter, Batch
 from omnidesk.desk import Desk
 from omnidesk.errors import UserError
 from omnidesk.model import Channel
-from omnidesk.outbox import Dispatcher, DispatchStats
+from omnidesk.outbound.outbox import Dispatcher, DispatchStats
 from omnidesk.runners import runner_gone, runner_id
 from omnidesk.settings import ChannelSettings
 from omnidesk.store import channels as channel_store
@@ -40,7 +40,7 @@ from omnidesk.store import timers
 from omnidesk.timeutil import now_ms
 
 if TYPE_CHECKING:
-    from omnidesk.ingest import IngestResult
+    from omnidesk.inbound.ingest import IngestResult
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +272,7 @@ class _ChannelLoop:
             await self._close_adapter()
 
     async def _poll(self, channel: Channel) -> None:
-        from omnidesk.ingest import ingest_batch
+        from omnidesk.inbound.ingest import ingest_batch
 
         assert self.adapter is not None
         cursor = await channel_store.get_cursor(self.desk.db, channel.id)
@@ -294,7 +294,7 @@ class _ChannelLoop:
             if pooled:
                 # Parsed in the parser pool while the next batches download; on stop, what was
                 # fetched is still written (with its cursor) and nothing more is fetched.
-                from omnidesk.pooled_ingest import ingest_undecoded
+                from omnidesk.inbound.pooled_ingest import ingest_undecoded
 
                 assert self.executor is not None
                 await ingest_undecoded(self.desk, channel, self._until_stop(batches), self.executor,

@@ -4,7 +4,7 @@ The expensive, lock-free part (normalising addresses, JSON, full-text
 preparation, hashing and compressing raw bytes, writing attachment blobs) runs
 in a worker thread before the write transaction; the transaction itself
 (omnidesk/store/ingest.py) only does lookups, the placement decisions made
-above it (omnidesk/placement.py) and inserts (raw bytes included, omnidesk/store/rawmail.py),
+above it (omnidesk/inbound/placement.py) and inserts (raw bytes included, omnidesk/store/rawmail.py),
 then stores the batch's cursor, so a crash keeps both the records and the cursor or neither.
 Re-delivered records are recognised by (channel, external_id) and skipped.
 """
@@ -31,14 +31,14 @@ from adapters.base import (
     valid_text,
 )
 from omnidesk import blobs
+from omnidesk.customers.identity import display_name, try_normalise
 from omnidesk.desk import Desk
-from omnidesk.identity import display_name, try_normalise
+from omnidesk.inbound.placement import place
+from omnidesk.inbound.threading import Windows, strip_token, subject_token
 from omnidesk.model import Channel
-from omnidesk.placement import place
 from omnidesk.store import ingest as store
 from omnidesk.store import rawmail
 from omnidesk.store.refusals import RecordRefused
-from omnidesk.threading import Windows, strip_token, subject_token
 from omnidesk.timeutil import now_ms, offset_minutes, to_ms
 
 

@@ -57,7 +57,7 @@ async def conversation_ids(desk: Desk, query: str) -> list[int]:
 
 async def search_messages(desk: Desk, query: str, *, limit: int = 50) -> list[SearchHit]:
     """Message hits for free text (plus conversation filters), ranked, with snippets."""
-    from omnidesk.highlight import highlight_terms, local_rank, make_snippet
+    from omnidesk.conversations.highlight import highlight_terms, local_rank, make_snippet
     from omnidesk.query import parse
     from omnidesk.store import search
 

@@ -1,6 +1,6 @@
 """What every service action shares: its result record, event kinds, and small checks.
 
-Kept apart from omnidesk/services.py so the action modules (replies, merging)
+Kept apart from omnidesk/services/services.py so the action modules (replies, merging)
 can use it without importing each other.
 """
 

@@ -1,9 +1,9 @@
 """Bulk import of local mail (a Maildir, an mbox, .eml files) through the normal ingest path.
 
-Parsing, and ingest's lock-free half (`omnidesk.ingest.prepare_records`: blobs,
+Parsing, and ingest's lock-free half (`omnidesk.inbound.ingest.prepare_records`: blobs,
 JSON, index text), are independent per message, so they run in a process pool
 (one worker per core) on chunks of files; the parent writes the prepared
-records, in delivery order, with `omnidesk.ingest.write_prepared`, one batch
+records, in delivery order, with `omnidesk.inbound.ingest.write_prepared`, one batch
 (one transaction) at a time, while the workers work on the next chunks and
 the next batch fills.
 Duplicates are dropped by ingest (channel + Message-ID), so running the same
@@ -249,7 +249,7 @@ def prepare_jobs(jobs: Sequence[Job], blob_dir: str) -> tuple[list[PreparedRecor
 
     Returns the prepared records in job order and the positions of the jobs that were empty.
     """
-    from omnidesk.ingest import prepare_records
+    from omnidesk.inbound.ingest import prepare_records
     from omnidesk.timeutil import now_ms
 
     parsed = parse_jobs(jobs)
@@ -260,7 +260,7 @@ def prepare_jobs(jobs: Sequence[Job], blob_dir: str) -> tuple[list[PreparedRecor
 
 def prepare_batch_part(batch: Batch, blob_dir: str) -> list[PreparedRecord]:
     """Decode a channel's undecoded records (`Batch.decode`) and prepare them all, in a worker."""
-    from omnidesk.ingest import prepare_records
+    from omnidesk.inbound.ingest import prepare_records
     from omnidesk.timeutil import now_ms
 
     return prepare_records(batch.decoded(), Path(blob_dir), now_ms())
@@ -279,10 +279,10 @@ async def import_jobs(
     """Parse `jobs` (in parallel when there are many) and ingest them in order, in batches.
 
     Workers parse and prepare; this process only runs the write transactions
-    (`omnidesk.ingest.write_prepared`, one per batch). `workers=0` does
+    (`omnidesk.inbound.ingest.write_prepared`, one per batch). `workers=0` does
     everything here. `progress(n)` is called with the number of messages done.
     """
-    from omnidesk.ingest import PreparedBatch, write_prepared
+    from omnidesk.inbound.ingest import PreparedBatch, write_prepared
     from omnidesk.store.ingest import channel_external_ids
     from omnidesk.timeutil import now_ms
 

@@ -1,7 +1,7 @@
 """Messages agents write: internal notes, queued replies (and their cancel/retry), logged calls.
 
 A reply is a stored `out` message, its full-text row and an outbox row, all in
-one transaction; the dispatcher (omnidesk/outbox.py) sends it once the undo
+one transaction; the dispatcher (omnidesk/outbound/outbox.py) sends it once the undo
 window has passed. Nothing here does network I/O.
 """
 
@@ -18,8 +18,12 @@ from typing import NamedTuple
 import aiosqlite
 
 from adapters.base import Address, Outbound
-from omnidesk import blobs, outbound_payload, replyfmt
-from omnidesk.actionresult import (
+from omnidesk import blobs
+from omnidesk.desk import Desk
+from omnidesk.errors import NotFound, ReplyCollision, UserError, shown
+from omnidesk.model import Channel, Identity
+from omnidesk.outbound import outbound_payload, replyfmt
+from omnidesk.services.actionresult import (
     ActionResult,
     EventKind,
     agent_id,
@@ -28,9 +32,6 @@ from omnidesk.actionresult import (
     record_event,
     require_live,
 )
-from omnidesk.desk import Desk
-from omnidesk.errors import NotFound, ReplyCollision, UserError, shown
-from omnidesk.model import Channel, Identity
 from omnidesk.store import actions as store
 from omnidesk.store import customers as store_customers
 from omnidesk.store import reads as store_reads
@@ -228,7 +229,7 @@ async def _recipient(
     customer = await store_customers.get_customer(desk.db, conv["customer_id"])
     assert customer is not None
     if to is not None:
-        from omnidesk.identity import normalise_typed
+        from omnidesk.customers.identity import normalise_typed
 
         address = normalise_typed(kind, to)
         known = next((i for i in customer.identities if i.kind == kind and i.address == address), None)
@@ -296,7 +297,7 @@ def copies(kind: str, given: Iterable[str], role: str, taken: Iterable[str]) -> 
     """
     from email.utils import getaddresses
 
-    from omnidesk.identity import InvalidIdentity, display_name, normalise_typed
+    from omnidesk.customers.identity import InvalidIdentity, display_name, normalise_typed
 
     # (what was typed, name, address): an error names the typed text, as getaddresses may cut it up.
     people = [(text, name, addr) for text in given if text.strip() for name, addr in getaddresses([text])

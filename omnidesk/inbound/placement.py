@@ -10,13 +10,13 @@ holds; `place` decides and returns a `Placement` the store writes as told:
   writing only to ourselves is an ordinary inbound message.
 - Any other sender is looked up; one we have never seen becomes a new customer
   (with no identity when the address was unparsable).
-- The conversation follows omnidesk/threading.py's rules.
+- The conversation follows omnidesk/inbound/threading.py's rules.
 """
 
 from __future__ import annotations
 
+from omnidesk.inbound.threading import Facts, Windows, decide
 from omnidesk.store.ingest import Lookups, NewCustomer, Placement, PreparedRecord
-from omnidesk.threading import Facts, Windows, decide
 
 
 def place(ask: Lookups, rec: PreparedRecord, windows: Windows) -> Placement:

@@ -126,7 +126,7 @@ def _os_user() -> str | None:
 async def _acting_agent(desk: Desk, as_agent: str | None) -> Agent | None:
     os_user = _os_user()
     if as_agent is not None:
-        from omnidesk import services
+        from omnidesk.services import services
 
         return await services.resolve_agent(desk, as_agent, os_user)
     if not os_user:

@@ -1,0 +1,1 @@
+"""Customers: identity normalisation and customer resolution."""

@@ -1,0 +1,1 @@
+"""Inbound: channel records and imported mail -> customer -> conversation -> stored message."""

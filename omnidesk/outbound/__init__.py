@@ -1,0 +1,1 @@
+"""Outbound: the outbox (claim, send, retry, undo window) and what an outgoing message carries."""
