@@ -8,6 +8,20 @@ omnidesk finds adapters by `kind` through the `omnidesk.adapters` entry-point
 group, so a third party can ship a channel as its own package; a kind whose
 messages also come as local files (`omnidesk import`) adds a `FileImport` to
 the `omnidesk.importers` group.
+
+Ids and scopes. Every id a channel gives a message (ours or theirs) is a
+*reference* of that message, kept by the core and scoped by channel and by
+`scope`: the chat or workspace where the channel's ids are only unique there
+(Telegram: the chat id; Slack: "TEAM/CHANNEL"), or "" where they are unique on
+the channel (an email Message-ID, a Twilio SID). Threading, recognising our own
+messages read back, and re-delivery all go through the references, so an
+adapter only has to say which ids a message has and which it answers.
+
+What a channel can do is declared, not special-cased in the core: the class
+attributes `capabilities` (`Capabilities`) and `options` (`Option`s, secrets
+marked) say whom it can address, whether it has subjects, HTML, attachments, a
+length limit, whether it can send at all, and which configuration keys it takes.
+docs/adapters.md walks through a whole channel.
 """
 
 from __future__ import annotations
@@ -30,6 +44,14 @@ FLAG_OWN_ECHO = "own-echo"  # the adapter knows this is a copy of something we s
 
 #: Flags that mean "never answer this automatically".
 NO_AUTO_ANSWER = frozenset({FLAG_AUTO_REPLY, FLAG_BOUNCE, FLAG_LIST})
+
+#: Identity kinds an `Address` may have. A phone number is one kind whether it texts,
+#: calls or writes on WhatsApp, so the same number is one customer everywhere.
+IDENTITY_KINDS = ("email", "phone", "slack", "telegram", "mastodon")
+
+#: Delivery states of a message we sent, in the order a channel reports them;
+#: `undelivered` and `failed` end it, with the channel's code.
+DELIVERY_STATES = ("queued", "sent", "delivered", "read", "undelivered", "failed")
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -112,11 +134,21 @@ class Address:
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
+    """A file on a message. Lazy when `fetch_ref` is set and `data` is empty.
+
+    Channels whose files are links that expire or need the bot's token (Telegram
+    `getFile`, Slack `url_private`) hand over a `fetch_ref` instead of the bytes;
+    the core asks `adapter.fetch_attachment(fetch_ref)` when someone opens or saves
+    it, and keeps the bytes as a blob from then on. `size` is the channel's word.
+    """
+
     filename: str
     content_type: str
-    data: bytes
+    data: bytes = b""
     content_id: str | None = None
     inline: bool = False
+    fetch_ref: str | None = None
+    size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +172,16 @@ class DeliveryReport:
 class Inbound:
     """One message as it arrived on a channel, already decoded to text.
 
-    `external_id` is unique per channel (email Message-ID, Slack ts, ...);
-    re-delivering the same record is harmless. `thread_refs` lists the external
-    ids this message answers, oldest first, most specific (direct parent) last.
+    `external_id` is unique per channel and `scope` (email Message-ID, Slack ts in
+    its workspace and channel, Telegram message_id in its chat); re-delivering the
+    same record is harmless. `thread_refs` lists the ids (in the same scope) this
+    message answers, oldest first, most specific (direct parent) last; `also_ids`
+    are further ids the channel gave the same message. `also_known_as` are other
+    identities the sender showed (a phone number shared on Telegram, the email of a
+    Slack profile): the core links them to the sender's customer, or the sender to
+    the customer who already has one of them. `meta` is kept with the
+    message and comes back in the `Outbound.context` of a reply to it (thread,
+    chat, visibility), so the adapter can answer in place.
     `chat_like` marks messages with no subject-based threading (chat, SMS), which
     the continuity rule may join to the customer's open conversation. Every text is
     valid Unicode (`valid_text`). A quarantined record's first defect says why.
@@ -159,6 +198,9 @@ class Inbound:
     recipients: tuple[Address, ...] = ()
     cc: tuple[Address, ...] = ()
     thread_refs: tuple[str, ...] = ()
+    scope: str = ""
+    also_ids: tuple[str, ...] = ()
+    also_known_as: tuple[Address, ...] = ()
     chat_like: bool = False
     attachments: tuple[Attachment, ...] = ()
     raw: bytes | None = None
@@ -184,12 +226,49 @@ class Inbound:
 Decoder = Callable[[bytes, Mapping[str, Any]], Inbound]
 
 
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """A message was changed on the channel: the store shows `text`, the old text stays in its history."""
+
+    external_id: str
+    text: str
+    edited_at: datetime
+    scope: str = ""
+    html: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """A message was deleted on the channel: shown as deleted, its text kept for the audit unless erased."""
+
+    external_id: str
+    deleted_at: datetime
+    scope: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryChange:
+    """A message we sent moved on (`DELIVERY_STATES`); `code` and `detail` are the channel's words."""
+
+    external_id: str
+    state: str
+    at: datetime
+    scope: str = ""
+    code: str = ""
+    detail: str = ""
+
+
+#: What a batch may carry besides new messages; each is applied idempotently, and one
+#: about a message the desk does not hold is kept aside, never an error.
+Update = Edit | Deletion | DeliveryChange
+
+
 @dataclass(slots=True)
 class Batch:
     """Records fetched together, and the cursor to store once they are persisted.
 
-    The core commits the records and `cursor` in one transaction, so a crash
-    either keeps both or neither.
+    The core commits the records, the `updates` and `cursor` in one transaction,
+    so a crash either keeps all or none.
 
     Batches from `poll_undecoded` may also carry `undecoded` records,
     (bytes, meta) pairs that the core turns into Inbound records with `decode`
@@ -205,6 +284,7 @@ class Batch:
     undecoded: list[tuple[bytes, Mapping[str, Any]]] = field(default_factory=list)
     decode: Decoder | None = None
     commit_first: bool = False
+    updates: list[Update] = field(default_factory=list)
 
     def decoded(self) -> list[Inbound]:
         """Every record of the batch, decoding the undecoded ones here."""
@@ -219,7 +299,11 @@ class Outbound:
     """A reply to send. `message_ref` is ours and stable across retries.
 
     For email `message_ref` is the Message-ID generated before sending, so a
-    retry after a crash can be recognised and a copy coming back is ours.
+    retry after a crash can be recognised and a copy coming back is ours; a chat
+    channel uses it as its idempotency key where the service has one.
+    `in_reply_to` is the id of the message answered (in `scope`), `references`
+    the thread's ids before it, and `context` that message's `Inbound.meta`
+    (Slack channel and thread_ts, Telegram chat_id, Mastodon visibility).
     """
 
     message_ref: str
@@ -234,15 +318,89 @@ class Outbound:
     references: tuple[str, ...] = ()
     attachments: tuple[Attachment, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
+    scope: str = ""
+    context: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """What the channel said when it accepted an Outbound."""
+    """What the channel said when it accepted an Outbound.
+
+    Every id in it becomes a reference of our message (in `scope`): `external_id`,
+    and `also_ids` when the text went out in several parts. `state` is where
+    delivery stands now; later `DeliveryChange`s move it on.
+    """
 
     external_id: str
     sent_at: datetime
     meta: Mapping[str, Any] = field(default_factory=dict)
+    scope: str = ""
+    also_ids: tuple[str, ...] = ()
+    state: str = "sent"
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can do; the core asks this instead of the channel's kind.
+
+    `addresses`: identity kinds it can send to (empty: it cannot send). `subject`,
+    `html`, `attachments`: whether replies carry them. `max_length`: characters in
+    one message, None for no limit (longer text is split by the adapter's
+    `split_text`, which the composer uses to show the parts).
+    """
+
+    addresses: frozenset[str] = frozenset()
+    subject: bool = False
+    html: bool = False
+    attachments: bool = False
+    max_length: int | None = None
+
+    @property
+    def can_send(self) -> bool:
+        return bool(self.addresses)
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A configuration key a channel kind takes, for validation, `init` and `doctor`.
+
+    `type` is `str`, `int`, `number`, `bool` or `list` (of strings); numbers are
+    checked against `minimum`/`maximum`. A `secret` is also read as `KEY_cmd`
+    (a command's output) or `KEY_env` (an environment variable), never logged.
+    """
+
+    name: str
+    type: str
+    help: str
+    required: bool = False
+    secret: bool = False
+    default: Any = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+def split_text(text: str, limit: int | None) -> list[str]:
+    """`text` in parts of at most `limit` characters, cut at a paragraph, line, sentence
+    or word boundary where one is near enough, never inside a word otherwise possible."""
+    if limit is None or len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = -1
+        for boundary in ("\n\n", "\n", ". ", "! ", "? ", "。", "؟ ", " "):
+            at = window.rfind(boundary)
+            if at >= limit // 2:  # a boundary in the first half makes parts too short
+                cut = at + len(boundary)
+                break
+        if cut <= 0:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
 
 
 class AdapterError(Exception):
@@ -307,12 +465,20 @@ class Adapter(Protocol):
     returns when new records may be available (IMAP IDLE, a sleep for polling
     channels). `send` delivers one Outbound or raises Transient/PermanentError.
 
+    Class attributes: `capabilities` and `options` (see `Capabilities`, `Option`).
+    A channel that splits long text offers `split_text(text) -> list[str]` (a
+    staticmethod, so the composer can call it without a connection).
+
     Optional: `async def probe(self) -> list[ProbeStep]` logs in to every server the
     channel uses and reports each step (`omnidesk doctor --connect`); it never raises
     for a failed step and changes nothing on the servers.
+    `async def fetch_attachment(self, fetch_ref: str) -> bytes` downloads a lazy
+    `Attachment`, raising Transient/PermanentError.
     """
 
     kind: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+    options: ClassVar[tuple[Option, ...]]
     name: str
 
     def poll(self, cursor: str | None) -> AsyncIterator[Batch]: ...

@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
-from adapters.base import Batch, Outbound, ProbeStep, Receipt, SecretResolver
+from adapters.base import Batch, Capabilities, Option, Outbound, ProbeStep, Receipt, SecretResolver
 from adapters.email.imap import ImapSettings, ImapSync
 from adapters.email.smtp import build_message, message_bytes, send_email, smtp_settings
 
@@ -27,6 +27,10 @@ class EmailAdapter:
     """An IMAP mailbox plus its SMTP server, as one omnidesk channel."""
 
     kind: ClassVar[str] = "email"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        addresses=frozenset({"email"}), subject=True, html=True, attachments=True)
+    #: Email keys are still validated by the core's own tables (omnidesk/config.py).
+    options: ClassVar[tuple[Option, ...]] = ()
 
     def __init__(self, name: str, options: Mapping[str, Any], secret: SecretResolver) -> None:
         self.name = name

@@ -29,7 +29,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from adapters.base import Batch, ConfigurationError, Inbound, Outbound, ProbeStep, Receipt, SecretResolver
+from adapters.base import (
+    Batch,
+    Capabilities,
+    ConfigurationError,
+    Inbound,
+    Option,
+    Outbound,
+    ProbeStep,
+    Receipt,
+    SecretResolver,
+)
 from adapters.email import mime
 
 #: Files that became visible this recently stay above the cursor's watermark (seconds).
@@ -176,6 +186,9 @@ class MaildirAdapter:
     """
 
     kind: ClassVar[str] = "maildir"
+    capabilities: ClassVar[Capabilities] = Capabilities()  # reads a local folder; sends nothing
+    #: Maildir keys are still validated by the core's own tables (omnidesk/config.py).
+    options: ClassVar[tuple[Option, ...]] = ()
 
     def __init__(self, name: str, options: Mapping[str, Any], secret: SecretResolver) -> None:
         self.name = name
