@@ -30,6 +30,7 @@ IMPORTERS_GROUP = "omnidesk.importers"
 BUILTINS: dict[str, str] = {
     "email": "adapters.email.channel:EmailAdapter",
     "maildir": "adapters.email.maildir:MaildirAdapter",
+    "slack": "adapters.slack.channel:SlackAdapter",
 }
 BUILTIN_IMPORTERS: dict[str, str] = {"email": "adapters.email.files:EmailFiles"}
 

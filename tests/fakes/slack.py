@@ -275,6 +275,14 @@ class FakeSlack(FakeHTTPServer):
             )
             return str(message["ts"])
 
+    def app_says(self, channel: Channel, text: str, *, bot_id: str = "B0OTHER01") -> str:
+        """A `bot_message` from another app (an integration, a webhook), which a desk must ignore."""
+        with self.lock:
+            fields = {"subtype": "bot_message", "bot_id": bot_id, "username": "deploys", "text": text}
+            message = self._new_message(channel, fields, None, False)
+            self.notify()
+            return str(message["ts"])
+
     def bot_posts(self) -> list[dict[str, Any]]:
         """Every message the bot posted, oldest first, with its channel id."""
         with self.lock:

@@ -1,0 +1,138 @@
+"""The `slack` channel: a bot token reading its conversations and answering in the customer's thread.
+
+    adapter = SlackAdapter("team", {"token_env": "SLACK_TOKEN"}, secret)
+    async for batch in adapter.poll(cursor): ...   # see adapters/slack/poll.py
+    receipt = await adapter.send(outbound)         # chat.postMessage, split at 4,000 characters
+
+slack-sdk (and aiohttp) are imported when the adapter first talks to Slack, so
+listing or validating channels never loads them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from adapters.base import (
+    AdapterError,
+    Batch,
+    Capabilities,
+    ConfigurationError,
+    Option,
+    Outbound,
+    PermanentError,
+    ProbeStep,
+    Receipt,
+    SecretResolver,
+    split_text,
+)
+
+if TYPE_CHECKING:
+    from adapters.slack.api import SlackAPI
+    from adapters.slack.poll import Poller
+
+DEFAULT_API_URL = "https://slack.com/api/"
+MAX_LENGTH = 4000  # Slack truncates longer posts in clients; the API's own limit is 40,000
+
+
+class SlackAdapter:
+    """One Slack workspace, as the bot user of a Slack app sees it."""
+
+    kind: ClassVar[str] = "slack"
+    capabilities: ClassVar[Capabilities] = Capabilities(addresses=frozenset({"slack"}), max_length=MAX_LENGTH)
+    options: ClassVar[tuple[Option, ...]] = (
+        Option("token", "str", "the bot token (xoxb-...)", required=True, secret=True),
+        Option("conversations", "list", "conversation ids to read (default: every one the bot is in)"),
+        Option("api_url", "str", "the Web API base URL", default=DEFAULT_API_URL),
+        Option("poll_seconds", "number", "seconds between polls", default=30, minimum=0.1, maximum=3600),
+        Option("thread_days", "number", "days a thread is followed for new replies after its last one",
+               default=7, minimum=0, maximum=365),
+        Option("batch_size", "int", "messages per stored batch", default=200, minimum=1, maximum=10000),
+        Option("timeout_seconds", "int", "seconds before a Web API call is given up", default=30,
+               minimum=1, maximum=600),
+    )
+
+    def __init__(self, name: str, options: Mapping[str, Any], secret: SecretResolver) -> None:
+        self.name = name
+        self.settings = dict(options)
+        self._secret = secret
+        self.api_url = str(self.settings.get("api_url") or DEFAULT_API_URL)
+        self.poll_seconds = float(self.settings.get("poll_seconds", 30))
+        conversations = self.settings.get("conversations") or []
+        if isinstance(conversations, str) or not all(isinstance(c, str) for c in conversations):
+            raise ConfigurationError(f"channel {name}: conversations must be a list of conversation ids")
+        self.conversations = [c.strip() for c in conversations if c.strip()]
+        self._api: SlackAPI | None = None
+        self._poller: Poller | None = None
+
+    @staticmethod
+    def split_text(text: str) -> list[str]:
+        return split_text(text, MAX_LENGTH)
+
+    def _connect(self) -> Poller:
+        if self._poller is None:
+            from adapters.slack.api import SlackAPI
+            from adapters.slack.poll import Poller
+
+            self._api = SlackAPI(self.name, self.api_url, lambda: self._secret("token"),
+                                 int(self.settings.get("timeout_seconds", 30)))
+            self._poller = Poller(self.name, self._api, self.conversations,
+                                  int(self.settings.get("batch_size", 200)),
+                                  float(self.settings.get("thread_days", 7)))
+        return self._poller
+
+    def poll(self, cursor: str | None) -> AsyncIterator[Batch]:
+        return self._connect().poll(cursor)
+
+    async def wait_for_changes(self, timeout: float) -> None:
+        await asyncio.sleep(min(timeout, self.poll_seconds))
+
+    async def send(self, outbound: Outbound) -> Receipt:
+        """chat.postMessage into the answered message's thread; long text as several posts."""
+        from adapters.slack.mrkdwn import escape
+
+        poller = self._connect()
+        await poller.identify()
+        context = outbound.context.get("slack") or {}
+        channel = str(context.get("channel") or outbound.scope.partition("/")[2])
+        if not channel:
+            raise PermanentError(f"channel {self.name}: no Slack conversation to answer in"
+                                 " (the reply has no Slack message to answer)")
+        thread_ts = str(context["thread_ts"]) if "thread_ts" in context else (outbound.in_reply_to or "")
+        assert self._api is not None
+        posted: list[str] = []
+        for part in self.split_text(outbound.text):
+            body = await self._api.call("chat.postMessage", write=True, channel=channel, text=escape(part),
+                                        thread_ts=thread_ts, unfurl_links=False, unfurl_media=False)
+            posted.append(str(body["ts"]))
+        return Receipt(external_id=posted[0], also_ids=tuple(posted[1:]), sent_at=datetime.now(UTC),
+                       scope=f"{poller.team}/{channel}",
+                       meta={"slack": {"channel": channel, "thread_ts": thread_ts, "team": poller.team}})
+
+    async def probe(self) -> list[ProbeStep]:
+        """auth.test, then whether the conversations can be listed or read (doctor --connect)."""
+        poller = self._connect()
+        try:
+            await poller.identify()
+        except AdapterError as exc:
+            return [ProbeStep("slack auth.test", "fail", str(exc))]
+        who = f"bot {poller.bot_user} in team {poller.team} at {self.api_url}"
+        steps = [ProbeStep("slack auth.test", "ok", who)]
+        assert self._api is not None
+        try:
+            if self.conversations:
+                for cid in self.conversations:
+                    await self._api.call("conversations.history", channel=cid, limit=1)
+                detail = f"{len(self.conversations)} configured conversation(s) readable"
+            else:
+                detail = f"member of {len(await poller.member_conversations())} conversation(s)"
+        except AdapterError as exc:
+            return [*steps, ProbeStep("slack conversations", "fail", str(exc))]
+        return [*steps, ProbeStep("slack conversations", "ok", detail)]
+
+    async def close(self) -> None:
+        if self._api is not None:
+            api, self._api, self._poller = self._api, None, None
+            await api.close()
