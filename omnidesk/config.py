@@ -300,10 +300,10 @@ def _channel(v: _Validator, name: str, item: Mapping[str, Any], base: Path) -> C
 
 
 def _plugin_kinds() -> set[str]:
-    """Adapter kinds installed through the `omnidesk.adapters` entry-point group."""
-    from importlib.metadata import entry_points
+    """Adapter kinds the registry knows: the `omnidesk.adapters` entry points and the built-ins."""
+    from omnidesk.registry import kinds
 
-    return {ep.name for ep in entry_points(group="omnidesk.adapters")}
+    return set(kinds())
 
 
 def _resolve_path(value: str | Path, base: Path) -> Path:

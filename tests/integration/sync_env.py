@@ -62,17 +62,22 @@ async def open_desk_with(path: Path, *channels: ChannelSettings, undo_seconds: f
 
 def config_toml(path: Path, maildir: Path, *, extra_channels: str = "") -> Path:
     """A config file for subprocess runs of `omnidesk sync`."""
-    config = path / "omnidesk.toml"
-    config.write_text(f"""
-[desk]
-name = "sync test"
-data_dir = "{path / 'data'}"
-
+    return desk_toml(path, f"""
 [channels.support]
 kind = "maildir"
 address = "support@desk.test"
 path = "{maildir}"
 poll_seconds = 0.2
 {extra_channels}
-""", "utf-8")
+""")
+
+
+def desk_toml(path: Path, channels: str) -> Path:
+    """`path/omnidesk.toml`: a desk keeping its data under `path/data`, with the `channels` tables."""
+    config = path / "omnidesk.toml"
+    config.write_text(f"""
+[desk]
+name = "sync test"
+data_dir = "{path / 'data'}"
+{channels}""", "utf-8")
     return config

@@ -119,7 +119,8 @@ async def test_joins_and_other_apps_are_skipped_our_echo_flagged(slack: FakeSlac
     support = slack.add_channel("support")
     slack.join_event(support, ann)
     question = slack.say(support, ann, "hi")
-    _, cursor = await poll_all(a, None)
+    batches, cursor = await poll_all(a, None)
+    assert [r.external_id for r in records(batches)] == [question]
     receipt = await a.send(Outbound("m1", (), "hello from the desk",
                                     context={"slack": {"channel": support.id, "thread_ts": question}}))
     slack.app_says(support, "deploy done")
