@@ -59,13 +59,19 @@ class SlackAdapter:
         self.settings = dict(options)
         self._secret = secret
         self.api_url = str(self.settings.get("api_url") or DEFAULT_API_URL)
-        self.poll_seconds = float(self.settings.get("poll_seconds", 30))
+        self.poll_seconds = self._number("poll_seconds", 30)
         conversations = self.settings.get("conversations") or []
         if isinstance(conversations, str) or not all(isinstance(c, str) for c in conversations):
             raise ConfigurationError(f"channel {name}: conversations must be a list of conversation ids")
         self.conversations = [c.strip() for c in conversations if c.strip()]
         self._api: SlackAPI | None = None
         self._poller: Poller | None = None
+
+    def _number(self, key: str, default: float) -> float:
+        value = self.settings.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigurationError(f"channel {self.name}: {key} must be a positive number, not {value!r}")
+        return float(value)
 
     @staticmethod
     def split_text(text: str) -> list[str]:
@@ -77,10 +83,9 @@ class SlackAdapter:
             from adapters.slack.poll import Poller
 
             self._api = SlackAPI(self.name, self.api_url, lambda: self._secret("token"),
-                                 int(self.settings.get("timeout_seconds", 30)))
+                                 int(self._number("timeout_seconds", 30)))
             self._poller = Poller(self.name, self._api, self.conversations,
-                                  int(self.settings.get("batch_size", 200)),
-                                  float(self.settings.get("thread_days", 7)))
+                                  int(self._number("batch_size", 200)), self._number("thread_days", 7))
         return self._poller
 
     def poll(self, cursor: str | None) -> AsyncIterator[Batch]:

@@ -238,3 +238,10 @@ def test_the_cursor_is_json_and_a_garbled_one_starts_over() -> None:
     assert load_cursor(dump_cursor(state)) == state
     assert json.loads(dump_cursor(state))["v"] == 1
     assert load_cursor("not json") == {} and load_cursor('{"v": 1}') == {}
+
+
+def test_bad_options_name_the_channel_and_key() -> None:
+    with pytest.raises(ConfigurationError, match="team: conversations must be a list"):
+        SlackAdapter("team", {"conversations": "C1"}, lambda name: TOKEN)
+    with pytest.raises(ConfigurationError, match="team: poll_seconds must be a positive number"):
+        SlackAdapter("team", {"poll_seconds": "often"}, lambda name: TOKEN)
