@@ -1,9 +1,10 @@
 """Reading a workspace: conversations.history per conversation, conversations.replies for active threads.
 
 The cursor (JSON) keeps, per conversation, the newest top-level `ts` committed, the
-threads still followed with the latest reply read, and a `mark`: the newest time
-seen, so an `edited` newer than it is an edit we have not reported. Records come
-oldest first and each batch carries the cursor up to its last record, so a restart
+threads still followed with the latest reply read, and `mark`s: the newest time seen
+in the history and in each thread when last read, so an `edited` newer than its
+mark is an edit not reported yet (Slack's own times: our clock does not matter).
+Records come oldest first and each batch carries the cursor up to its last record, so a restart
 after a crash reads on from there: nothing missed, nothing read twice.
 
 What polling can see (the Events API sees the rest): a new message anywhere; new
@@ -43,16 +44,25 @@ MEMBER_TYPES = "public_channel,private_channel,mpim,im"
 
 
 @dataclass
+class Thread:
+    """A followed thread: the latest reply read, and the newest time seen in it then."""
+
+    latest: str
+    mark: str = ""
+
+
+@dataclass
 class Conversation:
     """What the cursor remembers of one conversation."""
 
     newest: str = ""
-    mark: str = ""
-    threads: dict[str, str] = field(default_factory=dict)  # parent ts -> latest reply read
+    mark: str = ""  # of the history
+    threads: dict[str, Thread] = field(default_factory=dict)  # by parent ts
     deleted: list[str] = field(default_factory=list)  # tombstoned parents already reported
 
     def as_json(self) -> dict[str, Any]:
-        return {"newest": self.newest, "mark": self.mark, "threads": self.threads, "deleted": self.deleted}
+        return {"newest": self.newest, "mark": self.mark, "deleted": self.deleted,
+                "threads": {p: {"latest": t.latest, "mark": t.mark} for p, t in self.threads.items()}}
 
 
 def load_cursor(cursor: str | None) -> dict[str, Conversation]:
@@ -62,7 +72,8 @@ def load_cursor(cursor: str | None) -> dict[str, Conversation]:
     try:
         data = json.loads(cursor)
         return {cid: Conversation(str(c.get("newest", "")), str(c.get("mark", "")),
-                                  {str(k): str(v) for k, v in dict(c.get("threads", {})).items()},
+                                  {str(p): Thread(str(t["latest"]), str(t.get("mark", "")))
+                                   for p, t in dict(c.get("threads", {})).items()},
                                   [str(t) for t in c.get("deleted", [])])
                 for cid, c in dict(data["conversations"]).items()}
     except (ValueError, KeyError, TypeError, AttributeError):
@@ -80,6 +91,13 @@ def _later(a: str, b: str) -> str:
     if not a:
         return b
     return b if b and float(b) > float(a) else a
+
+
+def _newest_seen(mark: str, messages: list[dict[str, Any]]) -> str:
+    """`mark` moved to the newest ts or edit ts among `messages`."""
+    for message in messages:
+        mark = _later(_later(mark, str(message["ts"])), str((message.get("edited") or {}).get("ts") or ""))
+    return mark
 
 
 class Poller:
@@ -126,7 +144,7 @@ class Poller:
         conv = state.setdefault(cid, Conversation())
         before = dump_cursor(state)
         horizon = time.time() - self.thread_seconds
-        for parent in [p for p, latest in conv.threads.items() if float(latest) < horizon]:
+        for parent in [p for p, t in conv.threads.items() if float(t.latest) < horizon]:
             del conv.threads[parent]
         conv.deleted = [p for p in conv.deleted if p in conv.threads]
         # Re-read back to the oldest followed thread, to see which threads moved.
@@ -142,7 +160,6 @@ class Poller:
             return
         history.reverse()  # Slack gives newest first; we commit oldest first
         out = _Collector(self.batch_size)
-        mark = conv.mark
         moved: list[str] = []
         for message in history:
             ts = str(message["ts"])
@@ -154,29 +171,30 @@ class Poller:
                 await self._add(out, message, cid)
                 conv.newest = ts
             else:
-                await self._maybe_edit(out, message, cid, mark)
+                await self._maybe_edit(out, message, cid, conv.mark)
             if message.get("latest_reply") or message.get("reply_count"):
-                conv.threads.setdefault(ts, ts)
-                if float(message.get("latest_reply") or ts) > float(conv.threads[ts]):
+                thread = conv.threads.setdefault(ts, Thread(ts))
+                if float(message.get("latest_reply") or ts) > float(thread.latest):
                     moved.append(ts)
             if out.full():
                 yield out.take(dump_cursor(state))
+        # Moved only now (a crash before re-reads the history): an edit seen is reported once.
+        conv.mark = _newest_seen(conv.mark, history)
         for parent in moved:
-            known = conv.threads[parent]
-            for reply in await self._all("conversations.replies", channel=cid, ts=parent):
+            thread = conv.threads[parent]
+            known = thread.latest
+            replies = [r for r in await self._all("conversations.replies", channel=cid, ts=parent)
+                       if str(r["ts"]) != parent]
+            for reply in replies:
                 ts = str(reply["ts"])
-                if ts == parent:
-                    continue
                 if float(ts) > float(known):
                     await self._add(out, reply, cid)
-                    conv.threads[parent] = _later(conv.threads[parent], ts)
+                    thread.latest = _later(thread.latest, ts)
                 else:
-                    await self._maybe_edit(out, reply, cid, mark)
+                    await self._maybe_edit(out, reply, cid, thread.mark)
                 if out.full():
                     yield out.take(dump_cursor(state))
-        for message in out.seen_messages:
-            conv.mark = _later(_later(conv.mark, str(message["ts"])),
-                               str((message.get("edited") or {}).get("ts") or ""))
+            thread.mark = _newest_seen(thread.mark, replies)
         after = dump_cursor(state)
         if out.records or out.updates or after != before:
             yield out.take(after)
@@ -188,7 +206,6 @@ class Poller:
         return found
 
     async def _add(self, out: _Collector, message: dict[str, Any], cid: str) -> None:
-        out.seen_messages.append(message)
         ts = str(message["ts"])
         if ts in out.added or not is_written(message, self.bot_id):
             return
@@ -196,7 +213,6 @@ class Poller:
         out.records.append(await self._inbound(message, cid))
 
     async def _maybe_edit(self, out: _Collector, message: dict[str, Any], cid: str, mark: str) -> None:
-        out.seen_messages.append(message)
         edited = str((message.get("edited") or {}).get("ts") or "")
         if edited and mark and float(edited) > float(mark) and is_written(message, self.bot_id):
             names = await self._names(str(message.get("text") or ""))
@@ -246,7 +262,6 @@ class _Collector:
         self.records: list[Inbound] = []
         self.updates: list[Update] = []
         self.added: set[str] = set()
-        self.seen_messages: list[dict[str, Any]] = []
 
     def full(self) -> bool:
         return len(self.records) + len(self.updates) >= self.size

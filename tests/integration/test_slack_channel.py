@@ -114,6 +114,24 @@ async def test_thread_replies_edits_and_a_tombstone(slack: FakeSlack, a: SlackAd
     assert not [u for b in batches for u in b.updates]
 
 
+async def test_an_edited_reply_is_reported_when_its_thread_moves(slack: FakeSlack, a: SlackAdapter) -> None:
+    ann = slack.add_user("ann")
+    support = slack.add_channel("support")
+    parent = slack.say(support, ann, "question")
+    first = slack.say(support, ann, "detail", thread_ts=parent)
+    _, cursor = await poll_all(a, None)
+    slack.edit(support, first, "detail, corrected")
+    slack.say(support, ann, "something else")  # history moves on past the edit
+    batches, cursor = await poll_all(a, cursor)
+    assert [r.text for r in records(batches)] == ["something else"]
+    assert not [u for b in batches for u in b.updates]  # the thread did not move: not seen yet
+    slack.say(support, ann, "still there?", thread_ts=parent)
+    batches, cursor = await poll_all(a, cursor)
+    assert [r.text for r in records(batches)] == ["still there?"]
+    (update,) = [u for b in batches for u in b.updates]
+    assert isinstance(update, Edit) and (update.external_id, update.text) == (first, "detail, corrected")
+
+
 async def test_joins_and_other_apps_are_skipped_our_echo_flagged(slack: FakeSlack, a: SlackAdapter) -> None:
     ann = slack.add_user("ann")
     support = slack.add_channel("support")
@@ -232,9 +250,9 @@ async def test_probe_names_the_bot_and_configured_conversations(slack: FakeSlack
 
 
 def test_the_cursor_is_json_and_a_garbled_one_starts_over() -> None:
-    from adapters.slack.poll import Conversation, dump_cursor, load_cursor
+    from adapters.slack.poll import Conversation, Thread, dump_cursor, load_cursor
 
-    state = {"C1": Conversation("1.000001", "1.000002", {"1.000001": "1.000002"}, [])}
+    state = {"C1": Conversation("1.000001", "1.000002", {"1.000001": Thread("1.000002", "1.000003")}, [])}
     assert load_cursor(dump_cursor(state)) == state
     assert json.loads(dump_cursor(state))["v"] == 1
     assert load_cursor("not json") == {} and load_cursor('{"v": 1}') == {}
