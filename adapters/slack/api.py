@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -79,6 +80,34 @@ class SlackAPI:
             cursor = str((body.get("response_metadata") or {}).get("next_cursor") or "")
             if not cursor:
                 return
+
+    async def download(self, url: str) -> bytes:
+        """A file's bytes from its `url_private`, which answers only with the bot token.
+
+        The token goes only to Slack's own hosts (or the configured API's), never to a
+        host a message names. Without a valid token Slack answers with its sign-in page.
+        """
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        ours = host in (urlsplit(self.api_url).hostname, "slack.com") or host.endswith(".slack.com")
+        if parts.scheme not in ("https", "http") or not ours:
+            raise PermanentError(f"Slack file {url!r} is not on a Slack host; not sending the token there")
+        self._web()
+        assert self._session is not None
+        auth = {"Authorization": f"Bearer {self._token()}"}
+        try:
+            async with self._session.get(url, headers=auth) as response:
+                if response.status >= 500 or response.status == 429:
+                    raise TransientError(f"Slack file download: HTTP {response.status}",
+                                         retry_after=_seconds(response.headers.get("Retry-After")))
+                if response.status != 200:
+                    raise PermanentError(f"Slack file download: HTTP {response.status}")
+                if response.content_type == "text/html":
+                    raise PermanentError("Slack sent its sign-in page instead of the file:"
+                                         " the token cannot read it (scope files:read?)")
+                return await response.read()
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise TransientError(f"Slack file download: {exc or type(exc).__name__}") from exc
 
     def _error(self, method: str, exc: SlackApiError) -> AdapterError:
         response = exc.response

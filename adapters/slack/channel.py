@@ -116,6 +116,12 @@ class SlackAdapter:
                        scope=f"{poller.team}/{channel}",
                        meta={"slack": {"channel": channel, "thread_ts": thread_ts, "team": poller.team}})
 
+    async def fetch_attachment(self, fetch_ref: str) -> bytes:
+        """The bytes of a file a message carried (`fetch_ref` is its url_private_download)."""
+        self._connect()
+        assert self._api is not None
+        return await self._api.download(fetch_ref)
+
     async def probe(self) -> list[ProbeStep]:
         """auth.test, then whether the conversations can be listed or read (doctor --connect)."""
         poller = self._connect()

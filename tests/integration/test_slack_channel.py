@@ -15,6 +15,7 @@ from adapters.base import (
     Deletion,
     Edit,
     Outbound,
+    PermanentError,
     TransientError,
 )
 from adapters.slack.channel import SlackAdapter
@@ -130,6 +131,23 @@ async def test_an_edited_reply_is_reported_when_its_thread_moves(slack: FakeSlac
     assert [r.text for r in records(batches)] == ["still there?"]
     (update,) = [u for b in batches for u in b.updates]
     assert isinstance(update, Edit) and (update.external_id, update.text) == (first, "detail, corrected")
+
+
+async def test_files_are_lazy_and_fetched_with_the_token(slack: FakeSlack, a: SlackAdapter) -> None:
+    ann = slack.add_user("ann")
+    support = slack.add_channel("support")
+    slack.say(support, ann, "the invoice", files=[("számla 账单.pdf", "application/pdf", b"%PDF-1.4 data")])
+    batches, _ = await poll_all(a, None)
+    (got,) = records(batches)
+    (file,) = got.attachments
+    assert (file.filename, file.content_type, file.size) == ("számla 账单.pdf", "application/pdf", 13)
+    assert file.data == b""
+    assert file.fetch_ref and await a.fetch_attachment(file.fetch_ref) == b"%PDF-1.4 data"
+    with pytest.raises(PermanentError, match="not on a Slack host"):
+        await a.fetch_attachment("https://evil.example/files-pri/x")
+    slack.revoke()
+    with pytest.raises(PermanentError, match="sign-in page"):
+        await a.fetch_attachment(file.fetch_ref)
 
 
 async def test_joins_and_other_apps_are_skipped_our_echo_flagged(slack: FakeSlack, a: SlackAdapter) -> None:
