@@ -215,6 +215,23 @@ async def test_a_reply_goes_into_the_thread_escaped_and_split(slack: FakeSlack, 
     assert posts[0]["bot_id"] == BOT_ID
 
 
+async def test_a_reply_slack_refuses_is_permanent_and_a_dm_is_answered_in_place(
+        slack: FakeSlack, a: SlackAdapter) -> None:
+    ann = slack.add_user("ann")
+    support = slack.add_channel("support")
+    dm = slack.open_dm(ann)
+    with pytest.raises(PermanentError, match="thread_not_found"):
+        gone = {"slack": {"channel": support.id, "thread_ts": "1.000001"}}
+        await a.send(Outbound("m1", (), "hi", context=gone))
+    with pytest.raises(PermanentError, match="no Slack conversation"):
+        await a.send(Outbound("m2", (), "hi"))
+    slack.rate_limit("chat.postMessage", retry_after=0)
+    receipt = await a.send(Outbound("m3", (), "hello", scope=f"{TEAM_ID}/{dm.id}",
+                                    context={"slack": {"channel": dm.id, "thread_ts": ""}}))
+    (post,) = slack.bot_posts()
+    assert post["ts"] == receipt.external_id and "thread_ts" not in post and post["channel"] == dm.id
+
+
 async def test_429_is_waited_out_and_a_lasting_one_is_transient(slack: FakeSlack, a: SlackAdapter) -> None:
     ann = slack.add_user("ann")
     support = slack.add_channel("support")

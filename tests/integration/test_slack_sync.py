@@ -9,8 +9,11 @@ import sys
 from pathlib import Path
 
 from omnidesk.desk import Desk
+from omnidesk.services.sync import run_sync
+from omnidesk.settings import ChannelSettings
+from omnidesk.store.channels import channel_health
 from tests.fakes.slack import TOKEN, FakeSlack
-from tests.integration.sync_env import desk_toml, open_desk_with
+from tests.integration.sync_env import desk_toml, fill_maildir, maildir_channel, open_desk_with
 from tests.integration.test_dispatcher import until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -106,3 +109,22 @@ async def test_kill_9_mid_sync_then_a_rerun_loses_and_doubles_nothing(tmp_path: 
 
 async def _some(desk: Desk) -> bool:
     return len(await _stored(desk)) > 0
+
+
+async def test_a_revoked_token_marks_only_the_slack_channel_unhealthy(tmp_path: Path) -> None:
+    with FakeSlack() as fake:
+        _workspace(fake, 3)
+        fake.revoke()
+        fill_maildir(tmp_path / "maildir", 4)
+        slack = ChannelSettings(name="team", kind="slack",
+                                options={"token": TOKEN, "api_url": fake.base_url, "poll_seconds": 0.2})
+        desk = await open_desk_with(tmp_path, maildir_channel("support", tmp_path / "maildir"), slack)
+        try:
+            report = await asyncio.wait_for(run_sync(desk, once=True, stop=asyncio.Event()), 30)
+            assert report.channels["support"].imported == 4 and not report.ok
+            assert "token_revoked" in (report.channels["team"].last_error or "")
+            health = {h.name: h for h in await channel_health(desk.db)}
+            assert health["team"].failing and "ConfigurationError" in (health["team"].last_error or "")
+            assert not health["support"].failing
+        finally:
+            await desk.db.close()
