@@ -173,8 +173,11 @@ class Poller:
             else:
                 await self._maybe_edit(out, message, cid, conv.mark)
             if message.get("latest_reply") or message.get("reply_count"):
+                new_thread = ts not in conv.threads
                 thread = conv.threads.setdefault(ts, Thread(ts))
-                if float(message.get("latest_reply") or ts) > float(thread.latest):
+                latest = message.get("latest_reply")
+                # Without latest_reply (older payloads), a thread is read when first seen.
+                if (float(latest) > float(thread.latest)) if latest else new_thread:
                     moved.append(ts)
             if out.full():
                 yield out.take(dump_cursor(state))

@@ -115,6 +115,17 @@ async def test_thread_replies_edits_and_a_tombstone(slack: FakeSlack, a: SlackAd
     assert not [u for b in batches for u in b.updates]
 
 
+async def test_a_long_thread_is_read_across_pages(slack: FakeSlack, a: SlackAdapter) -> None:
+    ann = slack.add_user("ann")
+    support = slack.add_channel("support")
+    parent = slack.say(support, ann, "a long story")
+    replies = [slack.say(support, ann, f"part {n}", thread_ts=parent) for n in range(450)]
+    batches, cursor = await poll_all(a, None)
+    assert [r.external_id for r in records(batches)] == [parent, *replies]
+    assert len(slack.calls("conversations.replies")) == 3
+    assert json.loads(cursor or "")["conversations"][support.id]["threads"][parent]["latest"] == replies[-1]
+
+
 async def test_an_edited_reply_is_reported_when_its_thread_moves(slack: FakeSlack, a: SlackAdapter) -> None:
     ann = slack.add_user("ann")
     support = slack.add_channel("support")
