@@ -128,3 +128,17 @@ async def test_a_revoked_token_marks_only_the_slack_channel_unhealthy(tmp_path: 
             assert not health["support"].failing
         finally:
             await desk.db.close()
+
+
+async def test_doctor_connect_names_a_revoked_token(tmp_path: Path) -> None:
+    with FakeSlack() as fake:
+        config = _config(tmp_path, fake)
+        doctor = ["--config", str(config), "doctor", "--connect"]
+        ok = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "omnidesk", *doctor], cwd=REPO,
+                                     env=_env(), capture_output=True, text=True, timeout=120)
+        assert "slack auth.test\tok" in ok.stdout and "slack conversations\tok" in ok.stdout, ok.stdout
+        fake.revoke()
+        bad = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "omnidesk", *doctor], cwd=REPO,
+                                      env=_env(), capture_output=True, text=True, timeout=120)
+        assert bad.returncode != 0
+        assert "slack auth.test\tfail\tchannel team: Slack refused the token (token_revoked)" in bad.stdout
