@@ -1,0 +1,231 @@
+"""The `telegram` channel: a bot's private chats (and groups where it is addressed).
+
+    adapter = TelegramAdapter("bot", {"token_env": "BOT_TOKEN"}, secret)
+    async for batch in adapter.poll(cursor): ...   # the core commits records + cursor
+    await adapter.wait_for_changes(15)             # a getUpdates long poll
+    receipt = await adapter.send(outbound)         # sendMessage, split at 4,096 characters
+
+The cursor is the next getUpdates offset. Sending an offset confirms every earlier update
+to Telegram, so it is sent only once the batch before it is committed: the next request
+after a yield carries it. A crash before that re-delivers the batch, and the core's dedupe
+absorbs it. What a long poll in `wait_for_changes` receives is kept for the next `poll`,
+not confirmed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from adapters.base import (
+    AdapterError,
+    Batch,
+    Capabilities,
+    ConfigurationError,
+    Option,
+    Outbound,
+    PermanentError,
+    ProbeStep,
+    Receipt,
+    SecretResolver,
+)
+from adapters.base import split_text as split_at_boundaries
+from adapters.telegram import updates as tg
+
+if TYPE_CHECKING:
+    from adapters.telegram.botapi import BotAPI
+
+DEFAULT_API_URL = "https://api.telegram.org"
+MAX_LENGTH = 4096
+#: getUpdates answers at most this many updates; one answer is one batch.
+BATCH_LIMIT = 100
+ALLOWED_UPDATES = ["message", "edited_message"]
+
+
+class TelegramAdapter:
+    """One Telegram bot as an omnidesk channel."""
+
+    kind: ClassVar[str] = "telegram"
+    capabilities: ClassVar[Capabilities] = Capabilities(addresses=frozenset({"telegram"}),
+                                                        max_length=MAX_LENGTH)
+    options: ClassVar[tuple[Option, ...]] = (
+        Option("token", "str", "The bot token from @BotFather (prefer token_cmd or token_env).",
+               required=True, secret=True),
+        Option("api_url", "str", f"Bot API server (default {DEFAULT_API_URL}; a self-hosted one works"
+               " the same).", default=DEFAULT_API_URL),
+        Option("long_poll_seconds", "number", "How long one getUpdates may wait for news (default 30).",
+               default=30, minimum=1, maximum=600),
+        Option("timeout_seconds", "number", "Network timeout of other requests (default 30).",
+               default=30, minimum=1, maximum=3600),
+    )
+
+    def __init__(self, name: str, options: Mapping[str, Any], secret: SecretResolver) -> None:
+        self.name = name
+        self.api_url = str(options.get("api_url") or DEFAULT_API_URL)
+        if not self.api_url.startswith(("http://", "https://")):
+            raise ConfigurationError(f"channel {name}: api_url {self.api_url!r} is not an http(s) URL")
+        self.long_poll = float(options.get("long_poll_seconds", 30))
+        self.timeout = float(options.get("timeout_seconds", 30))
+        self._secret = secret
+        self._api: BotAPI | None = None
+        self._bot: dict[str, Any] | None = None  # getMe, asked when a group message needs judging
+        self._committed: int | None = None  # the offset Telegram may be told: all before it is stored
+        self._held: tuple[int | None, list[dict[str, Any]]] | None = None  # (offset, updates) of a wait
+        self._file_paths: dict[str, str] = {}  # file_id -> file_path from getFile, until it expires
+
+    @staticmethod
+    def split_text(text: str) -> list[str]:
+        """The parts a reply goes out in: at most 4,096 characters, cut at paragraphs or sentences."""
+        return split_at_boundaries(text, MAX_LENGTH)
+
+    def api(self) -> BotAPI:
+        """The Bot API client, built (and httpx imported) on first use."""
+        if self._api is None:
+            from adapters.telegram.botapi import BotAPI
+
+            token = self._secret("token").strip()
+            if not token:
+                raise ConfigurationError(f"channel {self.name}: the bot token is empty")
+            self._api = BotAPI(self.api_url, token, timeout=self.timeout)
+        return self._api
+
+    # -- in ----------------------------------------------------------------------------------
+
+    async def poll(self, cursor: str | None) -> AsyncIterator[Batch]:
+        """Batches of at most 100 updates; each is confirmed by the request after it."""
+        offset = _offset(cursor)
+        self._committed = offset
+        while True:
+            found = await self._updates(offset)
+            if not found:
+                return
+            offset = int(found[-1]["update_id"]) + 1
+            if self._bot is None and tg.needs_bot(found):
+                self._bot = await self.api().call("getMe")
+            records, edits = tg.translate(found, self._bot)
+            yield Batch(records, str(offset), updates=list(edits), commit_first=True)
+            self._committed = offset  # resumed: the core has committed that batch and its cursor
+
+    async def _updates(self, offset: int | None, wait: float = 0) -> list[dict[str, Any]]:
+        """Updates from `offset` on: those a wait already holds, or a getUpdates (`wait` s long poll)."""
+        if self._held is not None:
+            held_offset, held = self._held
+            self._held = None
+            if held_offset == offset:
+                return held
+        params: dict[str, Any] = {"limit": BATCH_LIMIT, "timeout": int(wait),
+                                  "allowed_updates": ALLOWED_UPDATES}
+        if offset is not None:
+            params["offset"] = offset
+        result = await self.api().call("getUpdates", params, wait=wait)
+        return [u for u in result or () if offset is None or int(u.get("update_id", 0)) >= offset]
+
+    async def wait_for_changes(self, timeout: float) -> None:
+        """Long-poll without confirming anything new; what arrives waits for the next poll."""
+        if self._held is not None:
+            return
+        offset = self._committed
+        found = await self._updates(offset, wait=max(1.0, min(timeout, self.long_poll)))
+        if found:
+            self._held = (offset, found)
+
+    async def fetch_attachment(self, fetch_ref: str) -> bytes:
+        """The bytes of a file_id: getFile for its path, then the download (getFile again if it expired)."""
+        from adapters.telegram.botapi import FileGone
+
+        for fresh in (False, True):
+            path = None if fresh else self._file_paths.get(fetch_ref)
+            if path is None:
+                found = await self.api().call("getFile", {"file_id": fetch_ref})
+                path = str((found or {}).get("file_path") or "")
+                if not path:
+                    raise PermanentError("Telegram getFile gave no file_path: the file is too big to"
+                                         " download (over 20 MB) or gone")
+                self._file_paths[fetch_ref] = path
+            try:
+                return await self.api().download(path)
+            except FileGone:
+                self._file_paths.pop(fetch_ref, None)
+        raise PermanentError("Telegram: the file's download link was refused even after asking getFile again")
+
+    # -- out ---------------------------------------------------------------------------------
+
+    async def send(self, outbound: Outbound) -> Receipt:
+        """sendMessage per part, the first answering the customer's message; plain text, no parse_mode."""
+        chat_id = _chat_id(outbound)
+        parts = [p for p in self.split_text(outbound.text) if p.strip()]
+        if not parts:
+            raise PermanentError("the reply is empty; Telegram refuses empty messages")
+        reply_to = _reply_to(outbound, chat_id)
+        sent: list[dict[str, Any]] = []
+        for n, part in enumerate(parts):
+            params: dict[str, Any] = {"chat_id": chat_id, "text": part}
+            if n == 0 and reply_to is not None:
+                params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
+            try:
+                sent.append(await self.api().call("sendMessage", params))
+            except AdapterError as exc:
+                if not sent:
+                    raise
+                # A retry would send the first parts again: say what went out instead.
+                ids = ", ".join(str(m.get("message_id")) for m in sent)
+                raise PermanentError(f"sent {len(sent)} of {len(parts)} parts (message ids {ids});"
+                                     f" part {n + 1} failed: {exc}") from exc
+        ids = [str(m["message_id"]) for m in sent]
+        return Receipt(external_id=ids[0], sent_at=datetime.fromtimestamp(int(sent[0].get("date", 0)), UTC),
+                       meta={"telegram": {"chat_id": chat_id, "message_ids": [int(i) for i in ids]}},
+                       scope=str(chat_id), also_ids=tuple(ids[1:]))
+
+    async def probe(self) -> list[ProbeStep]:
+        """getMe (is the token good, is the server there), then getWebhookInfo (would polling conflict)."""
+        try:
+            me = await self.api().call("getMe")
+        except Exception as exc:  # a probe reports, never raises
+            return [ProbeStep("telegram getMe", "fail", str(exc))]
+        found = f"@{me.get('username')} (id {me.get('id')}) at {self.api_url}"
+        steps = [ProbeStep("telegram getMe", "ok", found)]
+        try:
+            hook = await self.api().call("getWebhookInfo")
+        except Exception as exc:
+            return [*steps, ProbeStep("telegram webhook", "warn", f"getWebhookInfo failed: {exc}")]
+        if hook.get("url"):
+            steps.append(ProbeStep("telegram webhook", "fail", "a webhook is set, so getUpdates is refused"
+                                   " (409); delete it with deleteWebhook"))
+        else:
+            steps.append(ProbeStep("telegram webhook", "ok", "no webhook; long polling works"))
+        return steps
+
+    async def close(self) -> None:
+        if self._api is not None:
+            api, self._api = self._api, None
+            await api.close()
+
+
+def _offset(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        return int(cursor)
+    except ValueError:
+        raise ConfigurationError(f"the stored Telegram cursor {cursor!r} is not an update offset") from None
+
+
+def _chat_id(outbound: Outbound) -> int:
+    """The chat to answer in: the answered message's chat, else the To user's private chat."""
+    context = outbound.context.get("telegram") if isinstance(outbound.context, Mapping) else None
+    if isinstance(context, Mapping) and isinstance(context.get("chat_id"), int):
+        return int(context["chat_id"])
+    for address in outbound.to:
+        if address.kind == "telegram" and address.address.lstrip("-").isdigit():
+            return int(address.address)
+    raise PermanentError("no Telegram chat to send to: the reply answers no Telegram message and has"
+                         " no telegram address (a user id) in To")
+
+
+def _reply_to(outbound: Outbound, chat_id: int) -> int | None:
+    """The message_id to reply to, if the answered message is in this chat."""
+    ref = outbound.in_reply_to
+    if not ref or not ref.isdigit() or (outbound.scope and outbound.scope != str(chat_id)):
+        return None
+    return int(ref)
