@@ -42,7 +42,8 @@ class BotAPI:
             response = await self._client.post(url, json=params or {},
                                                 timeout=httpx.Timeout(self._timeout + wait))
         except httpx.HTTPError as exc:
-            raise TransientError(f"Telegram {method}: {self._scrub(exc)}") from None
+            raise TransientError(f"Telegram {method}: no answer from {self.api_url}:"
+                                 f" {self._scrub(exc)}") from None
         try:
             body = response.json()
         except ValueError:
@@ -56,7 +57,8 @@ class BotAPI:
         try:
             response = await self._client.get(f"{self.api_url}/file/bot{self._token}/{file_path}")
         except httpx.HTTPError as exc:
-            raise TransientError(f"Telegram file download: {self._scrub(exc)}") from None
+            raise TransientError(f"Telegram file download: no answer from {self.api_url}:"
+                                 f" {self._scrub(exc)}") from None
         if response.status_code == 404:
             raise FileGone(file_path)
         if response.status_code != 200:
