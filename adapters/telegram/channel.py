@@ -153,6 +153,9 @@ class TelegramAdapter:
 
     async def send(self, outbound: Outbound) -> Receipt:
         """sendMessage per part, the first answering the customer's message; plain text, no parse_mode."""
+        if outbound.attachments:  # capabilities say so; a reply must not lose its files quietly
+            raise PermanentError(f"this Telegram channel sends text only; the reply has"
+                                 f" {len(outbound.attachments)} attachment(s)")
         chat_id = _chat_id(outbound)
         parts = [p for p in self.split_text(outbound.text) if p.strip()]
         if not parts:

@@ -13,6 +13,7 @@ import pytest
 
 from adapters.base import (
     Address,
+    Attachment,
     Batch,
     ConfigurationError,
     Edit,
@@ -153,8 +154,10 @@ async def test_photo_and_document_are_lazy_and_fetched_again_after_the_link_expi
     tg.send_file(ANNA, "photo", b"\xff\xd8 big photo", caption="the broken kettle")
     tg.send_file(MARYAM, "document", b"%PDF invoice", file_name="فاکتور.pdf", mime_type="application/pdf")
     tg.send_file(WEI, "voice", b"OggS voice")
+    tg.send_file(ANNA, "video", b"\x00\x00 mp4", mime_type="video/mp4")
     (batch,) = await drain(bot, None)
-    photo, document, voice = (r.attachments[0] for r in batch.records)
+    photo, document, voice, video = (r.attachments[0] for r in batch.records)
+    assert await bot.fetch_attachment(video.fetch_ref or "") == b"\x00\x00 mp4"
     assert batch.records[0].text == "the broken kettle"
     assert (document.filename, document.content_type, document.data) == ("فاکتور.pdf", "application/pdf", b"")
     assert voice.content_type == "audio/ogg" and voice.filename.endswith(".ogg")
@@ -193,6 +196,10 @@ async def test_a_reply_without_context_goes_to_the_private_chat_of_the_to_addres
     assert [m["text"] for m in tg.sent(5550003)] == ["您好"]
     with pytest.raises(PermanentError, match="no Telegram chat"):
         await bot.send(Outbound("m2", (Address("email", "a@example.com"),), "hi"))
+    with pytest.raises(PermanentError, match="text only; the reply has 1 attachment"):
+        await bot.send(Outbound("m3", (Address("telegram", "5550003"),), "see file",
+                                attachments=(Attachment("a.txt", "text/plain", b"x"),)))
+    assert len(tg.sent(5550003)) == 1
 
 
 async def test_a_long_reply_goes_in_two_parts_cut_at_a_sentence(
