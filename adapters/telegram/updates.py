@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.base import Address, Attachment, Edit, Inbound, valid_text
+from adapters.base import FLAG_QUARANTINED, Address, Attachment, Edit, Inbound, valid_text
 
 #: Keys that make a message a service message (Bot API `Message`), never a customer's words.
 SERVICE_KEYS = frozenset({
@@ -75,7 +75,7 @@ def wanted(message: Mapping[str, Any], bot: Mapping[str, Any] | None) -> bool:
     sender = message.get("from") or {}
     if not sender or sender.get("is_bot") or SERVICE_KEYS & message.keys():
         return False
-    if (message.get("chat") or {}).get("type") == "private":
+    if message["chat"]["type"] == "private":  # no chat: unreadable, quarantined by `translate`
         return True
     return bot is not None and addresses_bot(message, bot)
 
@@ -186,8 +186,29 @@ def translate(updates: list[dict[str, Any]],
     records: list[Inbound] = []
     edits: list[Edit] = []
     for update in updates:
-        if isinstance(update.get("message"), dict) and wanted(update["message"], bot):
-            records.append(inbound(update["message"]))
-        elif isinstance(update.get("edited_message"), dict) and wanted(update["edited_message"], bot):
-            edits.append(edit(update["edited_message"]))
+        try:
+            if isinstance(update.get("message"), dict) and wanted(update["message"], bot):
+                records.append(inbound(update["message"]))
+            elif isinstance(update.get("edited_message"), dict) and wanted(update["edited_message"], bot):
+                edits.append(edit(update["edited_message"]))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            records.append(quarantined(update, exc))
     return records, edits
+
+
+def quarantined(update: Mapping[str, Any], exc: Exception) -> Inbound:
+    """An update this module cannot read, kept raw for an agent instead of blocking the bot's queue."""
+    message = update.get("message") or update.get("edited_message") or {}
+    sender = message.get("from") if isinstance(message, dict) else None
+    sender_id = str(sender.get("id", "")) if isinstance(sender, dict) else ""
+    what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+    return Inbound(
+        external_id=f"update-{update.get('update_id')}",
+        sender=Address("telegram", sender_id),
+        sent_at=datetime.now(UTC),
+        text="",
+        chat_like=True,
+        raw=json.dumps(update, ensure_ascii=False, sort_keys=True).encode(),
+        defects=(valid_text(f"unreadable Telegram update: {what}"),),
+        flags=frozenset({FLAG_QUARANTINED}),
+    )

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from adapters.base import (
+    FLAG_QUARANTINED,
     Address,
     Attachment,
     Batch,
@@ -315,6 +316,19 @@ def test_recorded_updates_translate(corpora: Path) -> None:
     assert records[1].attachments[0].fetch_ref == "SAAS"  # 720x960 is the largest size
     # This contact ("911") is not the sender's own (no user_id): no identity, and no complaint.
     assert (records[5].also_known_as, records[5].defects) == ((), ())
+
+
+async def test_an_unreadable_update_is_quarantined_and_the_queue_moves_on(
+        tg: FakeTelegram, bot: TelegramAdapter) -> None:
+    with tg.lock:
+        tg.updates.append({"update_id": 1, "message": {"message_id": 9, "from": dict(ANNA), "date": 0}})
+    tg.say(ANNA, "after it")
+    (batch,) = await drain(bot, None)
+    broken, fine = batch.records
+    assert FLAG_QUARANTINED in broken.flags
+    assert broken.defects == ("unreadable Telegram update: missing 'chat'",)
+    assert broken.sender.address == "5550001" and broken.raw and b'"update_id": 1' in broken.raw
+    assert fine.text == "after it"
 
 
 def test_the_adapter_class_loads_without_httpx() -> None:
