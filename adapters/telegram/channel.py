@@ -14,6 +14,7 @@ not confirmed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -29,6 +30,7 @@ from adapters.base import (
     ProbeStep,
     Receipt,
     SecretResolver,
+    TransientError,
 )
 from adapters.base import split_text as split_at_boundaries
 from adapters.telegram import updates as tg
@@ -41,6 +43,10 @@ MAX_LENGTH = 4096
 #: getUpdates answers at most this many updates; one answer is one batch.
 BATCH_LIMIT = 100
 ALLOWED_UPDATES = ["message", "edited_message"]
+#: A part after the first that meets flood control (about one message a second per chat) waits
+#: this long at most, this many times, before the reply is reported as partly sent.
+PART_WAIT_SECONDS = 10.0
+PART_ATTEMPTS = 3
 
 
 class TelegramAdapter:
@@ -167,7 +173,7 @@ class TelegramAdapter:
             if n == 0 and reply_to is not None:
                 params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
             try:
-                sent.append(await self.api().call("sendMessage", params))
+                sent.append(await self._send_part(params, first=not sent))
             except AdapterError as exc:
                 if not sent:
                     raise
@@ -179,6 +185,19 @@ class TelegramAdapter:
         return Receipt(external_id=ids[0], sent_at=datetime.fromtimestamp(int(sent[0].get("date", 0)), UTC),
                        meta={"telegram": {"chat_id": chat_id, "message_ids": [int(i) for i in ids]}},
                        scope=str(chat_id), also_ids=tuple(ids[1:]))
+
+    async def _send_part(self, params: dict[str, Any], *, first: bool) -> dict[str, Any]:
+        """sendMessage; a later part waits out a short flood limit, since the outbox cannot retry one part."""
+        attempts = 0
+        while True:
+            try:
+                return dict(await self.api().call("sendMessage", params))
+            except TransientError as exc:
+                attempts += 1
+                wait = exc.retry_after
+                if first or wait is None or wait > PART_WAIT_SECONDS or attempts >= PART_ATTEMPTS:
+                    raise
+                await asyncio.sleep(wait)
 
     async def probe(self) -> list[ProbeStep]:
         """getMe (is the token good, is the server there), then getWebhookInfo (would polling conflict)."""

@@ -23,6 +23,7 @@ from adapters.base import (
     TransientError,
 )
 from adapters.telegram.channel import TelegramAdapter
+from tests.fakes.httpfake import Request, Response
 from tests.fakes.telegram import BOT, TOKEN, FakeTelegram
 
 REPO = Path(__file__).resolve().parents[2]
@@ -213,6 +214,28 @@ async def test_a_long_reply_goes_in_two_parts_cut_at_a_sentence(
     assert len(parts) == 2 and all(len(p) <= 4096 for p in parts)
     assert parts[0].endswith(".") and " ".join(parts) == text
     assert receipt.also_ids == (str(tg.sent(5550001)[1]["message_id"]),)
+
+
+class SecondPartFlooded(FakeTelegram):
+    """Flood control on the second sendMessage only, as a long reply's parts meet it."""
+
+    def handle(self, request: Request) -> Response:
+        if self.route_key(request) == "sendMessage" and len(self.calls("sendMessage")) == 2:
+            return Response(429, {"ok": False, "error_code": 429, "parameters": {"retry_after": 1},
+                                  "description": "Too Many Requests: retry after 1"})
+        return super().handle(request)
+
+
+async def test_a_later_part_waits_out_flood_control_instead_of_failing_the_reply() -> None:
+    with SecondPartFlooded() as tg:
+        tg.private_chat(ANNA)
+        bot = adapter_for(tg)
+        try:
+            receipt = await bot.send(Outbound("m1", (Address("telegram", "5550001"),), "word " * 1000))
+        finally:
+            await bot.close()
+        assert len(tg.calls("sendMessage")) == 3 and len(tg.sent(5550001)) == 2
+        assert receipt.also_ids == (str(tg.sent(5550001)[1]["message_id"]),)
 
 
 async def test_flood_control_is_transient_with_its_retry_after(
