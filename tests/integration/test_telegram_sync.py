@@ -72,6 +72,33 @@ async def test_sync_once_files_the_messages_in_conversations(tmp_path: Path, tg:
         await desk.db.close()
 
 
+async def test_the_daemon_takes_a_message_that_arrives_while_it_long_polls(tmp_path: Path,
+                                                                           tg: FakeTelegram) -> None:
+    to_the_bot(tg, PEOPLE[0], "első")
+    desk = await open_desk_with(tmp_path, telegram_channel(tg))
+    stop = asyncio.Event()
+    daemon = asyncio.create_task(run_sync(desk, once=False, stop=stop, dispatch=False))
+    texts = "SELECT text FROM messages ORDER BY id"
+    try:
+        await until(lambda: rows(desk, texts), timeout=20)
+
+        def long_polling() -> bool:
+            return any(r.params.get("timeout") for r in tg.calls("getUpdates"))
+
+        await asyncio.to_thread(tg.wait_for, long_polling)
+        to_the_bot(tg, PEOPLE[1], "دوم")
+        await until(lambda: _has(desk, texts, 2), timeout=20)
+        assert [r[0] for r in await rows(desk, texts)] == ["@desk_test_bot első", "@desk_test_bot دوم"]
+    finally:
+        stop.set()
+        await asyncio.wait_for(daemon, 30)
+        await desk.db.close()
+
+
+async def _has(desk, sql: str, n: int) -> bool:  # type: ignore[no-untyped-def]
+    return len(await rows(desk, sql)) >= n
+
+
 @pytest.mark.xfail(strict=True, reason="message ids are unique only in their chat: needs references scoped"
                    " by chat in the store (issue 15, the references part)")
 async def test_the_same_message_id_in_two_chats_is_two_messages(tmp_path: Path, tg: FakeTelegram) -> None:
