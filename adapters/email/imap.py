@@ -216,7 +216,7 @@ class ImapSync:
                     # aclosing: an error below must stop the fetch pipeline now, not at GC time.
                     async with contextlib.aclosing(self._fetch(folder, state, plan)) as fetched:
                         async for undecoded, uids, new_state in fetched:
-                            yield Batch([], dump_cursor(new_state), undecoded, decode,
+                            yield Batch([], dump_cursor(new_state), undecoded=undecoded, decode=decode,
                                         commit_first=bool(self.settings.mark_seen or self.settings.move_to))
                             # Resumed: the consumer committed the batch, flags may change now
                             # (retried after a reconnect through `pending_after`).

@@ -42,7 +42,8 @@ def _parts(batch: Batch) -> list[Batch]:
     parts = [Batch(batch.records, None)] if batch.records else []
     items = batch.undecoded
     step = CHUNK_SIZE
-    parts += [Batch([], None, items[i : i + step], batch.decode) for i in range(0, len(items), step)]
+    parts += [Batch([], None, undecoded=items[i : i + step], decode=batch.decode)
+              for i in range(0, len(items), step)]
     return parts
 
 
