@@ -122,9 +122,10 @@ def email_address_problem(address: str) -> str | None:
 class Address:
     """Who sent or receives a message, as the channel names them.
 
-    `kind` is the identity kind (`email`, `phone`, `slack`, `telegram`,
-    `mastodon`, `whatsapp`); `address` is the raw value as the channel gave it.
-    The core normalises it (lower-cased email, E.164 phone) before storing.
+    `kind` is one of `IDENTITY_KINDS` (a WhatsApp or SMS number is a `phone`);
+    `address` is the raw value as the channel gave it: `U0123ABC@T0TEAM01` for a
+    Slack user (user @ workspace), the decimal user id for Telegram. The core
+    normalises it (lower-cased email, E.164 phone, upper-cased Slack) before storing.
     """
 
     kind: str

@@ -72,7 +72,15 @@ AGENT_KEYS: dict[str, Key] = {
     "os_user": Key("str", "OS login ($USER) that acts as this agent by default."),
     "skills": Key("list[str]", "Skills for routing, e.g. [\"billing\", \"hu\"]."),
     "teams": Key("list[str]", "Teams the agent belongs to."),
+    "slack": Key("list[str]", "The agent's Slack users, USER@TEAM (a string or a list)."),
+    "telegram": Key("list[str]", "The agent's Telegram user ids (a string or a list)."),
+    "phone": Key("list[str]", "The agent's phone numbers, +country code (a string or a list)."),
+    "mastodon": Key("list[str]", "The agent's Mastodon handles, user@instance (a string or a list)."),
 }
+
+#: The agent keys that are identities besides `email` (adapters.base.IDENTITY_KINDS, a test checks):
+#: a message from any of them is the agent's own.
+AGENT_IDENTITY_KEYS = ("slack", "telegram", "phone", "mastodon")
 
 VIEW_KEYS: dict[str, Key] = {
     "name": Key("str", "Name shown in the sidebar.", required=True),
@@ -231,13 +239,18 @@ def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Se
 
     agents = []
     for i, item in enumerate(v.array_of_tables(data, "agents")):
+        # One identity may be written as a string, several as a list.
+        item = {k: [x] if k in AGENT_IDENTITY_KEYS and isinstance(x, str) else x for k, x in item.items()}
         values = v.section(item, AGENT_KEYS, f"agents[{i}]")
         v.check_name(values["name"], f"agents[{i}].name")
         for key in ("skills", "teams"):
             if key in values:
                 values[key] = tuple(values[key])
+        values["identities"] = tuple((k, x) for k in AGENT_IDENTITY_KEYS for x in values.pop(k, ()))
         agents.append(AgentSettings(**values))
     v.check_unique([a.name for a in agents], "agents", "name")
+    for kind in AGENT_IDENTITY_KEYS:
+        v.check_unique([x for a in agents for k, x in a.identities if k == kind], "agents", kind)
 
     channels = []
     channels_raw = v.table(data, "channels", "channels")

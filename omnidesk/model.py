@@ -34,6 +34,8 @@ class Agent:
     skills: tuple[str, ...] = ()
     teams: tuple[str, ...] = ()
     active: bool = True
+    #: (kind, address) of every identity that is this agent (its email included), sorted.
+    identities: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True)

@@ -39,6 +39,8 @@ class AgentSettings(NamedTuple):
     os_user: str | None = None
     skills: tuple[str, ...] = ()
     teams: tuple[str, ...] = ()
+    #: (kind, address) of the agent's identities besides `email` (Slack, Telegram, phone, ...).
+    identities: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True)

@@ -14,6 +14,7 @@ AGENT_COLUMNS = (
     Column("os_user", "OS user", "str"),
     Column("skills", "Skills", "list"),
     Column("teams", "Teams", "list"),
+    Column("identities", "Identities", "list"),
 )
 
 agent_app = typer.Typer(help="Agents: add and list.", no_args_is_help=True)
@@ -46,14 +47,22 @@ def add_command(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Short handle, e.g. alice."),
     display_name: str = typer.Option("", "--display-name", "-n"),
-    email: str | None = typer.Option(None, "--email"),
+    email: str | None = typer.Option(None, "--email", help="The agent's address; replies go From it."),
+    slack: list[str] = typer.Option(None, "--slack", help="Slack user, USER@TEAM. Repeatable."),
+    telegram: list[str] = typer.Option(None, "--telegram", help="Telegram user id (5550001). Repeatable."),
+    phone: list[str] = typer.Option(None, "--phone", help="Phone number, +country code. Repeatable."),
+    mastodon: list[str] = typer.Option(None, "--mastodon", help="Mastodon handle user@instance. Repeatable."),
     os_user: str | None = typer.Option(None, "--os-user", help="Login that acts as this agent by default."),
     skill: list[str] = typer.Option(None, "--skill", help="Repeatable."),
     team: list[str] = typer.Option(None, "--team", help="Repeatable."),
     json_flag: bool = JSON_OPTION,
     fmt: str | None = FORMAT_OPTION,
 ) -> None:
-    """Add an agent to the database (agents in the config file are added automatically)."""
+    """Add an agent to the database (agents in the config file are added automatically).
+
+    A message from any of the agent's identities, on any channel, is recorded as
+    the agent's own (outgoing), never as a customer's.
+    """
 
     async def main() -> None:
         import re
@@ -68,9 +77,13 @@ def add_command(
         chosen = choose_format(fmt, json_flag)
         if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", name):
             raise UserError(f"agent name {name!r}: use letters, digits, '_', '.', '-'")
+        identities = [(kind, address) for kind, given in
+                      (("slack", slack), ("telegram", telegram), ("phone", phone), ("mastodon", mastodon))
+                      for address in given or ()]
         async with desk_session(ctx) as desk:
             agent = await services.add_agent(desk, name, display_name=display_name, email=email,
-                                             os_user=os_user, skills=skill or (), teams=team or ())
+                                             os_user=os_user, skills=skill or (), teams=team or (),
+                                             identities=identities)
         if chosen == "table":
             sys.stdout.write(f"Added agent {one_line(agent.name)}\n")
         else:

@@ -150,7 +150,7 @@ def conversation(c: Conversation) -> dict[str, Any]:
     return row
 
 
-AGENT_FIELDS = ("id", "name", "display_name", "email", "os_user", "skills", "teams", "active")
+AGENT_FIELDS = ("id", "name", "display_name", "email", "os_user", "skills", "teams", "active", "identities")
 
 
 def agent(a: Agent) -> dict[str, Any]:
@@ -163,6 +163,7 @@ def agent(a: Agent) -> dict[str, Any]:
         "skills": list(a.skills),
         "teams": list(a.teams),
         "active": a.active,
+        "identities": [f"{kind}:{address}" for kind, address in a.identities],
     }
 
 

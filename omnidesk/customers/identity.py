@@ -2,9 +2,12 @@
 
 `(kind, address)` is unique in the store, so every address is normalised the
 same way before it is looked up or stored: email lower-cased and stripped,
-phone numbers (and WhatsApp numbers) in E.164 via phonenumbers, Mastodon
-handles as `user@instance`, chat ids stripped. Customer resolution and merging
-live in the store (omnidesk/store/identities.py) and the service layer.
+phone numbers (however a channel spells them: `tel:`, `sms:`, `whatsapp:`) in
+E.164 via phonenumbers, Mastodon handles as `user@instance`, Slack users as
+`USER@TEAM` upper-cased (ids are only unique in their workspace), Telegram users
+as their decimal id. The kinds are `adapters.base.IDENTITY_KINDS`; a plugin's own
+kind is only stripped. Customer resolution and merging live in the store
+(omnidesk/store/identities.py) and the service layer.
 """
 
 from __future__ import annotations
@@ -14,17 +17,24 @@ import unicodedata
 
 import phonenumbers
 
+from adapters.base import IDENTITY_KINDS
 from omnidesk.errors import UserError, shown
 
+#: The identity kinds (one list, the contract's); "sms" and "whatsapp" are channel
+#: spellings of a phone number, read as one.
+KINDS = IDENTITY_KINDS
 PHONE_KINDS = frozenset({"phone", "whatsapp", "sms"})
 
 _WHITESPACE = re.compile(r"\s+")
 _PREFIXES = {
     "email": ("mailto:",),
-    "phone": ("tel:",),
+    "phone": ("tel:", "sms:", "whatsapp:"),
     "sms": ("sms:", "tel:"),
     "whatsapp": ("whatsapp:", "tel:"),  # Twilio writes "whatsapp:+36..."
 }
+
+
+_SLACK = re.compile(r"[UW][A-Z0-9]{2,}@[TE][A-Z0-9]{2,}")
 
 
 class InvalidIdentity(UserError):
@@ -61,6 +71,16 @@ def normalise(kind: str, address: str, *, default_region: str | None = None) -> 
         if not value or _WHITESPACE.search(value):
             raise InvalidIdentity(f"not a Mastodon handle: {address!r}")
         return value
+    if kind == "slack":
+        value = value.upper()
+        if not _SLACK.fullmatch(value):
+            raise InvalidIdentity(f"not a Slack user: {shown(address)}"
+                                  " (expected USER@TEAM, e.g. U0123ABC@T0TEAM01)")
+        return value
+    if kind == "telegram":
+        if not (value.isascii() and value.isdigit()) or len(value) > 20:
+            raise InvalidIdentity(f"not a Telegram user id: {shown(address)} (expected digits, e.g. 5550001)")
+        return str(int(value))
     if not value:
         raise InvalidIdentity(f"empty {kind or 'identity'} address")
     return value

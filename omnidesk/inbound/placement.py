@@ -8,6 +8,11 @@ holds; `place` decides and returns a `Placement` the store writes as told:
   reply sent from elsewhere (a BCC to support@): it is stored as ours, and its
   customer is the first recipient who is not us, created if new. Our address
   writing only to ourselves is an ordinary inbound message.
+- A message from an agent's identity of another kind (alice answering from the
+  Slack app or Telegram) is stored as hers in the conversation it answers, with
+  that conversation's customer; it neither reopens it nor counts as the
+  customer's reply. One that answers nothing we hold, with no recipient who is
+  not us, is an ordinary inbound message, as for mail.
 - Any other sender is looked up; one we have never seen becomes a new customer
   (with no identity when the address was unparsable).
 - The conversation follows omnidesk/inbound/threading.py's rules.
@@ -23,13 +28,20 @@ def place(ask: Lookups, rec: PreparedRecord, windows: Windows) -> Placement:
     """Decide the author, the customer and the conversation of one record."""
     address = rec.sender_address
     recipient = None
-    if rec.sender_kind == "email" and address is not None and address in ask.own:
-        recipient = _customer_recipient(rec, ask.own)
-    ours = recipient is not None
+    answered = None  # the conversation an agent's chat message answers
+    own_key = (rec.sender_kind, address or "")
+    if address is not None and own_key in ask.own:
+        if rec.sender_kind != "email" and rec.thread_refs and not rec.quarantined:
+            answered = ask.by_reference(rec.thread_refs)
+        if answered is None:
+            recipient = _customer_recipient(rec, ask.own)
+    ours = recipient is not None or answered is not None
     name = ""
     sender = None
     customer: int | NewCustomer
-    if recipient is not None:
+    if answered is not None:
+        customer = answered.customer_id
+    elif recipient is not None:
         found = ask.identity("email", recipient["address"])
         recipient_name = recipient.get("display_name", "")
         customer = NewCustomer(recipient_name, "email", recipient["address"], is_author=False)
@@ -65,7 +77,7 @@ def place(ask: Lookups, rec: PreparedRecord, windows: Windows) -> Placement:
         customer=customer,
         identity_id=sender[0] if sender else None,
         ours=ours,
-        agent_id=ask.own.get(address) if ours and address else None,
+        agent_id=ask.own.get(own_key) if ours else None,
         linked_to=decision.linked_to,
         reopen=decision.reopen,
         add_participant=decision.sender_is_participant,
@@ -73,9 +85,10 @@ def place(ask: Lookups, rec: PreparedRecord, windows: Windows) -> Placement:
     )
 
 
-def _customer_recipient(rec: PreparedRecord, own: dict[str, int | None]) -> dict[str, str] | None:
+def _customer_recipient(rec: PreparedRecord,
+                        own: dict[tuple[str, str], int | None]) -> dict[str, str] | None:
     """The first email recipient who is not the desk itself."""
     for r in rec.recipients:
-        if r["kind"] == "email" and r["address"] and r["address"] not in own:
+        if r["kind"] == "email" and r["address"] and ("email", r["address"]) not in own:
             return r
     return None

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from omnidesk.desk import Desk
-from omnidesk.errors import UserError
+from omnidesk.errors import ConfigError, UserError
 from omnidesk.model import Agent
 from omnidesk.settings import AgentSettings, Settings
 
@@ -94,9 +94,10 @@ async def _sync_config(desk: Desk) -> None:
     if settings.agents:
         from omnidesk.store.agents import list_agents, sync_agents
 
+        wanted = [_normalised(a, settings) for a in settings.agents]
         stored = {a.name: a for a in await list_agents(desk.db)}
-        if any(not _agent_matches(stored.get(a.name), a) for a in settings.agents):
-            await sync_agents(desk.db, settings.agents)
+        if any(not _agent_matches(stored.get(a.name), a) for a in wanted):
+            await sync_agents(desk.db, wanted)
     if settings.channels:
         from omnidesk.store.channels import ensure_channel
 
@@ -104,10 +105,29 @@ async def _sync_config(desk: Desk) -> None:
             await ensure_channel(desk.db, channel.name, channel.kind, channel.address)
 
 
+def _normalised(agent: AgentSettings, settings: Settings) -> AgentSettings:
+    """`agent` with its identities in stored form; a bad one is a ConfigError naming it."""
+    if not agent.identities:
+        return agent  # most agents: and the read path need not import phonenumbers
+    from omnidesk.customers.identity import InvalidIdentity, normalise
+
+    pairs = []
+    for kind, address in agent.identities:
+        try:
+            pairs.append((kind, normalise(kind, address)))
+        except InvalidIdentity as exc:
+            where = settings.source or "config"
+            raise ConfigError(f"{where}: agents {agent.name!r}: {kind}: {exc}") from None
+    return agent._replace(identities=tuple(sorted(set(pairs))))
+
+
 def _agent_matches(stored: Agent | None, wanted: AgentSettings) -> bool:
+    email = [("email", wanted.email.strip().lower())] if wanted.email and wanted.email.strip() else []
     return stored is not None and stored.active and (
-        stored.display_name, stored.email, stored.os_user, tuple(stored.skills), tuple(stored.teams)
-    ) == (wanted.display_name, wanted.email, wanted.os_user, tuple(wanted.skills), tuple(wanted.teams))
+        stored.display_name, stored.email, stored.os_user, tuple(stored.skills), tuple(stored.teams),
+        set(stored.identities),
+    ) == (wanted.display_name, wanted.email, wanted.os_user, tuple(wanted.skills), tuple(wanted.teams),
+          {*email, *wanted.identities})
 
 
 def _os_user() -> str | None:

@@ -123,13 +123,25 @@ async def add_agent(
     os_user: str | None = None,
     skills: Sequence[str] = (),
     teams: Sequence[str] = (),
+    identities: Sequence[tuple[str, str]] = (),
 ) -> Agent:
+    """Add an agent with its identities besides `email` ((kind, address), normalised here): a
+    message from any of them is the agent's own. One identity belongs to one agent."""
+    from omnidesk.customers.identity import normalise, normalise_typed
+    from omnidesk.store.agents import agent_by_identity
+
     if not _AGENT_NAME.match(name) or name == "me":
         raise UserError(f"bad agent name {name!r}: use letters, digits, '.', '_' or '-' (not 'me')")
     if await store_agents.agent_by_name(desk.db, name) is not None:
         raise UserError(f"agent {name!r} exists already")
     if os_user and (other := await store_agents.agent_by_os_user(desk.db, os_user)) is not None:
         raise UserError(f"OS user {os_user!r} already acts as agent {other.name!r}")
+    if email is not None:
+        email = normalise_typed("email", email)
+    pairs = list(dict.fromkeys((kind, normalise(kind, address)) for kind, address in identities))
+    for kind, address in [("email", email or ""), *pairs]:
+        if address and (other := await agent_by_identity(desk.db, kind, address)) is not None:
+            raise UserError(f"{kind} {address!r} is already agent {other.name!r}")
     agent = await store_agents.insert_agent(
         desk.db,
         name=name,
@@ -138,6 +150,7 @@ async def add_agent(
         os_user=os_user,
         skills=skills,
         teams=teams,
+        identities=pairs,
     )
     async with desk.db.write() as conn:
         await record_event(conn, desk, EventKind.AGENT_ADDED, now_ms(), after={"agent": name})

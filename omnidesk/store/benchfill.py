@@ -100,6 +100,8 @@ def fill(path: Path, *, conversations: int = 100_000, messages: int = 500_000, s
     for i, name in enumerate(AGENTS, start=1):
         conn.execute("INSERT INTO agents (id, name, display_name, email, created_at) VALUES (?, ?, ?, ?, ?)",
                      (i, name, name.title(), f"{name}@example.com", created))
+        conn.execute("INSERT INTO agent_identities (agent_id, kind, address) VALUES (?, 'email', ?)",
+                     (i, f"{name}@example.com"))
     channels = [(1, "support", "email", "support@example.com"), (2, "phone", "phone", None),
                 (3, "slack", "slack", None)]
     conn.executemany("INSERT INTO channels (id, name, kind, address, created_at) VALUES (?, ?, ?, ?, ?)",

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from adapters.base import IDENTITY_KINDS
+
 T = TypeVar("T")
 
 #: Merge chains are short; this bounds a corrupt cycle.
@@ -80,11 +82,17 @@ def add_participant(c: sqlite3.Connection, conversation_id: int, identity_id: in
     )
 
 
-def own_addresses(c: sqlite3.Connection) -> dict[str, int | None]:
-    """Addresses that are the desk itself: channel addresses (-> None) and agent emails (-> agent id)."""
-    own: dict[str, int | None] = {}
-    for (address,) in c.execute("SELECT address FROM channels WHERE address IS NOT NULL"):
-        own[address.strip().lower()] = None
-    for agent_id, email in c.execute("SELECT id, email FROM agents WHERE email IS NOT NULL"):
-        own[email.strip().lower()] = agent_id
+def own_addresses(c: sqlite3.Connection) -> dict[tuple[str, str], int | None]:
+    """Identities that are the desk itself, by (kind, address): channel addresses (-> None)
+    and agents' identities of every kind (-> agent id).
+
+    A channel's address has its channel's kind when that is an identity kind (a Slack bot
+    user), else it is mail (email and maildir channels give their support address).
+    """
+    own: dict[tuple[str, str], int | None] = {}
+    for kind, address in c.execute("SELECT kind, address FROM channels WHERE address IS NOT NULL"):
+        key_kind = kind if kind in IDENTITY_KINDS else "email"
+        own[(key_kind, address.strip().lower() if key_kind == "email" else address.strip())] = None
+    for agent_id, kind, address in c.execute("SELECT agent_id, kind, address FROM agent_identities"):
+        own[(kind, address)] = agent_id
     return own

@@ -190,7 +190,7 @@ class Lookups:
     def __init__(self, c: sqlite3.Connection, channel_id: int) -> None:
         self._c = c
         self._channel_id = channel_id
-        #: Addresses that are the desk itself: channel addresses (-> None), agent emails (-> agent id).
+        #: (kind, address) that are the desk itself: channel addresses (-> None), agents' identities (-> id).
         self.own = own_addresses(c)
 
     def identity(self, kind: str, address: str) -> tuple[int, int] | None:

@@ -379,6 +379,21 @@ def test_agent_add_and_list(cli_env: CliEnv) -> None:
     assert dup.exit_code == 1 and "Traceback" not in dup.stderr
 
 
+def test_agent_add_with_chat_identities(cli_env: CliEnv) -> None:
+    added = cli_env.invoke("agent", "add", "erin", "--email", "Erin@Acme.Example",
+                           "--slack", "u0123@t0team01", "--telegram", "5550001", "--telegram", "5550002",
+                           "--json")
+    assert added.exit_code == 0, added.stderr
+    [erin] = json.loads(added.stdout)
+    assert erin["identities"] == ["email:erin@acme.example", "slack:U0123@T0TEAM01",
+                                  "telegram:5550001", "telegram:5550002"]
+    taken = cli_env.invoke("agent", "add", "fay", "--telegram", "5550001")
+    assert taken.exit_code == 1 and "already agent 'erin'" in taken.stderr
+    bad = cli_env.invoke("agent", "add", "gus", "--slack", "U0123")
+    assert bad.exit_code == 1 and "not a Slack user" in bad.stderr and "Traceback" not in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+
+
 def test_doctor_reports_ok_and_fails_on_a_bad_config(cli_env: CliEnv, tmp_path: Path) -> None:
     ok = cli_env.invoke("doctor", "--json")
     assert ok.exit_code == 0, ok.stdout + ok.stderr

@@ -69,11 +69,28 @@ def test_mastodon_handle() -> None:
     assert normalise("mastodon", "@Ann@Social.Example") == "ann@social.example"
 
 
-def test_chat_ids_only_stripped() -> None:
-    assert normalise("slack", " U024BE7LH ") == "U024BE7LH"
-    assert normalise("telegram", "123456789") == "123456789"
-    with pytest.raises(InvalidIdentity):
-        normalise("telegram", "  ")
+def test_slack_users_are_scoped_by_workspace_and_upper_cased() -> None:
+    assert normalise("slack", " u024be7lh@t0team01 ") == "U024BE7LH@T0TEAM01"
+    assert normalise("slack", "W0ENTERPRISE@E0GRID") == "W0ENTERPRISE@E0GRID"
+    for bad in ("U024BE7LH", "", "U0@", "alice@example.com", "U0 1@T0TEAM01"):
+        with pytest.raises(InvalidIdentity, match="Slack"):
+            normalise("slack", bad)
+
+
+def test_telegram_users_are_decimal_ids() -> None:
+    assert normalise("telegram", " 123456789 ") == "123456789"
+    assert normalise("telegram", "0042") == "42"
+    for bad in ("  ", "-5", "12a", "١٢٣", "9" * 21):  # Arabic-Indic digits are not an id
+        with pytest.raises(InvalidIdentity, match="Telegram"):
+            normalise("telegram", bad)
+
+
+def test_identity_kinds_are_the_contracts() -> None:
+    from adapters.base import IDENTITY_KINDS
+    from omnidesk.customers import identity
+
+    assert identity.KINDS is IDENTITY_KINDS
+    assert normalise("phone", "whatsapp:+36 30 123 4567") == "+36301234567"
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,8 @@ class Answers:
     def __init__(self, identities: dict[tuple[str, str], tuple[int, int]] | None = None,
                  conversations: dict[int, Candidate] | None = None,
                  references: dict[str, int] | None = None) -> None:
-        self.own: dict[str, int | None] = {SUPPORT: None, "agent@example.com": 7}
+        self.own: dict[tuple[str, str], int | None] = {("email", SUPPORT): None,
+                                                       ("email", "agent@example.com"): 7}
         self.identities = identities or {}
         self.conversations = conversations or {}
         self.references = references or {}
