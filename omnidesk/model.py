@@ -102,7 +102,11 @@ class ConversationSummary:
 
 @dataclass(slots=True)
 class AttachmentInfo:
-    """An attachment's metadata; the bytes live in the blob store under `sha256`."""
+    """An attachment's metadata; the bytes live in the blob store under `sha256`.
+
+    A lazy one (`fetch_ref` set, `sha256` empty) has no bytes yet: the channel's adapter
+    fetches them on first open or save (omnidesk/conversations/lazy_attachments.py).
+    """
 
     id: int
     filename: str
@@ -110,6 +114,11 @@ class AttachmentInfo:
     size: int
     sha256: str
     inline: bool = False
+    fetch_ref: str | None = None
+
+    @property
+    def fetched(self) -> bool:
+        return bool(self.sha256)
 
 
 @dataclass(slots=True)

@@ -42,7 +42,7 @@ def safe_name(attachment: Any) -> str:
     name = Path(one_line(attachment.filename or "").replace("\\", "/")).name.strip()
     name = name.encode("utf-8", "replace").decode("utf-8")
     if not name.strip("."):
-        return attachment.sha256[:16]
+        return attachment.sha256[:16] or f"attachment-{attachment.id}"  # a lazy one has no hash yet
     return "_" + name.lstrip(".") if name.startswith(".") else name
 
 

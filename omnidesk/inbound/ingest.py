@@ -26,6 +26,7 @@ from adapters.base import (
     FLAG_OWN_ECHO,
     FLAG_QUARANTINED,
     Address,
+    Attachment,
     Batch,
     Inbound,
     valid_text,
@@ -104,8 +105,14 @@ def _blob_payloads(records: list[Inbound]) -> dict[str, bytes]:
         if rec.raw is not None and len(rec.raw) > rawmail.INLINE_MAX:
             payloads[blobs.sha256_hex(rec.raw)] = rec.raw
         for a in rec.attachments:
-            payloads[blobs.sha256_hex(a.data)] = a.data
+            if not _lazy(a):
+                payloads[blobs.sha256_hex(a.data)] = a.data
     return payloads
+
+
+def _lazy(a: Attachment) -> bool:
+    """A reference to fetch when someone opens the file (adapters.base.Attachment)."""
+    return a.fetch_ref is not None and not a.data
 
 
 def _put_blobs(records: list[Inbound], blob_dir: Path) -> None:
@@ -138,6 +145,9 @@ def _prepare(rec: Inbound, now: int) -> store.PreparedRecord:
     raw_sha = blobs.sha256_hex(raw) if raw is not None else None
     raw_packed = rawmail.pack(raw) if raw is not None and len(raw) <= rawmail.INLINE_MAX else None
     attachments = [
+        store.PreparedAttachment(a.filename, a.content_type, a.size or 0, "", a.content_id, a.inline,
+                                 a.fetch_ref)
+        if _lazy(a) else
         store.PreparedAttachment(a.filename, a.content_type, len(a.data), blobs.sha256_hex(a.data),
                                  a.content_id, a.inline)
         for a in rec.attachments

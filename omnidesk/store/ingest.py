@@ -45,6 +45,7 @@ class PreparedAttachment:
     sha256: str
     content_id: str | None
     inline: bool
+    fetch_ref: str | None = None  # lazy: no blob yet (sha256 ""), fetched on first open
 
 
 @dataclass(slots=True)
@@ -475,10 +476,10 @@ def _insert_message(c: sqlite3.Connection, channel_id: int, conversation_id: int
               (message_id, *rec.fts))
     if rec.attachments:
         c.executemany(
-            "INSERT INTO attachments (message_id, filename, content_type, size, sha256, content_id, inline)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(message_id, a.filename, a.content_type, a.size, a.sha256, a.content_id, int(a.inline))
-             for a in rec.attachments],
+            "INSERT INTO attachments (message_id, filename, content_type, size, sha256, content_id, inline,"
+            " fetch_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(message_id, a.filename, a.content_type, a.size, a.sha256, a.content_id, int(a.inline),
+              a.fetch_ref) for a in rec.attachments],
         )
     return message_id
 

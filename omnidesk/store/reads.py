@@ -195,19 +195,15 @@ async def timeline(db: Database, conversation_id: int, agent_id: int | None) -> 
     )
 
 
+def row_to_attachment(a: sqlite3.Row) -> AttachmentInfo:
+    return AttachmentInfo(id=a["id"], filename=a["filename"], content_type=a["content_type"], size=a["size"],
+                          sha256=a["sha256"], inline=bool(a["inline"]), fetch_ref=a["fetch_ref"])
+
+
 def _messages_from_rows(rows: Sequence[sqlite3.Row], att_rows: Sequence[sqlite3.Row]) -> list[Message]:
     attachments: dict[int, list[AttachmentInfo]] = {}
     for a in att_rows:
-        attachments.setdefault(a["message_id"], []).append(
-            AttachmentInfo(
-                id=a["id"],
-                filename=a["filename"],
-                content_type=a["content_type"],
-                size=a["size"],
-                sha256=a["sha256"],
-                inline=bool(a["inline"]),
-            )
-        )
+        attachments.setdefault(a["message_id"], []).append(row_to_attachment(a))
     out = []
     for r in rows:
         recipients = _loads(r["recipients"], [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -458,31 +459,34 @@ class ConversationScreen(Composing, DeskScreen):
             return
         self._save_attachments(msg, Path(arg).expanduser() if arg else _downloads())
 
-    @work(group="attachments", thread=True, exit_on_error=False)
-    def _save_attachments(self, msg: Any, directory: Path) -> None:
-        from omnidesk.conversations.attachment_files import save_all
+    @work(group="attachments", exit_on_error=False)
+    async def _save_attachments(self, msg: Any, directory: Path) -> None:
+        # Lazy files are fetched from their channel first; the worker keeps the console responsive.
+        from omnidesk.conversations.lazy_attachments import save
 
-        report = save_all(self.desk.blob_dir, msg.attachments, directory)
-        self.app.call_from_thread(self.notify, report.message(), severity=report.severity, markup=False)
+        report = await save(self.desk, msg.channel_name, msg.attachments, directory)
+        self.notify(report.message(), severity=report.severity, markup=False)
 
     def open_attachment(self, arg: str | None = None) -> None:
         msg = self.selected_message()
         if msg is None or not msg.attachments:
             return
-        self._open_attachment(msg.attachments[0], self.desk.settings.tui.opener)
+        self._open_attachment(msg.channel_name, msg.attachments[0], self.desk.settings.tui.opener)
 
-    @work(group="attachments", thread=True, exit_on_error=False)
-    def _open_attachment(self, attachment: Any, opener: str) -> None:
+    @work(group="attachments", exit_on_error=False)
+    async def _open_attachment(self, channel_name: str | None, attachment: Any, opener: str) -> None:
         from omnidesk.conversations.attachment_files import open_with, viewer_copy
+        from omnidesk.conversations.lazy_attachments import fetched
         from omnidesk.errors import UserError
 
         try:
-            path = viewer_copy(self.desk.blob_dir, attachment)
+            attachment = await fetched(self.desk, channel_name, attachment)
+            path = await asyncio.to_thread(viewer_copy, self.desk.blob_dir, attachment)
             open_with(opener, path)
         except (OSError, UserError) as exc:
-            self.app.call_from_thread(self.notify, f"Cannot open: {exc}", severity="error", markup=False)
+            self.notify(f"Cannot open: {exc}", severity="error", markup=False)
             return
-        self.app.call_from_thread(self.notify, f"Opened {path.name}", markup=False)
+        self.notify(f"Opened {path.name}", markup=False)
 
     def copy_pick(self, arg: str | None = None) -> None:
         if self.conversation is None:
