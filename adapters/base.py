@@ -365,9 +365,11 @@ class Capabilities:
 class Option:
     """A configuration key a channel kind takes, for validation, `init` and `doctor`.
 
-    `type` is `str`, `int`, `number`, `bool` or `list` (of strings); numbers are
-    checked against `minimum`/`maximum`. A `secret` is also read as `KEY_cmd`
-    (a command's output) or `KEY_env` (an environment variable), never logged.
+    `type` is `str`, `int`, `number`, `bool`, `list` (of strings) or `path` (a
+    string; a relative one is taken from the config file's directory); numbers are
+    checked against `minimum`/`maximum`, a `str` with `choices` must be one of them.
+    A `secret` is also read as `KEY_cmd` (a command's output) or `KEY_env` (an
+    environment variable), at most one of the three, never logged.
     """
 
     name: str
@@ -378,6 +380,7 @@ class Option:
     default: Any = None
     minimum: float | None = None
     maximum: float | None = None
+    choices: tuple[str, ...] = ()
 
 
 def split_text(text: str, limit: int | None) -> list[str]:
