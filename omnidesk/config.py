@@ -1,8 +1,9 @@
 """Find, load and validate the TOML configuration into `omnidesk.settings.Settings`.
 
-The schema is data (`DESK_KEYS`, `AGENT_KEYS`, `CHANNEL_KEYS`, ...): the
-validator, the tests that check config/omnidesk.example.toml documents every
-key, and docs/configuration.md all read the same tables. Every mistake is one
+The schema is data (`DESK_KEYS`, `AGENT_KEYS`, ...; a channel kind's keys are
+its adapter's `options` declarations, `channel_keys`): the validator, the tests
+that check config/omnidesk.example.toml documents every key, and
+docs/configuration.md all read the same tables. Every mistake is one
 `ConfigError` naming the file, the key and what was expected; the CLI prints
 it as one line and exits 1.
 """
@@ -15,10 +16,11 @@ import re
 import stat
 import sys
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from adapters.base import Option
 from omnidesk.errors import ConfigError
 from omnidesk.settings import (
     AgentSettings,
@@ -96,51 +98,64 @@ TUI_KEYS: dict[str, Key] = {
     "keys": Key("table[str]", "Key remapping: action id = \"key[,key...]\" (see docs/keys.md)."),
 }
 
-_TLS = ("ssl", "starttls", "none")
+#: How an adapter's `Option.type` (adapters/base.py) is checked here.
+_OPTION_TYPES = {"str": "str", "int": "int", "number": "number", "bool": "bool", "list": "list[str]",
+                 "path": "path"}
 
-SMTP_KEYS: dict[str, Key] = {
-    "smtp_host": Key("str", "SMTP server for replies."),
-    "smtp_port": Key("int", "SMTP port (default 587).", minimum=1, maximum=65535),
-    "smtp_tls": Key("enum", 'SMTP security: "ssl", "starttls" (default) or "none".', choices=_TLS),
-    "smtp_username": Key("str", "SMTP login (default: username)."),
-    "smtp_password": Key("str", "SMTP password in the file (prefer smtp_password_cmd)."),
-    "smtp_password_cmd": Key("str", "Shell command printing the SMTP password."),
-    "smtp_password_env": Key("str", "Environment variable holding the SMTP password."),
-}
 
-#: Option keys per adapter kind (the adapters read exactly these).
-CHANNEL_KEYS: dict[str, dict[str, Key]] = {
-    "email": {
-        "address": Key("str", "The support address: From of replies, To of customer mail.", required=True),
-        "imap_host": Key("str", "IMAP server.", required=True),
-        "imap_port": Key("int", "IMAP port (default 993).", minimum=1, maximum=65535),
-        "imap_tls": Key("enum", 'IMAP security: "ssl" (default), "starttls" or "none".', choices=_TLS),
-        "username": Key("str", "IMAP login (default: address)."),
-        "password": Key("str", "Password in the file (prefer password_cmd; chmod 600 the file)."),
-        "password_cmd": Key("str", "Shell command printing the password, e.g. \"pass show support\"."),
-        "password_env": Key("str", "Environment variable holding the password."),
-        "folders": Key("list[str]", 'Folders to read (default ["INBOX"]).'),
-        "sent_folder": Key("str", "Folder to append sent replies to (default: none)."),
-        "mark_seen": Key("bool", "Mark fetched mail as seen on the server (default false)."),
-        "move_to": Key("str", "Move fetched mail to this folder (default: leave it)."),
-        "idle": Key("bool", "Use IMAP IDLE for push, on every folder (up to 6; default true)."),
-        "poll_seconds": Key("number", "Polling interval without IDLE, and for folders beyond 6 (default 60).",
-                            minimum=0, maximum=86400),
-        "batch_size": Key("int", "Messages fetched per batch (default 200).", minimum=1, maximum=100_000),
-        "timeout_seconds": Key("number", "Network timeout (default 30).", minimum=0, maximum=3600),
-        **SMTP_KEYS,
-    },
-    "maildir": {
-        "address": Key("str", "The support address: From of replies.", required=True),
-        "path": Key("path", "The Maildir directory (relative paths: to the config file).", required=True),
-        "poll_seconds": Key("number", "How often to look for new files (default 2).",
-                            minimum=0, maximum=86400),
-        **SMTP_KEYS,
-    },
-}
+def option_keys(options: Sequence[Option]) -> dict[str, Key]:
+    """The config keys of a channel kind, from its adapter's declarations.
 
-#: Keys whose value is a secret written into the file itself.
-SECRET_KEYS = ("password", "smtp_password")
+    A secret `KEY` is also `KEY_cmd` (a shell command printing it) and `KEY_env` (an
+    environment variable holding it); a required secret is checked by `omnidesk doctor`,
+    not at load, because those sources are only read when the channel connects.
+    """
+    keys: dict[str, Key] = {}
+    for o in options:
+        if o.type not in _OPTION_TYPES:
+            raise ConfigError(f"its option {o.name!r} has type {o.type!r}; expected one of "
+                              + ", ".join(_OPTION_TYPES))
+        kind = "enum" if o.choices else _OPTION_TYPES[o.type]
+        keys[o.name] = Key(kind, o.help, required=o.required and not o.secret, choices=o.choices,
+                           minimum=o.minimum, maximum=o.maximum)
+        if o.secret:
+            keys[f"{o.name}_cmd"] = Key("str", f'Shell command printing {o.name}, e.g. "pass show support".')
+            keys[f"{o.name}_env"] = Key("str", f"Environment variable holding {o.name}.")
+    return keys
+
+
+def channel_keys(kind: str) -> dict[str, Key] | None:
+    """`kind`'s config keys (its adapter's `options`), or None when the adapter declares none.
+
+    Loads the adapter class through the registry; adapters import their heavy libraries
+    only when a channel is built, so this is cheap. ConfigError when it cannot be loaded.
+    """
+    from omnidesk import registry
+
+    options = registry.options_for(kind)
+    return None if options is None else option_keys(options)
+
+
+def secret_names(kind: str) -> tuple[str, ...]:
+    """The secrets `kind` declares (each also read as NAME_cmd and NAME_env); () when unknown."""
+    from omnidesk import registry
+
+    try:
+        options = registry.options_for(kind) or ()
+    except ConfigError:
+        return ()
+    return tuple(o.name for o in options if o.secret)
+
+
+def __getattr__(name: str) -> Any:
+    # CHANNEL_KEYS (kind -> keys of the built-in kinds) is computed from the adapters'
+    # declarations on first use, not at import: most commands never need it.
+    if name == "CHANNEL_KEYS":
+        from omnidesk import registry
+
+        return {kind: channel_keys(kind) or {} for kind in registry.BUILTINS}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -288,28 +303,37 @@ def _check_view_keys(v: _Validator, views: list[SavedView]) -> None:
 
 def _channel(v: _Validator, name: str, item: Mapping[str, Any], base: Path) -> ChannelSettings:
     where = f"channels.{toml_key(name)}"
+    known = _plugin_kinds()
     if "kind" not in item:
-        v.fail(f"{where}.kind", "missing required key; expected one of " + ", ".join(sorted(CHANNEL_KEYS)))
+        v.fail(f"{where}.kind", "missing required key; expected one of " + ", ".join(sorted(known)))
     kind = item["kind"]
     if not isinstance(kind, str):
         v.fail(f"{where}.kind", "expected a string", kind)
-    schema = CHANNEL_KEYS.get(kind)
-    if schema is None:
-        if kind not in _plugin_kinds():
-            v.fail(f"{where}.kind", "unknown channel kind " + repr(kind) + "; expected one of "
-                   + ", ".join(sorted(set(CHANNEL_KEYS) | _plugin_kinds())))
-        # A plugin adapter validates its own options; we only pass them through.
-        options = {k: val for k, val in item.items() if k != "kind"}
-        address = options.get("address")
+    if kind not in known:
+        v.fail(f"{where}.kind", "unknown channel kind " + repr(kind) + "; expected one of "
+               + ", ".join(sorted(known)))
+    try:
+        schema = channel_keys(kind)
+    except ConfigError as exc:
+        v.fail(f"{where}.kind", str(exc))
+    given = {k: val for k, val in item.items() if k != "kind"}
+    if schema is None:  # an adapter that declares no options checks its own
+        address = given.get("address")
         return ChannelSettings(name=name, kind=kind, address=address if isinstance(address, str) else None,
-                               options=options)
-    options = v.section({k: val for k, val in item.items() if k != "kind"}, schema, where)
-    if "path" in options:
-        options["path"] = str(_resolve_path(options["path"], base))
-    secrets = [k for k in ("password", "password_cmd", "password_env") if k in options]
-    if len(secrets) > 1:
-        v.fail(f"{where}.{secrets[1]}", "give only one of password_cmd, password_env, password")
-    return ChannelSettings(name=name, kind=kind, address=options.get("address"), options=options)
+                               options=given)
+    secrets = secret_names(kind)
+    v.secrets.update(secrets)
+    options = v.section(given, schema, where)
+    for key, spec in schema.items():
+        if spec.type == "path" and key in options:
+            options[key] = str(_resolve_path(options[key], base))
+    for secret in secrets:
+        sources = [k for k in (secret, f"{secret}_cmd", f"{secret}_env") if k in options]
+        if len(sources) > 1:
+            v.fail(f"{where}.{sources[1]}", f"give only one of {secret}_cmd, {secret}_env, {secret}")
+    address = options.get("address")
+    return ChannelSettings(name=name, kind=kind, address=address if isinstance(address, str) else None,
+                           options=options)
 
 
 def _plugin_kinds() -> set[str]:
@@ -350,9 +374,11 @@ def _describe(value: Any) -> str:
 class _Validator:
     def __init__(self, source: Path | None) -> None:
         self.source = str(source) if source is not None else "<config>"
+        #: Keys that hold a secret in the file (the channels' declared secrets, as they are read).
+        self.secrets: set[str] = set()
 
     def fail(self, key: str, expectation: str, got: Any = ...) -> None:
-        if got is not ... and key.rsplit(".", 1)[-1] in SECRET_KEYS:
+        if got is not ... and key.rsplit(".", 1)[-1] in self.secrets:
             got = _Redacted(got)  # a password never appears in a message, even a wrong one
         suffix = "" if got is ... else f", got {_describe(got)}"
         raise ConfigError(f"{self.source}: {key}: {expectation}{suffix}")
@@ -454,7 +480,7 @@ class _Validator:
 
 def permission_warnings(path: Path, settings: Settings) -> list[str]:
     """A file holding a password must not be readable by group or others."""
-    holders = [c.name for c in settings.channels if any(k in c.options for k in SECRET_KEYS)]
+    holders = [c.name for c in settings.channels if any(k in c.options for k in secret_names(c.kind))]
     if not holders:
         return []
     try:
@@ -498,21 +524,7 @@ display_name = {_toml_str(agent_name)}
 os_user = {_toml_str(os_user)}
 skills = []
 
-# An IMAP/SMTP mailbox. Prefer password_cmd (or password_env) to a password in this file.
-# [channels.support]
-# kind = "email"
-# address = "support@example.com"
-# imap_host = "imap.example.com"
-# username = "support@example.com"
-# password_cmd = "pass show mail/support"
-# smtp_host = "smtp.example.com"
-
-# A local Maildir (for example one fed by mbsync or fetchmail).
-# [channels.local]
-# kind = "maildir"
-# address = "support@example.com"
-# path = "~/Maildir/support"
-
+{_starter_channels()}
 # Saved views: sidebar entries, opened with their digit key.
 [[views]]
 name = "Mine"
@@ -524,6 +536,46 @@ name = "Unassigned"
 query = "is:unassigned status:open"
 key = "2"
 """
+
+
+def _starter_channels() -> str:
+    """A commented table per installed channel kind, from its adapter's declarations:
+    the keys it requires, each secret as KEY_cmd (better than the secret in this file)."""
+    from omnidesk import registry
+
+    blocks = []
+    for kind in registry.kinds():
+        try:
+            doc = (registry.factory_for(kind).__doc__ or "").strip().splitlines()
+            options = registry.options_for(kind)
+        except ConfigError:
+            continue  # `omnidesk doctor` names an adapter that cannot be loaded
+        if options is None:
+            continue
+        lines = [f"# {doc[0] if doc else f'A {kind} channel.'} Every key: docs/configuration.md.",
+                 f"# [channels.{_safe_name(kind)}]", f"# kind = {_toml_str(kind)}"]
+        for o in options:
+            if not o.required:
+                continue
+            if o.secret:
+                line, help_text = f"# {o.name}_cmd = {_toml_str(f'pass show omnidesk/{kind}')}", \
+                    f"prints the {o.name} (or set {o.name}_env, or {o.name} here)"
+            else:
+                line, help_text = f"# {o.name} = {_starter_value(o)}", o.help
+            lines.append(f"{line.ljust(40)} # {help_text}")
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def _starter_value(option: Option) -> str:
+    if option.default is not None:
+        value = option.default
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str):
+            return _toml_str(value)
+        return str(value)
+    return {"list": "[]", "bool": "false", "int": "0", "number": "0"}.get(option.type, '"..."')
 
 
 def _toml_str(value: str) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
-from adapters.base import Adapter, AdapterFactory, FileImport, SecretResolver
+from adapters.base import Adapter, AdapterFactory, FileImport, Option, SecretResolver
 from omnidesk.errors import ConfigError
 from omnidesk.settings import ChannelSettings
 
@@ -84,6 +84,18 @@ def factory_for(kind: str) -> AdapterFactory:
         return loaders[kind]()  # type: ignore[no-any-return]
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"the adapter for channel kind {kind!r} cannot be loaded: {exc}") from exc
+
+
+def options_for(kind: str) -> tuple[Option, ...] | None:
+    """The configuration keys `kind`'s adapter declares (`Adapter.options`); None when it declares none
+    (an adapter written before declarations: its keys pass unchecked). ConfigError as `factory_for`."""
+    options = getattr(factory_for(kind), "options", None)
+    if options is None:
+        return None
+    if not all(isinstance(o, Option) for o in options):
+        raise ConfigError(f"the adapter for channel kind {kind!r} declares options that are not"
+                          " adapters.base.Option")
+    return tuple(options)
 
 
 def importer_for(kind: str) -> FileImport:

@@ -5,20 +5,22 @@
     await adapter.wait_for_changes(60)             # IDLE, or a poll interval
     receipt = await adapter.send(outbound)         # SMTP, then APPEND to sent_folder
 
-Option keys (validated by omnidesk.config): address, imap_host, imap_port, imap_tls,
-username, password*, folders, sent_folder, mark_seen, move_to, idle, poll_seconds,
-batch_size, smtp_host, smtp_port, smtp_tls, smtp_username, smtp_password*, timeout_seconds.
+Option keys: `options` (adapters/email/options.py), which omnidesk.config validates.
+The IMAP and SMTP code is imported when a channel is built, not with the class, so
+reading the configuration stays cheap.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from adapters.base import Batch, Capabilities, Option, Outbound, ProbeStep, Receipt, SecretResolver
-from adapters.email.imap import ImapSettings, ImapSync
-from adapters.email.smtp import build_message, message_bytes, send_email, smtp_settings
+from adapters.email.options import EMAIL_OPTIONS
+
+if TYPE_CHECKING:
+    from adapters.email.imap import ImapSettings, ImapSync
 
 log = logging.getLogger(__name__)
 
@@ -29,17 +31,18 @@ class EmailAdapter:
     kind: ClassVar[str] = "email"
     capabilities: ClassVar[Capabilities] = Capabilities(
         addresses=frozenset({"email"}), subject=True, html=True, attachments=True)
-    #: Email keys are still validated by the core's own tables (omnidesk/config.py).
-    options: ClassVar[tuple[Option, ...]] = ()
+    options: ClassVar[tuple[Option, ...]] = EMAIL_OPTIONS
 
     def __init__(self, name: str, options: Mapping[str, Any], secret: SecretResolver) -> None:
+        from adapters.email.imap import ImapSettings, ImapSync
+
         self.name = name
         self.options = dict(options)
         self._secret = secret
-        self.imap_settings = ImapSettings.from_options(self.options)
+        self.imap_settings: ImapSettings = ImapSettings.from_options(self.options)
         self.address = str(self.options.get("address") or self.imap_settings.username)
         self.sent_folder: str | None = self.options.get("sent_folder") or None
-        self.imap = ImapSync(self.imap_settings, secret)
+        self.imap: ImapSync = ImapSync(self.imap_settings, secret)
 
     def poll(self, cursor: str | None) -> AsyncIterator[Batch]:
         return self.imap.poll(cursor)
@@ -53,6 +56,8 @@ class EmailAdapter:
 
     async def send(self, outbound: Outbound) -> Receipt:
         """SMTP first; the Sent copy is best effort (the reply has left, do not resend it)."""
+        from adapters.email.smtp import build_message, message_bytes, send_email, smtp_settings
+
         smtp_settings(self.options)  # ConfigurationError before building anything
         message = build_message(outbound)
         receipt = await send_email(self.options, self._secret, outbound, message)

@@ -18,7 +18,6 @@ re-reads at most one batch and doubles nothing.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -40,7 +39,7 @@ from adapters.base import (
     Receipt,
     SecretResolver,
 )
-from adapters.email import mime
+from adapters.email.options import MAILDIR_OPTIONS
 
 #: Files that became visible this recently stay above the cursor's watermark (seconds).
 SETTLE_NS = 2_000_000_000
@@ -188,7 +187,7 @@ class MaildirAdapter:
     kind: ClassVar[str] = "maildir"
     capabilities: ClassVar[Capabilities] = Capabilities()  # reads a local folder; sends nothing
     #: Maildir keys are still validated by the core's own tables (omnidesk/config.py).
-    options: ClassVar[tuple[Option, ...]] = ()
+    options: ClassVar[tuple[Option, ...]] = MAILDIR_OPTIONS
 
     def __init__(self, name: str, options: Mapping[str, Any], secret: SecretResolver) -> None:
         self.name = name
@@ -202,6 +201,8 @@ class MaildirAdapter:
         self.batch_size = int(self.options.get("batch_size", DEFAULT_BATCH))
 
     async def poll(self, cursor: str | None) -> AsyncIterator[Batch]:
+        import asyncio  # here, not with the class: `omnidesk list` reads the config without an event loop
+
         if not is_maildir(self.path):
             raise ConfigurationError(
                 f"channel {self.name!r}: {self.path} is not a Maildir (no cur/ and new/)"
@@ -218,6 +219,8 @@ class MaildirAdapter:
 
     async def wait_for_changes(self, timeout: float) -> None:
         """Return when `new/` or `cur/` changed, or after min(timeout, poll_seconds)."""
+        import asyncio
+
         deadline = time.monotonic() + max(0.0, min(timeout, self.poll_seconds))
         before = _dir_stamp(self.path)
         while time.monotonic() < deadline:
@@ -259,6 +262,8 @@ def _dir_stamp(path: Path) -> tuple[int, int]:
 
 
 def _parse_entries(entries: list[MaildirEntry]) -> list[Inbound]:
+    from adapters.email import mime  # here, not with the class: reading the config must stay cheap
+
     records = []
     for entry in entries:
         raw = read_bytes(entry)

@@ -116,28 +116,38 @@ async def connect_checks(channel: object) -> list[Check]:
 
 
 def _secret_checks(settings: object) -> list[Check]:
-    """Where each channel's password comes from; never runs password_cmd, never shows a value."""
+    """Where each channel's declared secrets come from; never runs a command, never shows a value.
+
+    The first secret a kind declares is checked as `secret NAME`, others as `secret NAME.KEY`;
+    a required one without a source fails, an optional one without is not mentioned.
+    """
     import os
+
+    from omnidesk.errors import UserError
+    from omnidesk.registry import options_for
 
     checks = []
     for channel in settings.channels:  # type: ignore[attr-defined]
         options = channel.options
-        if channel.kind != "email" and not any(k.startswith("smtp_") or "password" in k for k in options):
-            continue
-        if "password_cmd" in options:
-            checks.append(Check(f"secret {channel.name}", "ok",
-                                "password from password_cmd (not run by doctor)"))
-        elif "password_env" in options:
-            var = options["password_env"]
-            status = "ok" if os.environ.get(var) else "fail"
-            detail = f"password from ${var}" + ("" if status == "ok" else " (not set in this environment)")
-            checks.append(Check(f"secret {channel.name}", status, detail))
-        elif "password" in options:
-            checks.append(Check(f"secret {channel.name}", "warn", "password written in the config file; "
-                                "prefer password_cmd or password_env"))
-        elif channel.kind == "email":
-            checks.append(Check(f"secret {channel.name}", "fail",
-                                "no password: set password_cmd, password_env or password"))
+        try:
+            declared = [o for o in options_for(channel.kind) or () if o.secret]
+        except UserError:
+            continue  # the config check names an adapter that cannot be loaded
+        for n, secret in enumerate(declared):
+            name = secret.name
+            check = f"secret {channel.name}" if n == 0 else f"secret {channel.name}.{name}"
+            if f"{name}_cmd" in options:
+                checks.append(Check(check, "ok", f"{name} from {name}_cmd (not run by doctor)"))
+            elif f"{name}_env" in options:
+                var = options[f"{name}_env"]
+                status = "ok" if os.environ.get(var) else "fail"
+                detail = f"{name} from ${var}" + ("" if status == "ok" else " (not set in this environment)")
+                checks.append(Check(check, status, detail))
+            elif name in options:
+                checks.append(Check(check, "warn", f"{name} written in the config file; "
+                                    f"prefer {name}_cmd or {name}_env"))
+            elif secret.required:
+                checks.append(Check(check, "fail", f"no {name}: set {name}_cmd, {name}_env or {name}"))
     return checks
 
 

@@ -13,7 +13,7 @@ def test_every_installed_adapter_declares_what_it_can_do(kind: str) -> None:
     cls = factory_for(kind)
     assert isinstance(cls.capabilities, Capabilities)
     assert cls.capabilities.addresses <= set(IDENTITY_KINDS)
-    assert all(o.type in ("str", "int", "number", "bool", "list") for o in cls.options)
+    assert all(o.type in ("str", "int", "number", "bool", "list", "path") for o in cls.options)
     assert {"poll", "wait_for_changes", "send", "close"} <= set(dir(cls))
     assert set(Adapter.__annotations__) - {"name"} <= set(dir(cls))  # `name` is set per instance
 
