@@ -196,6 +196,35 @@ def _customer_changed(who: str, e: Event, c: _Ctx) -> str:
     return f"{who} moved this from customer {old} to customer {new}"
 
 
+#: How an identity kind is named in a sentence ("the phone number shared on Telegram").
+_IDENTITY_WORDS = {"email": "email address", "phone": "phone number", "slack": "Slack user",
+                   "telegram": "Telegram user", "mastodon": "Mastodon handle"}
+_CHANNEL_WORDS = {"email": "email", "phone": "the phone", "slack": "Slack", "telegram": "Telegram",
+                  "mastodon": "Mastodon"}
+
+
+def _identity(kind: object, address: object) -> str:
+    return f"{_IDENTITY_WORDS.get(str(kind), f'{_v(kind)} identity')} {_v(address)}"
+
+
+def _shared_on(e: Event) -> str:
+    kind = str(_get(e.after, "channel_kind"))
+    return _CHANNEL_WORDS.get(kind, _v(kind))
+
+
+def _identity_linked(who: str, e: Event, c: _Ctx) -> str:
+    a = e.after
+    by = _IDENTITY_WORDS.get(str(_get(a, "by_kind")), "identity")
+    return (f"{_identity(_get(a, 'kind'), _get(a, 'address'))} linked to this customer by the {by} "
+            f"shared on {_shared_on(e)} ({_v(_get(a, 'by_address'))})")
+
+
+def _identity_added(who: str, e: Event, c: _Ctx) -> str:
+    a = e.after
+    identity = _identity(_get(a, "kind"), _get(a, "address"))
+    return f"{identity} added to this customer, shared on {_shared_on(e)}"
+
+
 _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
     "created": _created,
     "assigned": _assigned,
@@ -219,6 +248,8 @@ _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
     "customer_unmerged": _customer_unmerged,
     "customer_changed": _customer_changed,
     "agent_added": lambda who, e, c: f"{who} added agent {_v(_get(e.after, 'agent') or '?')}",
+    "identity_linked": _identity_linked,
+    "identity_added": _identity_added,
 }
 
 #: Every kind with its own sentence (tests check each one is worded).

@@ -193,7 +193,18 @@ def _prepare(rec: Inbound, now: int) -> store.PreparedRecord:
         attachments=attachments,
         automated=FLAG_AUTO_REPLY in rec.flags or FLAG_BOUNCE in rec.flags,
         report=_report_dict(rec),
+        also_known_as=_known_as(rec, sender_address) if rec.also_known_as else (),
     )
+
+
+def _known_as(rec: Inbound, sender_address: str | None) -> tuple[tuple[str, str, str], ...]:
+    """The sender's other identities, normalised (a Telegram phone in E.164); invalid ones dropped."""
+    found: dict[tuple[str, str], str] = {}
+    for a in rec.also_known_as:
+        address = try_normalise(a.kind, a.address)
+        if address is not None and (a.kind, address) != (rec.sender.kind, sender_address):
+            found.setdefault((a.kind, address), display_name(a.display_name))
+    return tuple((kind, address, name) for (kind, address), name in found.items())
 
 
 def _report_dict(rec: Inbound) -> dict[str, object] | None:

@@ -15,13 +15,16 @@ holds; `place` decides and returns a `Placement` the store writes as told:
   not us, is an ordinary inbound message, as for mail.
 - Any other sender is looked up; one we have never seen becomes a new customer
   (with no identity when the address was unparsable).
+- Other identities the sender showed (`also_known_as`: a phone number shared on
+  Telegram, a Slack profile's email) link the sender to the customer who has one
+  (with an event saying why), or are added to the sender's customer.
 - The conversation follows omnidesk/inbound/threading.py's rules.
 """
 
 from __future__ import annotations
 
 from omnidesk.inbound.threading import Facts, Windows, decide
-from omnidesk.store.ingest import Lookups, NewCustomer, Placement, PreparedRecord
+from omnidesk.store.ingest import KnownAs, Lookups, NewCustomer, Placement, PreparedRecord
 
 
 def place(ask: Lookups, rec: PreparedRecord, windows: Windows) -> Placement:
@@ -55,6 +58,12 @@ def place(ask: Lookups, rec: PreparedRecord, windows: Windows) -> Placement:
             customer = NewCustomer(rec.sender_name, rec.sender_kind, address)
         else:  # unparsable sender: a customer of its own, named by what we were given
             customer = NewCustomer(rec.sender_name or rec.sender_raw[:200])
+    known_as: tuple[KnownAs, ...] = ()
+    moves_from = None
+    if rec.also_known_as and not ours:
+        customer, known_as, moves_from = _known_as(ask, rec, customer, sender)
+        if moves_from is not None:
+            name = rec.sender_name
     customer_id = customer if isinstance(customer, int) else None
 
     live = not rec.quarantined
@@ -82,7 +91,34 @@ def place(ask: Lookups, rec: PreparedRecord, windows: Windows) -> Placement:
         reopen=decision.reopen,
         add_participant=decision.sender_is_participant,
         name=name,
+        known_as=known_as,
+        identity_moves_from=moves_from,
     )
+
+
+def _known_as(ask: Lookups, rec: PreparedRecord, customer: int | NewCustomer,
+              sender: tuple[int, int] | None) -> tuple[int | NewCustomer, tuple[KnownAs, ...], int | None]:
+    """The sender's other identities (a phone shared on Telegram, a Slack profile's email).
+
+    One that another customer has links the sender to that customer: the sender's identity
+    moves there (or is created there), and the record is that customer's. Ones nobody has
+    are added to the sender's customer. Returns (customer, identities, moved from: the old
+    customer id, -1 for a new identity, None when nothing moved).
+    """
+    current = customer if isinstance(customer, int) else None
+    target: int | None = None
+    known: list[KnownAs] = []
+    for kind, address, display in rec.also_known_as:
+        found = ask.identity(kind, address)
+        if found is None:
+            known.append(KnownAs(kind, address, display))
+        elif target is None and found[1] != current:
+            target = found[1]
+            known.append(KnownAs(kind, address, display, linked=True))
+        # else: the sender's customer's already, or a second other customer's (left to an agent)
+    if target is None:
+        return customer, tuple(known), None
+    return target, tuple(known), current if current is not None and sender is not None else -1
 
 
 def _customer_recipient(rec: PreparedRecord,

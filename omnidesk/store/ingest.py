@@ -87,6 +87,8 @@ class PreparedRecord:
     automated: bool = False  # an auto-reply or bounce: joins without reopening, not a customer reply
     report: dict[str, object] | None = None  # a delivery report: message_ref, state, status, ...
     attachments: list[PreparedAttachment] = field(default_factory=list)
+    #: (kind, normalised address, display name) of other identities the sender showed.
+    also_known_as: tuple[tuple[str, str, str], ...] = ()
 
     def __reduce__(self) -> tuple[type[PreparedRecord], tuple[object, ...]]:
         # Import workers send these to the parent by the thousand: a plain tuple of the fields
@@ -108,6 +110,17 @@ class NewCustomer:
 
 
 @dataclass(slots=True)
+class KnownAs:
+    """An identity the sender also showed (Inbound.also_known_as): one nobody has is added to the
+    customer; one that is already the customer's brought the sender there (`linked`)."""
+
+    kind: str
+    address: str
+    display_name: str = ""
+    linked: bool = False
+
+
+@dataclass(slots=True)
 class Placement:
     """What to write for one record, as decided above the store (omnidesk/inbound/placement.py)."""
 
@@ -121,6 +134,9 @@ class Placement:
     reopen: bool = False
     add_participant: bool = False  # the author joins someone else's conversation
     name: str = ""  # a known customer without a name takes this one
+    known_as: tuple[KnownAs, ...] = ()
+    #: The author's identity joins `customer`: moved from this customer (-1: it is created there).
+    identity_moves_from: int | None = None
 
 
 @dataclass(slots=True)
@@ -389,6 +405,14 @@ def _ingest_one(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, ask
             c.execute("UPDATE customers SET name = ?, updated_at = ? WHERE id = ? AND name = ''",
                       (placement.name, now, customer_id))
 
+    if placement.identity_moves_from is not None:
+        identity_id = _join_identity(c, rec, customer_id, identity_id, now)
+    for known in placement.known_as:
+        if not known.linked:
+            c.execute("INSERT INTO identities (customer_id, kind, address, display_name, created_at)"
+                      " VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, address) DO NOTHING",
+                      (customer_id, known.kind, known.address, known.display_name, now))
+
     if placement.conversation_id is None:
         conversation_id = _new_conversation(c, channel_id, rec, customer_id, placement)
     else:
@@ -401,7 +425,36 @@ def _ingest_one(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, ask
         _apply_report(c, rec, rec.report, message_id)
     if placement.add_participant and identity_id is not None:
         add_participant(c, conversation_id, identity_id)
+    if placement.known_as:
+        _known_as_events(c, conversation_id, customer_id, rec, placement)
     return conversation_id, message_id, placement.rule
+
+
+def _join_identity(c: sqlite3.Connection, rec: PreparedRecord, customer_id: int, identity_id: int | None,
+                   now: int) -> int | None:
+    """The author's identity, moved to (or created on) the customer another identity linked it to."""
+    if identity_id is not None:
+        c.execute("UPDATE identities SET customer_id = ? WHERE id = ?", (customer_id, identity_id))
+        return identity_id
+    if rec.sender_address is None:
+        return None
+    return create_identity(c, customer_id, rec.sender_kind, rec.sender_address, rec.sender_name, now)
+
+
+def _known_as_events(c: sqlite3.Connection, conversation_id: int, customer_id: int, rec: PreparedRecord,
+                     placement: Placement) -> None:
+    """Why the sender is this customer, and which identities it gained: on the timeline."""
+    moved_from = placement.identity_moves_from
+    for known in placement.known_as:
+        if known.linked:
+            _event(c, conversation_id, customer_id, "identity_linked",
+                   {"customer_id": moved_from if moved_from and moved_from > 0 else None},
+                   {"kind": rec.sender_kind, "address": rec.sender_address or rec.sender_raw,
+                    "by_kind": known.kind, "by_address": known.address, "channel_kind": rec.sender_kind},
+                   rec.at)
+        else:
+            _event(c, conversation_id, customer_id, "identity_added", None,
+                   {"kind": known.kind, "address": known.address, "channel_kind": rec.sender_kind}, rec.at)
 
 
 def _ingest_guarded(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, ask: Lookups, place: Place,

@@ -81,6 +81,12 @@ CASES = [
     (ev("customer_changed", {"customer_id": 4}, {"customer_id": 3}),
      "alice moved this from customer 4 to customer 3"),
     (ev("agent_added", None, {"agent": "dana"}), "alice added agent dana"),
+    (ev("identity_linked", {"customer_id": 9},
+        {"kind": "telegram", "address": "5550001", "by_kind": "phone", "by_address": "+36301234567",
+         "channel_kind": "telegram"}, agent=None),
+     "Telegram user 5550001 linked to this customer by the phone number shared on Telegram (+36301234567)"),
+    (ev("identity_added", None, {"kind": "email", "address": "zahra@example.ir", "channel_kind": "slack"},
+        agent=None), "email address zahra@example.ir added to this customer, shared on Slack"),
 ]
 
 
