@@ -1,4 +1,4 @@
-"""`omnidesk customer list|show|merge|unmerge`: the people behind the conversations."""
+"""`omnidesk customer list|show|merge|unmerge|suggestions`: the people behind the conversations."""
 
 from __future__ import annotations
 
@@ -146,5 +146,43 @@ def unmerge_command(
         async with desk_session(ctx, need_agent=True) as desk:
             result = await services.unmerge_customer(desk, cid)
         report([result], chosen)
+
+    run(main())
+
+
+SUGGESTION_COLUMNS = (
+    Column("customer_id", "ID", "int"),
+    Column("customer_name", "Name", "text", max_width=30),
+    Column("other_id", "Maybe", "int"),
+    Column("other_name", "Name", "text", max_width=30),
+    Column("reason", "Why", "text"),
+)
+SUGGESTION_FIELDS = ("customer_id", "customer_name", "other_id", "other_name", "reason")
+
+
+@customer_app.command("suggestions")
+def suggestions_command(
+    ctx: typer.Context,
+    cid: int | None = typer.Argument(None, metavar="[ID]", parser=id_parser("customer"),
+                                     help="Only this customer's likely duplicates."),
+    json_flag: bool = JSON_OPTION,
+    fmt: str | None = FORMAT_OPTION,
+) -> None:
+    """Likely duplicate customers (same name, or same email domain and a similar name).
+
+    Nothing is merged: `omnidesk customer merge OTHER --into ID` does it when they are one person.
+    """
+
+    async def main() -> None:
+        from dataclasses import asdict
+
+        from omnidesk.cli.output import choose_format, emit
+        from omnidesk.customers.duplicates import suggestions
+
+        chosen = choose_format(fmt, json_flag)
+        async with desk_session(ctx) as desk:
+            found = await suggestions(desk, cid)
+        emit([asdict(s) for s in found], chosen, fields=SUGGESTION_FIELDS, columns=SUGGESTION_COLUMNS,
+             empty="No likely duplicates.")
 
     run(main())

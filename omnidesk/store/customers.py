@@ -60,6 +60,15 @@ async def identities_of(db: Database, customer_ids: Sequence[int]) -> dict[int, 
     return out
 
 
+async def people(db: Database) -> list[tuple[int, str, list[str]]]:
+    """(id, name, email addresses) of every customer not merged away, for duplicate suggestions."""
+    rows = await db.fetchall(
+        "SELECT c.id, c.name, group_concat(i.address, ' ') FROM customers c"
+        " LEFT JOIN identities i ON i.customer_id = c.id AND i.kind = 'email'"
+        " WHERE c.merged_into IS NULL GROUP BY c.id ORDER BY c.id")
+    return [(r[0], r[1], (r[2] or "").split()) for r in rows]
+
+
 async def get_customer(db: Database, customer_id: int) -> Customer | None:
     row = await db.fetchone(f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE id = ?", (customer_id,))
     if row is None:

@@ -13,6 +13,7 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from omnidesk.conversations import reads
+from omnidesk.customers.duplicates import suggestions
 from omnidesk.errors import shown
 from omnidesk.limits import id_value
 from omnidesk.services import services
@@ -26,11 +27,13 @@ from omnidesk.tui.widgets.statusbar import StatusBar
 
 
 class CustomerLoaded(Message):
-    def __init__(self, customer: Any, conversations: list[Any], error: str = "") -> None:
+    def __init__(self, customer: Any, conversations: list[Any], error: str = "",
+                 duplicates: list[Any] | None = None) -> None:
         super().__init__()
         self.customer = customer
         self.conversations = conversations
         self.error = error
+        self.duplicates = duplicates or []
 
 
 class CandidatesLoaded(Message):
@@ -49,6 +52,7 @@ class CustomerScreen(DeskScreen):
         self.customer_id = customer_id
         self.customer: Any = None
         self.conversations: list[Any] = []
+        self.duplicates: list[Any] = []  # likely duplicates, suggested, never merged here
 
     def compose(self) -> ComposeResult:
         yield Label("", id="customer-header")
@@ -70,16 +74,18 @@ class CustomerScreen(DeskScreen):
         try:
             customer = await reads.get_customer(self.desk, self.customer_id)
             conversations = list(await reads.customer_conversations(self.desk, self.customer_id))
+            duplicates = await suggestions(self.desk, self.customer_id)
         except Exception as exc:
             self.post_message(CustomerLoaded(None, [], str(exc)))
             return
-        self.post_message(CustomerLoaded(customer, conversations))
+        self.post_message(CustomerLoaded(customer, conversations, duplicates=duplicates))
 
     def on_customer_loaded(self, message: CustomerLoaded) -> None:
         if message.customer is None:
             self.query_one("#customer-header", Label).update(Text(message.error, style="bold red"))
             return
         self.customer = message.customer
+        self.duplicates = message.duplicates
         self.conversations = sorted(message.conversations, key=lambda c: -c.last_activity_at)
         self._show_customer()
 
@@ -101,6 +107,13 @@ class CustomerScreen(DeskScreen):
                 info.append("  ")
                 info.append_text(inert_line(identity.display_name, style="dim"))
             info.append("\n")
+        if self.duplicates:
+            info.append("\nMaybe the same person\n", style="bold underline")
+            for d in self.duplicates:
+                info.append(f"  customer {d.other_id} ")
+                info.append_text(inert_line(d.other_name or "(no name)", style="bold"))
+                info.append(f"  {d.reason}\n", style="dim")
+            info.append("  m merges one into this customer (they come first there)\n", style="dim")
         info.append("\nLanguage  ", style="bold")
         info.append(c.language or "unknown")
         info.append("\nTimezone  ", style="bold")
@@ -179,9 +192,11 @@ class CustomerScreen(DeskScreen):
         self.post_message(CandidatesLoaded(customers))
 
     def on_candidates_loaded(self, message: CandidatesLoaded) -> None:
-        choices = []
+        choices = [Choice(str(d.other_id), f"{d.other_id} {inert_line(d.other_name).plain}",
+                          f"maybe the same person: {d.reason}") for d in self.duplicates]
+        suggested = {d.other_id for d in self.duplicates}
         for other in message.customers:
-            if other.id == self.customer_id:
+            if other.id == self.customer_id or other.id in suggested:
                 continue
             addresses = ", ".join(i.address for i in other.identities[:3])
             choices.append(
