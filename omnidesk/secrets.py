@@ -1,9 +1,10 @@
 """Channel credentials, resolved at the moment an adapter needs them.
 
-`secret("password")` tries, in order: `password_cmd` (a shell command whose
-stdout, stripped of the trailing newline, is the secret: `pass show mail/support`,
-as mbsync and aerc do), `password_env` (the name of an environment variable),
-then `password` written in the config file. `smtp_password` works the same with
+`secret(KEY)`, for any key an adapter declares secret (`Option(secret=True)`:
+the IMAP `password`, a bot's `token`), tries, in order: `KEY_cmd` (a shell
+command whose stdout, stripped of the trailing newline, is the secret:
+`pass show mail/support`, as mbsync and aerc do), `KEY_env` (the name of an
+environment variable), then `KEY` written in the config file. `smtp_password` works the same with
 the `smtp_` keys and falls back to the IMAP `password` sources when none of
 its own are set. Secrets are never logged, stored in the database, or put in
 an error message.
