@@ -18,9 +18,8 @@ import sys
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from adapters.base import Option
 from omnidesk.errors import ConfigError
 from omnidesk.settings import (
     AgentSettings,
@@ -30,6 +29,9 @@ from omnidesk.settings import (
     Settings,
     TuiSettings,
 )
+
+if TYPE_CHECKING:  # a config without channels never needs the adapter contract
+    from adapters.base import Option
 
 APP_NAME = "omnidesk"
 CONFIG_ENV = "OMNIDESK_CONFIG"
@@ -303,15 +305,16 @@ def _check_view_keys(v: _Validator, views: list[SavedView]) -> None:
 
 def _channel(v: _Validator, name: str, item: Mapping[str, Any], base: Path) -> ChannelSettings:
     where = f"channels.{toml_key(name)}"
-    known = _plugin_kinds()
     if "kind" not in item:
-        v.fail(f"{where}.kind", "missing required key; expected one of " + ", ".join(sorted(known)))
+        v.fail(f"{where}.kind", "missing required key; expected one of " + ", ".join(sorted(_plugin_kinds())))
     kind = item["kind"]
     if not isinstance(kind, str):
         v.fail(f"{where}.kind", "expected a string", kind)
-    if kind not in known:
+    from omnidesk import registry
+
+    if not registry.is_known(kind):
         v.fail(f"{where}.kind", "unknown channel kind " + repr(kind) + "; expected one of "
-               + ", ".join(sorted(known)))
+               + ", ".join(sorted(_plugin_kinds())))
     try:
         schema = channel_keys(kind)
     except ConfigError as exc:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable, Mapping
-from importlib.metadata import entry_points
 from typing import Any
 
 from adapters.base import Adapter, AdapterFactory, FileImport, Option, SecretResolver
@@ -46,6 +45,14 @@ def register(kind: str, factory: AdapterFactory) -> None:
 
 def unregister(kind: str) -> None:
     _registered.pop(kind, None)
+
+
+def entry_points(group: str) -> Any:
+    """The installed entry points of `group`. importlib.metadata costs ~8 ms to import, more
+    than the rest of `omnidesk list`, so it is imported when a kind other than a built-in is asked for."""
+    from importlib import metadata
+
+    return metadata.entry_points(group=group)
 
 
 def _load(target: str) -> Any:
@@ -86,10 +93,27 @@ def factory_for(kind: str) -> AdapterFactory:
         raise ConfigError(f"the adapter for channel kind {kind!r} cannot be loaded: {exc}") from exc
 
 
+def is_known(kind: str) -> bool:
+    """Whether an adapter of `kind` is installed; a built-in kind is known without reading entry points."""
+    return kind in _registered or kind in BUILTINS or kind in _declared()
+
+
 def options_for(kind: str) -> tuple[Option, ...] | None:
     """The configuration keys `kind`'s adapter declares (`Adapter.options`); None when it declares none
-    (an adapter written before declarations: its keys pass unchecked). ConfigError as `factory_for`."""
-    options = getattr(factory_for(kind), "options", None)
+    (an adapter written before declarations: its keys pass unchecked). ConfigError as `factory_for`.
+
+    Every command reads the config, so a built-in kind's class is loaded directly: reading the
+    entry points (importlib.metadata) would cost more than the rest of `omnidesk list`. A plugin
+    replacing a built-in kind is built by `factory_for` but validated by the built-in declarations.
+    """
+    if kind in BUILTINS and kind not in _registered:
+        try:
+            cls = _load(BUILTINS[kind])
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"the adapter for channel kind {kind!r} cannot be loaded: {exc}") from exc
+    else:
+        cls = factory_for(kind)
+    options = getattr(cls, "options", None)
     if options is None:
         return None
     if not all(isinstance(o, Option) for o in options):

@@ -113,3 +113,17 @@ def test_loading_the_email_adapter_classes_imports_no_mail_code() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}).stdout
     assert eval(out) == ["adapters.email.channel", "adapters.email.maildir", "adapters.email.options"]
+
+
+def test_reading_a_config_with_built_in_channels_reads_no_entry_points(tmp_path: Path) -> None:
+    """`omnidesk list` reads the config on every start: importlib.metadata would cost it ~8 ms."""
+    path = tmp_path / "config.toml"
+    path.write_text('[channels.local]\nkind = "maildir"\naddress = "s@x.test"\npath = "Maildir"\n'
+                    '[channels.mail]\nkind = "email"\naddress = "s@x.test"\nimap_host = "h"\n', "utf-8")
+    code = ("import sys, pathlib; from omnidesk.config import load_settings; "
+            f"s = load_settings(pathlib.Path({str(path)!r}), warn=None); "
+            "print(len(s.channels), sorted(m for m in sys.modules if m in ('importlib.metadata', "
+            "'adapters.email.mime', 'adapters.email.imap', 'asyncio')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}).stdout
+    assert out.strip() == "2 []"
