@@ -254,7 +254,7 @@ def all_schema_keys() -> set[str]:
 def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SUPPORT_PASSWORD", "x")
     s = cfg.load_settings(EXAMPLE, warn=None)
-    assert {c.kind for c in s.channels} == {"email", "maildir"}
+    assert {c.kind for c in s.channels} == set(cfg.CHANNEL_KEYS)  # one example of every built-in kind
 
 
 def test_example_config_documents_every_key() -> None:
@@ -301,7 +301,9 @@ def _config_with(where: str, name: str, literal: str) -> str:
     if where == "desk":
         return f"[desk]\n{name} = {literal}\n"
     kind = where.split(".", 1)[1]
-    required = "address = 'a@b.example'\n" + ("imap_host = 'h'\n" if kind == "email" else "path = 'm'\n")
+    values = {"address": "'a@b.example'", "path": "'m'"}
+    required = "".join(f"{key} = {values.get(key, repr('h'))}\n"
+                       for key, spec in cfg.CHANNEL_KEYS[kind].items() if spec.required)
     return f"[channels.s]\nkind = '{kind}'\n{required}{name} = {literal}\n"
 
 
