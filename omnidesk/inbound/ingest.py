@@ -6,7 +6,8 @@ in a worker thread before the write transaction; the transaction itself
 (omnidesk/store/ingest.py) only does lookups, the placement decisions made
 above it (omnidesk/inbound/placement.py) and inserts (raw bytes included, omnidesk/store/rawmail.py),
 then stores the batch's cursor, so a crash keeps both the records and the cursor or neither.
-Re-delivered records are recognised by (channel, external_id) and skipped.
+Re-delivered records are recognised by their references (channel, scope, id) and skipped;
+the batch's updates (edits, deletions, delivery changes) are applied in the same transaction.
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ from adapters.base import (
     Address,
     Attachment,
     Batch,
+    Deletion,
+    DeliveryChange,
+    Edit,
     Inbound,
+    Update,
     valid_text,
 )
 from omnidesk import blobs
@@ -53,11 +58,15 @@ class IngestResult:
     rules: list[str] = field(default_factory=list)  # threading rule per imported message
     #: (index in the batch written, reason) per record stored quarantined; one write's, not summed by `add`.
     quarantine: list[tuple[int, str]] = field(default_factory=list)
+    updated: int = 0  # edits, deletions, delivery changes that changed a message
+    pending_updates: int = 0  # updates kept until their message arrives
 
     def add(self, other: IngestResult) -> None:
         self.imported += other.imported
         self.duplicates += other.duplicates
         self.quarantined += other.quarantined
+        self.updated += other.updated
+        self.pending_updates += other.pending_updates
         seen = set(self.conversation_ids)
         self.conversation_ids += [c for c in other.conversation_ids if c not in seen]
         self.message_ids += other.message_ids
@@ -194,6 +203,8 @@ def _prepare(rec: Inbound, now: int) -> store.PreparedRecord:
         automated=FLAG_AUTO_REPLY in rec.flags or FLAG_BOUNCE in rec.flags,
         report=_report_dict(rec),
         also_known_as=_known_as(rec, sender_address) if rec.also_known_as else (),
+        scope=valid_text(rec.scope),
+        also_ids=tuple(valid_text(i) for i in rec.also_ids if i and i != rec.external_id),
     )
 
 
@@ -205,6 +216,19 @@ def _known_as(rec: Inbound, sender_address: str | None) -> tuple[tuple[str, str,
         if address is not None and (a.kind, address) != (rec.sender.kind, sender_address):
             found.setdefault((a.kind, address), display_name(a.display_name))
     return tuple((kind, address, name) for (kind, address), name in found.items())
+
+
+def prepare_update(update: Update) -> store.PreparedUpdate:
+    """An adapter's Edit, Deletion or DeliveryChange as the store applies it."""
+    scope, ref = valid_text(update.scope), valid_text(update.external_id)
+    if isinstance(update, Edit):
+        return store.PreparedUpdate("edit", scope, ref, to_ms(update.edited_at), text=valid_text(update.text),
+                                    html=None if update.html is None else valid_text(update.html))
+    if isinstance(update, Deletion):
+        return store.PreparedUpdate("deletion", scope, ref, to_ms(update.deleted_at))
+    assert isinstance(update, DeliveryChange)
+    return store.PreparedUpdate("delivery", scope, ref, to_ms(update.at), state=update.state,
+                                code=valid_text(update.code), detail=valid_text(update.detail))
 
 
 def _report_dict(rec: Inbound) -> dict[str, object] | None:
@@ -230,6 +254,7 @@ class PreparedBatch:
     cursor: str | None
     now: int
     skipped: int = 0  # records already stored on the channel, dropped before any work
+    updates: list[store.PreparedUpdate] = field(default_factory=list)  # applied after the records
 
 
 async def prepare_batch(desk: Desk, batch: Batch, channel: Channel | None = None) -> PreparedBatch:
@@ -243,17 +268,18 @@ async def prepare_batch(desk: Desk, batch: Batch, channel: Channel | None = None
     records = list(batch.records)
     skipped = 0
     if channel is not None and records:
-        known = await store.known_external_ids(desk.db, channel.id, [_external_id(r) for r in records])
+        known = await store.known_external_ids(desk.db, channel.id,
+                                               [(r.scope, _external_id(r)) for r in records])
         if known:
-            kept = [r for r in records if _external_id(r) not in known]
+            kept = [r for r in records if (r.scope, _external_id(r)) not in known]
             skipped, records = len(records) - len(kept), kept
     prepared = await asyncio.to_thread(_prepare_all, records, desk.blob_dir, now) if records else []
-    return PreparedBatch(prepared, batch.cursor, now, skipped)
+    return PreparedBatch(prepared, batch.cursor, now, skipped, [prepare_update(u) for u in batch.updates])
 
 
 async def write_prepared(desk: Desk, channel: Channel, prepared: PreparedBatch) -> IngestResult:
     """Persist a prepared batch and its cursor in ONE transaction; safe to repeat."""
-    if not prepared.records and prepared.cursor is None:
+    if not prepared.records and prepared.cursor is None and not prepared.updates:
         return IngestResult(duplicates=prepared.skipped)
     s = desk.settings.desk
     windows = Windows.from_settings(s.continuity_window_hours, s.reopen_window_days)
@@ -263,14 +289,16 @@ async def write_prepared(desk: Desk, channel: Channel, prepared: PreparedBatch) 
         # Rolled back with its batch: write it again, a refused record quarantined, the rest as usual.
         outcome = await _write(desk, channel, prepared, windows, careful=True)
     return IngestResult(outcome.imported, outcome.duplicates + prepared.skipped, outcome.quarantined,
-                        outcome.conversation_ids, outcome.message_ids, outcome.decisions, outcome.quarantine)
+                        outcome.conversation_ids, outcome.message_ids, outcome.decisions, outcome.quarantine,
+                        outcome.updates.applied, outcome.updates.pending)
 
 
 async def _write(desk: Desk, channel: Channel, prepared: PreparedBatch, windows: Windows,
                  careful: bool) -> store.BatchOutcome:
     async with desk.db.write() as conn:
         return await store.write_batch(conn, channel.id, prepared.records, prepared.cursor,
-                                       partial(place, windows=windows), prepared.now, careful=careful)
+                                       partial(place, windows=windows), prepared.now, careful=careful,
+                                       updates=prepared.updates)
 
 
 async def ingest_batch(desk: Desk, channel: Channel, batch: Batch) -> IngestResult:
@@ -279,7 +307,7 @@ async def ingest_batch(desk: Desk, channel: Channel, batch: Batch) -> IngestResu
     Duplicates (channel, external_id), our own mail coming back and raw-identical
     resyncs are counted in `duplicates` and change nothing.
     """
-    if not batch.records and batch.cursor is None:
+    if not batch.records and batch.cursor is None and not batch.updates:
         return IngestResult()
     return await write_prepared(desk, channel, await prepare_batch(desk, batch, channel))
 

@@ -76,7 +76,7 @@ def place(ask: Lookups, rec: PreparedRecord, windows: Windows) -> Placement:
         quarantined=rec.quarantined,
         ours=ours,
         automated=rec.automated,
-        by_reference=ask.by_reference(rec.thread_refs) if live and rec.thread_refs else None,
+        by_reference=ask.by_reference(rec.thread_refs, rec.scope) if live and rec.thread_refs else None,
         by_token=ask.conversation(rec.token) if live and rec.token else None,
         latest=ask.latest(customer_id) if customer_id and rec.chat_like and not rec.thread_refs else None,
     ), windows)

@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING
 from adapters.base import Batch
 from omnidesk.desk import Desk
 from omnidesk.inbound.importer import BATCH_SIZE, CHUNK_SIZE, TAIL_BATCH_SIZE, prepare_batch_part
-from omnidesk.inbound.ingest import IngestResult, PreparedBatch, write_prepared
+from omnidesk.inbound.ingest import IngestResult, PreparedBatch, prepare_update, write_prepared
 from omnidesk.model import Channel
 from omnidesk.timeutil import now_ms
 
 if TYPE_CHECKING:
-    from omnidesk.store.ingest import PreparedRecord
+    from omnidesk.store.ingest import PreparedRecord, PreparedUpdate
 
 Written = Callable[[IngestResult], Awaitable[None]]
 
@@ -67,26 +67,28 @@ async def ingest_undecoded(
     decoding: deque[tuple[list[asyncio.Future[list[PreparedRecord]]], Batch]] = deque()
     in_flight = in_flight_bytes = 0  # records (and their undecoded bytes) in the pool, not yet collected
     ready: list[PreparedRecord] = []
+    ready_updates: list[PreparedUpdate] = []  # written after the records of the same transaction
     ready_cursor: str | None = None
     ready_batches = 0
     writing: asyncio.Task[None] | None = None
     limit = batch_size  # records per transaction
 
-    async def write(records: list[PreparedRecord], cursor: str | None) -> None:
-        result = await write_prepared(desk, channel, PreparedBatch(records, cursor, now_ms()))
+    async def write(records: list[PreparedRecord], cursor: str | None, updates: list[PreparedUpdate]) -> None:
+        prepared = PreparedBatch(records, cursor, now_ms(), updates=updates)
+        result = await write_prepared(desk, channel, prepared)
         total.add(result)
         if on_written is not None:
             await on_written(result)
 
     async def flush() -> None:
         """Start writing what is ready once the previous transaction is in (they land in order)."""
-        nonlocal writing, ready, ready_cursor, ready_batches
+        nonlocal writing, ready, ready_cursor, ready_batches, ready_updates
         if not ready_batches:
             return
         if writing is not None:
             await writing
-        writing = asyncio.create_task(write(ready, ready_cursor))
-        ready, ready_cursor, ready_batches = [], None, 0
+        writing = asyncio.create_task(write(ready, ready_cursor, ready_updates))
+        ready, ready_cursor, ready_batches, ready_updates = [], None, 0, []
 
     async def collect() -> None:
         """Take the oldest batch's decoded records; write when a transaction's worth is ready."""
@@ -94,6 +96,7 @@ async def ingest_undecoded(
         futures, batch = decoding.popleft()
         for future in futures:
             ready.extend(await future)
+        ready_updates.extend(prepare_update(u) for u in batch.updates)
         in_flight -= len(batch.records) + len(batch.undecoded)
         in_flight_bytes -= _size(batch)
         ready_cursor = batch.cursor if batch.cursor is not None else ready_cursor

@@ -224,7 +224,8 @@ class Dispatcher:
             meta = {"external_id": receipt.external_id, "sent_at": iso(sent_at), "dispatcher": self.owner,
                     **dict(receipt.meta)}
             settled = await store.mark_sent(db, item.id, owner=self.owner, sent_at=sent_at, now=now_ms(),
-                                            receipt=meta)
+                                            receipt=meta, refs=(receipt.external_id, *receipt.also_ids),
+                                            scope=receipt.scope, state=receipt.state)
             stats.sent += settled
         finally:
             keeper.cancel()

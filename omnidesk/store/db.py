@@ -88,17 +88,28 @@ class Database:
         """Apply forward-only migrations up to `target` (default: latest). Returns the version."""
         scripts = migration_scripts()
         target = len(scripts) if target is None else target
-        async with self.write() as conn:
-            current = int((await (await conn.execute("PRAGMA user_version")).fetchone())[0])
-            if current > len(scripts):
-                raise StoreError(
-                    f"{self.path} has schema version {current}, newer than this omnidesk "
-                    f"knows ({len(scripts)}); upgrade omnidesk"
-                )
-            for version, _name, sql in scripts[current:target]:
-                for statement in split_sql(sql):
-                    await conn.execute(statement)
-                await conn.execute(f"PRAGMA user_version = {version}")
+        # Off around the transaction (it cannot change inside one), so a migration may rebuild a
+        # table as SQLite's ALTER TABLE page describes: dropping the old copy cascades nothing.
+        await self.conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            async with self.write() as conn:
+                current = int((await (await conn.execute("PRAGMA user_version")).fetchone())[0])
+                if current > len(scripts):
+                    raise StoreError(
+                        f"{self.path} has schema version {current}, newer than this omnidesk "
+                        f"knows ({len(scripts)}); upgrade omnidesk"
+                    )
+                for version, _name, sql in scripts[current:target]:
+                    for statement in split_sql(sql):
+                        await conn.execute(statement)
+                    await conn.execute(f"PRAGMA user_version = {version}")
+                if current < target:
+                    broken = await (await conn.execute("PRAGMA foreign_key_check")).fetchall()
+                    if broken:
+                        raise StoreError(f"migrating {self.path} left {len(broken)} broken references"
+                                         f" (first: {tuple(broken[0])}); nothing was changed")
+        finally:
+            await self.conn.execute("PRAGMA foreign_keys = ON")
         return max(current, target)
 
     # -- reads ----------------------------------------------------------------

@@ -21,8 +21,9 @@ import aiosqlite
 
 from omnidesk import textindex
 from omnidesk.model import Candidate
-from omnidesk.store import refusals
+from omnidesk.store import references, refusals
 from omnidesk.store.db import Database
+from omnidesk.store.events import system_event
 from omnidesk.store.identities import (
     add_participant,
     call_sync,
@@ -31,6 +32,8 @@ from omnidesk.store.identities import (
     find_identity,
     own_addresses,
 )
+from omnidesk.store.updates import PreparedUpdate, UpdateOutcome, apply_pending, has_pending
+from omnidesk.store.updates import apply as apply_updates
 
 _MAX_HOPS = 32
 #: Record flags that also mark the conversation they start (never answer automatically).
@@ -89,6 +92,13 @@ class PreparedRecord:
     attachments: list[PreparedAttachment] = field(default_factory=list)
     #: (kind, normalised address, display name) of other identities the sender showed.
     also_known_as: tuple[tuple[str, str, str], ...] = ()
+    scope: str = ""  # where external_id, also_ids and thread_refs are unique (adapters/base.py)
+    also_ids: tuple[str, ...] = ()  # further ids the channel gave the message
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Every id the channel gave the message, its external id first."""
+        return (self.external_id, *self.also_ids) if self.also_ids else (self.external_id,)
 
     def __reduce__(self) -> tuple[type[PreparedRecord], tuple[object, ...]]:
         # Import workers send these to the parent by the thousand: a plain tuple of the fields
@@ -149,6 +159,7 @@ class BatchOutcome:
     decisions: list[str] = field(default_factory=list)  # per imported record: the rule used
     #: (index in the batch, reason) of every record stored quarantined, refused ones included.
     quarantine: list[tuple[int, str]] = field(default_factory=list)
+    updates: UpdateOutcome = field(default_factory=UpdateOutcome)
 
 
 # -- FTS ----------------------------------------------------------------------------------------
@@ -180,21 +191,27 @@ async def unindex_message(conn: aiosqlite.Connection, message_id: int, subject: 
     )
 
 
-async def known_external_ids(db: Database, channel_id: int, external_ids: list[str]) -> set[str]:
-    """Which of `external_ids` are already stored on the channel (a read, outside any transaction)."""
-    known: set[str] = set()
-    for chunk in _chunks(list(set(external_ids))):
-        marks = ",".join("?" * len(chunk))
-        rows = await db.fetchall(
-            f"SELECT external_id FROM messages WHERE channel_id = ? AND external_id IN ({marks})",
-            (channel_id, *chunk))
-        known.update(r[0] for r in rows)
+async def known_external_ids(db: Database, channel_id: int,
+                             keys: list[references.Key]) -> set[references.Key]:
+    """Which (scope, id) of `keys` are references held on the channel (a read, outside any transaction)."""
+    known: set[references.Key] = set()
+    by_scope: dict[str, set[str]] = {}
+    for scope, ref in keys:
+        by_scope.setdefault(scope, set()).add(ref)
+    for scope, refs in by_scope.items():
+        for chunk in _chunks(sorted(refs)):
+            marks = ",".join("?" * len(chunk))
+            rows = await db.fetchall(
+                f"SELECT ref FROM message_refs WHERE scope = ? AND ref IN ({marks}) AND channel_id = ?",
+                (scope, *chunk, channel_id))
+            known.update((scope, r[0]) for r in rows)
     return known
 
 
 async def channel_external_ids(db: Database, channel_id: int) -> set[str]:
-    """Every external id stored on the channel (a read; a re-run import skips these unparsed)."""
-    rows = await db.fetchall("SELECT external_id FROM messages WHERE channel_id = ?", (channel_id,))
+    """Every unscoped reference held on the channel (a read; a re-run import skips these unparsed)."""
+    rows = await db.fetchall("SELECT ref FROM message_refs WHERE scope = '' AND channel_id = ?",
+                             (channel_id,))
     return {r[0] for r in rows}
 
 
@@ -214,9 +231,9 @@ class Lookups:
         """(identity_id, current customer_id) for a normalised address, or None."""
         return find_identity(self._c, kind, address)
 
-    def by_reference(self, refs: tuple[str, ...]) -> Candidate | None:
-        """The conversation of the most specific reference we know (same channel preferred)."""
-        return _by_reference(self._c, self._channel_id, refs)
+    def by_reference(self, refs: tuple[str, ...], scope: str = "") -> Candidate | None:
+        """The conversation of the most specific of `refs` (in `scope`) we know (same channel preferred)."""
+        return _by_reference(self._c, self._channel_id, refs, scope)
 
     def conversation(self, conversation_id: int) -> Candidate | None:
         """Conversation #N (followed through merges) with its participants, or None."""
@@ -233,8 +250,9 @@ Place = Callable[[Lookups, PreparedRecord], Placement]
 
 async def write_batch(conn: aiosqlite.Connection, channel_id: int, records: list[PreparedRecord],
                       cursor: str | None, place: Place, now: int, *,
-                      careful: bool = False) -> BatchOutcome:
-    """Persist `records` where `place` puts them, and `cursor`; call inside `async with db.write() as conn`.
+                      careful: bool = False, updates: list[PreparedUpdate] | None = None) -> BatchOutcome:
+    """Persist `records` where `place` puts them, then `updates`, and `cursor`; call inside
+    `async with db.write() as conn`.
 
     `place` runs per record in the worker thread, so it sees the records before it in the batch.
 
@@ -242,14 +260,17 @@ async def write_batch(conn: aiosqlite.Connection, channel_id: int, records: list
     batch again `careful`ly); `careful` puts each record in a savepoint and stores a refused
     one as a quarantined copy. Savepoints are not free, so only a batch that needs them pays.
     """
-    return await call_sync(conn, _write_batch, channel_id, records, cursor, place, now, careful)
+    return await call_sync(conn, _write_batch, channel_id, records, cursor, place, now, careful,
+                           updates or [])
 
 
 def _write_batch(c: sqlite3.Connection, channel_id: int, records: list[PreparedRecord],
-                 cursor: str | None, place: Place, now: int, careful: bool) -> BatchOutcome:
+                 cursor: str | None, place: Place, now: int, careful: bool,
+                 updates: list[PreparedUpdate]) -> BatchOutcome:
     out = BatchOutcome()
     ask = Lookups(c, channel_id)
     seen = _Seen.load(c, channel_id, records)
+    pending = has_pending(c, channel_id)
     named: set[int] = set()  # customers whose name was checked in this batch
     touched: dict[int, None] = {}
     raws: list[tuple[str | None, int, bytes]] = []
@@ -268,6 +289,8 @@ def _write_batch(c: sqlite3.Connection, channel_id: int, records: list[PreparedR
                     raise
                 raise refusals.RecordRefused(index, exc) from exc
         seen.add(rec)
+        if pending:
+            apply_pending(c, channel_id, rec.scope, rec.ids, now)
         if rec.raw_packed is not None:
             raws.append((rec.raw_sha256, rec.raw_size, rec.raw_packed))
         out.imported += 1
@@ -278,6 +301,8 @@ def _write_batch(c: sqlite3.Connection, channel_id: int, records: list[PreparedR
         out.decisions.append(rule)
         touched[conversation_id] = None
     out.conversation_ids = list(touched)
+    if updates:
+        out.updates = apply_updates(c, channel_id, updates, now)
     # Keyed by content: the same bytes on another channel (or another id) are stored once.
     c.executemany("INSERT OR IGNORE INTO raw_messages (sha256, size, data) VALUES (?, ?, ?)", raws)
     if cursor is not None:
@@ -298,43 +323,38 @@ def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
 class _Seen:
     """What the store already holds for a batch's ids and hashes, fetched in a few bulk queries.
 
-    A record is a duplicate when its external id is known on this channel, when it is our own
-    outgoing message coming back (an `out` message with that id on any channel), or when its
-    raw bytes were already stored on this channel under another id. Content hashes count only
-    for records with raw bytes (email): two chat messages "ok" from one person are two messages,
-    but the same raw mail under a new UID (an IMAP UIDVALIDITY change) is one.
+    A record is a duplicate when one of its ids is a reference held on this channel in its
+    scope, when it is our own message read back (an id that is a reference of an `out`
+    message: in its scope on this channel, or unscoped on any channel, as our mail coming
+    back through another mailbox), or when its raw bytes were already stored on this channel
+    under another id. Content hashes count only for records with raw bytes (email): two chat
+    messages "ok" from one person are two messages, but the same raw mail under a new UID
+    (an IMAP UIDVALIDITY change) is one.
     """
 
-    ids: set[str]
-    ours: set[str]
+    keys: set[references.Key]
     hashes: set[str]
 
     @classmethod
     def load(cls, c: sqlite3.Connection, channel_id: int, records: list[PreparedRecord]) -> _Seen:
-        ids: set[str] = set()
-        ours: set[str] = set()
+        wanted = [(r.scope, ref) for r in records for ref in r.ids]
+        keys = {(scope, ref) for scope, ref, chan, (direction,) in
+                references.matches(c, channel_id, wanted, "m.direction")
+                if chan == channel_id or direction == "out"}
         hashes: set[str] = set()
-        for chunk in _chunks(list({r.external_id for r in records})):
-            marks = ",".join("?" * len(chunk))
-            ids.update(r[0] for r in c.execute(
-                f"SELECT external_id FROM messages WHERE channel_id = ? AND external_id IN ({marks})",
-                (channel_id, *chunk)))
-            ours.update(r[0] for r in c.execute(
-                f"SELECT external_id FROM messages WHERE direction = 'out' AND external_id IN ({marks})",
-                chunk))
         for chunk in _chunks(list({r.content_hash for r in records if r.has_raw})):
             marks = ",".join("?" * len(chunk))
             hashes.update(r[0] for r in c.execute(
                 f"SELECT content_hash FROM messages WHERE channel_id = ? AND content_hash IN ({marks})",
                 (channel_id, *chunk)))
-        return cls(ids, ours, hashes)
+        return cls(keys, hashes)
 
     def is_duplicate(self, rec: PreparedRecord) -> bool:
-        return (rec.external_id in self.ids or rec.own_echo or rec.external_id in self.ours
+        return (rec.own_echo or any((rec.scope, ref) in self.keys for ref in rec.ids)
                 or (rec.has_raw and rec.content_hash in self.hashes))
 
     def add(self, rec: PreparedRecord) -> None:
-        self.ids.add(rec.external_id)
+        self.keys.update((rec.scope, ref) for ref in rec.ids)
         if rec.has_raw:
             self.hashes.add(rec.content_hash)
 
@@ -359,22 +379,14 @@ def _candidate(c: sqlite3.Connection, conversation_id: int, *,
     return Candidate(row[0], row[1], row[2], row[3], row[4], ids)
 
 
-def _by_reference(c: sqlite3.Connection, channel_id: int, refs: tuple[str, ...]) -> Candidate | None:
+def _by_reference(c: sqlite3.Connection, channel_id: int, refs: tuple[str, ...],
+                  scope: str) -> Candidate | None:
     """The conversation of the most specific reference we know (same channel preferred)."""
-    if not refs:
-        return None
     refs = refs[-50:]  # References headers can be very long; the recent end matters
-    found: dict[str, int] = {}
-    marks = ",".join("?" * len(refs))
-    for ext, conv, chan in c.execute(
-        f"SELECT external_id, conversation_id, channel_id FROM messages WHERE external_id IN ({marks})",
-        refs,
-    ):
-        if ext not in found or chan == channel_id:
-            found[ext] = conv
+    found = references.resolve(c, channel_id, [(scope, r) for r in refs], "m.conversation_id")
     for ref in reversed(refs):
-        if ref in found:
-            return _candidate(c, found[ref])
+        if (scope, ref) in found:
+            return _candidate(c, found[(scope, ref)][0])
     return None
 
 
@@ -422,7 +434,7 @@ def _ingest_one(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, ask
     if placement.conversation_id is not None:
         _touch_conversation(c, conversation_id, channel_id, rec, placement, message_id)
     if rec.report is not None:
-        _apply_report(c, rec, rec.report, message_id)
+        _apply_report(c, channel_id, rec, rec.report, message_id)
     if placement.add_participant and identity_id is not None:
         add_participant(c, conversation_id, identity_id)
     if placement.known_as:
@@ -447,18 +459,20 @@ def _known_as_events(c: sqlite3.Connection, conversation_id: int, customer_id: i
     moved_from = placement.identity_moves_from
     for known in placement.known_as:
         if known.linked:
-            _event(c, conversation_id, customer_id, "identity_linked",
-                   {"customer_id": moved_from if moved_from and moved_from > 0 else None},
-                   {"kind": rec.sender_kind, "address": rec.sender_address or rec.sender_raw,
-                    "by_kind": known.kind, "by_address": known.address, "channel_kind": rec.sender_kind},
-                   rec.at)
+            system_event(c, conversation_id, customer_id, "identity_linked",
+                         {"customer_id": moved_from if moved_from and moved_from > 0 else None},
+                         {"kind": rec.sender_kind, "address": rec.sender_address or rec.sender_raw,
+                          "by_kind": known.kind, "by_address": known.address,
+                          "channel_kind": rec.sender_kind},
+                         rec.at)
         else:
-            _event(c, conversation_id, customer_id, "identity_added", None,
-                   {"kind": known.kind, "address": known.address, "channel_kind": rec.sender_kind}, rec.at)
+            system_event(c, conversation_id, customer_id, "identity_added", None,
+                         {"kind": known.kind, "address": known.address, "channel_kind": rec.sender_kind},
+                         rec.at)
 
 
 def _ingest_guarded(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, ask: Lookups, place: Place,
-                    now: int, named: set[int]) -> tuple[PreparedRecord, tuple[int, int, str]]:
+                          now: int, named: set[int]) -> tuple[PreparedRecord, tuple[int, int, str]]:
     """`_ingest_one` in a savepoint; a refused record is undone and stored as a quarantined copy."""
     c.execute("SAVEPOINT record")
     try:
@@ -472,17 +486,6 @@ def _ingest_guarded(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord,
         return rec, _ingest_one(c, channel_id, rec, ask, place, now, named)
     c.execute("RELEASE record")
     return rec, result
-
-
-def _event(c: sqlite3.Connection, conversation_id: int, customer_id: int | None, kind: str,
-           before: object, after: object, at: int) -> None:
-    c.execute(
-        "INSERT INTO events (conversation_id, customer_id, agent_id, kind, before, after, created_at)"
-        " VALUES (?, ?, NULL, ?, ?, ?, ?)",
-        (conversation_id, customer_id, kind,
-         None if before is None else json.dumps(before, separators=(",", ":")),
-         None if after is None else json.dumps(after, separators=(",", ":"), ensure_ascii=False), at),
-    )
 
 
 def _new_conversation(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, customer_id: int,
@@ -501,11 +504,11 @@ def _new_conversation(c: sqlite3.Connection, channel_id: int, rec: PreparedRecor
     )
     conversation_id = cur.lastrowid
     assert conversation_id is not None
-    _event(c, conversation_id, customer_id, "created", None,
+    system_event(c, conversation_id, customer_id, "created", None,
            {"rule": decision.rule, "channel_id": channel_id, "linked_to": decision.linked_to}, rec.at)
     if decision.linked_to is not None:
         # The old conversation learns of the new one (a stranger's [#N], or a late reply).
-        _event(c, decision.linked_to, None, "linked", None,
+        system_event(c, decision.linked_to, None, "linked", None,
                {"conversation_id": conversation_id, "rule": decision.rule}, rec.at)
     return conversation_id
 
@@ -516,15 +519,17 @@ def _insert_message(c: sqlite3.Connection, channel_id: int, conversation_id: int
         "INSERT INTO messages (conversation_id, channel_id, direction, external_id, author_identity_id,"
         " author_agent_id, author_name, author_address, recipients, subject, text, display_text, html,"
         " language, thread_refs, flags, defects, meta, raw_sha256, content_hash, sent_at, sent_tz_offset,"
-        " received_at, delivery) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " received_at, delivery, scope) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (conversation_id, channel_id, "out" if ours else "in", rec.external_id, identity_id, agent_id,
          rec.sender_name, rec.sender_address or rec.sender_raw, rec.recipients_json, rec.subject,
          rec.text, rec.display_text, rec.html, rec.language, rec.thread_refs_json, rec.flags_json,
          rec.defects_json, rec.meta_json, rec.raw_sha256, rec.content_hash, rec.sent_at,
-         rec.sent_tz_offset, now, "sent" if ours else None),
+         rec.sent_tz_offset, now, "sent" if ours else None, rec.scope),
     )
     message_id = cur.lastrowid
     assert message_id is not None
+    if rec.also_ids:  # the external id itself is added by the schema's trigger
+        references.add(c, channel_id, rec.scope, rec.also_ids, message_id)
     c.execute("INSERT INTO message_fts (rowid, subject, body, sender) VALUES (?, ?, ?, ?)",
               (message_id, *rec.fts))
     if rec.attachments:
@@ -554,7 +559,7 @@ def _touch_conversation(c: sqlite3.Connection, conversation_id: int, channel_id:
     if decision.reopen:
         row = c.execute("SELECT status, customer_id FROM conversations WHERE id = ?",
                         (conversation_id,)).fetchone()
-        _event(c, conversation_id, row[1], "reopened", {"status": row[0]},
+        system_event(c, conversation_id, row[1], "reopened", {"status": row[0]},
                {"status": "open", "message_id": message_id, "rule": decision.rule}, rec.at)
     # Status columns only when reopening: every column set costs its indexes an update (the
     # most expensive statement of a bulk import), even when the value stays the same.
@@ -572,7 +577,7 @@ def _touch_conversation(c: sqlite3.Connection, conversation_id: int, channel_id:
         c.execute("UPDATE conversations SET channel_id = ? WHERE id = ?", (channel_id, conversation_id))
 
 
-def _apply_report(c: sqlite3.Connection, rec: PreparedRecord, report: dict[str, object],
+def _apply_report(c: sqlite3.Connection, rec_channel: int, rec: PreparedRecord, report: dict[str, object],
                   report_message_id: int) -> None:
     """A delivery report about one of our messages: a failure marks it; every report is an event.
 
@@ -582,14 +587,13 @@ def _apply_report(c: sqlite3.Connection, rec: PreparedRecord, report: dict[str, 
     refs = [r for r in (report.get("message_ref"), *reversed(rec.thread_refs)) if isinstance(r, str)]
     if not refs:
         return
-    marks = ",".join("?" * len(refs))
-    rows = {r[0]: r[1:] for r in c.execute(
-        f"SELECT external_id, id, conversation_id, delivery FROM messages"
-        f" WHERE direction = 'out' AND external_id IN ({marks})", refs)}
+    rows = {ref: row for (_, ref, _, row) in references.matches(
+        c, rec_channel, [(rec.scope, r) for r in refs], "m.id, m.conversation_id, m.delivery, m.direction")
+        if row[3] == "out"}
     ref = next((r for r in refs if r in rows), None)
     if ref is None:
         return
-    out_id, conversation_id, delivery = rows[ref]
+    out_id, conversation_id, delivery, _ = rows[ref]
     state = str(report.get("state") or "failed")
     if state == "failed":
         reason = str(report.get("reason") or "the remote server gave no reason")
@@ -598,5 +602,5 @@ def _apply_report(c: sqlite3.Connection, rec: PreparedRecord, report: dict[str, 
         # `omnidesk outbox` lists it with the other failures, and retry sends it again.
         c.execute("UPDATE outbox SET state = 'failed', last_error = ?, updated_at = ?"
                   " WHERE message_id = ? AND state = 'sent'", (reason, rec.at, out_id))
-    _event(c, conversation_id, None, "delivery_report", {"delivery": delivery},
+    system_event(c, conversation_id, None, "delivery_report", {"delivery": delivery},
            {**report, "message_id": out_id, "report_message_id": report_message_id}, rec.at)

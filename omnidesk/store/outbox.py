@@ -16,7 +16,13 @@ from typing import Any
 
 import aiosqlite
 
+from omnidesk.store import references
 from omnidesk.store.db import Database
+from omnidesk.store.identities import call_sync
+from omnidesk.store.updates import apply_pending
+
+#: Where a receipt may say delivery stands (adapters/base.py DELIVERY_STATES without the failures).
+RECEIPT_STATES = frozenset({"queued", "sent", "delivered", "read"})
 
 
 async def enqueue(conn: aiosqlite.Connection, *, message_id: int, channel_id: int, payload: str,
@@ -114,12 +120,15 @@ async def extend_lease(db: Database, outbox_id: int, *, owner: str, until: int) 
 
 
 async def mark_sent(db: Database, outbox_id: int, *, owner: str, sent_at: int, now: int,
-                    receipt: dict[str, Any]) -> bool:
-    """Settle a delivered row: outbox + message `sent`, receipt into the message meta,
-    and the conversation's first response time if this was the first.
+                    receipt: dict[str, Any], refs: tuple[str, ...] = (), scope: str = "",
+                    state: str = "sent") -> bool:
+    """Settle a delivered row: outbox `sent`, the message at delivery `state` (the receipt's),
+    receipt into the message meta, and the conversation's first response time if this was the first.
 
-    The message's external_id stays our own reference (the email Message-ID);
-    the channel's id for it goes into meta["receipt"]. False if the lease was lost.
+    The message's external_id stays our own reference (the email Message-ID); the ids the
+    channel gave it (`refs`: the receipt's external_id and also_ids, in `scope`) become its
+    references too, so an answer to it threads here and our message read back is known as
+    ours; updates that arrived about them first are applied now. False if the lease was lost.
     """
     async with db.write() as conn:
         cur = await conn.execute(
@@ -130,16 +139,21 @@ async def mark_sent(db: Database, outbox_id: int, *, owner: str, sent_at: int, n
         if cur.rowcount != 1:
             return False
         row = await (await conn.execute(
-            "SELECT m.id, m.meta, m.conversation_id FROM outbox o JOIN messages m ON m.id = o.message_id"
-            " WHERE o.id = ?", (outbox_id,),
+            "SELECT m.id, m.meta, m.conversation_id, o.channel_id FROM outbox o"
+            " JOIN messages m ON m.id = o.message_id WHERE o.id = ?", (outbox_id,),
         )).fetchone()
         meta = json.loads(row["meta"] or "{}")
         meta["receipt"] = receipt
         await conn.execute(
-            "UPDATE messages SET delivery = 'sent', delivery_error = NULL, sent_at = ?, meta = ?"
+            "UPDATE messages SET delivery = ?, delivery_error = NULL, sent_at = ?, meta = ?"
             " WHERE id = ?",
-            (sent_at, json.dumps(meta, ensure_ascii=False, separators=(",", ":")), row["id"]),
+            (state if state in RECEIPT_STATES else "sent", sent_at,
+             json.dumps(meta, ensure_ascii=False, separators=(",", ":")), row["id"]),
         )
+        ids = tuple(r for r in refs if r)
+        if ids:
+            await call_sync(conn, references.add, row["channel_id"], scope, ids, row["id"])
+            await call_sync(conn, apply_pending, row["channel_id"], scope, ids, now)
         await conn.execute(
             "UPDATE conversations SET first_response_at = COALESCE(first_response_at, ?) WHERE id = ?",
             (sent_at, row["conversation_id"]),

@@ -56,6 +56,8 @@ def quarantined_copy(rec: PreparedRecord, exc: BaseException) -> PreparedRecord:
     return replace(
         rec,
         external_id=valid_text(rec.external_id),
+        scope=valid_text(rec.scope),
+        also_ids=tuple(map(valid_text, rec.also_ids)),
         sender_address=None,
         sender_raw=valid_text(rec.sender_raw),
         sender_name=valid_text(rec.sender_name),

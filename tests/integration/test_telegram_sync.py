@@ -99,8 +99,6 @@ async def _has(desk, sql: str, n: int) -> bool:  # type: ignore[no-untyped-def]
     return len(await rows(desk, sql)) >= n
 
 
-@pytest.mark.xfail(strict=True, reason="message ids are unique only in their chat: needs references scoped"
-                   " by chat in the store (issue 15, the references part)")
 async def test_the_same_message_id_in_two_chats_is_two_messages(tmp_path: Path, tg: FakeTelegram) -> None:
     tg.say(PEOPLE[0], "first words of Anna")
     tg.say(PEOPLE[2], "王伟的第一句话")  # message_id 1 as well, in another chat

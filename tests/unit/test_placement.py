@@ -36,7 +36,7 @@ class Answers:
         self.asked.append(f"identity {address}")
         return self.identities.get((kind, address))
 
-    def by_reference(self, refs: tuple[str, ...]) -> Candidate | None:
+    def by_reference(self, refs: tuple[str, ...], scope: str = "") -> Candidate | None:
         self.asked.append("reference")
         found = [self.references[r] for r in refs if r in self.references]
         return self.conversations.get(found[-1]) if found else None
