@@ -16,7 +16,7 @@ from typing import Literal
 Status = Literal["open", "pending", "snoozed", "resolved", "spam"]
 Priority = Literal["low", "normal", "high", "urgent"]
 Direction = Literal["in", "out", "note"]
-Delivery = Literal["queued", "sending", "sent", "failed", "cancelled"]
+Delivery = Literal["queued", "sending", "sent", "delivered", "read", "undelivered", "failed", "cancelled"]
 
 STATUSES: tuple[Status, ...] = ("open", "pending", "snoozed", "resolved", "spam")
 PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
@@ -122,6 +122,16 @@ class AttachmentInfo:
 
 
 @dataclass(slots=True)
+class MessageEdit:
+    """A text a message showed before an edit on its channel (times: epoch ms)."""
+
+    text: str
+    html: str | None
+    shown_from: int  # when that text was written
+    replaced_at: int  # when the edit replaced it
+
+
+@dataclass(slots=True)
 class Message:
     """One message of a timeline: inbound, outbound or an internal note."""
 
@@ -150,6 +160,9 @@ class Message:
     delivery: Delivery | None = None
     delivery_error: str | None = None
     attachments: tuple[AttachmentInfo, ...] = ()
+    edited_at: int | None = None  # the text shown is an edit of this time
+    deleted_at: int | None = None  # deleted on the channel; the text is kept
+    edits: tuple[MessageEdit, ...] = ()  # earlier texts, oldest first
 
 
 @dataclass(slots=True)

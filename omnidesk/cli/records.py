@@ -57,7 +57,7 @@ def conversation_summary(s: ConversationSummary) -> dict[str, Any]:
 MESSAGE_FIELDS = (
     "id", "conversation_id", "direction", "channel", "channel_kind", "external_id", "author_name",
     "author_address", "author_agent", "subject", "text", "sent_at", "received_at", "delivery",
-    "delivery_error", "flags", "attachments",
+    "delivery_error", "flags", "attachments", "edited_at", "deleted_at",
 )
 
 
@@ -89,6 +89,10 @@ def message(m: Message) -> dict[str, Any]:
              "sha256": a.sha256, "inline": a.inline}
             for a in m.attachments
         ],
+        "edited_at": iso(m.edited_at),
+        "deleted_at": iso(m.deleted_at),
+        "edits": [{"text": e.text, "html": e.html, "shown_from": iso(e.shown_from),
+                   "replaced_at": iso(e.replaced_at)} for e in m.edits],
     }
 
 

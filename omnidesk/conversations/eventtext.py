@@ -147,6 +147,22 @@ def _delivery_report(who: str, e: Event, c: _Ctx) -> str:
     return line + (f": {_v(reason)}" if reason else "")
 
 
+_DELIVERY_STATES = {"queued": "is queued on the channel", "sent": "was sent", "delivered": "was delivered",
+                    "read": "was read", "undelivered": "could not be delivered", "failed": "failed"}
+
+
+def _delivery_changed(who: str, e: Event, c: _Ctx) -> str:
+    state = str(_get(e.after, "delivery") or "?")
+    line = "a reply " + _DELIVERY_STATES.get(state, f"is now {_v(state)}")
+    words = " ".join(str(w) for w in (_get(e.after, "code"), _get(e.after, "detail")) if w)
+    return line + (f": {_v(words)}" if words else "")
+
+
+def _message_edited(who: str, e: Event, c: _Ctx) -> str:
+    old = _get(e.before, "text")
+    return "a message was edited" + (f"; it said: {_v(old)}" if isinstance(old, str) and old else "")
+
+
 def _call_logged(who: str, e: Event, c: _Ctx) -> str:
     direction = "an incoming" if _get(e.after, "direction") == "in" else "an outgoing"
     seconds = _get(e.after, "duration_seconds")
@@ -239,6 +255,9 @@ _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
     "reply_cancelled": lambda who, e, c: f"{who} cancelled a queued reply",
     "reply_retried": _reply_retried,
     "delivery_report": _delivery_report,
+    "delivery_changed": _delivery_changed,
+    "message_edited": _message_edited,
+    "message_deleted": lambda who, e, c: "a message was deleted on its channel (its text is kept)",
     "call_logged": _call_logged,
     "merged": _merged,
     "merged_into": _merged_into,
@@ -267,12 +286,17 @@ def copied(m: Message) -> list[str]:
 
 
 def message_marks(m: Message) -> list[str]:
-    """What a timeline says about a message besides its text: automated mail is not an answer."""
+    """What a timeline says about a message besides its text: automated mail is not an answer,
+    a message deleted or edited on its channel (with the text it had before)."""
     marks = []
     if "bounce" in m.flags:
         marks.append("delivery report from a mail server: not a customer's message")
     elif "auto-reply" in m.flags:
         marks.append("automatic reply: not counted as the customer's answer")
+    if m.deleted_at is not None:
+        marks.append("deleted on the channel; the text is kept for the record")
+    if m.edits:
+        marks.append(f"edited ({_plural(len(m.edits), 'earlier version')}); before: {_v(m.edits[-1].text)}")
     return marks
 
 

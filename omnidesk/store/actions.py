@@ -264,6 +264,7 @@ _MESSAGE_FIELDS = (
     "sent_at",
     "received_at",
     "delivery",
+    "scope",  # where a chat channel's ids are unique (adapters/base.py Inbound.scope)
 )
 
 

@@ -17,6 +17,7 @@ from omnidesk.model import (
     Event,
     Identity,
     Message,
+    MessageEdit,
     OutboxItem,
 )
 from omnidesk.store.customers import row_to_identity
@@ -136,6 +137,10 @@ _ATTACHMENTS_SQL = (
     "SELECT a.* FROM attachments a JOIN messages m ON m.id = a.message_id"
     " WHERE m.conversation_id = ? ORDER BY a.id"
 )
+_EDITS_SQL = (
+    "SELECT e.* FROM message_edits e JOIN messages m ON m.id = e.message_id"
+    " WHERE m.conversation_id = ? ORDER BY e.id"
+)
 _EVENTS_SQL = (
     "SELECT e.*, a.name AS agent_name FROM events e LEFT JOIN agents a ON a.id = e.agent_id"
     " WHERE e.{column} = ? ORDER BY e.created_at, e.id"
@@ -150,7 +155,8 @@ async def messages(db: Database, conversation_id: int) -> list[Message]:
     """Every message of a conversation, oldest first, with channel, author agent and attachments."""
     rows = await db.fetchall(_MESSAGES_SQL, (conversation_id,))
     att_rows = await db.fetchall(_ATTACHMENTS_SQL, (conversation_id,)) if rows else []
-    return _messages_from_rows(rows, att_rows)
+    edit_rows = await db.fetchall(_EDITS_SQL, (conversation_id,)) if rows else []
+    return _messages_from_rows(rows, att_rows, edit_rows)
 
 
 async def timeline(db: Database, conversation_id: int, agent_id: int | None) -> Conversation | None:
@@ -168,7 +174,7 @@ async def timeline(db: Database, conversation_id: int, agent_id: int | None) -> 
     owner = "(SELECT customer_id FROM conversations WHERE id = ?)"
     one = (conversation_id,)
     (summary_rows, conversation, customer_rows, identity_rows, message_rows, att_rows, event_rows,
-     participant_rows) = await asyncio.gather(
+     participant_rows, edit_rows) = await asyncio.gather(
         db.fetchall(_SUMMARY_SQL + " WHERE c.id = :p0", _named([conversation_id], agent_id)),
         db.fetchall("SELECT linked_to, merged_into FROM conversations WHERE id = ?", one),
         db.fetchall(f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE id = {owner}", one),
@@ -181,13 +187,14 @@ async def timeline(db: Database, conversation_id: int, agent_id: int | None) -> 
         db.fetchall(_ATTACHMENTS_SQL, one),
         db.fetchall(_EVENTS_SQL.format(column="conversation_id"), one),
         db.fetchall(_PARTICIPANTS_SQL, one),
+        db.fetchall(_EDITS_SQL, one),
     )
     if not summary_rows or not conversation or not customer_rows:
         return None
     return Conversation(
         summary=_row_to_summary(summary_rows[0]),
         customer=_row_to_customer(customer_rows[0], [row_to_identity(r) for r in identity_rows]),
-        messages=tuple(_messages_from_rows(message_rows, att_rows)),
+        messages=tuple(_messages_from_rows(message_rows, att_rows, edit_rows)),
         events=tuple(_row_to_event(r) for r in event_rows),
         participants=tuple(row_to_identity(r) for r in participant_rows),
         linked_to=conversation[0]["linked_to"],
@@ -200,7 +207,12 @@ def row_to_attachment(a: sqlite3.Row) -> AttachmentInfo:
                           sha256=a["sha256"], inline=bool(a["inline"]), fetch_ref=a["fetch_ref"])
 
 
-def _messages_from_rows(rows: Sequence[sqlite3.Row], att_rows: Sequence[sqlite3.Row]) -> list[Message]:
+def _messages_from_rows(rows: Sequence[sqlite3.Row], att_rows: Sequence[sqlite3.Row],
+                        edit_rows: Sequence[sqlite3.Row] = ()) -> list[Message]:
+    edits: dict[int, list[MessageEdit]] = {}
+    for e in edit_rows:
+        edits.setdefault(e["message_id"], []).append(
+            MessageEdit(e["text"], e["html"], e["shown_from"], e["replaced_at"]))
     attachments: dict[int, list[AttachmentInfo]] = {}
     for a in att_rows:
         attachments.setdefault(a["message_id"], []).append(row_to_attachment(a))
@@ -235,6 +247,9 @@ def _messages_from_rows(rows: Sequence[sqlite3.Row], att_rows: Sequence[sqlite3.
                 delivery=r["delivery"],
                 delivery_error=r["delivery_error"],
                 attachments=tuple(attachments.get(r["id"], ())),
+                edited_at=r["edited_at"],
+                deleted_at=r["deleted_at"],
+                edits=tuple(edits.get(r["id"], ())),
             )
         )
     return out

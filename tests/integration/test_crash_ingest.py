@@ -28,7 +28,7 @@ WORKER = r'''
 import asyncio, sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from adapters.base import Address, Attachment, Batch, Inbound
+from adapters.base import Address, Attachment, Batch, Edit, Inbound
 from omnidesk.desk import Desk
 from omnidesk.inbound.ingest import ingest_batch
 from omnidesk.settings import Settings
@@ -56,7 +56,10 @@ async def main():
         start = max(0, int(cursor) - 1) if cursor else 0  # re-deliver the last batch too
         for b in range(start, BATCHES):
             recs = [record(b * PER_BATCH + i) for i in range(PER_BATCH)]
-            await ingest_batch(desk, channel, Batch(recs, str(b + 1)))
+            # Each batch also edits the first message of the one before: the edit lands with the cursor.
+            edits = [Edit(f"<m{(b - 1) * PER_BATCH}@crash>", f"edited by batch {b}",
+                          T0 + timedelta(days=1, seconds=b))] if b else []
+            await ingest_batch(desk, channel, Batch(recs, str(b + 1), updates=edits))
             print("batch", b, flush=True)
     finally:
         await db.close()
@@ -117,6 +120,11 @@ def test_kill_mid_ingest_then_rerun(tmp_path: Path) -> None:
         assert len(set(ids)) == total  # ... nothing doubled
         assert c.execute("SELECT value FROM cursors").fetchone()[0] == str(BATCHES)
         assert c.execute("SELECT count(*) FROM message_fts").fetchone()[0] == total
+        # Every edit applied exactly once, re-delivered batches included.
+        edited = c.execute("SELECT m.external_id, m.text, count(e.id) FROM messages m"
+                           " JOIN message_edits e ON e.message_id = m.id GROUP BY m.id").fetchall()
+        assert sorted(edited) == sorted((f"<m{(b - 1) * PER_BATCH}@crash>", f"edited by batch {b}", 1)
+                                        for b in range(1, BATCHES))
         # Threads of four stayed together, even across the crash boundaries.
         assert c.execute("SELECT count(*) FROM conversations").fetchone()[0] == total // 4
         assert c.execute("SELECT sum(message_count) FROM conversations").fetchone()[0] == total

@@ -64,6 +64,17 @@ CASES = [
     (ev("delivery_report", {"delivery": "sent"}, {"state": "delayed", "status": "", "diagnostic": "",
                                                   "recipients": []}, agent=None),
      "a reply is delayed"),
+    (ev("delivery_changed", {"delivery": "sent"},
+        {"delivery": "read", "code": "", "detail": "", "message_id": 5}, agent=None),
+     "a reply was read"),
+    (ev("delivery_changed", {"delivery": "sent"},
+        {"delivery": "undelivered", "code": "30007", "detail": "Carrier violation", "message_id": 5},
+        agent=None),
+     "a reply could not be delivered: 30007 Carrier violation"),
+    (ev("message_edited", {"text": "سفارشم\nکجاست"}, {"text": "new", "message_id": 5}, agent=None),
+     "a message was edited; it said: سفارشم کجاست"),
+    (ev("message_deleted", None, {"message_id": 5}, agent=None),
+     "a message was deleted on its channel (its text is kept)"),
     (ev("call_logged", None, {"message_id": 5, "direction": "in", "duration_seconds": 125}),
      "alice logged an incoming call (2:05)"),
     (ev("merged", {"message_count": 2}, {"source": 5, "message_ids": [1, 2], "tags_added": [],
@@ -99,7 +110,7 @@ def test_every_kind_the_code_writes_is_worded_and_tested() -> None:
     written = {v for k, v in vars(EventKind).items() if k.isupper() and isinstance(v, str)}
     # Kinds written by raw SQL (ingest, timers) rather than through EventKind.
     root = Path(__file__).resolve().parents[2] / "omnidesk"
-    for path in (root / "store" / "ingest.py", root / "store" / "timers.py"):
+    for path in (root / "store" / "ingest.py", root / "store" / "timers.py", root / "store" / "updates.py"):
         written |= set(re.findall(r'_event\(c, [^,]+, [^,]+, "(\w+)"', path.read_text()))
         written |= set(re.findall(r"VALUES \(\?, NULL, '(\w+)'", path.read_text()))
     assert {"created", "linked", "reopened", "status"} <= written
