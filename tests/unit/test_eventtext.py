@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from omnidesk.conversations.eventtext import KNOWN_KINDS, describe
-from omnidesk.model import Event
+from omnidesk.conversations.eventtext import KNOWN_KINDS, describe, message_marks
+from omnidesk.model import Event, Message, MessageEdit
 from omnidesk.services.actionresult import EventKind
 
 H = 3_600_000
@@ -141,3 +141,15 @@ def test_untrusted_values_are_inert_one_line_and_short(hostile: str) -> None:
         assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
         assert "\n" not in text and "\r" not in text
         assert len(text) < 200
+
+
+def test_a_message_edited_or_deleted_on_its_channel_says_so_with_the_text_it_had() -> None:
+    m = Message(id=1, conversation_id=1, direction="in", channel_id=1, channel_kind="telegram",
+                channel_name="bot", external_id="42", author_name="Shirin", author_address="5550001",
+                author_agent=None, subject="", text="new", display_text="new", sent_at=0, sent_tz_offset=None,
+                received_at=0)
+    assert message_marks(m) == []
+    m.edits = (MessageEdit("first", None, 0, 1), MessageEdit("\x1b[31mسلام\u202e", None, 1, 2))
+    m.deleted_at = 3
+    assert message_marks(m) == ["deleted on the channel; the text is kept for the record",
+                                "edited (2 earlier versions); before: ␛[31mسلام"]  # inert

@@ -41,6 +41,8 @@ SEEDS: dict[int, list[str]] = {
         " sent_at, received_at) VALUES (1, 1, 1, 'in', '<seed@x>', 'ügyfél',"
         f" '{blobs.sha256_hex(SEED_RAW)}', 1, 1)",
         "INSERT INTO message_fts (rowid, subject, body, sender) VALUES (1, '退款', 'ügyfél', 'daniel')",
+        "INSERT INTO attachments (message_id, filename, content_type, size, sha256)"
+        " VALUES (1, 'számla.pdf', 'application/pdf', 3, 'abc')",
         "INSERT INTO cursors (channel_id, value, updated_at) VALUES (1, 'seed-cursor', 1)",
     ],
 }
@@ -118,6 +120,11 @@ async def test_from_every_earlier_version(tmp_path: Path, start: int) -> None:
             # Raw bytes stored before the database kept them are still found.
             sha = (await db.fetchone("SELECT raw_sha256 FROM messages WHERE id = 1"))[0]
             assert await read_raw(db, data_dir / "blobs", sha) == SEED_RAW
+            # Rebuilding messages (version 4) cascaded nothing, and the external id became a reference.
+            kept = await db.fetchone("SELECT filename FROM attachments WHERE message_id = 1")
+            assert kept[0] == "számla.pdf"
+            refs = await db.fetchall("SELECT scope, ref, channel_id, message_id FROM message_refs")
+            assert [tuple(r) for r in refs] == [("", "<seed@x>", 1, 1)]
         assert [tuple(r) for r in await db.fetchall("PRAGMA integrity_check")] == [("ok",)]
         assert await db.fetchall("PRAGMA foreign_key_check") == []
         # The migrated store works for ingest.
@@ -126,6 +133,10 @@ async def test_from_every_earlier_version(tmp_path: Path, start: int) -> None:
         rec = Inbound(external_id="<after-migrate@x>", sender=Address("email", "ann@example.com"),
                       sent_at=datetime(2026, 11, 1, tzinfo=UTC), text="hi", raw=b"Subject: new\r\n\r\nhi")
         assert (await ingest_batch(desk, channel, Batch([rec], "c"))).imported == 1
+        if seeds:  # a re-delivery of the message stored before the migration is still known
+            again = Inbound(external_id="<seed@x>", sender=Address("email", "daniel@example.hu"),
+                            sent_at=datetime(2026, 11, 1, tzinfo=UTC), text="ügyfél")
+            assert (await ingest_batch(desk, channel, Batch([again], "d"))).duplicates == 1
         assert await read_raw(db, data_dir / "blobs", blobs.sha256_hex(rec.raw)) == rec.raw
     finally:
         await db.close()
