@@ -137,6 +137,30 @@ async def test_unexpected_adapter_errors_are_retried_and_receipts_kept(queued) -
     assert '"external_id":"chan-42"' in row["meta"] and '"ts":"42.1"' in row["meta"]
 
 
+class _InParts(_Scripted):
+    """A chat channel that posts a long reply as two messages, delivered at once."""
+
+    async def send(self, outbound: Outbound) -> Receipt:
+        from datetime import UTC, datetime
+
+        return Receipt(external_id="1700000000.000100", sent_at=datetime.now(UTC), scope="T0TEAM01/C0123ABC",
+                       also_ids=("1700000000.000200",), state="delivered")
+
+
+async def test_every_id_of_a_receipt_becomes_a_reference_and_its_state_the_delivery(queued) -> None:  # type: ignore[no-untyped-def]
+    desk, mids = queued
+    adapter = _InParts("support", {}, None)
+    stats = await Dispatcher(desk, adapter_for=lambda name: adapter).run_once()
+    assert stats.sent == 3
+    refs = await desk.db.fetchall("SELECT scope, ref FROM message_refs WHERE message_id = ? ORDER BY ref",
+                                  (mids[0],))
+    own = (await desk.db.fetchone("SELECT external_id FROM messages WHERE id = ?", (mids[0],)))[0]
+    assert sorted(tuple(r) for r in refs) == sorted([
+        ("", own), ("T0TEAM01/C0123ABC", "1700000000.000100"), ("T0TEAM01/C0123ABC", "1700000000.000200")])
+    row = await desk.db.fetchone("SELECT delivery FROM messages WHERE id = ?", (mids[1],))
+    assert row["delivery"] == "delivered"
+
+
 async def test_unknown_channel_fails_the_reply_with_a_clear_error(tmp_path: Path) -> None:
     desk = await open_test_desk(tmp_path, 9)
     try:
