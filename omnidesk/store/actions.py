@@ -14,7 +14,9 @@ from typing import Any
 
 import aiosqlite
 
+from omnidesk.store import references
 from omnidesk.store.db import Database
+from omnidesk.store.identities import call_sync
 
 _CONVERSATION_FIELDS = frozenset(
     {
@@ -280,8 +282,12 @@ async def insert_message(conn: aiosqlite.Connection, **values: Any) -> int:
     cursor = await conn.execute(
         f"INSERT INTO messages ({', '.join(names)}) VALUES ({_marks(names)})", tuple(values[n] for n in names)
     )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+    message_id = cursor.lastrowid
+    assert message_id is not None
+    if values.get("channel_id") is not None and values.get("external_id"):
+        await call_sync(conn, references.add, values["channel_id"], values.get("scope", ""),
+                        [values["external_id"]], message_id)
+    return message_id
 
 
 async def insert_attachment(

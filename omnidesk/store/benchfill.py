@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from omnidesk import textindex
+from omnidesk.store import references
 
 DAY_MS = 86_400_000
 
@@ -190,6 +191,7 @@ def _flush(conn: sqlite3.Connection, batch_m: list[tuple], batch_f: list[tuple])
         " author_name, author_address, subject, text, display_text, sent_at, received_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch_m)
     conn.executemany("INSERT INTO message_fts (rowid, subject, body, sender) VALUES (?, ?, ?, ?)", batch_f)
+    conn.executemany(references.ADD, [("", m[4], m[2], m[0]) for m in batch_m if m[4] and m[2] is not None])
     batch_m.clear()
     batch_f.clear()
 

@@ -337,9 +337,12 @@ class _Seen:
 
     @classmethod
     def load(cls, c: sqlite3.Connection, channel_id: int, records: list[PreparedRecord]) -> _Seen:
-        wanted = [(r.scope, ref) for r in records for ref in r.ids]
-        keys = {(scope, ref) for scope, ref, chan, (direction,) in
-                references.matches(c, channel_id, wanted, "m.direction")
+        wanted: dict[str, set[str]] = {}
+        for r in records:
+            wanted.setdefault(r.scope, set()).update(r.ids)
+        keys = {(scope, ref) for scope, refs in wanted.items()
+                for ref, chan, (direction,) in references.matches(c, channel_id, scope, list(refs),
+                                                                  "m.direction")
                 if chan == channel_id or direction == "out"}
         hashes: set[str] = set()
         for chunk in _chunks(list({r.content_hash for r in records if r.has_raw})):
@@ -383,10 +386,10 @@ def _by_reference(c: sqlite3.Connection, channel_id: int, refs: tuple[str, ...],
                   scope: str) -> Candidate | None:
     """The conversation of the most specific reference we know (same channel preferred)."""
     refs = refs[-50:]  # References headers can be very long; the recent end matters
-    found = references.resolve(c, channel_id, [(scope, r) for r in refs], "m.conversation_id")
+    found = references.resolve(c, channel_id, scope, refs, "m.conversation_id")
     for ref in reversed(refs):
-        if (scope, ref) in found:
-            return _candidate(c, found[(scope, ref)][0])
+        if ref in found:
+            return _candidate(c, found[ref][0])
     return None
 
 
@@ -528,8 +531,7 @@ def _insert_message(c: sqlite3.Connection, channel_id: int, conversation_id: int
     )
     message_id = cur.lastrowid
     assert message_id is not None
-    if rec.also_ids:  # the external id itself is added by the schema's trigger
-        references.add(c, channel_id, rec.scope, rec.also_ids, message_id)
+    references.add(c, channel_id, rec.scope, rec.ids, message_id)
     c.execute("INSERT INTO message_fts (rowid, subject, body, sender) VALUES (?, ?, ?, ?)",
               (message_id, *rec.fts))
     if rec.attachments:
@@ -587,8 +589,8 @@ def _apply_report(c: sqlite3.Connection, rec_channel: int, rec: PreparedRecord, 
     refs = [r for r in (report.get("message_ref"), *reversed(rec.thread_refs)) if isinstance(r, str)]
     if not refs:
         return
-    rows = {ref: row for (_, ref, _, row) in references.matches(
-        c, rec_channel, [(rec.scope, r) for r in refs], "m.id, m.conversation_id, m.delivery, m.direction")
+    rows = {ref: row for ref, _, row in references.matches(
+        c, rec_channel, rec.scope, refs, "m.id, m.conversation_id, m.delivery, m.direction")
         if row[3] == "out"}
     ref = next((r for r in refs if r in rows), None)
     if ref is None:

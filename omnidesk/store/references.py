@@ -10,55 +10,54 @@ Plain sqlite3, run inside the caller's transaction (ingest's worker thread, `cal
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Sequence
 
-#: A reference as looked up: (scope, ref).
+#: A reference as a batch looks it up: (scope, ref).
 Key = tuple[str, str]
 
 
-def add(c: sqlite3.Connection, channel_id: int, scope: str, refs: Iterable[str], message_id: int) -> None:
-    """Record `refs` of `message_id`; one already held (by this or another message) is kept as it is."""
-    c.executemany(
-        "INSERT OR IGNORE INTO message_refs (scope, ref, channel_id, message_id) VALUES (?, ?, ?, ?)",
-        [(scope, ref, channel_id, message_id) for ref in dict.fromkeys(refs) if ref],
-    )
+#: One reference of one message (plain executemany for bulk writers).
+ADD = "INSERT OR IGNORE INTO message_refs (scope, ref, channel_id, message_id) VALUES (?, ?, ?, ?)"
 
 
-def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
-    return (values[i : i + size] for i in range(0, len(values), size))
+def add(c: sqlite3.Connection, channel_id: int, scope: str, refs: Sequence[str], message_id: int) -> None:
+    """Record `refs` of `message_id`; one already held (by this or another message) is kept as it is.
 
-
-def matches(c: sqlite3.Connection, channel_id: int, keys: Iterable[Key],
-            columns: str = "m.id") -> list[tuple[str, str, int, sqlite3.Row | tuple]]:
-    """(scope, ref, channel_id, row of `columns` of the message) for every reference matching `keys`.
-
-    Scoped keys match on `channel_id` only; scope "" keys on any channel (the caller prefers its own).
+    Every message with an external id gets at least that one, whoever writes it (ingest,
+    replies, calls), so an answer to it threads and a copy of it is known.
     """
-    by_scope: dict[str, set[str]] = {}
-    for scope, ref in keys:
-        if ref:
-            by_scope.setdefault(scope, set()).add(ref)
-    found: list[tuple[str, str, int, sqlite3.Row | tuple]] = []
-    for scope, refs in by_scope.items():
-        same_channel = " AND r.channel_id = ?" if scope else ""
-        for chunk in _chunks(sorted(refs)):
-            marks = ",".join("?" * len(chunk))
-            params = (scope, *chunk, channel_id) if scope else (scope, *chunk)
-            for row in c.execute(
-                f"SELECT r.ref, r.channel_id, {columns} FROM message_refs r"
-                f" JOIN messages m ON m.id = r.message_id"
-                f" WHERE r.scope = ? AND r.ref IN ({marks}){same_channel}", params,
-            ):
-                found.append((scope, row[0], row[1], tuple(row[2:])))
+    if len(refs) == 1:  # nearly every message: one statement, no list
+        if refs[0]:
+            c.execute(ADD, (scope, refs[0], channel_id, message_id))
+        return
+    c.executemany(ADD, [(scope, ref, channel_id, message_id) for ref in dict.fromkeys(refs) if ref])
+
+
+def matches(c: sqlite3.Connection, channel_id: int, scope: str, refs: Sequence[str],
+            columns: str = "m.id") -> list[tuple[str, int, tuple]]:
+    """(ref, channel_id, `columns` of the message) for every reference of `refs` in `scope`.
+
+    A scoped reference matches on `channel_id` only; an unscoped one on any channel (the
+    caller prefers its own). Called per record while importing, so kept to one query.
+    """
+    found: list[tuple[str, int, tuple]] = []
+    same_channel = " AND r.channel_id = ?" if scope else ""
+    for at in range(0, len(refs), 500):
+        chunk = refs[at : at + 500]
+        params = (scope, *chunk, channel_id) if scope else (scope, *chunk)
+        marks = ",".join("?" * len(chunk))
+        found += [(row[0], row[1], row[2:]) for row in c.execute(
+            f"SELECT r.ref, r.channel_id, {columns} FROM message_refs r"
+            f" JOIN messages m ON m.id = r.message_id"
+            f" WHERE r.scope = ? AND r.ref IN ({marks}){same_channel}", params)]
     return found
 
 
-def resolve(c: sqlite3.Connection, channel_id: int, keys: list[Key], columns: str = "m.id"
-            ) -> dict[Key, tuple]:
-    """Each of `keys` that names a message -> that message's `columns`, this channel's first."""
-    out: dict[Key, tuple] = {}
-    for scope, ref, chan, row in matches(c, channel_id, keys, columns):
-        if (scope, ref) not in out or chan == channel_id:
-            out[(scope, ref)] = row
+def resolve(c: sqlite3.Connection, channel_id: int, scope: str, refs: Sequence[str],
+            columns: str = "m.id") -> dict[str, tuple]:
+    """Each of `refs` (in `scope`) that names a message -> that message's `columns`, this channel's first."""
+    out: dict[str, tuple] = {}
+    for ref, chan, row in matches(c, channel_id, scope, refs, columns):
+        if ref not in out or chan == channel_id:
+            out[ref] = row
     return out
-

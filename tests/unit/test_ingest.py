@@ -21,6 +21,7 @@ from omnidesk import blobs
 from omnidesk.desk import Desk
 from omnidesk.inbound.ingest import ingest_batch, ingest_records, prepare_batch, write_prepared
 from omnidesk.model import Channel
+from omnidesk.store import actions
 from omnidesk.store import channels as store_channels
 from omnidesk.store.identities import call_sync, create_identity
 from omnidesk.store.rawmail import INLINE_MAX, read_raw
@@ -270,10 +271,9 @@ async def test_bcc_copy_without_thread_is_the_recipients(desk: Desk, channel: Ch
 async def test_own_outgoing_mail_coming_back_is_not_ingested(desk: Desk, channel: Channel) -> None:
     cid = (await one(desk, channel, mail("<e1@x>"))).conversation_ids[0]
     async with desk.db.write() as conn:  # what services.queue_reply stores
-        await conn.execute(
-            "INSERT INTO messages (conversation_id, channel_id, direction, external_id, text, sent_at,"
-            " received_at, delivery) VALUES (?, ?, 'out', '<ours-1@example.com>', 'answer', ?, ?, 'sent')",
-            (cid, channel.id, now_ms(), now_ms()))
+        await actions.insert_message(conn, conversation_id=cid, channel_id=channel.id, direction="out",
+                                     external_id="<ours-1@example.com>", text="answer", sent_at=now_ms(),
+                                     received_at=now_ms(), delivery="sent")
     sent_folder = await store_channels.ensure_channel(desk.db, "sent-copy", "maildir", SUPPORT)
     before = await counts(desk)
     r = await one(desk, sent_folder, mail("<ours-1@example.com>", SUPPORT, subject=f"Re: Help [#{cid}]"))
