@@ -64,7 +64,7 @@ CREATE TABLE message_refs (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX message_refs_message ON message_refs(message_id);
 -- Written by the store next to each message (store/references.py `add`), not by a trigger:
--- a trigger makes every message insert keep a statement journal (~10 us against ~3 us).
+-- with a trigger a message insert took ~10 us more; the separate insert takes ~3 us.
 INSERT OR IGNORE INTO message_refs (scope, ref, channel_id, message_id)
     SELECT '', external_id, channel_id, id FROM messages
     WHERE channel_id IS NOT NULL AND external_id IS NOT NULL AND external_id != '';
