@@ -185,7 +185,9 @@ class MaildirAdapter:
     """
 
     kind: ClassVar[str] = "maildir"
-    capabilities: ClassVar[Capabilities] = Capabilities()  # reads a local folder; sends nothing
+    # Replies go out by SMTP (`smtp_*` options), so it answers as mail does.
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        addresses=frozenset({"email"}), subject=True, html=True, attachments=True)
     #: Maildir keys are still validated by the core's own tables (omnidesk/config.py).
     options: ClassVar[tuple[Option, ...]] = MAILDIR_OPTIONS
 

@@ -19,7 +19,8 @@ def test_every_installed_adapter_declares_what_it_can_do(kind: str) -> None:
 
 
 def test_a_channel_that_cannot_send_says_so() -> None:
-    assert not factory_for("maildir").capabilities.can_send
+    assert not Capabilities().can_send  # addresses nobody
+    assert factory_for("maildir").capabilities.can_send  # its replies go out by SMTP
     assert factory_for("email").capabilities.can_send
 
 
