@@ -339,8 +339,10 @@ async def thread_messages(db: Database, conversation_id: int) -> list[sqlite3.Ro
         await db.fetchall(
             "SELECT m.id, m.direction, m.channel_id, ch.kind AS channel_kind, m.external_id,"
             " m.author_identity_id, m.author_name, m.author_address, m.recipients, m.subject, m.text,"
-            " m.display_text, m.sent_at, m.sent_tz_offset, m.delivery"
+            " m.display_text, m.sent_at, m.sent_tz_offset, m.delivery, m.scope, m.meta,"
+            " ai.kind AS author_kind"
             " FROM messages m LEFT JOIN channels ch ON ch.id = m.channel_id"
+            " LEFT JOIN identities ai ON ai.id = m.author_identity_id"
             " WHERE m.conversation_id = ? ORDER BY m.sent_at, m.id",
             (conversation_id,),
         )
