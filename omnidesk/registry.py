@@ -11,12 +11,21 @@ built-in kinds (email, maildir, telegram) still resolve.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from adapters.base import Adapter, AdapterFactory, FileImport, Option, SecretResolver
+from adapters.base import (
+    Adapter,
+    AdapterFactory,
+    Capabilities,
+    FileImport,
+    Option,
+    SecretResolver,
+    split_text,
+)
 from omnidesk.errors import ConfigError
 from omnidesk.settings import ChannelSettings
 
@@ -41,10 +50,12 @@ _registered: dict[str, AdapterFactory] = {}
 def register(kind: str, factory: AdapterFactory) -> None:
     """Add (or replace) an adapter kind for this process, e.g. an embedding application's own channel."""
     _registered[kind] = factory
+    capabilities.cache_clear()
 
 
 def unregister(kind: str) -> None:
     _registered.pop(kind, None)
+    capabilities.cache_clear()
 
 
 def entry_points(group: str) -> Any:
@@ -120,6 +131,32 @@ def options_for(kind: str) -> tuple[Option, ...] | None:
         raise ConfigError(f"the adapter for channel kind {kind!r} declares options that are not"
                           " adapters.base.Option")
     return tuple(options)
+
+
+@functools.cache
+def capabilities(kind: str) -> Capabilities:
+    """What channels of `kind` can do, as their adapter class declares it (cached: asked per message).
+
+    A kind with no installed adapter (the `phone` channel of logged calls, a plugin
+    since uninstalled) can do nothing: it sends nothing and addresses nobody.
+    """
+    try:
+        declared = getattr(factory_for(kind), "capabilities", None)
+    except ConfigError:
+        return Capabilities()
+    return declared if isinstance(declared, Capabilities) else Capabilities()
+
+
+def reply_parts(kind: str, text: str) -> list[str]:
+    """`text` as channels of `kind` send it: the adapter class's own `split_text`, else the
+    contract's split at the declared `max_length`."""
+    try:
+        own = getattr(factory_for(kind), "split_text", None)
+    except ConfigError:
+        own = None
+    if callable(own):
+        return list(own(text))
+    return split_text(text, capabilities(kind).max_length)
 
 
 def importer_for(kind: str) -> FileImport:
