@@ -244,8 +244,9 @@ def reply_command(
                                     help="The reply ('-' reads stdin)."),
     file: Path | None = typer.Option(None, "--file", "-f", metavar="PATH",
                                      help="Read the reply from a file."),
-    channel: str | None = typer.Option(None, "--channel", metavar="NAME",
-                                       help="Send through this channel (default: where the customer wrote)."),
+    channel: str | None = typer.Option(None, "--via", "--channel", metavar="CHANNEL",
+                                       help="Send through this channel, to the customer's identity there"
+                                       " (default: the channel of the latest inbound message)."),
     to: str | None = typer.Option(None, "--to", metavar="ADDRESS", help="Another identity of the customer."),
     reply_all: bool = typer.Option(False, "--all", help="Reply to everyone on the thread (email)."),
     cc: list[str] = typer.Option(None, "--cc", metavar="ADDRESS",

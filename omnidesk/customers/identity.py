@@ -24,6 +24,13 @@ from omnidesk.errors import UserError, shown
 #: spellings of a phone number, read as one.
 KINDS = IDENTITY_KINDS
 PHONE_KINDS = frozenset({"phone", "whatsapp", "sms"})
+#: The identity kind a reply may copy others on (Cc, Bcc are mail headers; no chat has them).
+COPY_KIND = "email"
+
+
+def can_copy(kind: str) -> bool:
+    """Whether a reply to an address of identity `kind` can have Cc and Bcc."""
+    return kind == COPY_KIND
 
 _WHITESPACE = re.compile(r"\s+")
 _PREFIXES = {

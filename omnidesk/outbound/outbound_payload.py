@@ -31,6 +31,8 @@ def dump(outbound: Outbound, attachment_refs: list[dict[str, Any]] | None = None
         "references": list(outbound.references),
         "attachments": attachment_refs or [],
         "meta": dict(outbound.meta),
+        "scope": outbound.scope,
+        "context": dict(outbound.context),
     }, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -49,5 +51,7 @@ def load(payload: str) -> tuple[Outbound, list[dict[str, Any]]]:
         in_reply_to=data.get("in_reply_to"),
         references=tuple(data.get("references", [])),
         meta=data.get("meta", {}),
+        scope=data.get("scope", ""),  # payloads written before replies carried them lack both
+        context=data.get("context", {}),
     )
     return outbound, list(data.get("attachments", []))

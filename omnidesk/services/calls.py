@@ -20,11 +20,14 @@ from omnidesk.services.actionresult import (
     record_event,
     require_live,
 )
-from omnidesk.services.replies import MAX_TEXT, PHONE_CHANNEL, index_written, sender_text
+from omnidesk.services.replies import MAX_TEXT, index_written, sender_text
 from omnidesk.store import actions as store
 from omnidesk.store import customers as store_customers
 from omnidesk.store.channels import get_channel
 from omnidesk.timeutil import now_ms
+
+#: The channel logged calls are filed under; its kind has no adapter, so nothing is sent on it.
+CALLS_CHANNEL = "phone"
 
 
 async def log_call(
@@ -55,11 +58,11 @@ async def log_call(
     if phone is None and customer_id is None and conversation_id is None:
         raise UserError("say who called: a phone number, a customer or a conversation")
     number = normalise("phone", phone) if phone is not None else None
-    chan = await get_channel(desk.db, PHONE_CHANNEL)
+    chan = await get_channel(desk.db, CALLS_CHANNEL)
     if chan is None:
-        chan = await ensure_channel(desk.db, PHONE_CHANNEL, "phone", None)
+        chan = await ensure_channel(desk.db, CALLS_CHANNEL, "phone", None)
     elif chan.kind != "phone":
-        raise UserError(f"the channel named {PHONE_CHANNEL!r} is of kind {chan.kind!r}, not phone")
+        raise UserError(f"the channel named {CALLS_CHANNEL!r} is of kind {chan.kind!r}, not phone")
     now = now_ms()
     window = int(desk.settings.desk.continuity_window_hours * 3_600_000)
     events: list[int] = []

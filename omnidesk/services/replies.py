@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import mimetypes
 import sqlite3
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -21,8 +20,9 @@ from adapters.base import Address, Outbound
 from omnidesk import blobs
 from omnidesk.desk import Desk
 from omnidesk.errors import NotFound, ReplyCollision, UserError, shown
-from omnidesk.model import Channel, Identity
+from omnidesk.model import Channel, Customer, Identity
 from omnidesk.outbound import outbound_payload, replyfmt
+from omnidesk.registry import capabilities
 from omnidesk.services.actionresult import (
     ActionResult,
     EventKind,
@@ -40,15 +40,15 @@ from omnidesk.timeutil import now_ms
 
 #: Largest reply body accepted (characters); beyond this it is surely a mistake (a pasted log file).
 MAX_TEXT = 1_000_000
-PHONE_CHANNEL = "phone"
 
 
 class ReplyRoute(NamedTuple):
-    """Where a reply can go: a channel (name and kind) and the customer's address on it."""
+    """Where a reply can go: a channel (name and kind) and the customer's address on it, of `address_kind`."""
 
     channel: str
     kind: str
     to: str
+    address_kind: str
 
 
 def sender_text(name: str, address: str) -> str:
@@ -152,92 +152,134 @@ async def undo_note(desk: Desk, result: ActionResult, events: Sequence[sqlite3.R
 # -- replies ----------------------------------------------------------------------------
 
 
+def _can_send(channel_kind: str | None) -> bool:
+    return channel_kind is not None and capabilities(channel_kind).can_send
+
+
 async def _reply_channel(
     desk: Desk, conv: sqlite3.Row, thread: Sequence[sqlite3.Row], name: str | None
 ) -> Channel:
     if name is not None:
         channel = await get_channel(desk.db, name)
         if channel is None:
-            known = [c.name for c in await list_channels(desk.db) if c.kind != PHONE_CHANNEL]
+            known = [c.name for c in await list_channels(desk.db) if _can_send(c.kind)]
             raise NotFound(
                 f"unknown channel {name!r}",
                 hint=f"known channels: {', '.join(known)}" if known else "no channels configured",
             )
-        if channel.kind == PHONE_CHANNEL:
-            raise UserError("replies cannot go out on the phone channel", hint="log the call instead")
+        if not _can_send(channel.kind):
+            able = [c.name for c in await list_channels(desk.db) if _can_send(c.kind)]
+            raise UserError(
+                f"replies cannot go out on the {name} channel: {channel.kind} channels send nothing",
+                hint=f"channels that send: {', '.join(able)}" if able else "no channel can send",
+            )
         return channel
     for cid in _default_channel_ids(conv, thread):
         channel = await get_channel_by_id(desk.db, cid)
-        if channel is not None and channel.kind != PHONE_CHANNEL:
+        if channel is not None and _can_send(channel.kind):
             return channel
     raise UserError(f"#{conv['id']} has no channel to reply on", hint="pass --channel NAME")
 
 
 def _default_channel_ids(conv: sqlite3.Row, thread: Sequence[sqlite3.Row]) -> list[int]:
-    """Channels a reply goes out on by default, best first (logged calls skipped: nothing sends on them)."""
-    candidates = [
-        m["channel_id"]
-        for m in reversed(thread)
-        if m["direction"] == "in" and m["channel_id"] is not None and m["channel_kind"] != PHONE_CHANNEL
-    ]
+    """Channels a reply goes out on by default, best first: the latest inbound message's first.
+
+    Channels that cannot send (the phone channel of logged calls) are skipped.
+    """
+    sendable = [m for m in reversed(thread) if m["channel_id"] is not None and _can_send(m["channel_kind"])]
+    candidates = [m["channel_id"] for m in sendable if m["direction"] == "in"]
     candidates += [conv["channel_id"]] if conv["channel_id"] is not None else []
-    candidates += [
-        m["channel_id"]
-        for m in reversed(thread)
-        if m["direction"] == "out" and m["channel_id"] is not None and m["channel_kind"] != PHONE_CHANNEL
-    ]
+    candidates += [m["channel_id"] for m in sendable if m["direction"] == "out"]
     return candidates
 
 
 async def reply_routes(desk: Desk, conversation_id: int) -> list[ReplyRoute]:
     """Every (channel, address) a reply to this conversation can take, the one `queue_reply` picks first.
 
-    One route per identity of the customer on each channel that can send (not
-    the phone channel of logged calls) and whose kind of address it is; on each
-    channel the identity that wrote last comes first. `queue_reply` accepts each
-    as `channel=`, `to=`, and with neither picks the first (when the default
-    channel reaches the customer). The console offers exactly these.
+    One route per identity of the customer on each channel that can send, whose
+    declared `addresses` include the identity's kind; on each channel the identity
+    that wrote last comes first, and the channel of the latest inbound message
+    leads. `queue_reply` accepts each as `channel=`, `to=`, and with neither
+    picks the first (when the default channel reaches the customer). The console
+    offers exactly these; `omnidesk reply --via` picks among them by channel.
     """
+    conv, thread, customer = await _conversation(desk, conversation_id)
+    channels = [c for c in await list_channels(desk.db) if _can_send(c.kind)]
+    ids = {c.id for c in channels}
+    default = next((cid for cid in _default_channel_ids(conv, thread) if cid in ids), None)
+    channels.sort(key=lambda c: c.id != default)  # stable: the others keep their order
+    routes = []
+    for channel in channels:
+        kinds = capabilities(channel.kind).addresses
+        own = [i for i in customer.identities if i.kind in kinds]
+        first = _default_identity(own, _family(thread, kinds))
+        for ident in sorted(own, key=lambda i: i is not first):
+            routes.append(ReplyRoute(channel.name, channel.kind, ident.address, ident.kind))
+    return routes
+
+
+async def _conversation(desk: Desk, conversation_id: int) -> tuple[sqlite3.Row, list[sqlite3.Row], Customer]:
     conv = await store_reads.conversation_row(desk.db, conversation_id)
     if conv is None:
         raise NotFound(f"no such conversation: #{conversation_id}")
     thread = await store_reads.thread_messages(desk.db, conversation_id)
     customer = await store_customers.get_customer(desk.db, conv["customer_id"])
     assert customer is not None
-    channels = [c for c in await list_channels(desk.db) if c.kind != PHONE_CHANNEL]
-    ids = {c.id for c in channels}
-    default = next((cid for cid in _default_channel_ids(conv, thread) if cid in ids), None)
-    channels.sort(key=lambda c: c.id != default)  # stable: the others keep their order
-    routes = []
-    for channel in channels:
-        kind = replyfmt.identity_kind(channel.kind)
-        own = [i for i in customer.identities if i.kind == kind]
-        first = _default_identity(own, _family(thread, kind))
-        for ident in sorted(own, key=lambda i: i is not first):
-            routes.append(ReplyRoute(channel.name, channel.kind, ident.address))
-    return routes
+    return conv, thread, customer
 
 
-def _family(thread: Sequence[sqlite3.Row], kind: str) -> list[sqlite3.Row]:
-    """Messages of the thread on channels whose addresses are of identity kind `kind`."""
-    return [m for m in thread if m["channel_kind"] and replyfmt.identity_kind(m["channel_kind"]) == kind]
+def _counterpart_kind(m: sqlite3.Row) -> str | None:
+    """The identity kind of the customer's side of a message: its author's, or its first recipient's."""
+    if m["direction"] == "in":
+        return m["author_kind"]
+    import json
+
+    with contextlib.suppress(ValueError, TypeError, IndexError, KeyError):
+        return str(json.loads(m["recipients"] or "[]")[0]["kind"])
+    return None
+
+
+def _family(thread: Sequence[sqlite3.Row], kinds: frozenset[str]) -> list[sqlite3.Row]:
+    """Messages of the thread with the customer on an identity of one of `kinds`."""
+    return [m for m in thread if m["direction"] != "note" and _counterpart_kind(m) in kinds]
+
+
+def _in_place(family: Sequence[sqlite3.Row], channel_id: int) -> list[sqlite3.Row]:
+    """Messages whose ids mean something to `channel_id`: unscoped ids, or ids of that channel."""
+    return [m for m in family if not m["scope"] or m["channel_id"] == channel_id]
 
 
 async def _recipient(
-    desk: Desk, conv: sqlite3.Row, family: Sequence[sqlite3.Row], kind: str, to: str | None
+    desk: Desk, conv: sqlite3.Row, family: Sequence[sqlite3.Row], chan: Channel, to: str | None
 ) -> Address:
+    """Whom the reply on `chan` goes to: `to` (read as each kind the channel addresses), else the
+    customer's identity of such a kind that wrote last; UserError naming the channel when none."""
+    kinds = capabilities(chan.kind).addresses
     customer = await store_customers.get_customer(desk.db, conv["customer_id"])
     assert customer is not None
+    own = [i for i in customer.identities if i.kind in kinds]
     if to is not None:
-        from omnidesk.customers.identity import normalise_typed
+        from omnidesk.customers.identity import InvalidIdentity, normalise_typed
 
-        address = normalise_typed(kind, to)
-        known = next((i for i in customer.identities if i.kind == kind and i.address == address), None)
-        return Address(kind, address, (known.display_name if known else "") or customer.name)
-    ident = _default_identity([i for i in customer.identities if i.kind == kind], family)
+        problem: InvalidIdentity | None = None
+        for kind in sorted(kinds, key=lambda k: not any(i.kind == k for i in own)):
+            try:
+                address = normalise_typed(kind, to)
+            except InvalidIdentity as exc:
+                problem = problem or exc
+                continue
+            known = next((i for i in own if i.kind == kind and i.address == address), None)
+            return Address(kind, address, (known.display_name if known else "") or customer.name)
+        raise problem or UserError(f"{shown(to)} is no address the {chan.name} channel sends to")
+    ident = _default_identity(own, family)
     if ident is not None:
-        return Address(kind, ident.address, ident.display_name or customer.name)
-    raise UserError(f"the customer of #{conv['id']} has no {kind} address", hint="pass --to ADDRESS")
+        return Address(ident.kind, ident.address, ident.display_name or customer.name)
+    names = " or ".join(sorted(kinds))
+    raise UserError(
+        f"the {chan.name} channel cannot reach the customer of #{conv['id']}: it sends to"
+        f" {names} addresses and the customer has no {names} address",
+        hint="pass --to ADDRESS",
+    )
 
 
 def _default_identity(own: Sequence[Identity], family: Sequence[sqlite3.Row]) -> Identity | None:
@@ -249,9 +291,7 @@ def _default_identity(own: Sequence[Identity], family: Sequence[sqlite3.Row]) ->
     return own[0] if own else None
 
 
-async def _reply_all_cc(
-    desk: Desk, parent: sqlite3.Row | None, to: Address, kind: str
-) -> tuple[Address, ...]:
+async def _reply_all_cc(desk: Desk, parent: sqlite3.Row | None, to: Address) -> tuple[Address, ...]:
     """Everyone on the parent message except us and the main recipient."""
     if parent is None:
         return ()
@@ -261,7 +301,7 @@ async def _reply_all_cc(
     people: list[dict[str, object]] = []
     with contextlib.suppress(ValueError):
         people = [r for r in json.loads(parent["recipients"] or "[]") if isinstance(r, dict)]
-    return reply_all_cc(parent["author_address"], parent["author_name"], people, to.address, kind, ours)
+    return reply_all_cc(parent["author_address"], parent["author_name"], people, to.address, to.kind, ours)
 
 
 def reply_all_cc(
@@ -273,6 +313,8 @@ def reply_all_cc(
     ours: Iterable[str],
 ) -> tuple[Address, ...]:
     """Who a reply-all copies: the parent's author and recipients of this kind, minus `to` and us."""
+    from omnidesk.customers.identity import try_normalise
+
     seen = {to.lower()} | {address.lower() for address in ours}
     out: list[Address] = []
     people = [{"address": author_address, "display_name": author_name, "kind": kind}, *recipients]
@@ -281,11 +323,8 @@ def reply_all_cc(
         if not address or person.get("kind", kind) != kind or address.lower() in seen:
             continue
         seen.add(address.lower())
-        out.append(
-            Address(
-                kind, address.lower() if kind == "email" else address, str(person.get("display_name") or "")
-            )
-        )
+        name = str(person.get("display_name") or "")
+        out.append(Address(kind, try_normalise(kind, address) or address, name))
     return tuple(out)
 
 
@@ -297,24 +336,30 @@ def copies(kind: str, given: Iterable[str], role: str, taken: Iterable[str]) -> 
     """
     from email.utils import getaddresses
 
-    from omnidesk.customers.identity import InvalidIdentity, display_name, normalise_typed
+    from omnidesk.customers.identity import (
+        COPY_KIND,
+        InvalidIdentity,
+        can_copy,
+        display_name,
+        normalise_typed,
+    )
 
     # (what was typed, name, address): an error names the typed text, as getaddresses may cut it up.
     people = [(text, name, addr) for text in given if text.strip() for name, addr in getaddresses([text])
               if name.strip() or addr.strip()]
-    if people and kind != "email":
+    if people and not can_copy(kind):
         raise UserError(f"{role} is for email replies; this one goes out as {kind}")
     seen = {t.lower() for t in taken}
     out: list[Address] = []
     for text, name, raw in people:
         try:
-            address = normalise_typed("email", raw or name)
+            address = normalise_typed(COPY_KIND, raw or name)
         except InvalidIdentity as exc:
             cut = (raw or name).strip() not in [part.strip() for part in text.split(",")]
             raise UserError(f"{role}: {exc}" + (f" in {shown(text)}" if cut else "")) from None
         if address not in seen:
             seen.add(address)
-            out.append(Address("email", address, display_name(name)))
+            out.append(Address(COPY_KIND, address, display_name(name)))
     return tuple(out)
 
 
@@ -343,6 +388,35 @@ def _read_attachments(desk: Desk, paths: Sequence[str]) -> list[dict[str, object
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         refs.append({"sha256": sha, "filename": path.name, "content_type": content_type, "size": len(data)})
     return refs
+
+
+def reply_quote(desk: Desk, channel_kind: str, parent: Mapping[str, object] | None) -> str | None:
+    """The `On ..., X wrote:` block a reply on `channel_kind` carries under its text, if any.
+
+    Only channels with subjects (mail) quote, and only when the desk quotes
+    (`quote_last_message`); `parent` is the answered message, as a row or a mapping.
+    """
+    if parent is None or not capabilities(channel_kind).subject or not desk.settings.desk.quote_last_message:
+        return None
+    return replyfmt.quote(
+        str(parent["display_text"] or parent["text"]),
+        author=str(parent["author_name"] or parent["author_address"]),
+        sent_at=int(parent["sent_at"]),  # type: ignore[call-overload]
+        tz_offset=parent["sent_tz_offset"],  # type: ignore[arg-type]
+    )
+
+
+def _stored_meta(parent: sqlite3.Row | None) -> dict[str, object]:
+    """The answered message's stored inbound meta (thread, chat, visibility): the reply's context."""
+    import json
+
+    if parent is None:
+        return {}
+    with contextlib.suppress(ValueError, TypeError):
+        meta = json.loads(parent["meta"] or "{}")
+        if isinstance(meta, dict):
+            return meta
+    return {}
 
 
 async def queue_reply(
@@ -378,59 +452,48 @@ async def queue_reply(
     require_live(conv)
     thread = await store_reads.thread_messages(desk.db, conversation_id)
     chan = await _reply_channel(desk, conv, thread, channel)
-    kind = replyfmt.identity_kind(chan.kind)
-    family = _family(thread, kind)
-    recipient = await _recipient(desk, conv, family, kind, to)
-    inbound = [m for m in family if m["direction"] == "in"]
+    caps = capabilities(chan.kind)
+    family = _family(thread, caps.addresses)
+    recipient = await _recipient(desk, conv, family, chan, to)
+    # Ids the channel can answer: unscoped ones (Message-IDs) from anywhere, scoped ones of its own.
+    here = _in_place(family, chan.id)
+    inbound = [m for m in here if m["direction"] == "in"]
     parent = inbound[-1] if inbound else None
     in_reply_to = parent["external_id"] if parent is not None else None
     # Only ids that really went out (or came in) belong in References.
-    refs = [
-        m["external_id"]
-        for m in family
-        if m["external_id"] and (m["direction"] == "in" or m["delivery"] == "sent")
-    ]
-    email = kind == "email"
+    refs = [m["external_id"] for m in here
+            if m["external_id"] and (m["direction"] == "in" or m["delivery"] == "sent")]
     subject = (
         replyfmt.reply_subject(
             conv["subject"] or (parent["subject"] if parent is not None else ""),
             conversation_id,
             token=desk.settings.desk.subject_token,
         )
-        if email
+        if caps.subject
         else conv["subject"]
     )
-    body = text
-    if email and parent is not None and desk.settings.desk.quote_last_message:
-        body = replyfmt.with_quote(
-            text,
-            replyfmt.quote(
-                parent["display_text"] or parent["text"],
-                author=parent["author_name"] or parent["author_address"],
-                sent_at=parent["sent_at"],
-                tz_offset=parent["sent_tz_offset"],
-            ),
-        )
-    copied = await _reply_all_cc(desk, parent, recipient, kind) if reply_all else ()
-    copied += copies(kind, cc, "Cc", [recipient.address, *(a.address for a in copied)])
-    hidden = copies(kind, bcc, "Bcc", [recipient.address, *(a.address for a in copied)])
+    quoted = reply_quote(desk, chan.kind, parent)
+    body = replyfmt.with_quote(text, quoted)
+    copied = await _reply_all_cc(desk, parent, recipient) if reply_all else ()
+    copied += copies(recipient.kind, cc, "Cc", [recipient.address, *(a.address for a in copied)])
+    hidden = copies(recipient.kind, bcc, "Bcc", [recipient.address, *(a.address for a in copied)])
     refs_att = _read_attachments(desk, attachments)
-    message_ref = replyfmt.new_message_ref(chan.address) if email else f"omnidesk:{uuid.uuid4().hex}"
+    message_ref = replyfmt.new_message_ref(chan.address)
     author = agent_label(desk)
     outbound = Outbound(
         message_ref=message_ref,
         to=(recipient,),
         text=body,
         subject=subject,
-        from_address=Address(kind, chan.address, desk.settings.desk.name) if chan.address else None,
+        from_address=Address(recipient.kind, chan.address, desk.settings.desk.name) if chan.address else None,
         cc=copied,
         bcc=hidden,
         html=html,
         in_reply_to=in_reply_to,
-        references=replyfmt.references(refs, in_reply_to)
-        if email
-        else ((in_reply_to,) if in_reply_to else ()),
+        references=replyfmt.references(refs, in_reply_to),
         meta={"conversation_id": conversation_id, "channel": chan.name},
+        scope=parent["scope"] if parent is not None else "",
+        context=_stored_meta(parent),
     )
     recipients = [
         {"kind": a.kind, "address": a.address, "display_name": a.display_name, "role": role}

@@ -39,6 +39,7 @@ from omnidesk.services.merging import (
 from omnidesk.services.replies import (
     cancel_reply,
     queue_reply,
+    reply_quote,
     reply_routes,
     retry_reply,
     store_note,
@@ -61,6 +62,7 @@ __all__ = [
     "merge_customers",
     "move_message",
     "queue_reply",
+    "reply_quote",
     "reply_routes",
     "resolve_agent",
     "retry_reply",

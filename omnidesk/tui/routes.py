@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from omnidesk.model import Conversation
-from omnidesk.outbound.replyfmt import identity_kind
 from omnidesk.tui.widgets.composer import Route
 from omnidesk.tui.widgets.picker import Choice
 
@@ -33,7 +32,7 @@ def with_reply_all_cc(routes: list[Route], conversation: Conversation, channels:
                     parent.author_name,
                     parent.recipients,
                     route.to,
-                    identity_kind(route.kind),
+                    route.address_kind,
                     ours,
                 )
             ),

@@ -86,9 +86,9 @@ async def test_every_route_the_composer_offers_is_one_the_service_accepts(seeded
         await open_conversation(pilot, app, ANN)
         await pilot.press("r")
         await until(pilot, lambda: _composer(app) is not None, "composer")
-        offered = [(r.channel, r.kind, r.to) for r in _composer(app).routes]
-    assert offered and all(kind != "phone" for _, kind, _ in offered), offered
+        offered = [(r.channel, r.kind, r.to, r.address_kind) for r in _composer(app).routes]
+    assert offered and all(kind != "phone" for _, kind, _, _ in offered), offered
     assert offered == [tuple(r) for r in await services.reply_routes(seeded, ANN)]
-    for channel, _, to in offered:
+    for channel, _, to, _ in offered:
         result = await services.queue_reply(seeded, ANN, "ok", channel=channel, to=to)
         assert result.description.endswith(f"via {channel} to {to}")

@@ -240,10 +240,10 @@ async def test_reply_routes_are_exactly_what_queue_reply_accepts(adesk: Desk) ->
                             conversation_id=t.conversation_id)
     routes = await services.reply_routes(adesk, t.conversation_id)
     assert routes == [
-        ("support", "email", "eva@example.hu"),  # the latest inbound mail's channel and author
-        ("support", "email", "eva.nagy@example.hu"),
-        ("sales", "email", "eva@example.hu"),
-        ("sales", "email", "eva.nagy@example.hu"),
+        ("support", "email", "eva@example.hu", "email"),  # the latest inbound mail's channel and author
+        ("support", "email", "eva.nagy@example.hu", "email"),
+        ("sales", "email", "eva@example.hu", "email"),
+        ("sales", "email", "eva.nagy@example.hu", "email"),
     ]
     default = await services.queue_reply(adesk, t.conversation_id, "alapértelmezett")
     assert default.description.endswith(f"via {routes[0].channel} to {routes[0].to}")

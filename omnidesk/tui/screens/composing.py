@@ -18,7 +18,7 @@ from textual.widgets import Label
 
 from omnidesk.conversations import reads
 from omnidesk.errors import ReplyCollision
-from omnidesk.outbound import replyfmt
+from omnidesk.registry import capabilities
 from omnidesk.services import services
 from omnidesk.tui.routes import with_reply_all_cc
 from omnidesk.tui.widgets.composer import Composer, Route
@@ -73,17 +73,18 @@ class Composing:
         conversation = self.conversation or await reads.get_conversation(self.desk, self.conversation_id)
         channels = list(await reads.list_channels(self.desk))
         offered = await services.reply_routes(self.desk, conversation.summary.id)
-        routes = [Route(r.channel, r.kind, r.to) for r in offered]
+        routes = [Route(r.channel, r.kind, r.to, r.address_kind) for r in offered]
         if mode == "reply-all":
             routes = with_reply_all_cc(routes, conversation, channels)
+        # What queue_reply appends under a reply on a channel with subjects (mail); the
+        # composer shows it on such routes only (omnidesk/services/replies.py reply_quote).
+        parent = next((m for m in reversed(conversation.messages) if m.direction == "in"
+                       and m.channel_kind and capabilities(m.channel_kind).subject), None)
+        fields = ("display_text", "text", "author_name", "author_address", "sent_at", "sent_tz_offset")
         quote = ""
-        parent = next((m for m in reversed(conversation.messages)
-                       if m.direction == "in" and m.channel_kind == "email"), None)
-        if parent is not None and self.desk.settings.desk.quote_last_message:
-            # What queue_reply will append under an email reply (omnidesk/services/replies.py).
-            quote = replyfmt.quote(parent.display_text or parent.text,
-                                   author=parent.author_name or parent.author_address,
-                                   sent_at=parent.sent_at, tz_offset=parent.sent_tz_offset)
+        if parent is not None and parent.channel_kind:
+            facts = {f: getattr(parent, f) for f in fields}
+            quote = services.reply_quote(self.desk, parent.channel_kind, facts) or ""
         self.post_message(RoutesLoaded(conversation.summary.id, routes, mode, quote))
 
     def on_routes_loaded(self, message: RoutesLoaded) -> None:

@@ -22,7 +22,10 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Static, TextArea
 
+from adapters.base import Capabilities
+from omnidesk.customers.identity import can_copy
 from omnidesk.errors import UserError
+from omnidesk.registry import capabilities, reply_parts
 from omnidesk.textsafe import one_line
 from omnidesk.tui import actions
 from omnidesk.tui.textfmt import inert
@@ -38,7 +41,12 @@ class Route:
     channel: str
     kind: str
     to: str
+    address_kind: str = ""  # the identity kind of `to`
     cc: tuple[str, ...] = ()  # for reply-all: who else gets a copy, as `Name <address>`
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return capabilities(self.kind)
 
 
 class Composer(Vertical):
@@ -92,8 +100,8 @@ class Composer(Vertical):
         yield TextArea("", id="composer-body", soft_wrap=True, tab_behavior="focus")
         quote = Static(inert(self.quote), id="composer-quote", markup=False)
         quote.border_title = "quoted below your reply (read-only)"
-        quote.display = bool(self.quote) and self.mode != "note"
         yield quote
+        yield Label("", id="composer-parts")
         yield Label("", id="composer-hint")
 
     def on_mount(self) -> None:
@@ -114,9 +122,13 @@ class Composer(Vertical):
         return self.query_one(TextArea).text
 
     def _fill_fields(self) -> None:
-        """To from the route; Cc from reply-all; email alone has Cc and Bcc."""
+        """To from the route; Cc from reply-all; Cc and Bcc only to addresses that take copies (mail);
+        the quote only on channels with subjects, which quote."""
         route = self.route
-        email = route is not None and route.kind == "email"
+        email = route is not None and can_copy(route.address_kind)
+        self.query_one("#composer-quote").display = (
+            bool(self.quote) and self.mode != "note" and route is not None and route.capabilities.subject
+        )
         self.query_one("#composer-to-row").display = self.mode != "note" and route is not None
         for field in ("cc", "bcc"):
             self.query_one(f"#composer-{field}-row").display = self.mode != "note" and email
@@ -135,7 +147,7 @@ class Composer(Vertical):
         to = self.query_one("#composer-to", Input).value.strip()
         if not to:
             raise UserError("To: the reply needs a recipient")
-        if route.kind != "email":
+        if not can_copy(route.address_kind):
             return to, (), ()
         (first, *others) = copies("email", [to], "To", []) or [None]
         if first is None or others:
@@ -162,8 +174,20 @@ class Composer(Vertical):
             if len(self.routes) > 1:
                 via.append("   ctrl+o switches channel", style="dim")
         self.query_one("#composer-via", Label).update(via)
+        self._render_parts()
         hint = Text("ctrl+j send · ctrl+e $EDITOR · ctrl+s save draft · esc close (draft kept)", style="dim")
         self.query_one("#composer-hint", Label).update(hint)
+
+    def _render_parts(self) -> None:
+        """How many messages the reply goes out as, where the route's channel splits long text."""
+        route = self.route
+        parts = len(reply_parts(route.kind, self.text)) if route is not None and self.mode != "note" else 1
+        limit = route.capabilities.max_length if route is not None else None
+        label = self.query_one("#composer-parts", Label)
+        label.display = parts > 1
+        label.update(Text(f"sent as {parts} messages (at most {limit:,} characters each on {route.channel})"
+                          if parts > 1 and route is not None and limit else f"sent as {parts} messages",
+                          style="yellow"))
 
     # -- registry dispatch --------------------------------------------------------------
 
@@ -196,6 +220,7 @@ class Composer(Vertical):
 
     @on(TextArea.Changed, "#composer-body")
     def _typed(self, event: TextArea.Changed) -> None:
+        self._render_parts()
         if self.mode == "note" or self._loading_draft or self.text == self.saved_body:
             return
         self._schedule_save()
