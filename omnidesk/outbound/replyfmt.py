@@ -11,17 +11,6 @@ import uuid
 
 from omnidesk.timeutil import from_ms
 
-#: Channel kind -> the identity kind its addresses are (what `To` is).
-IDENTITY_KIND = {
-    "email": "email",
-    "maildir": "email",
-    "import": "email",
-    "imap": "email",
-    "sms": "phone",
-    "twilio": "phone",
-    "phone": "phone",
-}
-
 #: How many ids go into an email References header (the newest ones).
 MAX_REFERENCES = 20
 
@@ -30,10 +19,6 @@ _REPLY_PREFIX = re.compile(
     r"^\s*(?:(?:re|aw|sv|vs|antw|v[aá]|回复|答复|رد)(?:\[\d+\])?\s*[:：]\s*)+", re.IGNORECASE
 )
 _TOKEN = re.compile(r"\s*\[#\d+\]\s*")
-
-
-def identity_kind(channel_kind: str) -> str:
-    return IDENTITY_KIND.get(channel_kind, channel_kind)
 
 
 def base_subject(subject: str) -> str:
