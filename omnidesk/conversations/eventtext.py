@@ -118,6 +118,11 @@ def _reopened(who: str, e: Event, c: _Ctx) -> str:
     return "reopened by a new message" + (f" (was {_v(old)})" if old else "")
 
 
+def _channel_switched(who: str, e: Event, c: _Ctx) -> str:
+    new, old = c.channel(e.after), c.channel(e.before)
+    return f"the customer continued via {new or 'another channel'}" + (f" (was {old})" if old else "")
+
+
 def _linked(who: str, e: Event, c: _Ctx) -> str:
     other = _get(e.after, "conversation_id")
     return f"linked to #{other}" if isinstance(other, int) else "linked to another conversation"
@@ -249,6 +254,7 @@ _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
     "priority": _priority,
     "reopened": _reopened,
     "linked": _linked,
+    "channel_switched": _channel_switched,
     "note": lambda who, e, c: f"{who} added an internal note",
     "note_removed": lambda who, e, c: f"{who} removed an internal note",
     "reply_queued": _reply_queued,

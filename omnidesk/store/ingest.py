@@ -577,6 +577,9 @@ def _touch_conversation(c: sqlite3.Connection, conversation_id: int, channel_id:
     (current,) = c.execute("SELECT channel_id FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
     if current != channel_id:
         c.execute("UPDATE conversations SET channel_id = ? WHERE id = ?", (channel_id, conversation_id))
+        if current is not None:  # the customer moved on to another channel: the timeline says so
+            system_event(c, conversation_id, None, "channel_switched", {"channel_id": current},
+                         {"channel_id": channel_id, "message_id": message_id, "rule": decision.rule}, rec.at)
 
 
 def _apply_report(c: sqlite3.Connection, rec_channel: int, rec: PreparedRecord, report: dict[str, object],

@@ -47,6 +47,8 @@ CASES = [
     (ev("reopened", {"status": "resolved"}, {"status": "open", "message_id": 9, "rule": "reply"}, agent=None),
      "reopened by a new message (was resolved)"),
     (ev("linked", None, {"conversation_id": 44, "rule": "token"}, agent=None), "linked to #44"),
+    (ev("channel_switched", {"channel_id": 1}, {"channel_id": 2, "message_id": 9, "rule": "continuity"},
+        agent=None), "the customer continued via telegram (was support)"),
     (ev("note", None, {"message_id": 3}), "alice added an internal note"),
     (ev("note_removed", {"message_id": 3}, {"undo_of": 2}), "alice removed an internal note"),
     (ev("reply_queued", None, {"message_id": 558, "outbox_id": 45, "channel": "support",
@@ -103,7 +105,7 @@ CASES = [
 
 @pytest.mark.parametrize(("event", "expected"), CASES, ids=[f"{c[0].kind}-{i}" for i, c in enumerate(CASES)])
 def test_each_kind_reads_as_a_sentence(event: Event, expected: str) -> None:
-    assert describe(event, channels={1: "support"}) == expected
+    assert describe(event, channels={1: "support", 2: "telegram"}) == expected
 
 
 def test_every_kind_the_code_writes_is_worded_and_tested() -> None:
