@@ -470,7 +470,7 @@ async def queue_reply(
             token=desk.settings.desk.subject_token,
         )
         if caps.subject
-        else conv["subject"]
+        else ""  # a chat message has no subject: none is sent, none is shown on its timeline entry
     )
     quoted = reply_quote(desk, chan.kind, parent)
     body = replyfmt.with_quote(text, quoted)
