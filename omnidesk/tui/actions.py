@@ -299,6 +299,14 @@ ACTIONS: tuple[Action, ...] = (
         show=True,
     ),
     Action(
+        "pick-route",
+        "Pick the reply's channel and address from a list",
+        "ctrl+g",
+        ("composer",),
+        "pick_route",
+        priority=True,
+    ),
+    Action(
         "close-composer",
         "Close the composer (the draft stays)",
         "escape",

@@ -92,3 +92,53 @@ async def test_every_route_the_composer_offers_is_one_the_service_accepts(seeded
     for channel, _, to, _ in offered:
         result = await services.queue_reply(seeded, ANN, "ok", channel=channel, to=to)
         assert result.description.endswith(f"via {channel} to {to}")
+
+
+async def test_a_chat_reply_defaults_to_the_chat_and_the_picker_switches_to_mail(seeded):
+    """Éva mails, then writes on a chat channel: the composer starts on the chat (no Cc, Bcc, quote),
+    shows into how many messages a long reply is cut, and ctrl+g picks the mail route instead."""
+    from datetime import UTC, datetime
+
+    from adapters.base import Address, Inbound
+    from omnidesk import registry
+    from omnidesk.inbound.ingest import ingest_records
+    from omnidesk.store import customers
+    from omnidesk.store.channels import ensure_channel
+    from omnidesk.timeutil import now_ms
+    from tests.fakes.recording_chat import CHAT_KIND, RecordingChat
+    from tests.tui.conftest import ingest_from_eva
+
+    registry.register(CHAT_KIND, RecordingChat)
+    try:
+        cid = await ingest_from_eva(seeded, "<ch-1@example.hu>", subject="Számla", text="Hol a számlám?")
+        customer_id = (await reads.get_conversation(seeded, cid)).customer.id
+        async with seeded.db.write() as conn:
+            await customers.add_identity(conn, customer_id=customer_id, kind="telegram", address="5550001",
+                                         display_name="Éva", now=now_ms())
+        tg = await ensure_channel(seeded.db, "tg", CHAT_KIND, None)
+        chat = Inbound(external_id="42", scope="5550001", sender=Address("telegram", "5550001", "Éva"),
+                       sent_at=datetime(2026, 11, 20, 11, 45, tzinfo=UTC), text="Megvan?", chat_like=True)
+        assert (await ingest_records(seeded, tg, [chat])).conversation_ids == [cid]
+        app = make_app(seeded)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_conversation(pilot, app, cid)
+            await until(pilot, lambda: "the customer continued via tg (was support)" in screen_text(app),
+                        "channel switch on the timeline")
+            await pilot.press("r")
+            await until(pilot, lambda: _composer(app) is not None, "composer")
+            composer = _composer(app)
+            await until(pilot, lambda: f"via tg ({CHAT_KIND}) to 5550001" in screen_text(app), "chat route")
+            assert not composer.query_one("#composer-cc-row").display
+            assert not composer.query_one("#composer-quote").display
+            composer.query_one("TextArea").load_text("Kedves Éva! " * 400)  # 4,800 characters
+            await until(pilot, lambda: "sent as 2 messages (at most 4,096 characters each on tg)"
+                        in screen_text(app), "parts shown")
+            await pilot.press("ctrl+g")
+            await until(pilot, lambda: "via support to eva@example.hu" in screen_text(app), "route picker")
+            await pilot.press("down", "enter")
+            await until(pilot, lambda: "via support (email) to eva@example.hu" in screen_text(app), "picked")
+            assert composer.query_one("#composer-cc-row").display
+            assert composer.query_one("#composer-quote").display
+            assert not composer.query_one("#composer-parts").display  # mail has no length limit
+    finally:
+        registry.unregister(CHAT_KIND)

@@ -11,13 +11,12 @@ dispatcher hands it what a real adapter would get.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
-from adapters.base import Address, Batch, Capabilities, Inbound, Option, Outbound, Receipt
+from adapters.base import Address, Batch, Capabilities, Inbound, Outbound
 from omnidesk import registry
 from omnidesk.conversations import reads
 from omnidesk.conversations.eventtext import channel_names, describe
@@ -31,43 +30,10 @@ from omnidesk.settings import DeskSettings, Settings
 from omnidesk.store import customers
 from omnidesk.store.channels import ensure_channel
 from omnidesk.timeutil import now_ms
+from tests.fakes.recording_chat import CHAT_KIND, RecordingChat, RecordingMail
 from tests.unit import factories
 
-CHAT_KIND = "test-chat"
 TG_META = {"telegram": {"chat_id": 5550001, "chat_type": "private", "message_id": 42}}
-
-
-class RecordingChat:
-    """A chat channel that addresses Telegram users and keeps every Outbound it is asked to send."""
-
-    kind: ClassVar[str] = CHAT_KIND
-    capabilities: ClassVar[Capabilities] = Capabilities(addresses=frozenset({"telegram"}), max_length=4096)
-    options: ClassVar[tuple[Option, ...]] = ()
-    sent: ClassVar[list[Outbound]] = []
-
-    def __init__(self, name: str, options: Mapping[str, Any], secret: Any) -> None:
-        self.name = name
-
-    async def poll(self, cursor: str | None) -> AsyncIterator[Batch]:
-        return
-        yield
-
-    async def wait_for_changes(self, timeout: float) -> None:
-        return None
-
-    async def send(self, outbound: Outbound) -> Receipt:
-        self.sent.append(outbound)
-        return Receipt(external_id=str(100 + len(self.sent)), sent_at=datetime.now(UTC),
-                       scope=outbound.scope)
-
-    async def close(self) -> None:
-        return None
-
-
-class RecordingMail(RecordingChat):
-    """Stands in for the mail server: the Outbound an email channel's send would get."""
-
-    sent: ClassVar[list[Outbound]] = []
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from omnidesk.registry import capabilities, reply_parts
 from omnidesk.textsafe import one_line
 from omnidesk.tui import actions
 from omnidesk.tui.textfmt import inert
+from omnidesk.tui.widgets.picker import Choice, PickerScreen
 
 #: Seconds of typing pause after which the draft is written.
 SAVE_DELAY = 0.4
@@ -172,7 +173,7 @@ class Composer(Vertical):
             via.append(f" ({self.route.kind}) to ")
             via.append(one_line(self.route.to), style="bold")
             if len(self.routes) > 1:
-                via.append("   ctrl+o switches channel", style="dim")
+                via.append("   ctrl+o switches channel · ctrl+g picks", style="dim")
         self.query_one("#composer-via", Label).update(via)
         self._render_parts()
         hint = Text("ctrl+j send · ctrl+e $EDITOR · ctrl+s save draft · esc close (draft kept)", style="dim")
@@ -314,9 +315,26 @@ class Composer(Vertical):
         if arg:
             names = [r.channel for r in self.routes]
             if arg in names:
-                self.route_index = names.index(arg)
+                self._use_route(names.index(arg))
         elif len(self.routes) > 1:
-            self.route_index = (self.route_index + 1) % len(self.routes)
+            self._use_route((self.route_index + 1) % len(self.routes))
+
+    def pick_route(self, arg: str | None = None) -> None:
+        """Every route the service offers, as `via <channel> to <address>`; enter takes one."""
+        if self.mode == "note" or not self.routes:
+            self.notify("no channel can reach this customer" if self.mode != "note" else "a note is not sent",
+                        severity="warning")
+            return
+        choices = [Choice(str(i), f"via {r.channel} to {one_line(r.to)}", f"{r.kind} · {r.address_kind}")
+                   for i, r in enumerate(self.routes)]
+        self.app.push_screen(PickerScreen("Reply via", choices), self._route_picked)
+
+    def _route_picked(self, value: str | None) -> None:
+        if value is not None:
+            self._use_route(int(value))
+
+    def _use_route(self, index: int) -> None:
+        self.route_index = index
         self._fill_fields()
         self._render_via()
         self.save_draft()
