@@ -1,8 +1,11 @@
 """The composer: opens in place under the timeline, `via <channel> to <address>`.
 
-Email replies have To, Cc and Bcc fields (reply-all fills Cc with everyone on the
-customer's last message), checked on send with a one-line error naming the field,
-and the quoted text that will follow the reply is shown read-only under the editor.
+The routes are `services.reply_routes` (ctrl+o cycles, ctrl+g picks from a list); what
+each shows follows its channel's declared capabilities. Replies to addresses that take
+copies (email) have To, Cc and Bcc fields (reply-all fills Cc with everyone on the
+customer's last message), checked on send with a one-line error naming the field; on a
+channel with subjects the quoted text that will follow the reply is shown read-only
+under the editor; on one with a length limit, into how many messages the reply is cut.
 
 Drafts are saved a moment after each pause in typing (omnidesk/store/drafts.py),
 so quitting or a crash loses nothing; reopening the composer restores them.
@@ -150,13 +153,13 @@ class Composer(Vertical):
             raise UserError("To: the reply needs a recipient")
         if not can_copy(route.address_kind):
             return to, (), ()
-        (first, *others) = copies("email", [to], "To", []) or [None]
+        (first, *others) = copies(route.address_kind, [to], "To", []) or [None]
         if first is None or others:
             raise UserError("To: one address (put the others in Cc)")
         cc_text = self.query_one("#composer-cc", Input).value
         bcc_text = self.query_one("#composer-bcc", Input).value
-        cc = copies("email", [cc_text], "Cc", [first.address])
-        copies("email", [bcc_text], "Bcc", [])  # checked here; the service drops repeats
+        cc = copies(route.address_kind, [cc_text], "Cc", [first.address])
+        copies(route.address_kind, [bcc_text], "Bcc", [])  # checked here; the service drops repeats
         return first.address, (cc_text,) if cc else (), (bcc_text,) if bcc_text.strip() else ()
 
     def _render_via(self) -> None:
