@@ -178,7 +178,7 @@ async def _reply_channel(
         channel = await get_channel_by_id(desk.db, cid)
         if channel is not None and _can_send(channel.kind):
             return channel
-    raise UserError(f"#{conv['id']} has no channel to reply on", hint="pass --channel NAME")
+    raise UserError(f"#{conv['id']} has no channel to reply on", hint="pass --via CHANNEL")
 
 
 def _default_channel_ids(conv: sqlite3.Row, thread: Sequence[sqlite3.Row]) -> list[int]:

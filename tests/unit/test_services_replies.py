@@ -206,7 +206,7 @@ async def test_reply_without_any_channel_or_address(adesk: Desk) -> None:
     )
     with pytest.raises(UserError, match="no channel to reply on") as info:
         await services.queue_reply(adesk, call.conversation_ids[0], "hi")
-    assert info.value.hint == "pass --channel NAME"
+    assert info.value.hint == "pass --via CHANNEL"
     await factories.email_channel(adesk)
     with pytest.raises(UserError, match="has no email address") as info:
         await services.queue_reply(adesk, call.conversation_ids[0], "hi", channel="support")
