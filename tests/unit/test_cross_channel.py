@@ -108,6 +108,9 @@ async def test_the_reply_goes_back_in_place_on_the_chat_channel(cdesk: Desk) -> 
     assert not RecordingMail.sent
     reply = (await reads.get_conversation(cdesk, cid)).messages[-1]
     assert (reply.channel_name, reply.subject, reply.delivery) == ("tg", "", "sent")
+    for route in routes:  # every route offered is one the service takes, to exactly that address
+        taken = await services.queue_reply(cdesk, cid, "ok", channel=route.channel, to=route.to, force=True)
+        assert taken.description == f"Reply to #{cid} queued via {route.channel} to {route.to}"
 
 
 async def test_a_reply_switched_to_mail_keeps_subject_references_and_quote(cdesk: Desk) -> None:
