@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from omnidesk.demo.fakes.telegram import FakeTelegram
 from omnidesk.services.sync import run_sync
 from omnidesk.store.reads import timeline
-from tests.fakes.telegram import FakeTelegram
 from tests.integration.sync_env import open_desk_with
 from tests.integration.test_telegram_sync import PEOPLE, rows, telegram_channel, tg  # noqa: F401 (fixture)
 

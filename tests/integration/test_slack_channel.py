@@ -1,4 +1,4 @@
-"""The Slack adapter through slack-sdk against the local Slack fake (tests/fakes/slack.py)."""
+"""The Slack adapter through slack-sdk against the local Slack fake (omnidesk/demo/fakes/slack.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from adapters.base import (
     TransientError,
 )
 from adapters.slack.channel import SlackAdapter
-from tests.fakes.slack import BOT_ID, BOT_USER, TEAM_ID, TOKEN, FakeSlack
+from omnidesk.demo.fakes.slack import BOT_ID, BOT_USER, TEAM_ID, TOKEN, FakeSlack
 
 
 @pytest.fixture

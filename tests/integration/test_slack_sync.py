@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from omnidesk.demo.fakes.slack import TOKEN, FakeSlack
 from omnidesk.desk import Desk
 from omnidesk.services.sync import run_sync
 from omnidesk.settings import ChannelSettings
 from omnidesk.store.channels import channel_health
-from tests.fakes.slack import TOKEN, FakeSlack
 from tests.integration.sync_env import desk_toml, fill_maildir, maildir_channel, open_desk_with
 from tests.integration.test_dispatcher import until
 

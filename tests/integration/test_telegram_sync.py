@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from omnidesk.demo.fakes.telegram import TOKEN, FakeTelegram
 from omnidesk.services.sync import run_sync
 from omnidesk.settings import ChannelSettings
-from tests.fakes.telegram import TOKEN, FakeTelegram
 from tests.integration.sync_env import desk_toml, open_desk_with
 from tests.integration.test_dispatcher import until
 

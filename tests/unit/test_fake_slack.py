@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from tests.fakes.slack import BOT_ID, SIGN_IN_PAGE, TOKEN, FakeSlack
+from omnidesk.demo.fakes.slack import BOT_ID, SIGN_IN_PAGE, TOKEN, FakeSlack
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.telegram import BOT, TOKEN, FakeTelegram
+from omnidesk.demo.fakes.telegram import BOT, TOKEN, FakeTelegram
 
 
 @pytest.fixture

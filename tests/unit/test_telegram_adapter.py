@@ -1,4 +1,4 @@
-"""The Telegram adapter through its real HTTP client against FakeTelegram (tests/fakes/telegram.py)."""
+"""The Telegram adapter through its real HTTP client against FakeTelegram (omnidesk/demo/fakes/)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from adapters.base import (
     TransientError,
 )
 from adapters.telegram.channel import TelegramAdapter
-from tests.fakes.httpfake import Request, Response
-from tests.fakes.telegram import BOT, TOKEN, FakeTelegram
+from omnidesk.demo.fakes.httpfake import Request, Response
+from omnidesk.demo.fakes.telegram import BOT, TOKEN, FakeTelegram
 
 REPO = Path(__file__).resolve().parents[2]
 ANNA = FakeTelegram.user(5550001, "Anna", last_name="Kovács", username="anna_k")

@@ -1,5 +1,7 @@
 """A local Slack Web API: the methods a support desk uses, with Slack's shapes and errors.
 
+The demo's Slack workspace and the tests' Slack.
+
 Point slack-sdk at it with `WebClient(token=..., base_url=fake.base_url)` (or the async
 client). What it models, as documented at api.slack.com and seen in the recordings under
 `../shared/corpora/chat/slack/`:
@@ -32,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from tests.fakes.httpfake import FakeHTTPServer, Request, Response
+from omnidesk.demo.fakes.httpfake import FakeHTTPServer, Request, Response
 
 TEAM_ID = "T0DESK001"
 BOT_USER = "U0BOT0001"

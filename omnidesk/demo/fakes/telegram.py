@@ -1,5 +1,7 @@
 """A local Telegram Bot API: long polling, messages, files, with the Bot API's errors.
 
+The demo's Telegram bot and the tests' Telegram.
+
 Base URL `fake.api_url` (what `api_url` is set to); methods at `/bot<token>/<method>`,
 files at `/file/bot<token>/<file_path>`, as in the Bot API documentation
 (`../shared/corpora/chat/telegram/spec/api.json`). Parameters arrive as a query string,
@@ -31,7 +33,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from tests.fakes.httpfake import FakeHTTPServer, Request, Response
+from omnidesk.demo.fakes.httpfake import FakeHTTPServer, Request, Response
 
 TOKEN = "123456:TEST-telegram-token"
 BOT = {"id": 7000000001, "is_bot": True, "first_name": "Desk", "username": "desk_test_bot"}

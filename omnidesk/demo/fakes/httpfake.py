@@ -1,7 +1,8 @@
 """What every fake hosted API has in common: a JSON-over-HTTP server on loopback.
 
 A fake runs `http.server.ThreadingHTTPServer` in a thread of its own, so sync and async
-tests (and a separate `omnidesk sync` process) all reach it over real HTTP. Subclasses
+tests, a separate `omnidesk sync` process and the `omnidesk demo` desk all reach it over
+real HTTP. Subclasses
 route requests in `handle`; this module parses the three ways APIs take parameters
 (query string, form body, JSON body), records every request, and lets a test inject
 faults the way the real service shows them:
