@@ -18,6 +18,7 @@ method's name) and consumed once per matching request, `times` times.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -84,6 +85,13 @@ def parse_params(verb: str, query: str, content_type: str, body: bytes) -> dict[
     return params
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client hanging up (a long poll given up, a desk shutting down) is normal: no traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FakeHTTPServer:
     """Base of the fakes: start/stop, request log, fault injection, a state lock."""
 
@@ -122,7 +130,7 @@ class FakeHTTPServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # tests read `fake.requests`, not stderr
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=type(self).__name__, daemon=True
