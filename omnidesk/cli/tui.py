@@ -2,10 +2,11 @@
 
 Nothing here imports Textual at module level: the CLI's other commands stay fast.
 The demo builds a fresh desk with omnidesk.demo's builder (real Maildir ingest, real SMTP to
-a LocalReceiver on 127.0.0.1), keeps simulated customers writing in, runs the
-sync in-process, and opens the console on it. `--headless` drives the same
-console with Textual's Pilot through a scripted session (open, reply, assign,
-resolve) and checks that the reply really reached the local receiver.
+a LocalReceiver on 127.0.0.1, a Slack workspace and a Telegram bot served by local fakes),
+keeps simulated customers writing in, runs the sync in-process, and opens the console
+on it. `--headless` drives the same console with Textual's Pilot through a scripted
+session (open, reply, assign, resolve; then a reply on Telegram) and checks that the
+replies really reached the local receiver and the Telegram fake.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def demo_command(
     ),
     seed: int = typer.Option(1, "--seed", help="Random seed for the invented history."),
 ) -> None:
-    """A fresh demo desk (multilingual history, live simulated customers, local mail receiver)."""
+    """A fresh demo desk (multilingual history, live simulated customers, local mail and chat services)."""
     refused = None if headless else no_terminal("the demo console", "run it in a terminal or pass --headless")
     if refused is not None:
         raise refused
@@ -76,22 +77,26 @@ def demo_command(
 
 def _interactive(directory: Path, *, conversations: int, seed: int) -> None:
     from omnidesk.demo.builder import build_demo
+    from omnidesk.demo.chat import ChatServices
     from omnidesk.demo.receiver import LocalReceiver
     from omnidesk.demo.simulator import simulate
     from omnidesk.services.opendesk import open_desk
 
     receiver = LocalReceiver(directory=directory / "received").start()
+    chat = ChatServices().start()
     try:
         sys.stderr.write(f"omnidesk demo: building a desk in {directory} ...\n")
-        config = run(build_demo(directory, conversations=conversations, seed=seed, receiver=receiver))
+        config = run(build_demo(directory, conversations=conversations, seed=seed, receiver=receiver,
+                                chat=chat))
         sys.stderr.write(
-            f"omnidesk demo: replies go to a local receiver on 127.0.0.1:{receiver.port} "
-            f"(copies in {directory / 'received'})\n"
+            f"omnidesk demo: mail replies go to a local receiver on 127.0.0.1:{receiver.port} "
+            f"(copies in {directory / 'received'}); Slack at {chat.slack.base_url}, "
+            f"Telegram at {chat.telegram.api_url}, both local fakes\n"
         )
         from omnidesk.tui.app import OmnideskApp
 
         async def customers_keep_writing(stop: asyncio.Event) -> None:
-            await simulate(directory, stop, receiver=receiver)
+            await simulate(directory, stop, receiver=receiver, chat=chat)
 
         app = OmnideskApp(
             open_desk=lambda: open_desk(config, as_agent=demo_agent(config)),
@@ -104,29 +109,44 @@ def _interactive(directory: Path, *, conversations: int, seed: int) -> None:
         )
     finally:
         receiver.stop()
+        chat.stop()
 
 
 async def headless_session(directory: Path, *, conversations: int = 80, seed: int = 1) -> bool:
-    """Open, reply, assign, resolve through the real console (Pilot), then check the store and receiver."""
-    from omnidesk.demo.builder import build_demo
+    """Open, reply, assign, resolve through the real console (Pilot), reply on Telegram, then check
+    the store, the receiver and the Telegram fake."""
+    from omnidesk.demo.builder import build_demo, chat_conversations, load_state
+    from omnidesk.demo.chat import ChatServices
     from omnidesk.demo.receiver import LocalReceiver
     from omnidesk.services.opendesk import open_desk
     from omnidesk.tui.app import OmnideskApp
 
     began = time.perf_counter()
     receiver = LocalReceiver(directory=directory / "received").start()
+    chat = ChatServices().start()
     try:
-        config = await build_demo(directory, conversations=conversations, seed=seed, receiver=receiver)
+        config = await build_demo(directory, conversations=conversations, seed=seed, receiver=receiver,
+                                  chat=chat)
         desk = await open_desk(config, as_agent=demo_agent(config))
         if desk.agent is None:
             _say("no acting agent in the demo config")
             await desk.db.close()
             return False
+        crossing = load_state(directory)["cross_channel_conversation"]
+        by_mail = [s for s in await chat_conversations(desk, "support") if s.id != crossing]
+        on_telegram = await chat_conversations(desk, "telegram")
+        if not by_mail or not on_telegram:
+            _say("no mail or no Telegram conversation in the demo desk")
+            await desk.db.close()
+            return False
         before = len(receiver.messages)
+        chat_reply = f"Köszönjük! 谢谢! ممنون! (headless demo {seed})"
         app = OmnideskApp(desk, run_sync=True, close_desk=True)
         reply = f"Thanks for writing; this is the headless demo ({seed})."
         async with app.run_test(size=(160, 45)) as pilot:
             inbox = await _until(pilot, lambda: _inbox_ready(app), "the inbox to show conversations")
+            # Chat customers wrote last: the newest conversation answered by mail may be further down.
+            inbox.conv_list.move_to(inbox.conv_list.index_of(by_mail[0].id) or 0)
             target = inbox.conv_list.current()
             _say(f"inbox: {inbox.conv_list.row_count} conversations; opening #{target.id}")
             await pilot.press("enter")
@@ -154,6 +174,16 @@ async def headless_session(directory: Path, *, conversations: int = 80, seed: in
                 lambda: getattr(app.screen, "conversation_id", None) != target.id,
                 "resolve-and-next to move on",
             )
+            _say(f"opening Telegram conversation #{on_telegram[0].id} and replying there")
+            inbox.open_conversation(on_telegram[0].id, compose="reply")
+            await _until(pilot, lambda: app.screen.open_composer() is not None, "the Telegram composer")
+            app.screen.open_composer().query_one("TextArea").insert(chat_reply)
+            await pilot.press("ctrl+j")
+            await _until(pilot, lambda: app.screen.open_composer() is None, "the Telegram reply to be queued")
+            on_fake = await _until(
+                pilot, lambda: chat_reply in chat.telegram_replies(), "the reply to reach Telegram",
+                timeout=60,
+            )
         conversation = await _reopen_check(config, target.id)
         sent = [m for m in conversation.messages if m.direction == "out" and reply in m.text]
         delivered = [c for c in receiver.messages[before:] if reply in c.data.decode("utf-8", "replace")]
@@ -163,11 +193,13 @@ async def headless_session(directory: Path, *, conversations: int = 80, seed: in
             and bool(sent)
             and conversation.summary.status == "resolved"
             and conversation.summary.assignee == desk.agent.name
+            and on_fake
         )
         _say(
             f"reply delivered to 127.0.0.1:{receiver.port}: {bool(delivered)}; stored as out message: "
             f"{bool(sent)} ({sent[0].delivery if sent else '-'}); status {conversation.summary.status}; "
-            f"assignee {conversation.summary.assignee}; {time.perf_counter() - began:.1f} s"
+            f"assignee {conversation.summary.assignee}; Telegram reply reached {chat.telegram.api_url}: "
+            f"{on_fake}; {time.perf_counter() - began:.1f} s"
         )
         return ok
     except TimeoutError as exc:
@@ -175,6 +207,7 @@ async def headless_session(directory: Path, *, conversations: int = 80, seed: in
         return False
     finally:
         receiver.stop()
+        chat.stop()
 
 
 def demo_agent(config: Path) -> str | None:

@@ -4,7 +4,11 @@ Customer mail is written as RFC 5322 files into a local Maildir and ingested by
 the `maildir` channel (omnidesk.services.sync.run_sync), agents' actions go through
 omnidesk.services.services (assign, tag, note, status, priority, log_call), and agents'
 replies leave through the real SMTP adapter to a LocalReceiver on 127.0.0.1,
-whose captured copies customers then answer. Nothing leaves the machine.
+whose captured copies customers then answer. Customers also write on Slack and
+Telegram, served by the fakes (omnidesk.demo.chat) that the desk's `slack` and
+`telegram` channels reach over HTTP on 127.0.0.1; one of them writes by email first
+and continues on Telegram, sharing the phone number the desk knows from a call.
+Nothing leaves the machine.
 
 Layout of `directory`:
     omnidesk.toml   the desk's config (pass it with --config)
@@ -30,6 +34,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from omnidesk.demo import corpus
+from omnidesk.demo.chat import SLACK_CHANNEL, TELEGRAM_CHANNEL, ChatServices
 from omnidesk.demo.mailgen import customer_mail, deliver, ensure_maildir, tiny_png
 from omnidesk.demo.receiver import REFUSED_DOMAIN, LocalReceiver, free_port
 
@@ -66,14 +71,15 @@ class Thread:
     thanks: bool = False
     call: bool = False
     hostile: bool = False
+    continued: bool = False  # the customer goes on writing on Telegram (cross-channel continuity)
 
 
 def _toml(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
 
 
-def config_text(directory: Path, *, smtp_port: int, os_user: str) -> str:
-    """The demo desk's config: three agents (alice is you), one maildir channel, saved views."""
+def config_text(directory: Path, *, smtp_port: int, os_user: str, chat: ChatServices) -> str:
+    """The demo desk's config: three agents (alice is you), maildir, Slack and Telegram channels, views."""
     agents = []
     for i, (name, display, email, skills) in enumerate(corpus.AGENTS):
         lines = ["[[agents]]", f"name = {_toml(name)}", f"display_name = {_toml(display)}",
@@ -105,6 +111,7 @@ smtp_host = "127.0.0.1"
 smtp_port = {smtp_port}
 smtp_tls = "none"
 
+{chat.channels_toml()}
 {view_text}
 """
 
@@ -154,6 +161,15 @@ def _plan(rng: random.Random, count: int, people: list[Customer]) -> list[Thread
         )
         thread.thanks = thread.reply and status == "resolved"
         threads.append(thread)
+    # The customer who writes by email and then continues on Telegram: open, recent, a phone on file.
+    mover = next(p for p in people if p.lang is corpus.HU)
+    mover.phone = mover.phone or f"{corpus.HU.phone_prefix}99"
+    order = f"A-{rng.randrange(10000, 99999)}"
+    subject = corpus.HU.issues[3][0].format(order=order)
+    if (mover.email, subject) in used:  # its own conversation, not one the history already has
+        subject = f"{subject} ({order})"
+    threads.append(Thread(customer=mover, subject=subject, theme=3, order=order, tags=("shipping",),
+                          status="open", call=True, continued=True))
     for i, (subject, _, _) in enumerate(corpus.HOSTILE):
         # Hostile samples stay open and unassigned, near the top of the inbox.
         threads.append(Thread(customer=people[i % len(people)], subject=subject, hostile=True,
@@ -177,6 +193,8 @@ def _write_history(maildir: Path, threads: list[Thread], rng: random.Random, see
             name = display
             start = now - timedelta(minutes=30 + n % 60)
         else:
+            if t.continued:  # recent, so the Telegram message still finds it open (continuity window)
+                start = now - timedelta(minutes=50)
             body = c.lang.issues[t.theme][1].format(order=t.order, name=c.name)
             body += "\n\n" + c.lang.signoff.format(name=c.name)
             name = c.name
@@ -244,11 +262,13 @@ async def _conversation_ids(desk: Any, threads: list[Thread]) -> dict[int, tuple
 
 
 async def build_demo(directory: Path, *, conversations: int = 300, seed: int = 1,
-                     smtp_port: int | None = None, receiver: LocalReceiver | None = None) -> Path:
+                     smtp_port: int | None = None, receiver: LocalReceiver | None = None,
+                     chat: ChatServices | None = None) -> Path:
     """Write a demo desk into `directory` and fill it; returns the config path.
 
     `receiver`: a running LocalReceiver the config should point at (its port); else
-    one is started on `smtp_port` (or a free port) just for the build.
+    one is started on `smtp_port` (or a free port) just for the build. `chat`: running
+    ChatServices (Slack and Telegram fakes) the config points at; else started for the build.
     """
     from omnidesk.outbound.outbox import Dispatcher
     from omnidesk.services import services
@@ -262,7 +282,9 @@ async def build_demo(directory: Path, *, conversations: int = 300, seed: int = 1
     port = receiver.port if receiver is not None else (smtp_port or free_port())
     os_user = os.environ.get("USER") or os.environ.get("LOGNAME") or getpass.getuser()
     config_path = directory / CONFIG_NAME
-    config_path.write_text(config_text(directory, smtp_port=port, os_user=os_user), "utf-8")
+    own_chat = chat is None
+    chat = chat if chat is not None else ChatServices().start()
+    config_path.write_text(config_text(directory, smtp_port=port, os_user=os_user, chat=chat), "utf-8")
 
     rng = random.Random(seed)
     now = datetime.now(UTC)
@@ -314,6 +336,9 @@ async def build_demo(directory: Path, *, conversations: int = 300, seed: int = 1
                                         notes=rng.choice(corpus.CALL_NOTES), phone=t.customer.phone,
                                         customer_id=found[i][1], conversation_id=cid)
 
+        # Chat after the calls: the mover's phone is on file when they share it on Telegram.
+        crossing = await _chat_history(desk, chat, people, threads, found, lead, rng, stop)
+
         # Agents' replies really leave through the maildir channel's SMTP to the local receiver.
         replied = [(i, cid) for i, cid in ids.items() if threads[i].reply]
         for i, cid in replied:
@@ -321,6 +346,10 @@ async def build_demo(directory: Path, *, conversations: int = 300, seed: int = 1
             actor = agents.get(t.assignee or "alice", lead)
             text = rng.choice(t.customer.lang.replies).format(name=t.customer.name, order=t.order)
             await services.queue_reply(actor, cid, text)
+        # ... and on chat, through the real Slack and Telegram adapters to the fakes.
+        for name in (SLACK_CHANNEL, TELEGRAM_CHANNEL):
+            for summary in (await chat_conversations(desk, name))[:1]:
+                await services.queue_reply(lead, summary.id, rng.choice(CHAT_ANSWERS))
         if own_receiver:
             await receiver.__aenter__()
         try:
@@ -362,10 +391,62 @@ async def build_demo(directory: Path, *, conversations: int = 300, seed: int = 1
 
         await backdate(desk.db, list(ids.values()), since=build_started, until=int(time.time() * 1000),
                        now=int(time.time() * 1000))
-        _write_state(directory, threads, people, port, seed, time.perf_counter() - began)
+        _write_state(directory, threads, people, port, seed, time.perf_counter() - began, crossing)
     finally:
         await desk.db.close()
+        if own_chat:
+            chat.stop()
     return config_path
+
+
+#: What an agent answers on chat (short, as chat is).
+CHAT_ANSWERS = ("Thanks! Looking into it now.", "Köszönjük, utánanézünk!", "已收到，我们马上处理。",
+                "ممنون، در حال بررسی هستیم.")
+
+
+async def _chat_history(desk: Any, chat: ChatServices, people: list[Customer], threads: list[Thread],
+                        found: dict[int, tuple[int, int]], lead: Any, rng: random.Random,
+                        stop: asyncio.Event) -> int | None:
+    """Customers on Slack (#support) and Telegram (private chats), read in by the desk's real sync.
+
+    The mover (who wrote by email) shares their phone on Telegram and writes on: the
+    shared phone links them to their email customer and continuity puts the message in
+    their open email conversation. Where the desk does not link them by itself, an agent
+    does, as one would by hand: merge the customers, then the conversations.
+    Returns the mover's conversation (email, then Telegram).
+    """
+    from omnidesk.services import merging
+    from omnidesk.services.sync import run_sync
+
+    by_lang = {lang.code: [p for p in people if p.lang is lang] for lang in corpus.LANGUAGES}
+    writers = [chat.add_slack(by_lang["en"][1].name, "en", email=by_lang["en"][1].email),
+               chat.add_slack(by_lang["zh"][1].name, "zh"), chat.add_slack(by_lang["hu"][4].name, "hu"),
+               chat.add_telegram(by_lang["fa"][1].name, "fa"), chat.add_telegram(by_lang["zh"][2].name, "zh")]
+    for person in writers:
+        chat.say(person, rng.choice(chat.chat_lines(person)))
+    index = next(i for i, t in enumerate(threads) if t.continued)
+    mover = threads[index].customer
+    on_telegram = chat.add_telegram(mover.name, mover.lang.code, phone=mover.phone)
+    chat.share_contact(on_telegram)
+    chat.say(on_telegram, corpus.CHAT_LINES["hu"][3])
+    await run_sync(desk, once=True, stop=stop, channels=[SLACK_CHANNEL, TELEGRAM_CHANNEL], dispatch=False)
+    if index not in found:
+        return None
+    conversation_id, customer_id = found[index]
+    for other in await chat_conversations(desk, TELEGRAM_CHANNEL):
+        if other.customer_name != mover.name or other.id == conversation_id:
+            continue
+        if other.customer_id != customer_id:
+            await merging.merge_customers(lead, other.customer_id, customer_id)
+        await merging.merge_conversations(lead, other.id, conversation_id)
+    return conversation_id
+
+
+async def chat_conversations(desk: Any, channel: str) -> list[Any]:
+    """Summaries of the conversations whose latest inbound message came by `channel`, newest first."""
+    from omnidesk.conversations import reads
+
+    return list((await reads.list_conversations(desk, f"channel:{channel}", limit=500)).items)
 
 
 def _answer_replies(maildir: Path, receiver: LocalReceiver, threads: list[Thread],
@@ -396,13 +477,14 @@ def _answer_replies(maildir: Path, receiver: LocalReceiver, threads: list[Thread
 
 
 def _write_state(directory: Path, threads: list[Thread], people: list[Customer], port: int, seed: int,
-                 seconds: float) -> None:
+                 seconds: float, crossing: int | None) -> None:
     state = {
         "seed": seed,
         "smtp_port": port,
         "maildir": str(directory / "maildir"),
         "support_address": SUPPORT_ADDRESS,
         "build_seconds": round(seconds, 3),
+        "cross_channel_conversation": crossing,  # the customer who wrote by email, then on Telegram
         "customers": [{"name": p.name, "email": p.email, "lang": p.lang.code, "tz": p.tz}
                       for p in people if not p.email.endswith(REFUSED_DOMAIN)],
         "threads": [{"email": t.customer.email, "subject": t.subject, "message_ids": t.message_ids}
@@ -412,5 +494,5 @@ def _write_state(directory: Path, threads: list[Thread], people: list[Customer],
 
 
 def load_state(directory: Path) -> dict[str, Any]:
-    """What build_demo recorded for the simulator (customers, threads, the SMTP port)."""
+    """What build_demo recorded (customers, threads, the SMTP port, the cross-channel conversation)."""
     return json.loads((Path(directory) / STATE_NAME).read_text("utf-8"))

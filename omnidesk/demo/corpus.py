@@ -227,3 +227,14 @@ AGENTS = (
     ("bob", "Bob Brennan", "bob@omnidesk.example", ("shipping", "en", "fa")),
     ("chen", "Chen Yu", "chen@omnidesk.example", ("zh", "uz", "login")),
 )
+
+#: What customers write on Slack and Telegram: short lines, no greeting or signature, as in chat.
+CHAT_LINES: dict[str, tuple[str, ...]] = {
+    "en": ("hey, is the export bug fixed yet?", "our invoice still shows the old VAT number :(",
+           "can someone look at order A-20417? tracking hasn't moved in 4 days"),
+    "hu": ("Szia! A csomagom még mindig nem érkezett meg, mikor jön?", "Újra kétszer terheltétek a kártyámat 😕",
+           "Köszönöm, most már működik a belépés!", "Ugyanarról írok, amiről e-mailben is: van már hír?"),
+    "zh": ("你好，我的退款什么时候到账？", "订单 A-30982 的发票抬头写错了，可以重开吗？", "登录一直提示密码错误，怎么办？"),
+    "fa": ("سلام، سفارش من هنوز نرسیده است.", "فاکتور من اشتباه است، لطفاً اصلاح کنید.",
+           "ممنون، مشکل حل شد!"),
+}

@@ -4,6 +4,8 @@ Every few seconds one of: a new conversation from a known customer, a
 follow-up on one of their threads (In-Reply-To, so it threads by rule 1), or,
 when a LocalReceiver is given, a customer answering the reply an agent just
 sent (the whole round trip: TUI -> outbox -> SMTP -> receiver -> Maildir -> ingest).
+When the demo's ChatServices are given, some customers write on Slack or Telegram
+instead, through the fakes the desk's chat channels poll.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from omnidesk.demo import corpus
 from omnidesk.demo.builder import load_state
+from omnidesk.demo.chat import ChatServices
 from omnidesk.demo.mailgen import customer_mail, deliver
 from omnidesk.demo.receiver import LocalReceiver
 
@@ -24,9 +27,9 @@ _LANGS = {lang.code: lang for lang in corpus.LANGUAGES}
 
 
 async def simulate(desk_dir: Path, stop: asyncio.Event, *, receiver: LocalReceiver | None = None,
-                   interval: tuple[float, float] = (3.0, 8.0), seed: int | None = None,
-                   limit: int | None = None) -> int:
-    """Write customer mail into the demo Maildir until `stop` (or `limit` mails). Returns how many."""
+                   chat: ChatServices | None = None, interval: tuple[float, float] = (3.0, 8.0),
+                   seed: int | None = None, limit: int | None = None) -> int:
+    """Write customer mail (and chat) until `stop` (or `limit` messages). Returns how many."""
     state = load_state(Path(desk_dir))
     maildir = Path(state["maildir"])
     support = state["support_address"]
@@ -40,6 +43,11 @@ async def simulate(desk_dir: Path, stop: asyncio.Event, *, receiver: LocalReceiv
             break
         now = datetime.now(UTC)
         key = f"sim{now.timestamp():.6f}-{written}"
+        if chat is not None and chat.people and rng.random() < 0.3:
+            person = rng.choice(chat.people)
+            chat.say(person, rng.choice(chat.chat_lines(person)))
+            written += 1
+            continue
         if receiver is not None and len(receiver.messages) > answered and rng.random() < 0.7:
             captured = receiver.messages[answered]
             answered += 1

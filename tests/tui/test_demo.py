@@ -1,9 +1,10 @@
-"""`omnidesk demo --headless`: a scripted session (open, reply, assign, resolve) through the real
-console, real Maildir ingest, the in-process sync and real SMTP to the local receiver; exit 0 only
-if all of it worked."""
+"""`omnidesk demo --headless`: a scripted session (open, reply, assign, resolve, then a reply on
+Telegram) through the real console, real Maildir ingest, the in-process sync, real SMTP to the local
+receiver and the real Telegram adapter to the Telegram fake; exit 0 only if all of it worked."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,4 +36,5 @@ def test_demo_headless_exits_zero_after_a_delivered_reply(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "reply delivered to 127.0.0.1" in done.stderr and ": True" in done.stderr
     assert "status resolved" in done.stderr
+    assert re.search(r"Telegram reply reached http://127\.0\.0\.1:\d+: True", done.stderr), done.stderr
     assert list((tmp_path / "received").glob("*.eml")), "the local receiver kept the reply"

@@ -1,16 +1,19 @@
-"""The demo desk: built through the real paths, multilingual, hostile samples included, fast."""
+"""The demo desk: built through the real paths, multilingual, hostile samples included, fast; mail,
+Slack and Telegram (the fakes), and a customer who moves from email to Telegram."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiosmtplib
 import pytest
 
-from omnidesk.demo import LocalReceiver, build_demo, simulate
+from omnidesk.demo import LocalReceiver, build_demo, corpus, simulate
 from omnidesk.demo.builder import load_state
+from omnidesk.demo.chat import ChatServices
 from omnidesk.demo.receiver import REFUSED_DOMAIN
 from omnidesk.services.opendesk import open_desk
 from omnidesk.services.sync import run_sync
@@ -22,10 +25,16 @@ async def scalar(desk, sql: str, *args):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
+def chat() -> Iterator[ChatServices]:
+    with ChatServices() as services:
+        yield services
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, chat: ChatServices) -> tuple[Path, float]:
     directory = tmp_path_factory.mktemp("demo")
     began = time.perf_counter()
-    config = asyncio.run(build_demo(directory, conversations=120, seed=7))
+    config = asyncio.run(build_demo(directory, conversations=120, seed=7, chat=chat))
     return config, time.perf_counter() - began
 
 
@@ -37,8 +46,12 @@ async def test_build_is_fast_and_writes_a_loadable_config(built: tuple[Path, flo
     settings = load_settings(config)
     assert [a.name for a in settings.agents] == ["alice", "bob", "chen"]
     assert sum(1 for a in settings.agents if a.os_user) == 1
-    (channel,) = settings.channels
+    channel, slack, telegram = settings.channels
     assert channel.kind == "maildir" and channel.options["smtp_host"] == "127.0.0.1"
+    # The chat channels reach the fakes on loopback only, through their configured api_url.
+    assert (slack.kind, telegram.kind) == ("slack", "telegram")
+    assert slack.options["api_url"].startswith("http://127.0.0.1:")
+    assert telegram.options["api_url"].startswith("http://127.0.0.1:")
     assert len(settings.views) >= 3
 
 
@@ -81,8 +94,10 @@ async def test_agents_acted_tags_notes_calls_statuses(built: tuple[Path, float])
         statuses = {r[0] for r in await desk.db.fetchall("SELECT DISTINCT status FROM conversations")}
         assert {"open", "pending", "resolved", "snoozed"} <= statuses
         assert await scalar(desk, "SELECT count(*) FROM events WHERE agent_id IS NOT NULL") > 100
-        # The agents' work is spread over the days after each mail, not all "just now", in order.
-        recent = await scalar(desk, "SELECT count(*) FROM conversations WHERE last_activity_at > ?",
+        # The agents' work is spread over the days after each mail, not all "just now", in order
+        # (chat customers, and the one who moved to Telegram, are writing just now).
+        recent = await scalar(desk, "SELECT count(*) FROM conversations WHERE last_activity_at > ?"
+                                    " AND channel_id = (SELECT id FROM channels WHERE name = 'support')",
                               int(time.time() * 1000) - 60_000)
         assert recent <= 3
         future = await scalar(desk, "SELECT count(*) FROM messages WHERE sent_at > ? OR received_at > ?",
@@ -100,8 +115,9 @@ async def test_replies_really_left_and_one_failed_with_the_servers_words(built: 
     config, _ = built
     desk = await open_desk(config)
     try:
-        sent = await scalar(desk, "SELECT count(*) FROM messages"
-                                  " WHERE direction = 'out' AND delivery = 'sent'")
+        sent = await scalar(desk, "SELECT count(*) FROM messages WHERE direction = 'out'"
+                                  " AND delivery = 'sent'"
+                                  " AND channel_id = (SELECT id FROM channels WHERE name = 'support')")
         assert sent > 0
         assert len(list((config.parent / "received").iterdir())) == sent
         error = await scalar(desk, "SELECT delivery_error FROM messages WHERE delivery = 'failed'")
@@ -156,3 +172,74 @@ async def test_local_receiver_captures_and_refuses_the_unreachable_domain(tmp_pa
             await aiosmtplib.send("Subject: x\r\n\r\nx\r\n", sender="support@omnidesk.example",
                                   recipients=[f"nobody@{REFUSED_DOMAIN}"], hostname="127.0.0.1",
                                   port=receiver.port)
+
+
+async def chat_rows(desk, kind: str):  # type: ignore[no-untyped-def]
+    return await desk.db.fetchall(
+        "SELECT m.conversation_id, m.direction, m.text, m.delivery FROM messages m"
+        " JOIN channels c ON c.id = m.channel_id WHERE c.kind = ? ORDER BY m.id", (kind,))
+
+
+async def test_slack_and_telegram_customers_wrote_through_the_fakes(built: tuple[Path, float]) -> None:
+    config, _ = built
+    desk = await open_desk(config)
+    try:
+        for kind in ("slack", "telegram"):
+            inbound = [r for r in await chat_rows(desk, kind) if r[1] == "in"]
+            assert len({r[0] for r in inbound}) >= 2, f"{kind}: conversations of more than one customer"
+        rows = [*await chat_rows(desk, "slack"), *await chat_rows(desk, "telegram")]
+        texts = " ".join(r[2] for r in rows)
+        for language in ("hu", "zh", "fa"):  # Hungarian accents, Chinese, Persian (RTL) lines
+            assert any(line in texts for line in corpus.CHAT_LINES[language]), language
+    finally:
+        await desk.db.close()
+
+
+async def test_the_customer_who_moved_to_telegram_has_one_conversation_spanning_both(
+        built: tuple[Path, float]) -> None:
+    config, _ = built
+    crossing = load_state(config.parent)["cross_channel_conversation"]
+    desk = await open_desk(config)
+    try:
+        kinds = await desk.db.fetchall(
+            "SELECT DISTINCT c.kind FROM messages m JOIN channels c ON c.id = m.channel_id"
+            " WHERE m.conversation_id = ? AND m.direction = 'in'", (crossing,))
+        assert {"maildir", "telegram"} <= {r[0] for r in kinds}
+        # One customer: the Telegram user and the email address are identities of the same person.
+        owners = await desk.db.fetchall(
+            "SELECT i.kind FROM identities i JOIN conversations c ON c.customer_id = i.customer_id"
+            " WHERE c.id = ?", (crossing,))
+        assert {"email", "telegram", "phone"} <= {r[0] for r in owners}
+        moved = [r for r in await chat_rows(desk, "telegram") if r[2] == corpus.CHAT_LINES["hu"][3]]
+        assert [r[0] for r in moved] == [crossing]
+    finally:
+        await desk.db.close()
+
+
+async def test_a_chat_reply_went_out_through_the_adapter_into_the_telegram_fake(
+        built: tuple[Path, float], chat: ChatServices) -> None:
+    config, _ = built
+    desk = await open_desk(config)
+    try:
+        sent = [r for r in await chat_rows(desk, "telegram") if r[1] == "out" and r[3] == "sent"]
+        assert sent, "a reply on Telegram was delivered"
+        assert {r[2] for r in sent} <= set(chat.telegram_replies())
+    finally:
+        await desk.db.close()
+
+
+async def test_simulate_keeps_chat_customers_writing(tmp_path: Path) -> None:
+    with ChatServices() as services:
+        config = await build_demo(tmp_path, conversations=10, seed=3, chat=services)
+        desk = await open_desk(config)
+        try:
+            before = {kind: len(await chat_rows(desk, kind)) for kind in ("slack", "telegram")}
+            # Enough rounds that chat (30% of them) comes up; the seed makes it certain.
+            written = await simulate(tmp_path, asyncio.Event(), chat=services, interval=(0.0, 0.01),
+                                     seed=11, limit=12)
+            assert written == 12
+            await run_sync(desk, once=True, stop=asyncio.Event(), dispatch=False)
+            after = {kind: len(await chat_rows(desk, kind)) for kind in ("slack", "telegram")}
+            assert sum(after.values()) > sum(before.values())
+        finally:
+            await desk.db.close()
