@@ -132,8 +132,10 @@ class FakeHTTPServer:
 
         self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        # A short poll interval: stop() waits for the serving loop to notice, at most this long.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=type(self).__name__, daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=type(self).__name__,
+            daemon=True,
         )
         self._thread.start()
         return self
