@@ -285,6 +285,7 @@ async def build_demo(directory: Path, *, conversations: int = 300, seed: int = 1
     own_chat = chat is None
     chat = chat if chat is not None else ChatServices().start()
     config_path.write_text(config_text(directory, smtp_port=port, os_user=os_user, chat=chat), "utf-8")
+    config_path.chmod(0o600)  # it holds the chat fakes' tokens: owner only, as for any token in a file
 
     rng = random.Random(seed)
     now = datetime.now(UTC)

@@ -34,6 +34,7 @@ def test_demo_headless_exits_zero_after_a_delivered_reply(tmp_path):
         timeout=240,
     )
     assert done.returncode == 0, done.stderr
+    assert "warning" not in done.stderr, done.stderr
     assert "reply delivered to 127.0.0.1" in done.stderr and ": True" in done.stderr
     assert "status resolved" in done.stderr
     assert re.search(r"Telegram reply reached http://127\.0\.0\.1:\d+: True", done.stderr), done.stderr

@@ -43,6 +43,7 @@ async def test_build_is_fast_and_writes_a_loadable_config(built: tuple[Path, flo
     assert seconds < 10, f"build_demo took {seconds:.1f}s"
     from omnidesk.config import load_settings
 
+    assert config.stat().st_mode & 0o077 == 0, "the config holds tokens: owner only"
     settings = load_settings(config)
     assert [a.name for a in settings.agents] == ["alice", "bob", "chen"]
     assert sum(1 for a in settings.agents if a.os_user) == 1
@@ -243,3 +244,16 @@ async def test_simulate_keeps_chat_customers_writing(tmp_path: Path) -> None:
             assert sum(after.values()) > sum(before.values())
         finally:
             await desk.db.close()
+
+
+async def test_a_slack_member_whose_profile_email_is_a_mail_customer_is_that_customer(
+        built: tuple[Path, float]) -> None:
+    config, _ = built
+    desk = await open_desk(config)
+    try:
+        both = await scalar(desk, "SELECT count(*) FROM identities s JOIN identities e"
+                                  " ON e.customer_id = s.customer_id AND e.kind = 'email'"
+                                  " WHERE s.kind = 'slack'")
+        assert both >= 1
+    finally:
+        await desk.db.close()
