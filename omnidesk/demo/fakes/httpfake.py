@@ -120,6 +120,9 @@ class FakeHTTPServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body leave in two writes; with Nagle on, a keep-alive client's delayed
+            # ACK holds the body back ~40 ms per request. Real API servers set TCP_NODELAY too.
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:
                 fake._serve(self, "GET")
