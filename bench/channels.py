@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""Chat channels against their local fakes: ingest rate and send latency, per adapter.
+
+    python bench/channels.py [--messages 10000] [--replies 200] [--runs 3] [--adapters slack,telegram]
+
+For each chat adapter, with its fake (omnidesk/demo/fakes/) started in this process on loopback:
+
+1. Ingest: `--messages` messages are put into the fake (Slack: a few channels with
+   threads; Telegram: many private chats, as updates), then `omnidesk sync --once
+   --channel NAME` runs as a subprocess against a fresh desk whose channel's `api_url`
+   points at the fake. The figure is messages/s from process start to exit, so it
+   includes start-up, every HTTP round trip, every transaction and the full-text rows:
+   committed and searchable. The counts in the database are checked against what was
+   put in. CPU seconds are the sync process's (children) and the fake's (this process).
+2. Send latency: `--replies` replies are queued one at a time through
+   omnidesk.services.replies.queue_reply (undo window 0) on conversations the ingest
+   made, and the real Dispatcher (`Dispatcher.run`, woken by the desk's outbox event as
+   in `omnidesk sync`) sends them to the fake. Latency is from queue_reply's commit to
+   the message's delivery becoming `sent` (polled every millisecond). The fake's own
+   latency is a bare keep-alive request to the same send method, timed separately;
+   the difference of the medians is what dispatch adds.
+
+Targets: each chat adapter ingests >= 2,000 messages/s end to end; dispatch adds
+< 20 ms median to the fake's own latency. Adding an adapter (Mastodon, Twilio) is one
+`Bench` entry in BENCHES: how to fill its fake, its channel options, its send request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import logging
+import os
+import pstats
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from omnidesk.demo.fakes import slack as fslack  # noqa: E402
+from omnidesk.demo.fakes import telegram as ftelegram  # noqa: E402
+from omnidesk.demo.fakes.httpfake import FakeHTTPServer  # noqa: E402
+from omnidesk.desk import Desk  # noqa: E402
+from omnidesk.outbound.outbox import Dispatcher  # noqa: E402
+from omnidesk.services.replies import queue_reply  # noqa: E402
+from omnidesk.settings import ChannelSettings, DeskSettings, Settings  # noqa: E402
+from omnidesk.store.db import Database  # noqa: E402
+
+TEXTS = ("Hello, my order #{n} has not arrived yet.", "A csomagom sérülten érkezett ({n}).",
+         "我的订单 {n} 还没有到，请帮忙查一下。", "سفارش {n} من هنوز نرسیده است.")
+INGEST_TARGET = 2000.0  # messages/s, end to end
+DISPATCH_TARGET_MS = 20.0  # added to the fake's own median
+ACKNOWLEDGED = ("sent", "delivered", "read")  # the channel took the reply
+
+
+@dataclass(frozen=True)
+class Bench:
+    """How one adapter is benchmarked: its fake, how to fill it, its options, a bare send."""
+
+    kind: str
+    fake: Callable[[], FakeHTTPServer]
+    fill: Callable[[Any, int], str]  # puts n messages into the fake; says how they are spread
+    options: Callable[[Any], dict[str, Any]]  # the channel's config keys, api_url at the fake
+    bare_send: Callable[[Any, httpx.Client, int], None]  # one send request straight to the fake
+    sent_count: Callable[[Any], int]  # how many messages the fake holds from us
+
+
+def fill_slack(fake: fslack.FakeSlack, n: int) -> str:
+    """Four channels; one message in ten is a reply, in threads of five replies."""
+    users = [fake.add_user(f"customer{i}", real_name=f"Customer {i}", email=f"c{i}@example.com")
+             for i in range(50)]
+    channels = [fake.add_channel(f"support-{i}") for i in range(4)]
+    parent: dict[int, str] = {}
+    for i in range(n):
+        where, k = i % len(channels), i // len(channels)
+        who, text = users[i % len(users)], TEXTS[i % len(TEXTS)].format(n=i)
+        if k % 50 >= 45:  # the last five of every fifty in a channel answer its latest top-level message
+            fake.say(channels[where], who, text, thread_ts=parent[where])
+        else:
+            parent[where] = fake.say(channels[where], who, text)
+    threads = sum(1 for c in channels for m in c.messages.values() if m.get("reply_count"))
+    replies = sum(1 for c in channels for m in c.messages.values()
+                  if m.get("thread_ts") not in (None, m["ts"]))
+    return f"{len(channels)} channels, {len(users)} users, {threads} threads holding {replies} replies"
+
+
+def fill_telegram(fake: ftelegram.FakeTelegram, n: int) -> str:
+    """Private chats of 1,000 people, ten messages each (round robin, as updates)."""
+    people = [fake.user(6_000_000 + i, f"Ügyfél{i}", last_name="Teszt") for i in range(min(1000, n))]
+    for i in range(n):
+        fake.say(people[i % len(people)], TEXTS[i % len(TEXTS)].format(n=i))
+    return f"{len(people)} private chats, {len(fake.updates)} updates"
+
+
+def slack_options(fake: fslack.FakeSlack) -> dict[str, Any]:
+    return {"token": fslack.TOKEN, "api_url": fake.base_url}
+
+
+def telegram_options(fake: ftelegram.FakeTelegram) -> dict[str, Any]:
+    return {"token": ftelegram.TOKEN, "api_url": fake.api_url, "long_poll_seconds": 1}
+
+
+def slack_bare_send(fake: fslack.FakeSlack, client: httpx.Client, i: int) -> None:
+    channel = next(iter(fake.channels))
+    r = client.post(f"{fake.base_url}chat.postMessage", headers={"Authorization": f"Bearer {fslack.TOKEN}"},
+                    data={"channel": channel, "text": f"bare {i}"})
+    assert r.json()["ok"], r.text
+
+
+def telegram_bare_send(fake: ftelegram.FakeTelegram, client: httpx.Client, i: int) -> None:
+    chat = next(iter(fake.chats))
+    r = client.post(f"{fake.api_url}/bot{ftelegram.TOKEN}/sendMessage",
+                    json={"chat_id": chat, "text": f"bare {i}"})
+    assert r.json()["ok"], r.text
+
+
+BENCHES: dict[str, Bench] = {
+    "slack": Bench("slack", fslack.FakeSlack, fill_slack, slack_options, slack_bare_send,
+                   lambda fake: len(fake.bot_posts())),
+    "telegram": Bench("telegram", ftelegram.FakeTelegram, fill_telegram, telegram_options, telegram_bare_send,
+                      lambda fake: len(fake.sent())),
+}
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def toml_value(value: Any) -> str:
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def write_config(work: Path, name: str, kind: str, options: dict[str, Any]) -> Path:
+    config = work / "omnidesk.toml"
+    keys = "".join(f"{k} = {toml_value(v)}\n" for k, v in options.items())
+    config.write_text(f'[desk]\nname = "bench"\ndata_dir = "{work / "data"}"\n\n'
+                      f'[channels.{name}]\nkind = "{kind}"\n{keys}', "utf-8")
+    return config
+
+
+def ingest(bench: Bench, fake: Any, work: Path, profile: bool) -> dict[str, float]:
+    """`omnidesk sync --once` into a fresh desk; wall and CPU seconds, and what the database holds."""
+    config = write_config(work, "chat", bench.kind, bench.options(fake))
+    env = {**os.environ, "OMNIDESK_FORCE_TTY": "0",
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [sys.executable, "-m", "omnidesk", "--config", str(config), "sync", "--once", "--channel", "chat"]
+    if profile:
+        cmd[1:1] = ["-m", "cProfile", "-o", str(work / "sync.prof")]
+    cpu, fake_cpu, started = children_cpu(), time.process_time(), time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    cpu, fake_cpu = children_cpu() - cpu, time.process_time() - fake_cpu
+    if done.returncode != 0:
+        print(f"  omnidesk sync --once exited {done.returncode}: {done.stderr.strip()[-600:]}")
+    with sqlite3.connect(work / "data" / "omnidesk.db") as conn:
+        stored = conn.execute("SELECT count(*) FROM messages WHERE direction = 'in'").fetchone()[0]
+        indexed = conn.execute("SELECT count(*) FROM message_fts").fetchone()[0]
+        conversations = conn.execute("SELECT count(*) FROM conversations").fetchone()[0]
+    if profile:
+        print_profile(work / "sync.prof")
+    return {"wall": wall, "cpu": cpu, "fake_cpu": fake_cpu, "stored": stored, "indexed": indexed,
+            "conversations": conversations}
+
+
+async def send_latency(bench: Bench, fake: Any, work: Path,
+                       replies: int) -> tuple[list[float], int, list[str]]:
+    """Queue replies one at a time; seconds from commit to `sent` of each, and the failures."""
+    channel = ChannelSettings(name="chat", kind=bench.kind, options=bench.options(fake))
+    db = await Database.open(work / "data" / "omnidesk.db")
+    settings = Settings(desk=DeskSettings(name="bench", undo_seconds=0), channels=(channel,))
+    desk = Desk(db=db, settings=settings, data_dir=work / "data")
+    conversations = [r[0] for r in await db.fetchall("SELECT id FROM conversations ORDER BY id LIMIT ?",
+                                                     (replies,))]
+    if not conversations:
+        await db.close()
+        return [], 0, ["no conversation was stored to reply to"]
+    dispatcher = Dispatcher(desk)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(dispatcher.run(stop))
+    times: list[float] = []
+    errors: list[str] = []
+    try:
+        # Reply 0 builds the adapter and connects: a warm-up, not counted. Conversations are
+        # reused round robin when the ingest made fewer than `replies`.
+        for n in range(replies + 1):
+            text = f"Köszönjük, we are on it. 我们正在处理 ({n})"
+            result = await queue_reply(desk, conversations[n % len(conversations)], text)
+            queued = time.perf_counter()
+            while True:
+                state = await db.fetchone("SELECT delivery, delivery_error FROM messages WHERE id = ?",
+                                          (result.message_id,))
+                assert state is not None
+                if state[0] not in ("queued", "sending"):
+                    break
+                if time.perf_counter() - queued > 30:
+                    state = ("timeout", "no answer within 30 s")
+                    break
+                await asyncio.sleep(0.001)
+            if state[0] not in ACKNOWLEDGED:
+                errors.append(f"{state[0]}: {state[1]}")
+            elif n:
+                times.append(time.perf_counter() - queued)
+    finally:
+        stop.set()
+        await runner
+        await dispatcher.close()
+        await db.close()
+    return times, replies, errors
+
+
+def print_profile(path: Path, top: int = 15) -> None:
+    """Our functions in the sync process by cumulative time, and how often each ran.
+
+    cProfile sees the main thread only: SQLite statements run on aiosqlite's thread and
+    show here as the awaits (and call counts) of the functions that issue them.
+    """
+    out = io.StringIO()
+    stats = pstats.Stats(str(path), stream=out).sort_stats("cumulative")
+    stats.print_stats(r"/(omnidesk|adapters)/", top)
+    lines = out.getvalue().splitlines()
+    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls")), 0)
+    print("\n".join(f"    {line}" for line in lines[start:] if line.strip()))
+
+
+def bare_latency(bench: Bench, fake: Any, count: int) -> list[float]:
+    """The fake's own time for the send request, over one keep-alive connection."""
+    times = []
+    with httpx.Client(timeout=30) as client:
+        bench.bare_send(fake, client, -1)  # connect
+        for i in range(count):
+            started = time.perf_counter()
+            bench.bare_send(fake, client, i)
+            times.append(time.perf_counter() - started)
+    return times
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(len(ordered) * q + 0.5) - 1)] * 1000
+
+
+def run_one(bench: Bench, messages: int, replies: int, work: Path, profile: bool) -> None:
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    with bench.fake() as fake:
+        t0 = time.perf_counter()
+        spread = bench.fill(fake, messages)
+        print(f"  fake filled with {messages} messages ({spread}) in {time.perf_counter() - t0:.1f} s")
+        got = ingest(bench, fake, work, profile)
+        rate = got["stored"] / got["wall"]
+        verdict = "meets" if rate >= INGEST_TARGET and got["stored"] == messages else "MISSES"
+        print(f"  ingest, omnidesk sync --once: {got['stored']:.0f} of {messages} stored "
+              f"({got['indexed']:.0f} searchable, {got['conversations']:.0f} conversations) in "
+              f"{got['wall']:.2f} s"
+              f" = {rate:,.0f} messages/s (target >= {INGEST_TARGET:,.0f}: {verdict}); CPU sync "
+              f"{got['cpu']:.1f} s, fake {got['fake_cpu']:.1f} s")
+        before = bench.sent_count(fake)
+        times, queued, errors = asyncio.run(send_latency(bench, fake, work, replies))
+        arrived = bench.sent_count(fake) - before
+        bare = bare_latency(bench, fake, max(replies, 50))
+    fake_ms = statistics.median(bare) * 1000
+    print(f"  fake's own send request: median {fake_ms:.2f} ms, p95 {pct(bare, 0.95):.2f} ms "
+          f"({len(bare)} requests)")
+    if not times:
+        print(f"  send: none of {queued} replies was sent; first error: {errors[0] if errors else '-'}")
+        return
+    median = statistics.median(times) * 1000
+    added = median - fake_ms
+    verdict = "meets" if added < DISPATCH_TARGET_MS and not errors else "MISSES"
+    print(f"  send, queued -> sent: {len(times)} of {queued} replies (the fake holds {arrived}); median "
+          f"{median:.2f} ms, p95 {pct(times, 0.95):.2f} ms, max {max(times) * 1000:.2f} ms; dispatch adds "
+          f"{added:.2f} ms median (target < {DISPATCH_TARGET_MS:.0f} ms: {verdict})")
+    if errors:
+        print(f"  {len(errors)} not sent; first: {errors[0]}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--messages", type=int, default=10_000)
+    ap.add_argument("--replies", type=int, default=200)
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--profile", action="store_true",
+                    help="run the sync under cProfile and print its top functions (slows it down)")
+    ap.add_argument("--adapters", default=",".join(BENCHES), help=f"comma-separated, of {', '.join(BENCHES)}")
+    args = ap.parse_args()
+    logging.getLogger().setLevel(logging.ERROR)  # failed sends are counted and summed up below
+    chosen = [a.strip() for a in args.adapters.split(",") if a.strip()]
+    unknown = [a for a in chosen if a not in BENCHES]
+    if unknown:
+        sys.exit(f"unknown adapter(s): {', '.join(unknown)}; known: {', '.join(BENCHES)}")
+    with tempfile.TemporaryDirectory(prefix="omnidesk-bench-channels-") as tmp:
+        for run in range(1, args.runs + 1):
+            for name in chosen:
+                at = datetime.now(UTC).strftime("%H:%M:%S UTC")
+                print(f"{name}, run {run} at {at}, {os.cpu_count()} cores, load average "
+                      f"{os.getloadavg()[0]:.1f}")
+                run_one(BENCHES[name], args.messages, args.replies, Path(tmp) / name, args.profile)
+    print(f"reproduce: python bench/channels.py --messages {args.messages} --replies {args.replies}"
+          f" --runs {args.runs} --adapters {','.join(chosen)}{' --profile' if args.profile else ''}")
+
+
+if __name__ == "__main__":
+    main()
