@@ -235,11 +235,13 @@ class ConversationScreen(Composing, DeskScreen):
         self.selected = indexes[-1] if indexes else -1
         self._highlight()
         self.query_one("#timeline", VerticalScroll).scroll_end(animate=False)
+        # The writes wait until the timeline is shown: they share the store's one connection.
+        # The read mark goes first: a reply sent from a composer opened with the conversation
+        # must not find the agent "not having read" what is on screen (a false collision).
+        self.mark_read()
         if self.pending_compose:
             mode, self.pending_compose = self.pending_compose, None
             self.start_compose(mode)
-        # The writes wait until the timeline is shown: they share the store's one connection.
-        self.mark_read()
         self.beat()
 
     def _header_text(self) -> Text:
