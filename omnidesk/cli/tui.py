@@ -177,7 +177,10 @@ async def headless_session(directory: Path, *, conversations: int = 80, seed: in
             _say(f"opening Telegram conversation #{on_telegram[0].id} and replying there")
             inbox.open_conversation(on_telegram[0].id, compose="reply")
             await _until(pilot, lambda: app.screen.open_composer() is not None, "the Telegram composer")
-            app.screen.open_composer().query_one("TextArea").insert(chat_reply)
+            composer = app.screen.open_composer()
+            # The composer takes focus once it has loaded its routes and draft; keys sent before go elsewhere.
+            await _until(pilot, lambda: composer.has_focus_within, "the Telegram composer to take the keys")
+            composer.query_one("TextArea").insert(chat_reply)
             await pilot.press("ctrl+j")
             await _until(pilot, lambda: app.screen.open_composer() is None, "the Telegram reply to be queued")
             on_fake = await _until(
