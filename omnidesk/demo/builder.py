@@ -338,7 +338,7 @@ async def build_demo(directory: Path, *, conversations: int = 300, seed: int = 1
                                         customer_id=found[i][1], conversation_id=cid)
 
         # Chat after the calls: the mover's phone is on file when they share it on Telegram.
-        crossing = await _chat_history(desk, chat, people, threads, found, lead, rng, stop)
+        crossing = await _chat_history(desk, chat, people, threads, found, rng, stop)
 
         # Agents' replies really leave through the maildir channel's SMTP to the local receiver.
         replied = [(i, cid) for i, cid in ids.items() if threads[i].reply]
@@ -406,17 +406,14 @@ CHAT_ANSWERS = ("Thanks! Looking into it now.", "Köszönjük, utánanézünk!",
 
 
 async def _chat_history(desk: Any, chat: ChatServices, people: list[Customer], threads: list[Thread],
-                        found: dict[int, tuple[int, int]], lead: Any, rng: random.Random,
+                        found: dict[int, tuple[int, int]], rng: random.Random,
                         stop: asyncio.Event) -> int | None:
     """Customers on Slack (#support) and Telegram (private chats), read in by the desk's real sync.
 
     The mover (who wrote by email) shares their phone on Telegram and writes on: the
     shared phone links them to their email customer and continuity puts the message in
-    their open email conversation. Where the desk does not link them by itself, an agent
-    does, as one would by hand: merge the customers, then the conversations.
-    Returns the mover's conversation (email, then Telegram).
+    their open email conversation. Returns the mover's conversation (email, then Telegram).
     """
-    from omnidesk.services import merging
     from omnidesk.services.sync import run_sync
 
     by_lang = {lang.code: [p for p in people if p.lang is lang] for lang in corpus.LANGUAGES}
@@ -431,16 +428,7 @@ async def _chat_history(desk: Any, chat: ChatServices, people: list[Customer], t
     chat.share_contact(on_telegram)
     chat.say(on_telegram, corpus.CHAT_LINES["hu"][3])
     await run_sync(desk, once=True, stop=stop, channels=[SLACK_CHANNEL, TELEGRAM_CHANNEL], dispatch=False)
-    if index not in found:
-        return None
-    conversation_id, customer_id = found[index]
-    for other in await chat_conversations(desk, TELEGRAM_CHANNEL):
-        if other.customer_name != mover.name or other.id == conversation_id:
-            continue
-        if other.customer_id != customer_id:
-            await merging.merge_customers(lead, other.customer_id, customer_id)
-        await merging.merge_conversations(lead, other.id, conversation_id)
-    return conversation_id
+    return found[index][0] if index in found else None
 
 
 async def chat_conversations(desk: Any, channel: str) -> list[Any]:
