@@ -26,9 +26,7 @@ docs/adapters.md walks through a whole channel.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import socket
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -214,6 +212,8 @@ class Inbound:
 
     def __post_init__(self) -> None:
         if not self.content_hash:
+            import hashlib  # here, not at the top: every command that reads the config imports this module
+
             h = hashlib.sha256()
             h.update(self.sender.address.encode("utf-8", "surrogatepass"))
             h.update(b"\0" + self.subject.encode("utf-8", "surrogatepass"))
@@ -442,6 +442,8 @@ class ProbeStep:
 
 def unreachable_reason(exc: BaseException) -> str | None:
     """Why `exc` (or what caused it) means the server cannot be reached at all; None otherwise."""
+    import socket  # only a failed connection needs it; keeps the module cheap for config checks
+
     seen: BaseException | None = exc
     for _ in range(16):  # chains are short; a cyclic one must not hang us
         if seen is None:
