@@ -456,6 +456,42 @@ def unreachable_reason(exc: BaseException) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """One HTTP request the daemon's listener received for a channel.
+
+    `path` is what follows the channel's mount (`/hooks/<channel name>`), "" or
+    "/status"; `url` the public URL the sender called, as it signed it (from the
+    listener's configured public base URL, query string included); header names
+    are lower case; `body` is the raw bytes, already within the listener's size limit.
+    """
+
+    method: str
+    path: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookReply:
+    """What the listener answers, sent only after the request's batch is committed."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
+
+
+class WebhookRejected(AdapterError):
+    """The request is refused and nothing is stored: bad signature (401/403), replayed or stale (403),
+    malformed (400), a path the channel does not serve (404). `status` is the HTTP answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
 #: Resolves a secret named in the channel settings (password_cmd, env, value).
 SecretResolver = Callable[[str], str]
 
@@ -480,6 +516,14 @@ class Adapter(Protocol):
     for a failed step and changes nothing on the servers.
     `async def fetch_attachment(self, fetch_ref: str) -> bytes` downloads a lazy
     `Attachment`, raising Transient/PermanentError.
+    `async def webhook(self, request: WebhookRequest) -> tuple[Batch | None, WebhookReply]`
+    verifies and reads a push from the service (signature, timestamp window) or raises
+    `WebhookRejected`; the core commits the batch (its `cursor` None: pushes never move
+    the poll cursor) and only then sends the reply, so an unacknowledged push is
+    re-delivered and its records deduplicated by reference like a poll's.
+    `reply_note(text: str, context: Mapping) -> str` (a staticmethod) is one line the
+    composer shows under the reply as it is typed: SMS segments and encoding, Mastodon
+    visibility and characters left; `context` is the answered message's `Inbound.meta`.
     """
 
     kind: ClassVar[str]
