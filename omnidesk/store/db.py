@@ -5,6 +5,10 @@ commands). WAL lets readers run beside one writer; `busy_timeout` makes a
 writer wait for another instead of failing; every write transaction starts
 with BEGIN IMMEDIATE so two writers never deadlock upgrading a read lock, and
 a transaction that still meets a locked database is retried, never reported.
+
+A write opened while the same task already has one open joins it (a SAVEPOINT:
+the inner part undone alone if it fails), so several service actions can form
+one unit of work (omnidesk/services/unit.py) that commits or rolls back whole.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +41,16 @@ def _is_locked(exc: BaseException) -> bool:
     )
 
 
+@dataclass(slots=True, eq=False)
+class Transaction:
+    """The write transaction a task has open: what its nested writes and its events share."""
+
+    owner: asyncio.Task[Any] | None
+    group_id: int | None = None  # the events' group (store/events.py), given by the first event
+    depth: int = 0  # open nested writes (savepoints)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+
 class Database:
     """One aiosqlite connection with omnidesk's pragmas, migrated to the latest schema.
 
@@ -47,6 +62,7 @@ class Database:
         self.conn = conn
         self.path = path
         self._write_lock = asyncio.Lock()
+        self._tx: Transaction | None = None
 
     @classmethod
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
@@ -140,6 +156,21 @@ class Database:
         finally:
             await self.conn.execute(f"PRAGMA cache_size = {int(row[0])}")
 
+    @property
+    def transaction(self) -> Transaction | None:
+        """The write transaction the current task has open, if any."""
+        tx = self._tx
+        return tx if tx is not None and tx.owner is _current_task() else None
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the current task's transaction commits (now when none is open);
+        a rollback drops it. For telling others in this process about rows they can then read."""
+        tx = self.transaction
+        if tx is None:
+            callback()
+        else:
+            tx.after_commit.append(callback)
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on error.
@@ -148,23 +179,53 @@ class Database:
         WRITE_RETRY_SECONDS; the body itself runs once, so keep it short and
         free of network I/O. A caller cancelled at any point (a UI worker
         replaced by a newer one) never leaves the connection inside a transaction.
+        Inside a write of the same task it joins that transaction as a savepoint:
+        an error undoes this part and goes on up; only the outermost write commits.
         """
+        tx = self.transaction
+        if tx is not None:
+            async with self._savepoint(tx):
+                yield self.conn
+            return
         async with self._write_lock:
             try:
                 await _land(self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE")))
             except asyncio.CancelledError:
                 await self._rollback_if_open()
                 raise
+            self._tx = tx = Transaction(_current_task())
             try:
-                yield self.conn
-            except BaseException:
-                await self._rollback_if_open()
-                raise
-            try:
-                await _land(self._retry(lambda: self.conn.execute("COMMIT")))
-            except BaseException:
-                await self._rollback_if_open()
-                raise
+                try:
+                    yield self.conn
+                except BaseException:
+                    await self._rollback_if_open()
+                    raise
+                try:
+                    await _land(self._retry(lambda: self.conn.execute("COMMIT")))
+                except BaseException:
+                    await self._rollback_if_open()
+                    raise
+            finally:
+                self._tx = None
+        for callback in tx.after_commit:
+            callback()
+
+    @asynccontextmanager
+    async def _savepoint(self, tx: Transaction) -> AsyncIterator[None]:
+        tx.depth += 1
+        name = f"nested_{tx.depth}"
+        await _land(self.conn.execute(f"SAVEPOINT {name}"))
+        try:
+            yield
+        except BaseException:
+            if self.conn.in_transaction:  # SQLite may have ended it already (a full disk)
+                await _land(self.conn.execute(f"ROLLBACK TO {name}"))
+                await _land(self.conn.execute(f"RELEASE {name}"))
+            raise
+        else:
+            await _land(self.conn.execute(f"RELEASE {name}"))
+        finally:
+            tx.depth -= 1
 
     async def _rollback_if_open(self) -> None:
         if self.conn.in_transaction:
@@ -182,6 +243,13 @@ class Database:
                     raise
             await asyncio.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 0.5)
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no running loop: not inside any write
+        return None
 
 
 async def _land(operation: Any) -> Any:
