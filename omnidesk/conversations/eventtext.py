@@ -1,6 +1,6 @@
 """Event rows as human sentences, for the TUI timeline and `omnidesk show`.
 
-One place words every `events.kind` the code writes ("chen tagged +bug",
+One place words every `events.kind` of omnidesk/eventkinds.py ("chen tagged +bug",
 "status open → resolved", "alice queued a reply via support to ann@x"), so the
 two surfaces never disagree. Pure: no textual, no I/O. Values come from the
 store and may hold a stranger's text (tag names, addresses), so every value is

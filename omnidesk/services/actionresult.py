@@ -1,4 +1,4 @@
-"""What every service action shares: its result record, event kinds, and small checks.
+"""What every service action shares: its result record, the event writer, and small checks.
 
 Kept apart from omnidesk/services/services.py so the action modules (replies, merging)
 can use it without importing each other.
@@ -9,12 +9,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiosqlite
 
 from omnidesk.desk import Desk
 from omnidesk.errors import NotFound, UserError
+from omnidesk.eventkinds import EventKind as EventKind  # the one list; imported from here by the actions
 from omnidesk.store import actions as store
+from omnidesk.store.events import insert_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,52 +31,16 @@ class ActionResult:
     message_id: int | None = None  # notes, replies, calls
 
 
-class EventKind:
-    """The `events.kind` values the services write (the timeline shows them)."""
-
-    CREATED = "created"
-    ASSIGNED = "assigned"
-    TAGGED = "tagged"
-    STATUS = "status"
-    PRIORITY = "priority"
-    NOTE = "note"
-    NOTE_REMOVED = "note_removed"
-    REPLY_QUEUED = "reply_queued"
-    REPLY_CANCELLED = "reply_cancelled"
-    REPLY_RETRIED = "reply_retried"
-    CALL_LOGGED = "call_logged"
-    MERGED = "merged"  # on the target: "#5 merged in"
-    MERGED_INTO = "merged_into"  # on the source: "merged into #7"
-    UNMERGED = "unmerged"
-    MESSAGE_MOVED = "message_moved"
-    CUSTOMER_MERGED = "customer_merged"
-    CUSTOMER_UNMERGED = "customer_unmerged"
-    CUSTOMER_CHANGED = "customer_changed"  # a conversation moved to another customer
-    AGENT_ADDED = "agent_added"
-
-    MERGE_KINDS = frozenset({MERGED, MERGED_INTO, MESSAGE_MOVED, CUSTOMER_MERGED, CUSTOMER_CHANGED})
-
-
 def agent_id(desk: Desk) -> int | None:
     return desk.agent.id if desk.agent is not None else None
 
 
-async def record_event(
-    conn: aiosqlite.Connection,
-    desk: Desk,
-    kind: str,
-    now: int,
-    *,
-    conversation_id: int | None = None,
-    customer_id: int | None = None,
-    before: object = None,
-    after: object = None,
-) -> int:
-    """Write one event by the acting agent; every action's audit line goes through here."""
-    return await store.insert_event(
-        conn, kind=kind, agent_id=agent_id(desk), now=now, conversation_id=conversation_id,
-        customer_id=customer_id, before=before, after=after,
-    )
+async def record_event(conn: aiosqlite.Connection, desk: Desk, kind: str, now: int, **fields: Any) -> int:
+    """Write one event by the acting agent; every action's audit line goes through here.
+
+    `fields`: conversation_id, customer_id, before, after (store/events.py `insert_event`).
+    """
+    return await insert_event(desk.db, conn, kind=kind, agent_id=agent_id(desk), now=now, **fields)
 
 
 def agent_label(desk: Desk) -> str:

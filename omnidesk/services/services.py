@@ -48,6 +48,7 @@ from omnidesk.services.replies import (
 from omnidesk.store import actions as store
 from omnidesk.store import agents as store_agents
 from omnidesk.store import reads as store_reads
+from omnidesk.store.events import event_rows
 from omnidesk.timeutil import now_ms
 
 __all__ = [
@@ -383,7 +384,7 @@ async def undo(desk: Desk, result: ActionResult) -> ActionResult:
     """
     if not result.event_ids:
         return ActionResult("undo", result.conversation_ids, (), "Nothing to undo")
-    rows = await store.event_rows(desk.db, list(result.event_ids))
+    rows = await event_rows(desk.db, list(result.event_ids))
     kinds = {r["kind"] for r in rows}
     if kinds & {EventKind.CUSTOMER_UNMERGED, EventKind.UNMERGED}:
         return await _redo_merge(desk, rows)

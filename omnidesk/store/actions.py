@@ -15,7 +15,6 @@ from typing import Any
 import aiosqlite
 
 from omnidesk.store import references
-from omnidesk.store.db import Database
 from omnidesk.store.identities import call_sync
 
 _CONVERSATION_FIELDS = frozenset(
@@ -167,38 +166,6 @@ async def replies_after_read(conn: aiosqlite.Connection, conversation_id: int, a
         (conversation_id, agent_id, agent_id, conversation_id),
     )
     return list(dict.fromkeys(row[0] for row in await cursor.fetchall()))
-
-
-# -- events -----------------------------------------------------------------------
-
-
-async def insert_event(
-    conn: aiosqlite.Connection,
-    *,
-    kind: str,
-    agent_id: int | None,
-    now: int,
-    conversation_id: int | None = None,
-    customer_id: int | None = None,
-    before: object = None,
-    after: object = None,
-) -> int:
-    cursor = await conn.execute(
-        "INSERT INTO events (conversation_id, customer_id, agent_id, kind, before, after, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (conversation_id, customer_id, agent_id, kind, _json(before), _json(after), now),
-    )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
-
-
-async def event_rows(db: Database, event_ids: Sequence[int]) -> list[sqlite3.Row]:
-    """Raw event rows (JSON still as text), oldest first: what undo reads."""
-    if not event_ids:
-        return []
-    return await db.fetchall(
-        f"SELECT * FROM events WHERE id IN ({_marks(event_ids)}) ORDER BY id", tuple(event_ids)
-    )
 
 
 # -- tags -------------------------------------------------------------------------

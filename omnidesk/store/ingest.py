@@ -23,7 +23,7 @@ from omnidesk import textindex
 from omnidesk.model import Candidate
 from omnidesk.store import references, refusals
 from omnidesk.store.db import Database
-from omnidesk.store.events import system_event
+from omnidesk.store.events import write_event
 from omnidesk.store.identities import (
     add_participant,
     call_sync,
@@ -462,14 +462,14 @@ def _known_as_events(c: sqlite3.Connection, conversation_id: int, customer_id: i
     moved_from = placement.identity_moves_from
     for known in placement.known_as:
         if known.linked:
-            system_event(c, conversation_id, customer_id, "identity_linked",
+            write_event(c, conversation_id, customer_id, "identity_linked",
                          {"customer_id": moved_from if moved_from and moved_from > 0 else None},
                          {"kind": rec.sender_kind, "address": rec.sender_address or rec.sender_raw,
                           "by_kind": known.kind, "by_address": known.address,
                           "channel_kind": rec.sender_kind},
                          rec.at)
         else:
-            system_event(c, conversation_id, customer_id, "identity_added", None,
+            write_event(c, conversation_id, customer_id, "identity_added", None,
                          {"kind": known.kind, "address": known.address, "channel_kind": rec.sender_kind},
                          rec.at)
 
@@ -507,11 +507,11 @@ def _new_conversation(c: sqlite3.Connection, channel_id: int, rec: PreparedRecor
     )
     conversation_id = cur.lastrowid
     assert conversation_id is not None
-    system_event(c, conversation_id, customer_id, "created", None,
+    write_event(c, conversation_id, customer_id, "created", None,
            {"rule": decision.rule, "channel_id": channel_id, "linked_to": decision.linked_to}, rec.at)
     if decision.linked_to is not None:
         # The old conversation learns of the new one (a stranger's [#N], or a late reply).
-        system_event(c, decision.linked_to, None, "linked", None,
+        write_event(c, decision.linked_to, None, "linked", None,
                {"conversation_id": conversation_id, "rule": decision.rule}, rec.at)
     return conversation_id
 
@@ -561,7 +561,7 @@ def _touch_conversation(c: sqlite3.Connection, conversation_id: int, channel_id:
     if decision.reopen:
         row = c.execute("SELECT status, customer_id FROM conversations WHERE id = ?",
                         (conversation_id,)).fetchone()
-        system_event(c, conversation_id, row[1], "reopened", {"status": row[0]},
+        write_event(c, conversation_id, row[1], "reopened", {"status": row[0]},
                {"status": "open", "message_id": message_id, "rule": decision.rule}, rec.at)
     # Status columns only when reopening: every column set costs its indexes an update (the
     # most expensive statement of a bulk import), even when the value stays the same.
@@ -578,7 +578,7 @@ def _touch_conversation(c: sqlite3.Connection, conversation_id: int, channel_id:
     if current != channel_id:
         c.execute("UPDATE conversations SET channel_id = ? WHERE id = ?", (channel_id, conversation_id))
         if current is not None:  # the customer moved on to another channel: the timeline says so
-            system_event(c, conversation_id, None, "channel_switched", {"channel_id": current},
+            write_event(c, conversation_id, None, "channel_switched", {"channel_id": current},
                          {"channel_id": channel_id, "message_id": message_id, "rule": decision.rule}, rec.at)
 
 
@@ -607,5 +607,5 @@ def _apply_report(c: sqlite3.Connection, rec_channel: int, rec: PreparedRecord, 
         # `omnidesk outbox` lists it with the other failures, and retry sends it again.
         c.execute("UPDATE outbox SET state = 'failed', last_error = ?, updated_at = ?"
                   " WHERE message_id = ? AND state = 'sent'", (reason, rec.at, out_id))
-    system_event(c, conversation_id, None, "delivery_report", {"delivery": delivery},
+    write_event(c, conversation_id, None, "delivery_report", {"delivery": delivery},
            {**report, "message_id": out_id, "report_message_id": report_message_id}, rec.at)

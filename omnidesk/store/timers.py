@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
+from omnidesk.eventkinds import EventKind
 from omnidesk.store.db import Database
+from omnidesk.store.events import insert_event
 
 
 async def wake_snoozed(db: Database, *, now: int) -> list[int]:
@@ -25,11 +25,10 @@ async def wake_snoozed(db: Database, *, now: int) -> list[int]:
                 " last_activity_at = MAX(last_activity_at, ?) WHERE id = ?",
                 (now, row["id"]),
             )
-            await conn.execute(
-                "INSERT INTO events (conversation_id, agent_id, kind, before, after, created_at)"
-                " VALUES (?, NULL, 'status', ?, ?, ?)",
-                (row["id"], json.dumps({"status": "snoozed", "snoozed_until": row["snoozed_until"]}),
-                 json.dumps({"status": "open", "reason": "snooze ended"}), now),
+            await insert_event(
+                db, conn, kind=EventKind.STATUS, agent_id=None, now=now, conversation_id=row["id"],
+                before={"status": "snoozed", "snoozed_until": row["snoozed_until"]},
+                after={"status": "open", "reason": "snooze ended"},
             )
     return sorted(r["id"] for r in rows)
 

@@ -20,7 +20,7 @@ import json
 import sqlite3
 from dataclasses import asdict, dataclass
 
-from omnidesk.store.events import system_event
+from omnidesk.store.events import write_event
 from omnidesk.textindex import prepare
 
 #: Delivery states in the order they may follow each other; a lower one never replaces a higher one.
@@ -110,7 +110,7 @@ def _edit(c: sqlite3.Connection, row: sqlite3.Row, u: PreparedUpdate) -> bool:
     # display_text '' reads as the text: the folded copy of the old text no longer applies.
     c.execute("UPDATE messages SET text = ?, html = ?, display_text = '', edited_at = ? WHERE id = ?",
               (u.text, u.html, u.at, message_id))
-    system_event(c, conversation_id, None, "message_edited", {"text": text},
+    write_event(c, conversation_id, None, "message_edited", {"text": text},
                  {"text": u.text, "message_id": message_id, "edited_at": u.at}, u.at)
     return True
 
@@ -120,7 +120,7 @@ def _deletion(c: sqlite3.Connection, row: sqlite3.Row, u: PreparedUpdate) -> boo
     if deleted_at is not None:
         return False
     c.execute("UPDATE messages SET deleted_at = ? WHERE id = ?", (u.at, message_id))
-    system_event(c, conversation_id, None, "message_deleted", None, {"message_id": message_id}, u.at)
+    write_event(c, conversation_id, None, "message_deleted", None, {"message_id": message_id}, u.at)
     return True
 
 
@@ -136,7 +136,7 @@ def _delivery(c: sqlite3.Connection, row: sqlite3.Row, u: PreparedUpdate) -> boo
     if ended:  # `omnidesk outbox` lists it with the other failures, and retry sends it again
         c.execute("UPDATE outbox SET state = 'failed', last_error = ?, updated_at = ?"
                   " WHERE message_id = ? AND state = 'sent'", (error, u.at, message_id))
-    system_event(c, conversation_id, None, "delivery_changed", {"delivery": current},
+    write_event(c, conversation_id, None, "delivery_changed", {"delivery": current},
                  {"delivery": u.state, "code": u.code, "detail": u.detail, "message_id": message_id}, u.at)
     return True
 

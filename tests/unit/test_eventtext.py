@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from omnidesk.conversations.eventtext import KNOWN_KINDS, describe, message_marks
+from omnidesk.eventkinds import EVENT_KINDS, EventKind
 from omnidesk.model import Event, Message, MessageEdit
-from omnidesk.services.actionresult import EventKind
+from omnidesk.store.events import write_event
 
 H = 3_600_000
 SNOOZE = 1_795_000_000_000  # 2026-11-18 11:06 UTC
@@ -108,16 +110,35 @@ def test_each_kind_reads_as_a_sentence(event: Event, expected: str) -> None:
     assert describe(event, channels={1: "support", 2: "telegram"}) == expected
 
 
-def test_every_kind_the_code_writes_is_worded_and_tested() -> None:
-    written = {v for k, v in vars(EventKind).items() if k.isupper() and isinstance(v, str)}
-    # Kinds written by raw SQL (ingest, timers) rather than through EventKind.
-    root = Path(__file__).resolve().parents[2] / "omnidesk"
-    for path in (root / "store" / "ingest.py", root / "store" / "timers.py", root / "store" / "updates.py"):
-        written |= set(re.findall(r'_event\(c, [^,]+, [^,]+, "(\w+)"', path.read_text()))
-        written |= set(re.findall(r"VALUES \(\?, NULL, '(\w+)'", path.read_text()))
-    assert {"created", "linked", "reopened", "status"} <= written
-    assert written <= KNOWN_KINDS
+def test_every_kind_in_the_one_list_is_worded_and_tested() -> None:
+    assert KNOWN_KINDS == EVENT_KINDS
     assert {e.kind for e, _ in CASES} >= KNOWN_KINDS
+    assert {"created", "linked", "reopened", "status", "identity_added"} <= EVENT_KINDS
+
+
+def test_every_kind_written_anywhere_is_in_the_list() -> None:
+    root = Path(__file__).resolve().parents[2] / "omnidesk"
+    writers, literal_kinds, named_kinds = [], set(), set()
+    for path in root.rglob("*.py"):
+        text = path.read_text()
+        if re.search(r"INSERT\s+INTO\s+events\b", text, re.IGNORECASE):
+            writers.append(path.relative_to(root).as_posix())
+        literal_kinds |= set(re.findall(r'write_event\(\s*c,\s*[^,]+,\s*[^,]+,\s*"(\w+)"', text))
+        named_kinds |= set(re.findall(r"EventKind\.([A-Z_]+)\b", text))
+    assert writers == ["store/events.py"]  # one writer, which refuses any kind not in the list
+    assert {"created", "linked", "reopened", "delivery_changed", "identity_linked"} <= literal_kinds
+    assert literal_kinds <= EVENT_KINDS
+    assert named_kinds <= set(vars(EventKind))
+
+
+def test_the_writer_refuses_a_kind_that_is_not_in_the_list() -> None:
+    c = sqlite3.connect(":memory:")
+    c.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, conversation_id, customer_id, agent_id, kind,"
+              " before, after, created_at)")
+    with pytest.raises(ValueError, match="unknown event kind 'sla_braeched'"):
+        write_event(c, 1, None, "sla_braeched", None, None, 0)
+    assert write_event(c, 1, None, EventKind.LINKED, None, {"conversation_id": 2}, 0) == 1
+    assert c.execute("SELECT count(*) FROM events").fetchone()[0] == 1
 
 
 def test_unknown_kind_and_odd_values_fall_back_to_a_generic_line() -> None:

@@ -1,0 +1,50 @@
+"""Every `events.kind` omnidesk writes, in one list.
+
+The one event writer (omnidesk/store/events.py `write_event`) refuses any other
+kind, and omnidesk/conversations/eventtext.py words each of them for the
+timeline, so a new kind is added here, worded there, and written through the
+writer. Foundation, because the store (ingest, timers) and the services write them.
+"""
+
+from __future__ import annotations
+
+
+class EventKind:
+    """The `events.kind` values (the timeline shows them)."""
+
+    # conversations and the customer's messages (ingest, the system)
+    CREATED = "created"
+    REOPENED = "reopened"  # a new message reopened a resolved/pending one
+    LINKED = "linked"  # on the old conversation: a new one follows it
+    CHANNEL_SWITCHED = "channel_switched"
+    IDENTITY_LINKED = "identity_linked"
+    IDENTITY_ADDED = "identity_added"
+    DELIVERY_REPORT = "delivery_report"  # a mail server's report about our reply
+    DELIVERY_CHANGED = "delivery_changed"  # a channel's delivery status of our reply
+    MESSAGE_EDITED = "message_edited"
+    MESSAGE_DELETED = "message_deleted"
+    # agent actions (services)
+    ASSIGNED = "assigned"
+    TAGGED = "tagged"
+    STATUS = "status"  # also the system's, when a snooze ends
+    PRIORITY = "priority"
+    NOTE = "note"
+    NOTE_REMOVED = "note_removed"
+    REPLY_QUEUED = "reply_queued"
+    REPLY_CANCELLED = "reply_cancelled"
+    REPLY_RETRIED = "reply_retried"
+    CALL_LOGGED = "call_logged"
+    MERGED = "merged"  # on the target: "#5 merged in"
+    MERGED_INTO = "merged_into"  # on the source: "merged into #7"
+    UNMERGED = "unmerged"
+    MESSAGE_MOVED = "message_moved"
+    CUSTOMER_MERGED = "customer_merged"
+    CUSTOMER_UNMERGED = "customer_unmerged"
+    CUSTOMER_CHANGED = "customer_changed"  # a conversation moved to another customer
+    AGENT_ADDED = "agent_added"
+
+    MERGE_KINDS = frozenset({MERGED, MERGED_INTO, MESSAGE_MOVED, CUSTOMER_MERGED, CUSTOMER_CHANGED})
+
+
+#: Every kind above: what the writer accepts and the timeline words.
+EVENT_KINDS = frozenset(v for k, v in vars(EventKind).items() if k.isupper() and isinstance(v, str))
