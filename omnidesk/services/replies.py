@@ -552,7 +552,7 @@ async def queue_reply(
             conversation_id=conversation_id,
             after={"message_id": mid, "outbox_id": outbox_id, "channel": chan.name, "to": recipient.address},
         )
-    desk.outbox_changed.notify()
+    desk.db.after_commit(desk.outbox_changed.notify)  # inside a unit of work: once it commits
     return ActionResult(
         "reply",
         (conversation_id,),
@@ -586,7 +586,7 @@ async def cancel_reply(desk: Desk, message_id: int) -> ActionResult:
             before={"delivery": row["state"]},
             after={"delivery": "cancelled", "message_id": message_id},
         )
-    desk.outbox_changed.notify()
+    desk.db.after_commit(desk.outbox_changed.notify)
     return ActionResult("cancel", (cid,), (event,), f"Cancelled the reply to #{cid}", message_id)
 
 
@@ -608,5 +608,5 @@ async def retry_reply(desk: Desk, message_id: int) -> ActionResult:
             before={"delivery": "failed", "error": row["last_error"]},
             after={"delivery": "queued", "message_id": message_id},
         )
-    desk.outbox_changed.notify()
+    desk.db.after_commit(desk.outbox_changed.notify)
     return ActionResult("retry", (cid,), (event,), f"Queued the reply to #{cid} again", message_id)

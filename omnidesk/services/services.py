@@ -1,8 +1,9 @@
 """Every agent action, one function each, shared by the CLI and the TUI.
 
-Each mutating action runs in one write transaction, records an event per
-conversation it changed (agent, time, before/after), and returns an
-`ActionResult` that `undo` can reverse. The acting agent is `desk.agent`
+Each mutating action runs in one write transaction (or joins the unit of work
+it is called in, omnidesk/services/unit.py), records an event per conversation
+it changed (agent, time, before/after), and returns an `ActionResult` that
+`undo` can reverse. The acting agent is `desk.agent`
 (None means the system: timers, the demo builder). All SQL is in
 omnidesk/store/; this module decides, the store persists.
 
@@ -45,14 +46,16 @@ from omnidesk.services.replies import (
     store_note,
     undo_note,
 )
+from omnidesk.services.unit import UnitOfWork, unit_of_work
 from omnidesk.store import actions as store
 from omnidesk.store import agents as store_agents
 from omnidesk.store import reads as store_reads
-from omnidesk.store.events import event_rows
+from omnidesk.store.events import group_event_rows
 from omnidesk.timeutil import now_ms
 
 __all__ = [
     "ActionResult",
+    "UnitOfWork",
     "add_agent",
     "add_note",
     "assign",
@@ -71,6 +74,7 @@ __all__ = [
     "set_status",
     "tag",
     "undo",
+    "unit_of_work",
     "unmerge_customer",
 ]
 
@@ -380,11 +384,50 @@ async def undo(desk: Desk, result: ActionResult) -> ActionResult:
     action set; if someone changed it since, nothing is undone and the error
     names the conversation. Tags are undone as the inverse change (remove what
     was added, add back what was removed). An undo is itself an action: undo
-    it to redo.
+    it to redo. A result of a unit of work (omnidesk/services/unit.py), or of any
+    action inside one, undoes every action of the unit, newest first, in one
+    transaction: all of them or, when one cannot be undone, none.
     """
     if not result.event_ids:
         return ActionResult("undo", result.conversation_ids, (), "Nothing to undo")
-    rows = await event_rows(desk.db, list(result.event_ids))
+    parts = _undo_parts(await group_event_rows(desk.db, list(result.event_ids)))
+    if len(parts) == 1:
+        return await _undo_part(desk, result, parts[0])
+    async with unit_of_work(desk) as uow:
+        for part in reversed(parts):
+            await _undo_part(desk, result, part)
+    return uow.result(f"Undid: {result.description}", "undo")
+
+
+#: How each kind is undone; a kind that only goes with the one before it (the source's side of a
+#: merge, a conversation changing customer) is undone with it.
+_UNDO_WAY = {
+    EventKind.CUSTOMER_UNMERGED: "merge again", EventKind.UNMERGED: "merge again",
+    EventKind.NOTE_REMOVED: "never", EventKind.REPLY_CANCELLED: "never", EventKind.REPLY_RETRIED: "never",
+    EventKind.NOTE: "note", EventKind.REPLY_QUEUED: "reply",
+    EventKind.MERGED: "merge", EventKind.MESSAGE_MOVED: "merge", EventKind.CUSTOMER_MERGED: "merge",
+    EventKind.CREATED: "call", EventKind.CALL_LOGGED: "call",
+}
+_COMPANIONS = {EventKind.MERGED_INTO, EventKind.CUSTOMER_CHANGED}
+
+
+def _undo_parts(rows: Sequence[sqlite3.Row]) -> list[list[sqlite3.Row]]:
+    """The events cut into runs undone the same way, oldest first (one run for a single action)."""
+    parts: list[list[sqlite3.Row]] = []
+    ways: list[str] = []
+    for row in rows:
+        way = _UNDO_WAY.get(row["kind"], "fields")
+        if row["kind"] in _COMPANIONS:
+            way = ways[-1] if ways else "merge"
+        if ways and ways[-1] == way:
+            parts[-1].append(row)
+        else:
+            parts.append([row])
+            ways.append(way)
+    return parts
+
+
+async def _undo_part(desk: Desk, result: ActionResult, rows: list[sqlite3.Row]) -> ActionResult:
     kinds = {r["kind"] for r in rows}
     if kinds & {EventKind.CUSTOMER_UNMERGED, EventKind.UNMERGED}:
         return await _redo_merge(desk, rows)
@@ -401,15 +444,20 @@ async def undo(desk: Desk, result: ActionResult) -> ActionResult:
         return ActionResult("undo", last.conversation_ids, last.event_ids, last.description, last.message_id)
     if kinds & EventKind.MERGE_KINDS:
         return await undo_merge_events(desk, rows)
-    if kinds & {EventKind.CALL_LOGGED}:
+    if kinds & {EventKind.CALL_LOGGED, EventKind.CREATED}:
         raise UserError("a logged call cannot be undone", hint="add a note to correct it")
+    return await _undo_fields(desk, result, rows)
+
+
+async def _undo_fields(desk: Desk, result: ActionResult, rows: list[sqlite3.Row]) -> ActionResult:
+    """Assignments, tags, status and priority back as they were, the latest change first."""
     now, events, touched = now_ms(), [], []
     names = {a.id: a.name for a in await store_agents.list_agents(desk.db)}
     async with desk.db.write() as conn:
         conv_rows = await store.conversation_rows(
             conn, [r["conversation_id"] for r in rows if r["conversation_id"] is not None]
         )
-        for ev in rows:
+        for ev in reversed(rows):  # a unit may change one field twice: the later change goes first
             kind, cid = ev["kind"], ev["conversation_id"]
             before, after = json.loads(ev["before"] or "null"), json.loads(ev["after"] or "null")
             if cid not in conv_rows:
@@ -449,7 +497,7 @@ async def undo(desk: Desk, result: ActionResult) -> ActionResult:
             else:
                 raise UserError(f"cannot undo a {kind!r} event")
             touched.append(cid)
-    ids = unique(touched)
+    ids = unique(reversed(touched))
     return ActionResult("undo", tuple(ids), tuple(events), f"Undid: {result.description}")
 
 

@@ -2,8 +2,9 @@
 
 `write_event` is plain sqlite3 (ingest and updates run it in aiosqlite's worker
 thread, inside their batch's transaction); `insert_event` is its form for an
-open `Database.write()`. Kinds are checked against the one list,
-omnidesk/eventkinds.py, which the timeline words.
+open `Database.write()`, where the row also joins the transaction's group, so a
+unit of work's events (omnidesk/services/unit.py) are found and undone together.
+Kinds are checked against the one list, omnidesk/eventkinds.py, which the timeline words.
 """
 
 from __future__ import annotations
@@ -25,14 +26,17 @@ def _json(value: object) -> str | None:
 
 
 def write_event(c: sqlite3.Connection, conversation_id: int | None, customer_id: int | None, kind: str,
-                before: object, after: object, at: int, *, agent_id: int | None = None) -> int:
-    """One event row, `before`/`after` as JSON (None stays NULL); no agent means the system."""
+                before: object, after: object, at: int, *, agent_id: int | None = None,
+                group_id: int | None = None) -> int:
+    """One event row, `before`/`after` as JSON (None stays NULL); no agent means the system.
+
+    No group: ingest's events, which nothing undoes."""
     if kind not in EVENT_KINDS:  # a kind the timeline cannot word: add it to omnidesk/eventkinds.py
         raise ValueError(f"unknown event kind {kind!r}")
     cur = c.execute(
-        "INSERT INTO events (conversation_id, customer_id, agent_id, kind, before, after, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (conversation_id, customer_id, agent_id, kind, _json(before), _json(after), at),
+        "INSERT INTO events (conversation_id, customer_id, agent_id, kind, before, after, created_at,"
+        " group_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (conversation_id, customer_id, agent_id, kind, _json(before), _json(after), at, group_id),
     )
     assert cur.lastrowid is not None
     return cur.lastrowid
@@ -50,17 +54,47 @@ async def insert_event(
     before: object = None,
     after: object = None,
 ) -> int:
-    """`write_event` inside the current task's `db.write()`."""
-    if db.transaction is None:
+    """`write_event` inside the current task's `db.write()`, in that transaction's group."""
+    tx = db.transaction
+    if tx is None:
         raise RuntimeError("insert_event needs an open db.write() of this task")
+    if tx.group_id is None:
+        tx.group_id = await call_sync(conn, _next_group)
     return await call_sync(conn, functools.partial(
         write_event, conversation_id=conversation_id, customer_id=customer_id, kind=kind, before=before,
-        after=after, at=now, agent_id=agent_id))
+        after=after, at=now, agent_id=agent_id, group_id=tx.group_id))
 
 
-async def event_rows(db: Database, event_ids: Sequence[int]) -> list[sqlite3.Row]:
-    """Raw event rows (JSON still as text), oldest first: what undo reads."""
+def _next_group(c: sqlite3.Connection) -> int:
+    # max + 1 is safe: the caller holds the write lock (BEGIN IMMEDIATE) until it commits.
+    return int(c.execute(
+        "SELECT coalesce(max(group_id), 0) + 1 FROM events WHERE group_id IS NOT NULL"  # the index
+    ).fetchone()[0])
+
+
+async def group_event_rows(db: Database, event_ids: Sequence[int]) -> list[sqlite3.Row]:
+    """The rows of `event_ids` and of every event in their groups, oldest first: what undo reads."""
     if not event_ids:
         return []
     marks = ",".join("?" * len(event_ids))
-    return await db.fetchall(f"SELECT * FROM events WHERE id IN ({marks}) ORDER BY id", tuple(event_ids))
+    return await db.fetchall(
+        f"SELECT * FROM events WHERE id IN ({marks}) OR group_id IN"
+        f" (SELECT group_id FROM events WHERE id IN ({marks}) AND group_id IS NOT NULL) ORDER BY id",
+        (*event_ids, *event_ids),
+    )
+
+
+async def last_event_id(conn: aiosqlite.Connection) -> int:
+    row = await (await conn.execute("SELECT coalesce(max(id), 0) FROM events")).fetchone()
+    return int(row[0])
+
+
+async def group_events_after(
+    conn: aiosqlite.Connection, group_id: int, after_id: int
+) -> list[tuple[int, int | None]]:
+    """(event id, conversation id) of the group's events newer than `after_id`, oldest first."""
+    cursor = await conn.execute(
+        "SELECT id, conversation_id FROM events WHERE group_id = ? AND id > ? ORDER BY id",
+        (group_id, after_id),
+    )
+    return [(r[0], r[1]) for r in await cursor.fetchall()]

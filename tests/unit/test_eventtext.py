@@ -134,7 +134,7 @@ def test_every_kind_written_anywhere_is_in_the_list() -> None:
 def test_the_writer_refuses_a_kind_that_is_not_in_the_list() -> None:
     c = sqlite3.connect(":memory:")
     c.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, conversation_id, customer_id, agent_id, kind,"
-              " before, after, created_at)")
+              " before, after, created_at, group_id)")
     with pytest.raises(ValueError, match="unknown event kind 'sla_braeched'"):
         write_event(c, 1, None, "sla_braeched", None, None, 0)
     assert write_event(c, 1, None, EventKind.LINKED, None, {"conversation_id": 2}, 0) == 1

@@ -44,8 +44,12 @@ SEEDS: dict[int, list[str]] = {
         "INSERT INTO attachments (message_id, filename, content_type, size, sha256)"
         " VALUES (1, 'számla.pdf', 'application/pdf', 3, 'abc')",
         "INSERT INTO cursors (channel_id, value, updated_at) VALUES (1, 'seed-cursor', 1)",
+        "INSERT INTO events (conversation_id, kind, after, created_at) VALUES (1, 'created', '{}', 1)",
     ],
 }
+#: From version 5 a desk writes a message's references with it.
+SEEDS[5] = [*SEEDS[1],
+            "INSERT INTO message_refs (scope, ref, channel_id, message_id) VALUES ('', '<seed@x>', 1, 1)"]
 
 
 def seed_for(version: int) -> list[str]:
@@ -125,6 +129,9 @@ async def test_from_every_earlier_version(tmp_path: Path, start: int) -> None:
             assert kept[0] == "számla.pdf"
             refs = await db.fetchall("SELECT scope, ref, channel_id, message_id FROM message_refs")
             assert [tuple(r) for r in refs] == [("", "<seed@x>", 1, 1)]
+            # Events from before groups (version 6) belong to none: undo takes them one by one.
+            events = await db.fetchall("SELECT kind, group_id FROM events")
+            assert [tuple(r) for r in events] == [("created", None)]
         assert [tuple(r) for r in await db.fetchall("PRAGMA integrity_check")] == [("ok",)]
         assert await db.fetchall("PRAGMA foreign_key_check") == []
         # The migrated store works for ingest.

@@ -1,0 +1,6 @@
+-- omnidesk schema, version 6: events written in one write transaction share a group, so a unit of
+-- work (several actions committed together, omnidesk/services/unit.py) is undone as one.
+-- NULL: written before this version, or by ingest (which nothing undoes). Groups are numbered
+-- max + 1 inside the transaction that writes them (BEGIN IMMEDIATE: one writer at a time).
+ALTER TABLE events ADD COLUMN group_id INTEGER;
+CREATE INDEX events_group ON events(group_id) WHERE group_id IS NOT NULL;
