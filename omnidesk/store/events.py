@@ -13,6 +13,7 @@ import functools
 import json
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 import aiosqlite
 
@@ -58,18 +59,20 @@ async def insert_event(
     tx = db.transaction
     if tx is None:
         raise RuntimeError("insert_event needs an open db.write() of this task")
-    if tx.group_id is None:
-        tx.group_id = await call_sync(conn, _next_group)
-    return await call_sync(conn, functools.partial(
-        write_event, conversation_id=conversation_id, customer_id=customer_id, kind=kind, before=before,
-        after=after, at=now, agent_id=agent_id, group_id=tx.group_id))
+    event_id, tx.group_id = await call_sync(conn, functools.partial(
+        _write_grouped, group_id=tx.group_id, conversation_id=conversation_id, customer_id=customer_id,
+        kind=kind, before=before, after=after, at=now, agent_id=agent_id))
+    return event_id
 
 
-def _next_group(c: sqlite3.Connection) -> int:
-    # max + 1 is safe: the caller holds the write lock (BEGIN IMMEDIATE) until it commits.
-    return int(c.execute(
-        "SELECT coalesce(max(group_id), 0) + 1 FROM events WHERE group_id IS NOT NULL"  # the index
-    ).fetchone()[0])
+def _write_grouped(c: sqlite3.Connection, *, group_id: int | None, **event: Any) -> tuple[int, int]:
+    """`write_event` in `group_id`, or in a new group (one trip to the worker thread either way)."""
+    if group_id is None:
+        # max + 1 is safe: the caller holds the write lock (BEGIN IMMEDIATE) until it commits.
+        group_id = int(c.execute(
+            "SELECT coalesce(max(group_id), 0) + 1 FROM events WHERE group_id IS NOT NULL"  # the index
+        ).fetchone()[0])
+    return write_event(c, group_id=group_id, **event), group_id
 
 
 async def group_event_rows(db: Database, event_ids: Sequence[int]) -> list[sqlite3.Row]:
