@@ -177,6 +177,7 @@ class Event:
     before: object
     after: object
     created_at: int
+    reason: str | None = None  # why its unit of work acted ("rule 'Hungarian billing'")
 
 
 @dataclass(slots=True)

@@ -313,6 +313,11 @@ def _undo(e: Event) -> str:
     return " (undo)"
 
 
+def _reason(e: Event) -> str:
+    """Why a unit of work acted, when it said: "... by rule 'Hungarian billing'"."""
+    return f" by {_v(e.reason)}" if e.reason else ""
+
+
 def channel_names(messages: Iterable[Message]) -> dict[int, str]:
     """Channel id -> name, from the messages that carry both (for `describe`'s `channels`)."""
     return {m.channel_id: m.channel_name for m in messages if m.channel_id and m.channel_name}
@@ -327,7 +332,7 @@ def describe(event: Event, *, channels: Mapping[int, str] | None = None, tz: tzi
     wording = _WORDING.get(event.kind)
     if wording is not None:
         try:
-            return wording(who, event, _Ctx(channels or {}, tz)) + _undo(event)
+            return wording(who, event, _Ctx(channels or {}, tz)) + _reason(event) + _undo(event)
         except (TypeError, ValueError, KeyError):  # an old or odd row: fall through to generic
             pass
     return f"{who}: {_v(event.kind.replace('_', ' '))}"

@@ -13,7 +13,8 @@ unit still runs in a transaction of its own. Their events share a group
 (`events.group_id`), and `undo` of any result of the group undoes the whole
 group. An exception that leaves the unit rolls back everything in it, events
 included; one an action raises and the caller catches undoes only that action.
-A unit inside a unit joins the outer one. Keep units short and free of network
+A unit inside a unit joins the outer one. A unit's `reason` goes with each of its
+events into the timeline. Keep units short and free of network
 I/O: other writers (other processes too) wait for the commit.
 """
 
@@ -40,14 +41,24 @@ class UnitOfWork:
 
 
 @asynccontextmanager
-async def unit_of_work(desk: Desk) -> AsyncIterator[UnitOfWork]:
-    """One transaction for every action called inside; see the module docstring."""
+async def unit_of_work(desk: Desk, *, reason: str | None = None) -> AsyncIterator[UnitOfWork]:
+    """One transaction for every action called inside; see the module docstring.
+
+    `reason` (one line, "rule 'Hungarian billing'") is written with each of the unit's events,
+    and the timeline adds it ("assigned this to ann by rule 'Hungarian billing'"); a unit
+    without one inside a unit with one keeps the outer reason.
+    """
     uow = UnitOfWork()
     async with desk.db.write() as conn:
-        since = await store_events.last_event_id(conn)
-        yield uow
         tx = desk.db.transaction
         assert tx is not None
-        written = await store_events.group_events_after(conn, tx.group_id, since) if tx.group_id else []
+        outer_reason = tx.reason
+        tx.reason = reason or outer_reason
+        try:
+            since = await store_events.last_event_id(conn)
+            yield uow
+            written = await store_events.group_events_after(conn, tx.group_id, since) if tx.group_id else []
+        finally:
+            tx.reason = outer_reason
     uow.event_ids = tuple(e for e, _ in written)
     uow.conversation_ids = tuple(dict.fromkeys(c for _, c in written if c is not None))

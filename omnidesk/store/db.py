@@ -48,6 +48,7 @@ class Transaction:
     owner: asyncio.Task[Any] | None
     group_id: int | None = None  # the events' group (store/events.py), given by the first event
     depth: int = 0  # open nested writes (savepoints)
+    reason: str | None = None  # why the unit of work acts, written with its events
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 

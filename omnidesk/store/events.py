@@ -28,7 +28,7 @@ def _json(value: object) -> str | None:
 
 def write_event(c: sqlite3.Connection, conversation_id: int | None, customer_id: int | None, kind: str,
                 before: object, after: object, at: int, *, agent_id: int | None = None,
-                group_id: int | None = None) -> int:
+                group_id: int | None = None, reason: str | None = None) -> int:
     """One event row, `before`/`after` as JSON (None stays NULL); no agent means the system.
 
     No group: ingest's events, which nothing undoes."""
@@ -36,8 +36,8 @@ def write_event(c: sqlite3.Connection, conversation_id: int | None, customer_id:
         raise ValueError(f"unknown event kind {kind!r}")
     cur = c.execute(
         "INSERT INTO events (conversation_id, customer_id, agent_id, kind, before, after, created_at,"
-        " group_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (conversation_id, customer_id, agent_id, kind, _json(before), _json(after), at, group_id),
+        " group_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (conversation_id, customer_id, agent_id, kind, _json(before), _json(after), at, group_id, reason),
     )
     assert cur.lastrowid is not None
     return cur.lastrowid
@@ -55,13 +55,14 @@ async def insert_event(
     before: object = None,
     after: object = None,
 ) -> int:
-    """`write_event` inside the current task's `db.write()`, in that transaction's group."""
+    """`write_event` inside the current task's `db.write()`, in that transaction's group, with
+    the reason of the unit of work it is in."""
     tx = db.transaction
     if tx is None:
         raise RuntimeError("insert_event needs an open db.write() of this task")
     event_id, tx.group_id = await call_sync(conn, functools.partial(
         _write_grouped, group_id=tx.group_id, conversation_id=conversation_id, customer_id=customer_id,
-        kind=kind, before=before, after=after, at=now, agent_id=agent_id))
+        kind=kind, before=before, after=after, at=now, agent_id=agent_id, reason=tx.reason))
     return event_id
 
 

@@ -265,6 +265,7 @@ def _row_to_event(r: sqlite3.Row) -> Event:
         before=_loads(r["before"], None),
         after=_loads(r["after"], None),
         created_at=r["created_at"],
+        reason=r["reason"],
     )
 
 

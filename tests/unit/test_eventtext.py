@@ -134,11 +134,22 @@ def test_every_kind_written_anywhere_is_in_the_list() -> None:
 def test_the_writer_refuses_a_kind_that_is_not_in_the_list() -> None:
     c = sqlite3.connect(":memory:")
     c.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, conversation_id, customer_id, agent_id, kind,"
-              " before, after, created_at, group_id)")
+              " before, after, created_at, group_id, reason)")
     with pytest.raises(ValueError, match="unknown event kind 'sla_braeched'"):
         write_event(c, 1, None, "sla_braeched", None, None, 0)
     assert write_event(c, 1, None, EventKind.LINKED, None, {"conversation_id": 2}, 0) == 1
     assert c.execute("SELECT count(*) FROM events").fetchone()[0] == 1
+
+
+def test_the_reason_of_a_unit_of_work_follows_the_sentence_inert() -> None:
+    e = ev("assigned", {"assignee": None, "team": None}, {"assignee": "ann", "team": None}, agent=None)
+    e.reason = "rule 'Magyar számla'"
+    assert describe(e) == "system assigned this to ann by rule 'Magyar számla'"
+    e.after = {"assignee": None, "team": None, "undo_of": 3}
+    e.reason = "rule \x1b[31m'قانون'\u202e"
+    line = describe(e)
+    assert line.startswith("system unassigned this by rule ") and line.endswith("'قانون' (undo)")
+    assert "\x1b" not in line and "\u202e" not in line
 
 
 def test_unknown_kind_and_odd_values_fall_back_to_a_generic_line() -> None:

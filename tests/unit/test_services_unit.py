@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from omnidesk.conversations import reads
+from omnidesk.conversations.eventtext import describe
 from omnidesk.desk import Desk
 from omnidesk.errors import UserError
 from omnidesk.services import services
@@ -178,6 +179,30 @@ async def test_actions_outside_a_unit_commit_alone_each_in_its_own_group(adesk: 
     assert ga != gb
     await services.undo(adesk, a)  # undoing one action leaves the other
     assert (await _state(adesk, two[0]))[:2] == ("bob", [])
+
+
+async def test_a_unit_s_reason_is_on_each_of_its_events_and_in_the_timeline(
+    adesk: Desk, two: list[int]
+) -> None:
+    cid = two[0]
+    system = adesk.as_agent(None)
+    async with unit_of_work(system, reason="rule 'Magyar számla'"):
+        await services.assign(system, [cid], "bob")
+        async with unit_of_work(system):  # no reason of its own: the outer one
+            await services.tag(system, [cid], add=["billing"])
+        async with unit_of_work(system, reason="rule 'VIP'"):
+            await services.set_priority(system, [cid], "high")
+        await services.add_note(system, cid, "routed")
+    await services.set_status(adesk, [cid], "pending")  # no unit: no reason
+    conv = await reads.get_conversation(adesk, cid)
+    lines = [describe(e) for e in conv.events if e.kind != "created"]
+    assert lines == [
+        "system assigned this to bob by rule 'Magyar számla'",
+        "system tagged +billing by rule 'Magyar számla'",
+        "system changed priority normal → high by rule 'VIP'",
+        "system added an internal note by rule 'Magyar számla'",
+        "alice changed status open → pending",
+    ]
 
 
 async def test_the_dispatcher_hears_of_a_reply_in_a_unit_only_once_it_is_committed(
