@@ -412,19 +412,33 @@ _COMPANIONS = {EventKind.MERGED_INTO, EventKind.CUSTOMER_CHANGED}
 
 
 def _undo_parts(rows: Sequence[sqlite3.Row]) -> list[list[sqlite3.Row]]:
-    """The events cut into runs undone the same way, oldest first (one run for a single action)."""
+    """The events cut into runs undone the same way, oldest first (one run for a single action).
+
+    Each merge (and each unmerge, each moved message) is a run of its own, so that merges
+    chained in one unit are undone newest first too.
+    """
     parts: list[list[sqlite3.Row]] = []
     ways: list[str] = []
     for row in rows:
         way = _UNDO_WAY.get(row["kind"], "fields")
         if row["kind"] in _COMPANIONS:
             way = ways[-1] if ways else "merge"
-        if ways and ways[-1] == way:
+        if ways and ways[-1] == way and not _starts_merge(parts[-1][-1], row):
             parts[-1].append(row)
         else:
             parts.append([row])
             ways.append(way)
     return parts
+
+
+def _starts_merge(previous: sqlite3.Row, row: sqlite3.Row) -> bool:
+    """Whether `row` begins another merge, unmerge or move than `previous` belongs to."""
+    kind = row["kind"]
+    if kind == EventKind.MESSAGE_MOVED:  # a move writes two events with the same `after`
+        return not (previous["kind"] == kind and previous["after"] == row["after"])
+    if kind == EventKind.UNMERGED:  # an unmerge writes the target's event (with "source") first
+        return "source" in json.loads(row["before"] or "{}")
+    return kind in (EventKind.MERGED, EventKind.CUSTOMER_MERGED, EventKind.CUSTOMER_UNMERGED)
 
 
 async def _undo_part(desk: Desk, result: ActionResult, rows: list[sqlite3.Row]) -> ActionResult:

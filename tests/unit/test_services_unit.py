@@ -147,6 +147,27 @@ async def test_a_unit_that_cannot_be_undone_whole_undoes_nothing(adesk: Desk, tw
     assert await _state(adesk, cid) == ("alice", ["billing"], "normal", "open", ["note"], [])
 
 
+async def test_merges_chained_in_a_unit_are_undone_and_redone_newest_first(adesk: Desk) -> None:
+    channel = await factories.email_channel(adesk)
+    a, b, c = [(await factories.thread(adesk, channel, subject=f"s{i}", address=f"p{i}@example.com",
+                                       texts=(f"text {i}",))).conversation_id for i in range(3)]
+    async with unit_of_work(adesk) as uow:
+        await services.merge_conversations(adesk, a, b)
+        await services.merge_conversations(adesk, b, c)
+        await services.tag(adesk, [c], add=["merged"])
+
+    async def where() -> dict[str, int]:
+        rows = await adesk.db.fetchall("SELECT text, conversation_id FROM messages WHERE direction = 'in'")
+        return {r[0]: r[1] for r in rows}
+
+    assert await where() == {"text 0": c, "text 1": c, "text 2": c}
+    undone = await services.undo(adesk, uow.result("merged three"))
+    assert await where() == {"text 0": a, "text 1": b, "text 2": c}
+    assert (await _state(adesk, c))[1] == []
+    await services.undo(adesk, undone)  # undoing the undo merges again, in the same order
+    assert await where() == {"text 0": c, "text 1": c, "text 2": c}
+
+
 async def test_nested_units_join_the_outer_one(adesk: Desk, two: list[int]) -> None:
     cid = two[0]
     async with unit_of_work(adesk) as outer:
