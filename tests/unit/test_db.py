@@ -123,3 +123,28 @@ async def test_after_commit_runs_on_commit_only(desk: Desk) -> None:
             db.after_commit(lambda: calls.append("rolled back"))
             raise RuntimeError
     assert calls == ["now", "committed"]
+
+
+@pytest.mark.parametrize("yields_before_cancel", [0, 1, 2, 3, 5, 8, 13])
+async def test_cancelled_nested_write_leaves_no_open_transaction(
+    desk: Desk, yields_before_cancel: int
+) -> None:
+    db = desk.db
+
+    async def writer() -> None:
+        async with db.write() as conn:
+            await conn.execute("INSERT INTO tags (name) VALUES ('outer')")
+            async with db.write() as inner:
+                await inner.execute("INSERT INTO tags (name) VALUES ('inner')")
+                await asyncio.sleep(10)
+
+    task = asyncio.create_task(writer())
+    for _ in range(yields_before_cancel):
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not db.conn.in_transaction and db.transaction is None
+    async with db.write() as conn:
+        await conn.execute("INSERT INTO tags (name) VALUES ('next')")
+    assert await _tags(db) == ["next"]
