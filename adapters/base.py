@@ -407,6 +407,51 @@ def split_text(text: str, limit: int | None) -> list[str]:
     return parts
 
 
+#: GSM 03.38 basic character set: one septet each (the escape 0x1B itself is not text).
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+#: GSM 03.38 extension table: an escape plus one septet, so two septets each.
+GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+
+
+class SmsSegments(NamedTuple):
+    """How an SMS text travels: `count` segments of at most `per_segment` units in `encoding`.
+
+    GSM-7 units are septets (an extension character such as € or [ takes two), UCS-2
+    units are UTF-16 code units (an emoji takes two). A text that fits one segment has
+    the whole 160 or 70; a longer one loses room to the concatenation header (153, 67).
+    """
+
+    count: int
+    encoding: str  # "GSM-7" | "UCS-2"
+    per_segment: int
+
+
+def sms_segments(text: str) -> SmsSegments:
+    """The SMS segments `text` needs, as carriers count them (0 for an empty text).
+
+    A segment never splits an escape pair or a surrogate pair, so a long text can need
+    one more segment than its units divided by 153 or 67.
+    """
+    if all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text):
+        encoding, single, multi = "GSM-7", 160, 153
+        units = [2 if c in GSM7_EXTENSION else 1 for c in text]
+    else:
+        encoding, single, multi = "UCS-2", 70, 67
+        units = [2 if ord(c) > 0xFFFF else 1 for c in text]
+    total = sum(units)
+    if total <= single:
+        return SmsSegments(1 if text else 0, encoding, single)
+    count, used = 1, 0
+    for size in units:  # greedy packing: an indivisible pair that does not fit opens the next segment
+        if used + size > multi:
+            count, used = count + 1, 0
+        used += size
+    return SmsSegments(count, encoding, multi)
+
+
 class AdapterError(Exception):
     """Base class for errors an adapter raises."""
 
