@@ -39,6 +39,8 @@ FLAG_BOUNCE = "bounce"  # delivery status notifications
 FLAG_LIST = "list"  # mailing-list traffic (List-Id, Precedence: list/bulk)
 FLAG_QUARANTINED = "quarantined"  # could not be parsed; kept raw for an agent to look at
 FLAG_OWN_ECHO = "own-echo"  # the adapter knows this is a copy of something we sent
+FLAG_OPT_OUT = "opt-out"  # the sender asked for no more messages (SMS STOP): nothing is sent to them
+FLAG_OPT_IN = "opt-in"  # the sender asked for messages again (SMS START) after opting out
 
 #: Flags that mean "never answer this automatically".
 NO_AUTO_ANSWER = frozenset({FLAG_AUTO_REPLY, FLAG_BOUNCE, FLAG_LIST})
@@ -321,6 +323,27 @@ class Outbound:
     meta: Mapping[str, Any] = field(default_factory=dict)
     scope: str = ""
     context: Mapping[str, Any] = field(default_factory=dict)
+    template: str = ""  # an approved template's configured name, sent instead of the text (WhatsApp)
+    template_variables: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyCheck:
+    """What the core knows of a reply before it queues it, for an adapter's `reply_refusal`.
+
+    `context` is the answered message's `Inbound.meta` (empty when the reply answers
+    nothing on this channel); `recent_inbound` the customer's latest messages on this
+    channel from the address `to`, newest first, as (sent_at, meta); `options` the
+    channel's configured options; `template` the template chosen, if any.
+    """
+
+    text: str
+    to: Address
+    context: Mapping[str, Any]
+    recent_inbound: tuple[tuple[datetime, Mapping[str, Any]], ...]
+    options: Mapping[str, Any]
+    now: datetime
+    template: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -569,6 +592,9 @@ class Adapter(Protocol):
     `reply_note(text: str, context: Mapping) -> str` (a staticmethod) is one line the
     composer shows under the reply as it is typed: SMS segments and encoding, Mastodon
     visibility and characters left; `context` is the answered message's `Inbound.meta`.
+    `reply_refusal(check: ReplyCheck) -> str | None` (a staticmethod) is asked before a
+    reply is queued: a reason the channel would refuse it (a WhatsApp reply outside the
+    24-hour window, a template that is not configured), which the agent sees, or None.
     """
 
     kind: ClassVar[str]
