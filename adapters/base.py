@@ -27,7 +27,7 @@ docs/adapters.md walks through a whole channel.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -473,6 +473,26 @@ def sms_segments(text: str) -> SmsSegments:
             count, used = count + 1, 0
         used += size
     return SmsSegments(count, encoding, multi)
+
+
+async def send_in_parts(parts: Sequence[Any], send: Callable[[int, Any], Awaitable[Any]],
+                        ident: Callable[[Any], str]) -> list[Any]:
+    """`send(n, part)` for each part in order, and what each returned.
+
+    When a part after the first fails, a retry would send the first ones again: the
+    PermanentError raised instead says which went out (`ident` of each answer).
+    """
+    sent: list[Any] = []
+    for n, part in enumerate(parts):
+        try:
+            sent.append(await send(n, part))
+        except AdapterError as exc:
+            if not sent:
+                raise
+            ids = ", ".join(ident(answer) for answer in sent)
+            raise PermanentError(f"sent {len(sent)} of {len(parts)} parts (ids {ids});"
+                                 f" part {n + 1} failed: {exc}") from exc
+    return sent
 
 
 class AdapterError(Exception):

@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from adapters.base import (
-    AdapterError,
     Batch,
     Capabilities,
     ConfigurationError,
@@ -31,6 +30,7 @@ from adapters.base import (
     Receipt,
     SecretResolver,
     TransientError,
+    send_in_parts,
 )
 from adapters.base import split_text as split_at_boundaries
 from adapters.telegram import updates as tg
@@ -167,20 +167,14 @@ class TelegramAdapter:
         if not parts:
             raise PermanentError("the reply is empty; Telegram refuses empty messages")
         reply_to = _reply_to(outbound, chat_id)
-        sent: list[dict[str, Any]] = []
-        for n, part in enumerate(parts):
+
+        async def send_part(n: int, part: str) -> dict[str, Any]:
             params: dict[str, Any] = {"chat_id": chat_id, "text": part}
             if n == 0 and reply_to is not None:
                 params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
-            try:
-                sent.append(await self._send_part(params, first=not sent))
-            except AdapterError as exc:
-                if not sent:
-                    raise
-                # A retry would send the first parts again: say what went out instead.
-                ids = ", ".join(str(m.get("message_id")) for m in sent)
-                raise PermanentError(f"sent {len(sent)} of {len(parts)} parts (message ids {ids});"
-                                     f" part {n + 1} failed: {exc}") from exc
+            return await self._send_part(params, first=n == 0)
+
+        sent = await send_in_parts(parts, send_part, lambda m: str(m.get("message_id")))
         ids = [str(m["message_id"]) for m in sent]
         return Receipt(external_id=ids[0], sent_at=datetime.fromtimestamp(int(sent[0].get("date", 0)), UTC),
                        meta={"telegram": {"chat_id": chat_id, "message_ids": [int(i) for i in ids]}},
