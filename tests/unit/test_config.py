@@ -302,7 +302,8 @@ def _config_with(where: str, name: str, literal: str) -> str:
         return f"[desk]\n{name} = {literal}\n"
     kind = where.split(".", 1)[1]
     values = {"address": "'a@b.example'", "path": "'m'"}
-    required = "".join(f"{key} = {values.get(key, repr('h'))}\n"
+    placeholder = {"list[str]": repr(["h"])}  # a required list (Twilio's numbers) takes one item
+    required = "".join(f"{key} = {values.get(key, placeholder.get(spec.type, repr('h')))}\n"
                        for key, spec in cfg.CHANNEL_KEYS[kind].items() if spec.required)
     return f"[channels.s]\nkind = '{kind}'\n{required}{name} = {literal}\n"
 
