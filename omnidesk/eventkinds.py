@@ -23,6 +23,8 @@ class EventKind:
     DELIVERY_CHANGED = "delivery_changed"  # a channel's delivery status of our reply
     MESSAGE_EDITED = "message_edited"
     MESSAGE_DELETED = "message_deleted"
+    OPTED_OUT = "opted_out"  # the customer's message was an opt-out (SMS STOP): nothing is sent to them
+    OPTED_IN = "opted_in"  # ... an opt-in (START) after one
     # agent actions (services)
     ASSIGNED = "assigned"
     TAGGED = "tagged"

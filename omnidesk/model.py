@@ -47,6 +47,7 @@ class Identity:
     kind: str
     address: str
     display_name: str = ""
+    opted_out_at: int | None = None  # epoch ms the customer opted out here (SMS STOP); None: subscribed
 
 
 @dataclass(slots=True)

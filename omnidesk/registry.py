@@ -23,6 +23,7 @@ from adapters.base import (
     Capabilities,
     FileImport,
     Option,
+    ReplyCheck,
     SecretResolver,
     split_text,
 )
@@ -158,6 +159,15 @@ def reply_parts(kind: str, text: str) -> list[str]:
     if callable(own):
         return list(own(text))
     return split_text(text, capabilities(kind).max_length)
+
+
+def reply_refusal(kind: str, check: ReplyCheck) -> str | None:
+    """Why channels of `kind` would refuse this reply (the adapter class's own `reply_refusal`), or None."""
+    try:
+        own = getattr(factory_for(kind), "reply_refusal", None)
+    except ConfigError:
+        return None
+    return own(check) if callable(own) else None
 
 
 def importer_for(kind: str) -> FileImport:

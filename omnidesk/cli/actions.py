@@ -255,6 +255,11 @@ def reply_command(
                                   help="Blind copy: envelope only, never a header (repeatable; email)."),
     attach: list[Path] = typer.Option(None, "--attach", metavar="PATH", exists=True, dir_okay=False,
                                       help="Attach a file (repeatable)."),
+    template: str | None = typer.Option(None, "--template", metavar="NAME",
+                                        help="Send this approved template of the channel instead of a text"
+                                        " (WhatsApp outside the 24-hour window)."),
+    variables: list[str] = typer.Option(None, "--var", metavar="KEY=VALUE",
+                                        help="A template variable (repeatable): --var 1=Anna."),
     query: str | None = QUERY,
     yes: bool = YES,
     force: bool = typer.Option(False, "--force", help="Send even if another agent replied after you last "
@@ -272,8 +277,11 @@ def reply_command(
 
     ids, text = guarded(lambda: split_text(ids, text))
     files = [str(p.resolve()) for p in attach or ()]
+    values = guarded(lambda: template_variables(variables or ()))
     # Read the text before the event loop starts: Ctrl-C must interrupt a read from stdin.
-    reply = guarded(lambda: read_body(text, file, purpose="reply"))
+    # A template needs no text: the channel sends the template.
+    reply = "" if template and text is None and file is None else guarded(
+        lambda: read_body(text, file, purpose="reply"))
 
     async def act(desk: Desk, targets: list[int]) -> list[ActionResult]:
         results = []
@@ -281,7 +289,8 @@ def reply_command(
             async def send(cid: int = cid, force: bool = force) -> ActionResult:
                 return await services.queue_reply(desk, cid, reply, channel=channel, to=to,
                                                   reply_all=reply_all, cc=cc or (), bcc=bcc or (),
-                                                  attachments=files, force=force)
+                                                  attachments=files, force=force, template=template or "",
+                                                  template_variables=values)
 
             result = await _unless_collision(send)
             if result is not None:
@@ -289,6 +298,19 @@ def reply_command(
         return results
 
     run(_bulk(ctx, ids, query, yes, "reply to", act, json_flag, fmt))
+
+
+def template_variables(given: Sequence[str]) -> dict[str, str]:
+    """`--var KEY=VALUE` options as a mapping; UserError naming one without `=`."""
+    from omnidesk.errors import UserError
+
+    out: dict[str, str] = {}
+    for item in given:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--var {item!r} is not KEY=VALUE (for example --var 1=Anna)")
+        out[key.strip()] = value
+    return out
 
 
 async def _unless_collision(send: Callable[..., Awaitable[ActionResult]]) -> ActionResult | None:

@@ -80,6 +80,7 @@ def show_command(
         from rich.text import Text
 
         from omnidesk.textsafe import one_line
+        from omnidesk.timeutil import iso
 
         console = Console(highlight=False, markup=False, emoji=False)
         head = Text()
@@ -89,7 +90,10 @@ def show_command(
         if customer.merged_into:
             console.print(Text(f"merged into customer {customer.merged_into}"), style="yellow")
         for ident in customer.identities:
-            console.print(Text(f"  {ident.kind}: {one_line(ident.address)}"))
+            line = Text(f"  {ident.kind}: {one_line(ident.address)}")
+            if ident.opted_out_at is not None:
+                line.append(f"  opted out {iso(ident.opted_out_at)}: nothing is sent here", style="yellow")
+            console.print(line)
         facts = [f"{k} {one_line(v)}" for k, v in (("tier", customer.tier), ("language", customer.language),
                                                     ("timezone", customer.timezone)) if v]
         if facts:

@@ -113,8 +113,8 @@ def event(e: Event) -> dict[str, Any]:
 
 
 def identity_list(c: Customer) -> list[dict[str, Any]]:
-    return [{"id": i.id, "kind": i.kind, "address": i.address, "display_name": i.display_name}
-            for i in c.identities]
+    return [{"id": i.id, "kind": i.kind, "address": i.address, "display_name": i.display_name,
+             "opted_out_at": iso(i.opted_out_at)} for i in c.identities]
 
 
 CUSTOMER_FIELDS = ("id", "name", "language", "timezone", "tier", "merged_into", "identities", "created_at")

@@ -246,6 +246,11 @@ def _identity_added(who: str, e: Event, c: _Ctx) -> str:
     return f"{identity} added to this customer, shared on {_shared_on(e)}"
 
 
+def _consent(e: Event, what: str) -> str:
+    identity = _identity(_get(e.after, "kind"), _get(e.after, "address"))
+    return f"{identity} {what}"
+
+
 _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
     "created": _created,
     "assigned": _assigned,
@@ -264,6 +269,8 @@ _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
     "delivery_changed": _delivery_changed,
     "message_edited": _message_edited,
     "message_deleted": lambda who, e, c: "a message was deleted on its channel (its text is kept)",
+    "opted_out": lambda who, e, c: _consent(e, "opted out of messages (STOP): nothing is sent to it"),
+    "opted_in": lambda who, e, c: _consent(e, "opted in to messages again (START)"),
     "call_logged": _call_logged,
     "merged": _merged,
     "merged_into": _merged_into,

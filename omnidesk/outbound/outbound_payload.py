@@ -33,6 +33,8 @@ def dump(outbound: Outbound, attachment_refs: list[dict[str, Any]] | None = None
         "meta": dict(outbound.meta),
         "scope": outbound.scope,
         "context": dict(outbound.context),
+        "template": outbound.template,
+        "template_variables": dict(outbound.template_variables),
     }, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -53,5 +55,7 @@ def load(payload: str) -> tuple[Outbound, list[dict[str, Any]]]:
         meta=data.get("meta", {}),
         scope=data.get("scope", ""),  # payloads written before replies carried them lack both
         context=data.get("context", {}),
+        template=data.get("template", ""),
+        template_variables=data.get("template_variables", {}),
     )
     return outbound, list(data.get("attachments", []))

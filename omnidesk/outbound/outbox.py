@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from adapters.base import Adapter, Attachment, Outbound, PermanentError, TransientError
+from omnidesk.customers.consent import opted_out
 from omnidesk.desk import Desk
 from omnidesk.outbound import outbound_payload
 from omnidesk.runners import runner_gone, runner_id
@@ -185,7 +186,10 @@ class Dispatcher:
         try:
             adapter = self._adapter_for(item.channel_name)
             outbound = self._outbound(item)
-        except Exception as exc:  # unknown channel, adapter that cannot load, missing blob
+            refusal = await opted_out(self.desk, outbound.to)  # a STOP may have come in the undo window
+            if refusal is not None:
+                raise PermanentError(refusal)
+        except Exception as exc:  # unknown channel, adapter that cannot load, missing blob, opted out
             error = _describe(exc)
             if await store.mark_failed(db, item.id, owner=self.owner, error=error, now=now_ms()):
                 stats.failed += 1

@@ -16,8 +16,9 @@ from typing import NamedTuple
 
 import aiosqlite
 
-from adapters.base import Address, Outbound
+from adapters.base import Address, Outbound, ReplyCheck
 from omnidesk import blobs
+from omnidesk.customers.consent import opted_out
 from omnidesk.desk import Desk
 from omnidesk.errors import NotFound, ReplyCollision, UserError, shown
 from omnidesk.model import Channel, Customer, Identity
@@ -419,6 +420,27 @@ def _stored_meta(parent: sqlite3.Row | None) -> dict[str, object]:
     return {}
 
 
+async def _channel_refusal(desk: Desk, chan: Channel, to: Address, text: str,
+                           context: Mapping[str, object], template: str) -> str | None:
+    """The channel's reason to refuse this reply before it is queued (adapters/base.py ReplyCheck)."""
+    import json
+    from datetime import UTC, datetime
+
+    from omnidesk.registry import reply_refusal
+    from omnidesk.timeutil import from_ms
+
+    settings = desk.settings.channel(chan.name)
+    recent = []
+    for sent_at, meta in await store_customers.recent_inbound(desk.db, chan.id, to.kind, to.address):
+        with contextlib.suppress(ValueError):
+            loaded = json.loads(meta)
+            recent.append((from_ms(sent_at), loaded if isinstance(loaded, dict) else {}))
+    check = ReplyCheck(text=text, to=to, context=context, recent_inbound=tuple(recent),
+                       options=settings.options if settings is not None else {}, now=datetime.now(UTC),
+                       template=template)
+    return reply_refusal(chan.kind, check)
+
+
 async def queue_reply(
     desk: Desk,
     conversation_id: int,
@@ -432,6 +454,8 @@ async def queue_reply(
     html: str | None = None,
     attachments: Sequence[str] = (),
     force: bool = False,
+    template: str = "",
+    template_variables: Mapping[str, str] | None = None,
 ) -> ActionResult:
     """Store an `out` message plus an outbox row (one transaction); the dispatcher sends it.
 
@@ -442,8 +466,14 @@ async def queue_reply(
     desk.settings.desk.undo_seconds, during which `cancel_reply` stops it.
     If another agent replied after the acting agent last read the conversation,
     `ReplyCollision` is raised and nothing is stored, unless `force`.
+    `template` names an approved template of the channel (WhatsApp) sent instead of the text,
+    with `template_variables`. Nothing is stored, and UserError says why, when the customer
+    opted out on that address or the channel says it would refuse the reply (`reply_refusal`).
     """
     text = _check_text(text, "reply")
+    variables = dict(template_variables or {})
+    if template and not text.strip():
+        text = f"[template {template}" + "".join(f" {k}={v}" for k, v in variables.items()) + "]"
     if not text.strip() and not attachments:
         raise UserError("the reply is empty")
     conv = await store_reads.conversation_row(desk.db, conversation_id)
@@ -460,6 +490,10 @@ async def queue_reply(
     inbound = [m for m in here if m["direction"] == "in"]
     parent = inbound[-1] if inbound else None
     in_reply_to = parent["external_id"] if parent is not None else None
+    refusal = await opted_out(desk, [recipient]) or await _channel_refusal(
+        desk, chan, recipient, text, _stored_meta(parent), template)
+    if refusal is not None:
+        raise UserError(f"the reply is not queued: {refusal}")
     # Only ids that really went out (or came in) belong in References.
     refs = [m["external_id"] for m in here
             if m["external_id"] and (m["direction"] == "in" or m["delivery"] == "sent")]
@@ -494,6 +528,8 @@ async def queue_reply(
         meta={"conversation_id": conversation_id, "channel": chan.name},
         scope=parent["scope"] if parent is not None else "",
         context=_stored_meta(parent),
+        template=template,
+        template_variables=variables,
     )
     recipients = [
         {"kind": a.kind, "address": a.address, "display_name": a.display_name, "role": role}

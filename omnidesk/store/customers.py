@@ -28,6 +28,7 @@ def row_to_identity(row: sqlite3.Row) -> Identity:
         kind=row["kind"],
         address=row["address"],
         display_name=row["display_name"],
+        opted_out_at=row["opted_out_at"],
     )
 
 
@@ -50,7 +51,7 @@ async def identities_of(db: Database, customer_ids: Sequence[int]) -> dict[int, 
         return {}
     marks = ",".join("?" * len(customer_ids))
     rows = await db.fetchall(
-        f"SELECT id, customer_id, kind, address, display_name FROM identities"
+        f"SELECT id, customer_id, kind, address, display_name, opted_out_at FROM identities"
         f" WHERE customer_id IN ({marks}) ORDER BY customer_id, id",
         tuple(customer_ids),
     )
@@ -106,12 +107,23 @@ async def identity_by_address(
 ) -> Identity | None:
     from omnidesk.store.db import Database
 
-    sql = "SELECT id, customer_id, kind, address, display_name FROM identities WHERE kind = ? AND address = ?"
+    sql = ("SELECT id, customer_id, kind, address, display_name, opted_out_at FROM identities"
+           " WHERE kind = ? AND address = ?")
     if isinstance(db, Database):
         row = await db.fetchone(sql, (kind, address))
     else:
         row = await (await db.execute(sql, (kind, address))).fetchone()
     return row_to_identity(row) if row else None
+
+
+async def recent_inbound(db: Database, channel_id: int, kind: str, address: str,
+                         limit: int = 20) -> list[tuple[int, str]]:
+    """(sent_at, meta JSON) of the newest messages from identity (kind, address) on a channel."""
+    rows = await db.fetchall(
+        "SELECT m.sent_at, m.meta FROM messages m JOIN identities i ON i.id = m.author_identity_id"
+        " WHERE i.kind = ? AND i.address = ? AND m.channel_id = ? AND m.direction = 'in'"
+        " ORDER BY m.sent_at DESC LIMIT ?", (kind, address, channel_id, limit))
+    return [(r["sent_at"], r["meta"] or "{}") for r in rows]
 
 
 async def customer_row(conn: aiosqlite.Connection, customer_id: int) -> sqlite3.Row | None:

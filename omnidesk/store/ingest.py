@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields
 
 import aiosqlite
 
+from adapters.base import FLAG_OPT_IN, FLAG_OPT_OUT
 from omnidesk import textindex
 from omnidesk.model import Candidate
 from omnidesk.store import references, refusals
@@ -442,7 +443,23 @@ def _ingest_one(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, ask
         add_participant(c, conversation_id, identity_id)
     if placement.known_as:
         _known_as_events(c, conversation_id, customer_id, rec, placement)
+    if identity_id is not None and not placement.ours and {FLAG_OPT_OUT, FLAG_OPT_IN} & set(rec.flags):
+        _consent(c, conversation_id, customer_id, identity_id, rec, message_id)
     return conversation_id, message_id, placement.rule
+
+
+def _consent(c: sqlite3.Connection, conversation_id: int, customer_id: int, identity_id: int,
+             rec: PreparedRecord, message_id: int) -> None:
+    """An opt-out (STOP) or opt-in (START) marks the author's identity once, unless a newer one came first."""
+    out = FLAG_OPT_OUT in rec.flags
+    cur = c.execute(
+        "UPDATE identities SET opted_out_at = ?, consent_at = ? WHERE id = ? AND coalesce(consent_at, 0) <= ?"
+        f" AND opted_out_at IS {'NULL' if out else 'NOT NULL'}",
+        (rec.at if out else None, rec.at, identity_id, rec.at))
+    if cur.rowcount:
+        write_event(c, conversation_id, customer_id, "opted_out" if out else "opted_in", None,
+                    {"kind": rec.sender_kind, "address": rec.sender_address, "message_id": message_id},
+                    rec.at)
 
 
 def _join_identity(c: sqlite3.Connection, rec: PreparedRecord, customer_id: int, identity_id: int | None,

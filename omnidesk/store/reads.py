@@ -146,7 +146,7 @@ _EVENTS_SQL = (
     " WHERE e.{column} = ? ORDER BY e.created_at, e.id"
 )
 _PARTICIPANTS_SQL = (
-    "SELECT i.id, i.customer_id, i.kind, i.address, i.display_name FROM participants p"
+    "SELECT i.id, i.customer_id, i.kind, i.address, i.display_name, i.opted_out_at FROM participants p"
     " JOIN identities i ON i.id = p.identity_id WHERE p.conversation_id = ? ORDER BY i.id"
 )
 
@@ -179,7 +179,7 @@ async def timeline(db: Database, conversation_id: int, agent_id: int | None) -> 
         db.fetchall("SELECT linked_to, merged_into FROM conversations WHERE id = ?", one),
         db.fetchall(f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE id = {owner}", one),
         db.fetchall(
-            "SELECT id, customer_id, kind, address, display_name FROM identities"
+            "SELECT id, customer_id, kind, address, display_name, opted_out_at FROM identities"
             f" WHERE customer_id = {owner} ORDER BY id",
             one,
         ),

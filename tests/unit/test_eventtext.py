@@ -102,6 +102,10 @@ CASES = [
      "Telegram user 5550001 linked to this customer by the phone number shared on Telegram (+36301234567)"),
     (ev("identity_added", None, {"kind": "email", "address": "zahra@example.ir", "channel_kind": "slack"},
         agent=None), "email address zahra@example.ir added to this customer, shared on Slack"),
+    (ev("opted_out", None, {"kind": "phone", "address": "+36301234567", "message_id": 4}, agent=None),
+     "phone number +36301234567 opted out of messages (STOP): nothing is sent to it"),
+    (ev("opted_in", None, {"kind": "phone", "address": "+36301234567", "message_id": 5}, agent=None),
+     "phone number +36301234567 opted in to messages again (START)"),
 ]
 
 

@@ -106,6 +106,8 @@ class CustomerScreen(DeskScreen):
             if identity.display_name:
                 info.append("  ")
                 info.append_text(inert_line(identity.display_name, style="dim"))
+            if identity.opted_out_at is not None:
+                info.append("  opted out (STOP): nothing is sent here", style="bold yellow")
             info.append("\n")
         if self.duplicates:
             info.append("\nMaybe the same person\n", style="bold underline")
