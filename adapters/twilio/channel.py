@@ -177,12 +177,10 @@ class TwilioAdapter:
         for number in self.numbers:
             mark = marks.get(number)
             since = (mark - self.overlap) if mark is not None else now - self.history
-            found = [m for m in await self._list({"To": number}, since)
-                     if m.get("direction") == "inbound" and self._new(m, since)]
-            found.sort(key=lambda m: (tw.parse_date(m.get("date_sent")) or now, str(m["sid"])))
+            found = sorted(self._new(await self._list({"To": number}, since), since))
             for start in range(0, len(found), BATCH_SIZE):
                 chunk = found[start:start + BATCH_SIZE]
-                records = [await self._record(m) for m in chunk]
+                records = [await self._record(m, at) for at, _, m in chunk]
                 newest = max(r.sent_at for r in records)
                 marks[number] = max(newest, mark) if mark is not None else newest
                 yield Batch(records, _cursor(marks))
@@ -193,9 +191,17 @@ class TwilioAdapter:
         if changes:
             yield Batch([], _cursor(marks) if marks else cursor, updates=changes)
 
-    def _new(self, message: Mapping[str, Any], since: datetime) -> bool:
-        sent = tw.parse_date(message.get("date_sent"))
-        return sent is not None and sent >= since and str(message["sid"]) not in self._seen
+    def _new(self, listed: list[dict[str, Any]],
+             since: datetime) -> list[tuple[datetime, str, dict[str, Any]]]:
+        """(date_sent, sid, message) of the customers' messages since `since` not yielded before."""
+        out = []
+        for message in listed:
+            if message.get("direction") != "inbound" or message["sid"] in self._seen:
+                continue
+            sent = tw.parse_date(message.get("date_sent"))
+            if sent is not None and sent >= since:
+                out.append((sent, str(message["sid"]), message))
+        return out
 
     def _forget_seen(self, mark: datetime | None) -> None:
         if mark is None:
@@ -216,14 +222,14 @@ class TwilioAdapter:
             uri, params = page.get("next_page_uri") or None, None  # the next page's URI carries the query
         return found
 
-    async def _record(self, message: dict[str, Any]) -> Inbound:
+    async def _record(self, message: dict[str, Any], sent_at: datetime) -> Inbound:
         try:
             attachments = ()
             if str(message.get("num_media") or "0") not in ("", "0"):
                 uri = (message.get("subresource_uris") or {}).get("media")
                 listing = await self.api().get(str(uri)) if uri else {}
                 attachments = tw.media_attachments(str(message["sid"]), list(listing.get("media_list") or ()))
-            return tw.from_resource(message, attachments)
+            return tw.from_resource(message, attachments, sent_at)
         except (KeyError, TypeError, ValueError) as exc:
             return tw.quarantined(message, exc)
 

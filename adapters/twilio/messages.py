@@ -48,12 +48,26 @@ def bare(address: str) -> str:
     return address.removeprefix(WHATSAPP)
 
 
+_MONTHS = {m: n for n, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                                         "Nov", "Dec"), 1)}
+
+
 def parse_date(value: Any) -> datetime | None:
-    """A Twilio date (`Fri, 24 May 2019 17:44:50 +0000`) as an aware datetime, or None."""
+    """A Twilio date (`Fri, 24 May 2019 17:44:50 +0000`) as an aware datetime, or None.
+
+    Twilio always writes this one form in UTC, read here directly (email.utils' general
+    RFC 2822 parser, the fallback, took a fifth of a poll's time).
+    """
     if not value:
         return None
+    text = str(value)
+    parts = text.split()
     try:
-        return parsedate_to_datetime(str(value)).astimezone(UTC)
+        if len(parts) == 6 and parts[5] == "+0000" and parts[2] in _MONTHS:
+            hour, minute, second = parts[4].split(":")
+            return datetime(int(parts[3]), _MONTHS[parts[2]], int(parts[1]), int(hour), int(minute),
+                            int(second), tzinfo=UTC)
+        return parsedate_to_datetime(text).astimezone(UTC)
     except (TypeError, ValueError):
         return None
 
@@ -89,9 +103,10 @@ def inbound(sid: str, sender: str, to: str, body: str, sent_at: datetime, *,
     )
 
 
-def from_resource(message: Mapping[str, Any], attachments: tuple[Attachment, ...] = ()) -> Inbound:
-    """A Message resource of direction `inbound` (from the Messages list)."""
-    sent_at = parse_date(message.get("date_sent")) or parse_date(message.get("date_created")) \
+def from_resource(message: Mapping[str, Any], attachments: tuple[Attachment, ...] = (),
+                  sent_at: datetime | None = None) -> Inbound:
+    """A Message resource of direction `inbound` (from the Messages list); `sent_at` if already read."""
+    sent_at = sent_at or parse_date(message.get("date_sent")) or parse_date(message.get("date_created")) \
         or datetime.now(UTC)
     return inbound(str(message["sid"]), str(message["from"]), str(message["to"]),
                    str(message.get("body") or ""), sent_at, attachments=attachments, raw=message)

@@ -381,6 +381,14 @@ async def test_forged_unsigned_and_foreign_callbacks_are_rejected(
     assert missing.value.status == 404
 
 
+def test_twilio_dates_are_read_in_utc() -> None:
+    from adapters.twilio.messages import parse_date
+
+    assert parse_date("Fri, 24 May 2019 17:44:50 +0000") == datetime(2019, 5, 24, 17, 44, 50, tzinfo=UTC)
+    assert parse_date("Fri, 24 May 2019 12:44:50 -0500") == datetime(2019, 5, 24, 17, 44, 50, tzinfo=UTC)
+    assert parse_date(None) is None and parse_date("yesterday") is None
+
+
 def test_configuration_is_checked() -> None:
     with pytest.raises(ConfigurationError, match="account SID"):
         TwilioAdapter("sms", {"account_sid": "nope", "numbers": [SMS]}, lambda n: "t")
