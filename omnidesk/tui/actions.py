@@ -73,7 +73,7 @@ def _has_message(screen: Any) -> bool:
 
 def _has_failed(screen: Any) -> bool:
     msg = getattr(screen, "selected_message", lambda: None)()
-    return msg is not None and msg.delivery in ("failed", "cancelled")
+    return msg is not None and msg.delivery in ("failed", "undelivered", "cancelled")
 
 
 def _has_attachments(screen: Any) -> bool:

@@ -67,6 +67,37 @@ async def test_failed_delivery_shows_reason_and_retries(seeded):
         await until(pilot, lambda: "failed: 550" not in screen_text(app), "state updated on screen")
 
 
+async def test_an_undelivered_reply_shows_the_channel_code_and_its_meaning_and_retries(seeded):
+    from datetime import UTC, datetime
+
+    from adapters.base import Batch, DeliveryChange
+    from omnidesk.inbound.ingest import ingest_batch
+
+    result = await services.queue_reply(seeded, 1, "A kódja 1234")
+    far = int(time.time() * 1000) + 3_600_000
+    (claimed,) = await outbox.claim_due(seeded.db, owner="test:1", now=far, lease_ms=60_000)
+    await outbox.mark_sent(seeded.db, claimed.id, owner="test:1", sent_at=far, now=far, receipt={},
+                           refs=("SM0001",), state="queued")
+    channel = await get_channel(seeded.db, "support")
+    meaning = "Message filtered: the carrier blocked it as spam or a policy violation"
+    change = DeliveryChange("SM0001", "undelivered", datetime.now(UTC), code="30007", detail=meaning)
+    await ingest_batch(seeded, channel, Batch([], None, updates=[change]))
+    app = make_app(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: inbox_ready(app), "inbox")
+        app.screen.conv_list.move_to(app.screen.conv_list.index_of(1))
+        await pilot.press("enter")
+        await until(pilot, lambda: "undelivered: 30007 Message filtered" in screen_text(app), "code shown")
+        assert app.screen.selected_message().id == result.message_id
+        await pilot.press("ctrl+t")
+
+        async def requeued():
+            messages = (await reads.get_conversation(seeded, 1)).messages
+            return any(m.id == result.message_id and m.delivery == "queued" for m in messages)
+
+        await until_async(pilot, requeued, "queued again")
+
+
 async def test_copy_an_order_number_over_osc52(seeded):
     app = make_app(seeded)
     async with app.run_test(size=SIZE) as pilot:

@@ -23,6 +23,9 @@ DELIVERY_STYLE = {
     "queued": "yellow",
     "sending": "yellow",
     "sent": "green",
+    "delivered": "green",
+    "read": "green",
+    "undelivered": "bold red",
     "failed": "bold red",
     "cancelled": "dim",
 }
@@ -133,7 +136,7 @@ class TimelineItem(Static, can_focus=False):
                 head.append(f" (their time {offset_clock(m.sent_at, m.sent_tz_offset)})", style="dim")
         if m.direction == "out" and m.delivery:
             head.append(f"  {m.delivery}", style=DELIVERY_STYLE.get(m.delivery, ""))
-            if m.delivery == "failed":
+            if m.delivery in ("failed", "undelivered"):  # the channel's code and its meaning
                 head.append(": ")
                 head.append_text(inert_line(m.delivery_error or "unknown error", style="red"))
                 head.append("  (ctrl+t retries)", style="dim")
