@@ -108,7 +108,7 @@ class TwilioAdapter:
         self._secret = secret
         self._api: TwilioREST | None = None
         self._seen: dict[str, datetime] = {}  # SIDs yielded within the overlap window -> date_sent
-        self._reported: dict[str, str] = {}  # our SIDs -> the status last reported
+        self._reported: dict[str, str] = {}  # our SIDs in the delivery window -> the status last reported
 
     def token(self) -> str:
         token = self._secret("auth_token").strip()
@@ -238,15 +238,21 @@ class TwilioAdapter:
         if not self.delivery_window:
             return []
         changes: list[Update] = []
+        listed: dict[str, str] = {}
         for number in self.numbers:
             for message in await self._list({"From": number}, now - self.delivery_window):
                 sid, status = str(message["sid"]), str(message.get("status") or "")
-                if message.get("direction") == "inbound" or self._reported.get(sid) == status:
+                if message.get("direction") == "inbound":
+                    continue
+                listed[sid] = status
+                if self._reported.get(sid) == status:
                     continue
                 change = tw.resource_delivery(message)
-                self._reported[sid] = status
                 if change is not None:
                     changes.append(change)
+        # What is not listed (out of the window, not sent yet) is forgotten: at worst it is reported
+        # once more, which the store ignores, and the memory stays the window's size.
+        self._reported = listed
         return changes
 
     async def wait_for_changes(self, timeout: float) -> None:

@@ -74,11 +74,14 @@ async def test_sync_files_sms_and_whatsapp_of_one_phone_as_one_customer_in_persi
         await desk.db.close()
 
 
-async def test_a_phone_shared_on_telegram_is_the_same_customer(tmp_path: Path, fake: FakeTwilio) -> None:
+async def test_one_phone_on_sms_whatsapp_and_telegram_is_one_customer(
+    tmp_path: Path, fake: FakeTwilio
+) -> None:
     with FakeTelegram() as tg:
         anna = FakeTelegram.user(5550001, "Anna", last_name="Kovács")
         tg.share_contact(anna, ANNA.removeprefix("+"))
         fake.text(ANNA, SMS, "Szia, itt Anna SMS-ben")
+        fake.text("whatsapp:" + ANNA, WA, "és WhatsAppon is")
         telegram = ChannelSettings(
             name="bot",
             kind="telegram",
@@ -87,6 +90,7 @@ async def test_a_phone_shared_on_telegram_is_the_same_customer(tmp_path: Path, f
         desk = await open_desk_with(tmp_path, telegram, twilio_channel(fake))
         try:
             await sync(desk)
+            assert await one(desk, "SELECT count(*) FROM messages WHERE direction = 'in'") == (3,)
             assert await one(desk, "SELECT count(DISTINCT customer_id) FROM identities") == (1,)
             kinds = await desk.db.fetchall("SELECT kind FROM identities ORDER BY kind")
             assert [r[0] for r in kinds] == ["phone", "telegram"]
@@ -182,4 +186,49 @@ async def test_the_whatsapp_window_refuses_a_late_reply_then_a_template_goes_out
             WA,
         )
     finally:
+        await desk.db.close()
+
+
+async def test_revoked_credentials_mark_the_channel_unhealthy_with_the_reason(
+    tmp_path: Path, fake: FakeTwilio
+) -> None:
+    channel = twilio_channel(fake)
+    revoked = ChannelSettings(name="sms", kind="twilio", options={**channel.options, "auth_token": "0ld7ok3nRev0ked"})
+    desk = await open_desk_with(tmp_path, revoked)
+    try:
+        report = await run_sync(desk, once=True, stop=asyncio.Event(), dispatch=False)
+        assert not report.ok
+        error = report.channels["sms"].last_error or ""
+        assert "account_sid and auth_token" in error and "0ld7ok3nRev0ked" not in error
+    finally:
+        await desk.db.close()
+
+
+async def test_a_webhook_and_polling_together_store_each_message_once(
+    tmp_path: Path, fake: FakeTwilio
+) -> None:
+    from datetime import UTC, datetime
+
+    from adapters.base import WebhookRequest
+    from omnidesk.inbound.ingest import ingest_batch
+    from omnidesk.registry import build_adapter
+    from omnidesk.store.channels import get_channel
+
+    message = fake.text(ANNA, SMS, "Előbb webhookon jön")
+    desk = await open_desk_with(tmp_path, twilio_channel(fake))
+    adapter = build_adapter(twilio_channel(fake))
+    try:
+        await sync(desk)  # registers the channel (and polls the message once)
+        url = "https://desk.example.com/hooks/sms"
+        headers, body = fake.signed(url, fake.incoming_params(message))
+        batch, _ = await adapter.webhook(WebhookRequest("POST", "", url, headers, body, datetime.now(UTC)))
+        assert batch is not None
+        channel = await get_channel(desk.db, "sms")
+        assert channel is not None
+        await ingest_batch(desk, channel, batch)
+        await ingest_batch(desk, channel, batch)  # Twilio retries an unacknowledged callback
+        await sync(desk)
+        assert await one(desk, "SELECT count(*) FROM messages") == (1,)
+    finally:
+        await adapter.close()
         await desk.db.close()
