@@ -193,7 +193,9 @@ async def test_revoked_credentials_mark_the_channel_unhealthy_with_the_reason(
     tmp_path: Path, fake: FakeTwilio
 ) -> None:
     channel = twilio_channel(fake)
-    revoked = ChannelSettings(name="sms", kind="twilio", options={**channel.options, "auth_token": "0ld7ok3nRev0ked"})
+    revoked = ChannelSettings(
+        name="sms", kind="twilio", options={**channel.options, "auth_token": "0ld7ok3nRev0ked"}
+    )
     desk = await open_desk_with(tmp_path, revoked)
     try:
         report = await run_sync(desk, once=True, stop=asyncio.Event(), dispatch=False)

@@ -97,6 +97,13 @@ def test_the_signature_is_the_one_twilio_documents() -> None:
     assert signature.expected("12345", url, params) == "GvWf1cFY/Q7PnoempGyD5oXAezc="
     assert signature.valid("12345", url, params, "GvWf1cFY/Q7PnoempGyD5oXAezc=")
     assert not signature.valid("12345", url, {**params, "Digits": "9999"}, "GvWf1cFY/Q7PnoempGyD5oXAezc=")
+    # Signed with the default port spelt out, checked against the configured URL without it (and back).
+    with_port = signature.expected("12345", "https://mycompany.com:443/myapp.php?foo=1&bar=2", params)
+    assert signature.valid("12345", url, params, with_port)
+    assert signature.valid("12345", "https://mycompany.com:443/myapp.php?foo=1&bar=2", params,
+                           "GvWf1cFY/Q7PnoempGyD5oXAezc=")
+    assert not signature.valid("12345", "https://mycompany.com:8443/myapp.php?foo=1&bar=2", params,
+                               "GvWf1cFY/Q7PnoempGyD5oXAezc=")
 
 
 async def test_poll_reads_every_page_oldest_first_with_identities_and_meta(
