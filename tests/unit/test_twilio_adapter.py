@@ -405,3 +405,12 @@ def test_configuration_is_checked() -> None:
         TwilioAdapter(
             "sms", {"account_sid": ACCOUNT_SID, "numbers": [SMS], "whatsapp_templates": ["x"]}, lambda n: "t"
         )
+
+
+async def test_probe_names_the_account_or_why_it_failed(fake: FakeTwilio, twilio: TwilioAdapter) -> None:
+    (step,) = await twilio.probe()
+    assert step.status == "ok" and SMS in step.detail and WA in step.detail
+    revoked = adapter_for(fake, token="revoked")
+    (failed,) = await revoked.probe()
+    await revoked.close()
+    assert failed.status == "fail" and "auth_token" in failed.detail
