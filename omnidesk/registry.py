@@ -161,13 +161,13 @@ def reply_parts(kind: str, text: str) -> list[str]:
     return split_text(text, capabilities(kind).max_length)
 
 
-def reply_refusal(kind: str, check: ReplyCheck) -> str | None:
-    """Why channels of `kind` would refuse this reply (the adapter class's own `reply_refusal`), or None."""
+def reply_refusal(kind: str) -> Callable[[ReplyCheck], str | None] | None:
+    """The adapter class's `reply_refusal` (why it would refuse a reply), or None when it has none."""
     try:
         own = getattr(factory_for(kind), "reply_refusal", None)
     except ConfigError:
         return None
-    return own(check) if callable(own) else None
+    return own if callable(own) else None
 
 
 def importer_for(kind: str) -> FileImport:

@@ -429,6 +429,9 @@ async def _channel_refusal(desk: Desk, chan: Channel, to: Address, text: str,
     from omnidesk.registry import reply_refusal
     from omnidesk.timeutil import from_ms
 
+    refusal = reply_refusal(chan.kind)
+    if refusal is None:  # most channels refuse nothing in advance: no need to read the history
+        return None
     settings = desk.settings.channel(chan.name)
     recent = []
     for sent_at, meta in await store_customers.recent_inbound(desk.db, chan.id, to.kind, to.address):
@@ -438,7 +441,7 @@ async def _channel_refusal(desk: Desk, chan: Channel, to: Address, text: str,
     check = ReplyCheck(text=text, to=to, context=context, recent_inbound=tuple(recent),
                        options=settings.options if settings is not None else {}, now=datetime.now(UTC),
                        template=template)
-    return reply_refusal(chan.kind, check)
+    return refusal(check)
 
 
 async def queue_reply(

@@ -119,10 +119,14 @@ async def identity_by_address(
 async def recent_inbound(db: Database, channel_id: int, kind: str, address: str,
                          limit: int = 20) -> list[tuple[int, str]]:
     """(sent_at, meta JSON) of the newest messages from identity (kind, address) on a channel."""
+    # Through the customer's conversations (CROSS JOIN fixes that order): messages has no index on
+    # its author, and its channel index (`+` keeps SQLite off it) would read the whole channel.
     rows = await db.fetchall(
-        "SELECT m.sent_at, m.meta FROM messages m JOIN identities i ON i.id = m.author_identity_id"
-        " WHERE i.kind = ? AND i.address = ? AND m.channel_id = ? AND m.direction = 'in'"
-        " ORDER BY m.sent_at DESC LIMIT ?", (kind, address, channel_id, limit))
+        "SELECT m.sent_at, m.meta FROM identities i"
+        " CROSS JOIN conversations c ON c.customer_id = i.customer_id"
+        " CROSS JOIN messages m ON m.conversation_id = c.id"
+        " WHERE i.kind = ? AND i.address = ? AND m.author_identity_id = i.id AND +m.channel_id = ?"
+        " AND m.direction = 'in' ORDER BY m.sent_at DESC LIMIT ?", (kind, address, channel_id, limit))
     return [(r["sent_at"], r["meta"] or "{}") for r in rows]
 
 
