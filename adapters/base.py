@@ -571,6 +571,12 @@ class WebhookReply:
     content_type: str = "text/plain; charset=utf-8"
 
 
+#: The option the core adds to a channel's options when the daemon's listener serves it: the public
+#: URL of the channel's mount (`<[webhooks] public_url>/hooks/<channel name>`), for a service that is
+#: told where to push (Telegram's setWebhook). Absent when nothing listens (`sync --once`, the console).
+WEBHOOK_URL_OPTION = "webhook_url"
+
+
 class WebhookRejected(AdapterError):
     """The request is refused and nothing is stored: bad signature (401/403), replayed or stale (403),
     malformed (400), a path the channel does not serve (404). `status` is the HTTP answer."""

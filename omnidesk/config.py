@@ -22,12 +22,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from omnidesk.errors import ConfigError
 from omnidesk.settings import (
+    DEFAULT_MAX_BODY_BYTES,
     AgentSettings,
     ChannelSettings,
     DeskSettings,
     SavedView,
     Settings,
     TuiSettings,
+    WebhookSettings,
 )
 
 if TYPE_CHECKING:  # a config without channels never needs the adapter contract
@@ -98,6 +100,15 @@ TUI_KEYS: dict[str, Key] = {
     "ascii_glyphs": Key("bool", "Use ASCII instead of Unicode symbols."),
     "opener": Key("str", "Command that opens an attachment, the file path appended (default xdg-open)."),
     "keys": Key("table[str]", "Key remapping: action id = \"key[,key...]\" (see docs/keys.md)."),
+}
+
+WEBHOOK_KEYS: dict[str, Key] = {
+    "listen": Key("str", 'Address `omnidesk sync` serves webhooks on, "host:port" (e.g. "127.0.0.1:8787").',
+                  required=True),
+    "public_url": Key("str", "The URL services call, the listener as seen from outside (a reverse proxy's);"
+                      " default http://<listen>."),
+    "max_body_bytes": Key("int", "Largest request body taken; a larger one is refused (413). Default 1 MiB.",
+                          minimum=1024, maximum=64 * 1024 * 1024),
 }
 
 #: How an adapter's `Option.type` (adapters/base.py) is checked here.
@@ -243,7 +254,7 @@ def load_settings(path: Path, *, warn: Callable[[str], None] | None = _stderr_wa
 def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Settings:
     """Validate an already-parsed TOML document."""
     v = _Validator(source)
-    v.check_keys(data, {"desk", "agents", "channels", "views", "tui"}, "")
+    v.check_keys(data, {"desk", "agents", "channels", "views", "tui", "webhooks"}, "")
     base = source.parent if source is not None else Path.cwd()
 
     desk_raw = v.table(data, "desk", "desk")
@@ -286,8 +297,32 @@ def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Se
 
     tui_values = v.section(v.table(data, "tui", "tui"), TUI_KEYS, "tui")
     tui = TuiSettings(**tui_values)
+    webhooks = _webhooks(v, data["webhooks"]) if "webhooks" in data else None
     return Settings(desk=desk, agents=tuple(agents), channels=tuple(channels), views=tuple(views),
-                    tui=tui, source=source)
+                    tui=tui, webhooks=webhooks, source=source)
+
+
+def _webhooks(v: _Validator, table: Any) -> WebhookSettings:
+    """[webhooks]: `listen` as host and port, `public_url` an http(s) URL without a trailing slash."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(table, dict):
+        v.fail("webhooks", "expected a table [webhooks]", table)
+    values = v.section(table, WEBHOOK_KEYS, "webhooks")
+    listen = values["listen"].strip()
+    host, sep, port_text = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")  # "[::1]:8787"
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        v.fail("webhooks.listen", 'expected "host:port" with a port from 1 to 65535, e.g. "127.0.0.1:8787"',
+               values["listen"])
+    default_url = f"http://{'[' + host + ']' if ':' in host else host}:{port_text}"
+    public_url = values.get("public_url", default_url).strip().rstrip("/")
+    parts = urlsplit(public_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        v.fail("webhooks.public_url", 'expected an http(s) URL without query, e.g. "https://desk.example.com"',
+               values.get("public_url"))
+    return WebhookSettings(host, int(port_text), public_url,
+                           values.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES))
 
 
 def _check_view_keys(v: _Validator, views: list[SavedView]) -> None:

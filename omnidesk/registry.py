@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from adapters.base import (
+    WEBHOOK_URL_OPTION,
     Adapter,
     AdapterFactory,
     Capabilities,
@@ -191,10 +192,17 @@ def _default_secret(channel: ChannelSettings) -> SecretResolver:
     return resolver(channel)
 
 
-def build_adapter(channel: ChannelSettings, secret: SecretResolver | None = None) -> Adapter:
-    """An adapter instance for one configured channel (secrets resolved lazily by the adapter)."""
+def build_adapter(channel: ChannelSettings, secret: SecretResolver | None = None,
+                  webhook_url: str | None = None) -> Adapter:
+    """An adapter instance for one configured channel (secrets resolved lazily by the adapter).
+
+    `webhook_url`: the public URL the daemon's listener serves the channel at, handed to the
+    adapter as the `WEBHOOK_URL_OPTION` option (adapters/base.py).
+    """
     factory = factory_for(channel.kind)
     options: Mapping[str, Any] = dict(channel.options)
     if channel.address and "address" not in options:
         options = {**options, "address": channel.address}
+    if webhook_url is not None:
+        options = {**options, WEBHOOK_URL_OPTION: webhook_url}
     return factory(channel.name, options, secret or _default_secret(channel))

@@ -71,6 +71,24 @@ class TuiSettings:
     keys: Mapping[str, str] = field(default_factory=dict)  # action id -> key(s), comma separated
 
 
+#: `[webhooks] max_body_bytes` unless set: 1 MiB, more than any chat push carries.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(slots=True)
+class WebhookSettings:
+    """The [webhooks] table: where `omnidesk sync` listens for pushes, and the URL services call."""
+
+    host: str
+    port: int
+    public_url: str  # without a trailing slash; default http://<listen>
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+    def mount_url(self, channel: str) -> str:
+        """The public URL of a channel's mount, `<public_url>/hooks/<channel>`."""
+        return f"{self.public_url}/hooks/{channel}"
+
+
 @dataclass(slots=True)
 class Settings:
     """The whole validated configuration."""
@@ -80,6 +98,7 @@ class Settings:
     channels: tuple[ChannelSettings, ...] = ()
     views: tuple[SavedView, ...] = ()
     tui: TuiSettings = field(default_factory=TuiSettings)
+    webhooks: WebhookSettings | None = None  # None: no [webhooks] table, no listener
     source: Path | None = None  # the file these came from, for messages
 
     def channel(self, name: str) -> ChannelSettings | None:

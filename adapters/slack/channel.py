@@ -2,6 +2,7 @@
 
     adapter = SlackAdapter("team", {"token_env": "SLACK_TOKEN"}, secret)
     async for batch in adapter.poll(cursor): ...   # see adapters/slack/poll.py
+    batch, reply = await adapter.webhook(request)  # the Events API, see adapters/slack/events.py
     receipt = await adapter.send(outbound)         # chat.postMessage, split at 4,000 characters
 
 slack-sdk (and aiohttp) are imported when the adapter first talks to Slack, so
@@ -26,6 +27,9 @@ from adapters.base import (
     ProbeStep,
     Receipt,
     SecretResolver,
+    WebhookRejected,
+    WebhookReply,
+    WebhookRequest,
     split_text,
 )
 
@@ -52,6 +56,8 @@ class SlackAdapter:
         Option("batch_size", "int", "messages per stored batch", default=200, minimum=1, maximum=10000),
         Option("timeout_seconds", "int", "seconds before a Web API call is given up", default=30,
                minimum=1, maximum=600),
+        Option("signing_secret", "str", "the app's signing secret, to take Events API pushes at the daemon's"
+               " /hooks/<channel> (without it, only polling)", secret=True),
     )
 
     def __init__(self, name: str, options: Mapping[str, Any], secret: SecretResolver) -> None:
@@ -66,6 +72,7 @@ class SlackAdapter:
         self.conversations = [c.strip() for c in conversations if c.strip()]
         self._api: SlackAPI | None = None
         self._poller: Poller | None = None
+        self._signing_secret: str | None = None  # resolved on the first push (a _cmd runs once)
 
     def _number(self, key: str, default: float) -> float:
         value = self.settings.get(key, default)
@@ -115,6 +122,28 @@ class SlackAdapter:
         return Receipt(external_id=posted[0], also_ids=tuple(posted[1:]), sent_at=datetime.now(UTC),
                        scope=f"{poller.team}/{channel}",
                        meta={"slack": {"channel": channel, "thread_ts": thread_ts, "team": poller.team}})
+
+    async def webhook(self, request: WebhookRequest) -> tuple[Batch | None, WebhookReply]:
+        """An Events API request: url_verification answered, message events as records and updates."""
+        import json
+        import time
+
+        from adapters.slack.events import event_batch, verified
+
+        if not {"signing_secret", "signing_secret_env", "signing_secret_cmd"} & self.settings.keys():
+            raise WebhookRejected(404, "no signing_secret is configured, so the channel takes no pushes")
+        if request.path:
+            raise WebhookRejected(404, "the Events API is served at the channel's mount, not below it")
+        if self._signing_secret is None:
+            self._signing_secret = self._secret("signing_secret")
+        payload = verified(request, self._signing_secret, now=time.time())
+        kind = payload.get("type")
+        if kind == "url_verification":
+            answer = json.dumps({"challenge": str(payload.get("challenge") or "")}).encode()
+            return None, WebhookReply(200, answer, "application/json")
+        if kind != "event_callback" or not isinstance(payload.get("event"), dict):
+            return None, WebhookReply()  # app_rate_limited and the like: nothing to store
+        return await event_batch(payload["event"], self._connect(), self.conversations), WebhookReply()
 
     async def fetch_attachment(self, fetch_ref: str) -> bytes:
         """The bytes of a file a message carried (`fetch_ref` is its url_private_download)."""

@@ -74,6 +74,7 @@ def edit(message: Mapping[str, Any], *, channel: str, team: str, names: Mapping[
                 edited_at=when(str(edited.get("ts") or message["ts"])), scope=f"{team}/{channel}")
 
 
-def deletion(message: Mapping[str, Any], *, channel: str, team: str) -> Deletion:
-    """A tombstone: Slack does not say when the parent was deleted, so now is when we learnt it."""
-    return Deletion(external_id=str(message["ts"]), deleted_at=datetime.now(UTC), scope=f"{team}/{channel}")
+def deletion(message: Mapping[str, Any], *, channel: str, team: str, at: datetime | None = None) -> Deletion:
+    """The deletion of `message`, at `at`: a polled tombstone does not say when, so then it is now."""
+    return Deletion(external_id=str(message["ts"]), deleted_at=at or datetime.now(UTC),
+                    scope=f"{team}/{channel}")

@@ -213,23 +213,25 @@ class Poller:
         if ts in out.added or not is_written(message, self.bot_id):
             return
         out.added.add(ts)
-        out.records.append(await self._inbound(message, cid))
+        out.records.append(await self.record(message, cid))
 
     async def _maybe_edit(self, out: _Collector, message: dict[str, Any], cid: str, mark: str) -> None:
         edited = str((message.get("edited") or {}).get("ts") or "")
         if edited and mark and float(edited) > float(mark) and is_written(message, self.bot_id):
-            names = await self._names(str(message.get("text") or ""))
+            names = await self.names(str(message.get("text") or ""))
             out.updates.append(edit(message, channel=cid, team=self.team, names=names))
 
-    async def _inbound(self, message: dict[str, Any], cid: str) -> Inbound:
+    async def record(self, message: dict[str, Any], cid: str) -> Inbound:
+        """A written message of conversation `cid` as an Inbound, its author and mentions looked up."""
         user = str(message.get("user") or (self.bot_user if message.get("bot_id") == self.bot_id else ""))
         team = str(message.get("user_team") or message.get("team") or self.team)
         person = await self.person(user, team)
-        names = await self._names(str(message.get("text") or ""))
+        names = await self.names(str(message.get("text") or ""))
         return inbound(message, channel=cid, team=self.team, person=person, names=names,
                        im=cid.startswith("D"), own_bot=self.bot_id)
 
-    async def _names(self, text: str) -> dict[str, str]:
+    async def names(self, text: str) -> dict[str, str]:
+        """Display names of the users `text` mentions."""
         return {uid: (await self.person(uid, self.team)).address.display_name or uid
                 for uid in mentioned_users(text)}
 

@@ -1,6 +1,6 @@
 """`omnidesk sync`: the daemon (channels, outbox, timers), `--once` for cron, `--status` for health.
 
-    omnidesk sync                 run until SIGTERM / Ctrl-C
+    omnidesk sync                 run until SIGTERM / Ctrl-C (and serve webhooks, when [webhooks] is set)
     omnidesk sync --once          poll every channel once, send what is due, exit
     omnidesk sync --status        per channel: heartbeat, last success, last error; outbox counts
     omnidesk sync --channel NAME  only this channel (repeatable)
@@ -95,7 +95,8 @@ async def _sync_with(ctx: typer.Context, *, once: bool, channels: list[str],
             except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
                 pass
         try:
-            report = await run_sync(desk, once=once, stop=stop, channels=channels or None, executor=executor)
+            report = await run_sync(desk, once=once, stop=stop, channels=channels or None, executor=executor,
+                                    webhooks=True)
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)

@@ -10,9 +10,14 @@ together with the last one's cursor (omnidesk/inbound/pooled_ingest.py). A heart
 in `channel_health` at least every HEARTBEAT_SECONDS. A failing channel records its error and is retried with
 exponential backoff (jittered) while the other channels keep working.
 
+With `webhooks` (the daemon, when `[webhooks]` is configured) the listener of
+omnidesk/services/webhooks.py serves the selected channels whose adapter takes pushes;
+it is bound before any channel starts, so a taken port fails the start at once.
+
 Stopping (SIGTERM in `omnidesk sync`): `stop` is set; each task finishes the
 batch it is ingesting or the reply it is sending, then returns. Whatever is
-still running after `grace` seconds is cancelled, which is also safe: a batch
+still running after `grace` seconds is cancelled, which is also safe: the listener stops
+taking connections and lets the requests in flight commit and answer; a batch
 is one transaction with its cursor (rolled back whole), and a reply the
 dispatcher was sending keeps its lease and is taken up again after it expires.
 """
@@ -41,6 +46,7 @@ from omnidesk.timeutil import now_ms
 
 if TYPE_CHECKING:
     from omnidesk.inbound.ingest import IngestResult
+    from omnidesk.services.webhooks import Listener
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,15 @@ class ChannelReport:
     quarantined: int = 0
     errors: int = 0
     last_error: str | None = None
+
+    def tally(self, result: IngestResult, how: str = "") -> None:
+        """Count one committed batch (polled, or pushed: `how` says so in the log)."""
+        self.batches += 1
+        self.imported += result.imported
+        self.duplicates += result.duplicates
+        self.quarantined += result.quarantined
+        if result.imported:
+            log.info("channel %s: %d new message(s)%s", self.name, result.imported, how)
 
 
 @dataclass(slots=True)
@@ -92,7 +107,7 @@ def selected_channels(desk: Desk, names: list[str] | None) -> list[ChannelSettin
 async def run_sync(desk: Desk, *, once: bool, stop: asyncio.Event, channels: list[str] | None = None,
                    dispatch: bool = True, grace: float = 10.0, backoff_base: float = 2.0,
                    backoff_max: float = 300.0, dispatcher: Dispatcher | None = None,
-                   executor: Executor | None = None) -> SyncReport:
+                   executor: Executor | None = None, webhooks: bool = False) -> SyncReport:
     """Sync channels, send due replies and wake snoozes, until `stop` is set (or one pass with `once`).
 
     `channels` limits the channels polled (names from the config). `dispatcher` lets a
@@ -100,10 +115,12 @@ async def run_sync(desk: Desk, *, once: bool, stop: asyncio.Event, channels: lis
     `executor` (the importer's parser pool) decodes the records of adapters that offer
     `poll_undecoded`, in parallel and written in large transactions; without it each
     batch is parsed in a thread of this process and written on its own.
+    `webhooks` serves pushes while the sync runs, when `[webhooks]` is configured (not with `once`).
     """
     selected = selected_channels(desk, channels)
     runner = runner_id()
     report = SyncReport()
+    listener = await _listener(desk, selected, report) if webhooks and not once else None
     own_dispatcher = dispatcher is None and dispatch
     if own_dispatcher:
         dispatcher = Dispatcher(desk)
@@ -112,12 +129,16 @@ async def run_sync(desk: Desk, *, once: bool, stop: asyncio.Event, channels: lis
     for settings in selected:
         channel_report = report.channels.setdefault(settings.name, ChannelReport(settings.name))
         loop = _ChannelLoop(desk, settings, runner, stop, once, channel_report, backoff_base, backoff_max,
-                            executor)
+                            executor, webhook_url=_mount_url(desk, settings.name) if listener else None)
         tasks.append(asyncio.create_task(_supervised(loop.run, stop, once, f"channel {settings.name}"),
                                          name=f"sync:{settings.name}"))
     if dispatcher is not None:
         tasks.append(asyncio.create_task(_dispatch(dispatcher, stop, once, report), name="sync:outbox"))
     tasks.append(asyncio.create_task(_timers(desk, stop, once, report), name="sync:timers"))
+    if listener is not None:
+        from omnidesk.services.webhooks import serve
+
+        tasks.append(asyncio.create_task(serve(listener, stop), name="sync:webhooks"))
 
     try:
         if once:
@@ -136,6 +157,36 @@ async def run_sync(desk: Desk, *, once: bool, stop: asyncio.Event, channels: lis
         if own_dispatcher and dispatcher is not None:
             await dispatcher.close()
     return report
+
+
+def _mount_url(desk: Desk, channel: str) -> str | None:
+    hooks = desk.settings.webhooks
+    return hooks.mount_url(channel) if hooks is not None else None
+
+
+async def _listener(desk: Desk, selected: list[ChannelSettings], report: SyncReport) -> Listener | None:
+    """The started webhook listener for the selected channels that take pushes; None without [webhooks]."""
+    hooks = desk.settings.webhooks
+    if hooks is None:
+        return None
+    from omnidesk.registry import build_adapter, factory_for
+    from omnidesk.services.webhooks import Listener, Served, webhook_capable
+
+    served: dict[str, Served] = {}
+    for settings in selected:
+        if not webhook_capable(factory_for(settings.kind)):
+            continue
+        channel = await channel_store.ensure_channel(desk.db, settings.name, settings.kind, settings.address)
+        tally = report.channels.setdefault(settings.name, ChannelReport(settings.name)).tally
+        adapter = build_adapter(settings, webhook_url=hooks.mount_url(settings.name))
+        served[settings.name] = Served(channel, adapter, lambda result, tally=tally: tally(result, " pushed"))
+    listener = Listener(desk, hooks, served)
+    try:
+        await listener.start()
+    except BaseException:
+        await listener.close()
+        raise
+    return listener
 
 
 async def daemon_running(desk: Desk) -> bool:
@@ -195,7 +246,7 @@ class _ChannelLoop:
 
     def __init__(self, desk: Desk, settings: ChannelSettings, runner: str, stop: asyncio.Event, once: bool,
                  report: ChannelReport, backoff_base: float, backoff_max: float,
-                 executor: Executor | None = None) -> None:
+                 executor: Executor | None = None, webhook_url: str | None = None) -> None:
         self.desk = desk
         self.settings = settings
         self.runner = runner
@@ -205,6 +256,7 @@ class _ChannelLoop:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.executor = executor
+        self.webhook_url = webhook_url  # where the listener serves this channel, for a service to push to
         self.adapter: Adapter | None = None
         self._beat_at = -HEARTBEAT_SECONDS  # loop time of the last health write
         self._healthy: bool | None = None  # what the store says now: None unknown, True ok, False error
@@ -241,7 +293,7 @@ class _ChannelLoop:
                     if self.adapter is None:
                         from omnidesk.registry import build_adapter
 
-                        self.adapter = build_adapter(self.settings)
+                        self.adapter = build_adapter(self.settings, webhook_url=self.webhook_url)
                     await self._poll(channel)
                 except asyncio.CancelledError:
                     raise
@@ -281,12 +333,7 @@ class _ChannelLoop:
         batches = poll_undecoded(cursor) if pooled else self.adapter.poll(cursor)  # type: ignore[misc]
 
         async def written(result: IngestResult) -> None:
-            self.report.batches += 1
-            self.report.imported += result.imported
-            self.report.duplicates += result.duplicates
-            self.report.quarantined += result.quarantined
-            if result.imported:
-                log.info("channel %s: %d new message(s)", channel.name, result.imported)
+            self.report.tally(result)
             if not self.stop.is_set():
                 await self._beat(channel)
 

@@ -22,19 +22,32 @@ client). What it models, as documented at api.slack.com and seen in the recordin
   `app_id`), returns the new `ts`, and errors `channel_not_found`, `not_in_channel`,
   `no_text`, `msg_too_long`, `thread_not_found` like Slack does;
 - files: `url_private` answers only with the bot token in `Authorization`; without it
-  Slack sends its sign-in page, so the fake does too (HTTP 200, text/html).
+  Slack sends its sign-in page, so the fake does too (HTTP 200, text/html);
+- the Events API, once `subscribe(url)`d: every message posted, edited or deleted is pushed
+  to `url` as an `event_callback` (a `message` event, `message_changed`, `message_deleted`,
+  a thread parent deleted with replies as a change to its tombstone), signed with the
+  signing secret (`X-Slack-Signature: v0=HMAC-SHA256("v0:{timestamp}:{body}")`,
+  `X-Slack-Request-Timestamp`); one not answered 2xx within `timeout` is sent again with
+  `X-Slack-Retry-Num` and `X-Slack-Retry-Reason` (omnidesk/demo/fakes/pusher.py);
+  `url_verification(url)` and `post_event(...)` send one request and return the answer.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import itertools
+import json
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 from omnidesk.demo.fakes.httpfake import FakeHTTPServer, Request, Response
+from omnidesk.demo.fakes.pusher import Pusher
 
 TEAM_ID = "T0DESK001"
 BOT_USER = "U0BOT0001"
@@ -42,6 +55,7 @@ BOT_ID = "B0BOT0001"
 APP_ID = "A0APP0001"
 TOKEN = "xoxb-test-token"
 MAX_TEXT = 40_000
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 SIGN_IN_PAGE = b"<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in</body></html>"
 
 
@@ -116,6 +130,23 @@ class Channel:
         }
 
 
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """Slack's request signature: `v0=` + HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret."""
+    base = b"v0:" + str(timestamp).encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signed_headers(secret: str, body: bytes, *, timestamp: int | None = None, retry_num: int = 0,
+                   retry_reason: str = "http_timeout") -> dict[str, str]:
+    """The headers of one Events API request, as Slack sends them (retries say which and why)."""
+    when = int(time.time()) if timestamp is None else timestamp
+    headers = {"Content-Type": "application/json", "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+               "X-Slack-Request-Timestamp": str(when), "X-Slack-Signature": sign(secret, when, body)}
+    if retry_num:
+        headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+    return headers
+
+
 def _cursor(ts: str) -> str:
     return base64.b64encode(f"next_ts:{ts}".encode()).decode()
 
@@ -159,6 +190,9 @@ class FakeSlack(FakeHTTPServer):
         self._ids = itertools.count(1)
         self._last_ts = 0.0
         self.file_data: dict[str, bytes] = {}
+        self.signing_secret = SIGNING_SECRET
+        self._event_ids = itertools.count(1)
+        self.pusher: Pusher | None = None  # set by subscribe()
 
     @property
     def base_url(self) -> str:
@@ -212,6 +246,78 @@ class FakeSlack(FakeHTTPServer):
             times=times,
         )
 
+    # -- the Events API ------------------------------------------------------------------
+
+    def subscribe(self, url: str, *, retry_seconds: float = 0.2, max_attempts: int = 4,
+                  timeout: float = 3.0) -> Pusher:
+        """Push every event from now on to `url` (the app's Request URL); Slack tries 4 times in all."""
+        with self.lock:
+            if self.pusher is None:
+                self.pusher = Pusher(self._push_headers, retry_seconds=retry_seconds,
+                                     max_attempts=max_attempts, timeout=timeout)
+            self.pusher.start(url)
+            return self.pusher
+
+    def unsubscribe(self) -> None:
+        with self.lock:
+            pusher, self.pusher = self.pusher, None
+        if pusher is not None:
+            pusher.stop()
+
+    def _push_headers(self, body: bytes, attempt: int) -> dict[str, str]:
+        reason = "http_timeout"
+        if attempt and self.pusher is not None:
+            failed = [d for d in self.pusher.deliveries if d.status is None or d.status >= 300]
+            reason = "http_error" if failed and failed[-1].status else "http_timeout"
+        return signed_headers(self.signing_secret, body, retry_num=attempt, retry_reason=reason)
+
+    def event_callback(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The envelope Slack wraps an event in."""
+        n = next(self._event_ids)
+        return {
+            "token": "Jhj5dZrVaK7ZwHHjRyZWjbDl",
+            "team_id": TEAM_ID,
+            "context_team_id": TEAM_ID,
+            "api_app_id": APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{n:09d}",
+            "event_time": int(time.time()),
+            "authorizations": [{"enterprise_id": None, "team_id": TEAM_ID, "user_id": BOT_USER,
+                                "is_bot": True, "is_enterprise_install": False}],
+            "is_ext_shared_channel": False,
+            "event_context": base64.b64encode(f"4-message-{TEAM_ID}-{n}".encode()).decode(),
+        }
+
+    def _emit(self, channel: Channel, event: dict[str, Any]) -> None:
+        """Push `event` (in `channel`) to the subscriber, if there is one."""
+        if self.pusher is None:
+            return
+        kinds = {"public_channel": "channel", "private_channel": "group", "mpim": "mpim", "im": "im"}
+        event = {**event, "channel": channel.id, "channel_type": kinds[channel.kind]}
+        event.setdefault("event_ts", event["ts"])
+        payload = self.event_callback(event)
+        self.pusher.push(payload["event_id"], json.dumps(payload, ensure_ascii=False).encode())
+
+    def url_verification(self, url: str, challenge: str = "3eZbrw1aBm2rZgRNFdxV2595") -> tuple[int, bytes]:
+        """The request Slack sends when the Request URL is saved in the app's settings; (status, body)."""
+        payload = {"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "challenge": challenge, "type": "url_verification"}
+        return self.post_event(url, payload)
+
+    def post_event(self, url: str, payload: dict[str, Any] | bytes, *, timestamp: int | None = None,
+                   retry_num: int = 0, secret: str | None = None) -> tuple[int, bytes]:
+        """One signed request to `url` (a replay: give the same bytes and `timestamp`); (status, body)."""
+        body = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+        headers = signed_headers(self.signing_secret if secret is None else secret, body,
+                                 timestamp=timestamp, retry_num=retry_num)
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(request, timeout=10) as response:
+                return int(response.status), response.read()
+        except urllib.error.HTTPError as exc:
+            return int(exc.code), exc.read()
+
     # -- what customers (and agents in the Slack app) do ------------------------------
 
     def say(
@@ -226,23 +332,29 @@ class FakeSlack(FakeHTTPServer):
     ) -> str:
         """Post as `user`; `files` are (name, mimetype, bytes). Returns the new ts."""
         with self.lock:
-            message = self._new_message(channel, {"user": user.id, "text": text}, thread_ts, broadcast)
+            fields: dict[str, Any] = {"user": user.id, "text": text}
             if files:
-                message["files"] = [self._file(name, mimetype, data) for name, mimetype, data in files]
-                message["upload"] = True
+                fields["files"] = [self._file(name, mimetype, data) for name, mimetype, data in files]
+                fields["upload"] = True
+            message = self._new_message(channel, fields, thread_ts, broadcast)
             self.notify()
             return str(message["ts"])
 
     def edit(self, channel: Channel, ts: str, text: str) -> None:
         with self.lock:
             message = channel.messages[ts]
+            previous = dict(message)
             message["text"] = text
             message["edited"] = {"user": message.get("user", ""), "ts": self._next_ts()}
+            self._emit(channel, {"type": "message", "subtype": "message_changed", "hidden": True,
+                                 "ts": message["edited"]["ts"], "message": dict(message),
+                                 "previous_message": previous})
             self.notify()
 
     def delete(self, channel: Channel, ts: str) -> None:
         with self.lock:
             message = channel.messages[ts]
+            previous = dict(message)
             if message.get("reply_count"):
                 # Slack keeps a deleted parent that has replies, as a tombstone.
                 replies = len(self._replies(channel, ts)) - 1
@@ -259,11 +371,16 @@ class FakeSlack(FakeHTTPServer):
                         "reply_count": replies,
                     }
                 )
+                self._emit(channel, {"type": "message", "subtype": "message_changed", "hidden": True,
+                                     "ts": self._next_ts(), "message": dict(message),
+                                     "previous_message": previous})
             else:
                 del channel.messages[ts]
                 parent = channel.messages.get(str(message.get("thread_ts", "")))
                 if parent is not None and parent is not message:
                     parent["reply_count"] = max(0, int(parent.get("reply_count", 1)) - 1)
+                self._emit(channel, {"type": "message", "subtype": "message_deleted", "hidden": True,
+                                     "ts": self._next_ts(), "deleted_ts": ts, "previous_message": previous})
             self.notify()
 
     def join_event(self, channel: Channel, user: User) -> str:
@@ -509,6 +626,7 @@ class FakeSlack(FakeHTTPServer):
             parent["reply_users_count"] = len(users)
             parent["latest_reply"] = ts
         channel.messages[ts] = message
+        self._emit(channel, dict(message))
         return message
 
     def _file(self, name: str, mimetype: str, data: bytes) -> dict[str, Any]:

@@ -1,0 +1,200 @@
+"""The daemon's webhook listener: pushes from a service are committed, then acknowledged.
+
+    listener = Listener(desk, desk.settings.webhooks, served)   # served: the channels to route to
+    await listener.start()       # binds [webhooks] listen; UserError when it cannot
+    ...
+    await listener.close(grace)  # stops listening; requests in flight commit and answer first
+
+`POST /hooks/<channel name>[/sub/path]` goes to that channel's adapter if it has
+`webhook` (adapters/base.py): the listener builds a `WebhookRequest` (the URL is
+`[webhooks] public_url` + path + query, as the service signed it), the adapter
+verifies and translates it, the returned Batch is committed through the same
+`ingest_batch` polling uses (dedupe by references; its cursor forced to None, so
+the poll cursor stays where it is), and only then the adapter's `WebhookReply` is
+sent. Refused, logged in one line and nothing stored: an unknown path (404), another
+method (405), a body over `max_body_bytes` (413, from Content-Length before reading
+and by a capped read), `WebhookRejected` (its status). A failure to commit is a 500,
+so the service sends the push again.
+
+Each request is its own task of aiohttp's server, so a slow one (a client trickling
+its body, a user lookup at Slack) holds up no other; they meet only at the store's
+write lock, one short transaction each. A replayed request carries records and updates
+the desk already holds, so it changes nothing; no cache of seen signatures is kept,
+since it would also refuse a service's honest re-delivery of a push we failed to commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from adapters.base import Adapter, Batch, WebhookRejected, WebhookRequest
+from omnidesk.desk import Desk
+from omnidesk.errors import UserError
+from omnidesk.inbound.ingest import IngestResult, ingest_batch
+from omnidesk.model import Channel
+from omnidesk.settings import WebhookSettings
+from omnidesk.textsafe import one_line
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+MOUNT = "/hooks/"
+
+
+@dataclass(slots=True)
+class Served:
+    """A channel the listener routes to: its stored row and the adapter that reads its pushes."""
+
+    channel: Channel
+    adapter: Adapter
+    #: Called with each committed push's result (the daemon's per-channel counts).
+    on_commit: Callable[[IngestResult], None] | None = None
+
+
+class Listener:
+    """An aiohttp server on `[webhooks] listen`, routing `/hooks/<name>` to `served[name]`."""
+
+    def __init__(self, desk: Desk, settings: WebhookSettings, served: Mapping[str, Served]) -> None:
+        self.desk = desk
+        self.settings = settings
+        self.served = dict(served)
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def port(self) -> int:
+        """The port bound (the configured one; a test may configure 0 through the settings' port)."""
+        assert self._runner is not None, "listener not started"
+        for address in self._runner.addresses:
+            return int(address[1])
+        raise AssertionError("listener has no socket")
+
+    async def start(self, grace: float = 10.0) -> None:
+        """Listen; UserError naming `[webhooks] listen` when the address cannot be bound."""
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        # No access log: a URL's query can carry tokens, and refusals are logged below, once.
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=grace)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.settings.host, self.settings.port, reuse_address=True).start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise UserError(f"webhooks.listen {self.settings.host}:{self.settings.port}: cannot listen"
+                            f" ({exc.strerror or exc})") from None
+        self._runner = runner
+        log.info("webhooks: listening on %s:%d for %s", self.settings.host, self.port,
+                 ", ".join(self.served) or "no channel")
+
+    async def close(self) -> None:
+        """Stop taking connections, let requests in flight commit and answer (within the grace), close."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+        for served in self.served.values():
+            with contextlib.suppress(Exception):
+                await served.adapter.close()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
+
+        name, sub = _route(request.path)
+        served = self.served.get(name) if name else None
+        where = f"channel {name}" if served is not None else f"path {_safe(request.path)}"
+        if served is None:
+            return self._refuse(request, where, 404, "no channel takes webhooks here")
+        if request.method != "POST":
+            return self._refuse(request, where, 405, f"method {_safe(request.method)}", {"Allow": "POST"})
+        body = await _read_capped(request, self.settings.max_body_bytes)
+        if body is None:
+            return self._refuse(request, where, 413, f"body over {self.settings.max_body_bytes} bytes")
+        hook = WebhookRequest(
+            method=request.method, path=sub, url=self.settings.public_url + request.raw_path,
+            headers=_headers(request), body=body, received_at=datetime.now(UTC))
+        try:
+            batch, reply = await served.adapter.webhook(hook)  # type: ignore[attr-defined]
+        except WebhookRejected as exc:
+            return self._refuse(request, where, exc.status, str(exc))
+        except Exception as exc:  # a bug or an unreachable service: let the sender try again later
+            log.warning("webhook %s: failed, answering 500: %s: %s", where, type(exc).__name__,
+                        _safe(str(exc)))
+            return web.Response(status=500, text="not stored; send it again\n")
+        if batch is not None and (batch.records or batch.undecoded or batch.updates):
+            try:
+                result = await ingest_batch(self.desk, served.channel,
+                                            Batch(batch.decoded(), None, updates=list(batch.updates)))
+            except Exception as exc:
+                log.warning("webhook %s: commit failed, answering 500: %s: %s", where, type(exc).__name__,
+                            _safe(str(exc)))
+                return web.Response(status=500, text="not stored; send it again\n")
+            if served.on_commit is not None:
+                served.on_commit(result)
+        return web.Response(status=reply.status, body=reply.body,
+                            headers={"Content-Type": reply.content_type})
+
+    @staticmethod
+    def _refuse(request: web.Request, where: str, status: int, reason: str,
+                headers: dict[str, str] | None = None) -> web.Response:
+        from aiohttp import web
+
+        log.warning("webhook %s: refused %d from %s: %s", where, status, request.remote or "?", _safe(reason))
+        return web.Response(status=status, text=f"{status} refused\n", headers=headers)
+
+
+def _route(path: str) -> tuple[str, str]:
+    """("name", "/sub/path") of `/hooks/name/sub/path`; ("", "") for a path outside the mount."""
+    if not path.startswith(MOUNT):
+        return "", ""
+    name, slash, rest = path[len(MOUNT):].partition("/")
+    return name, slash + rest if rest else ""
+
+
+def _headers(request: web.Request) -> dict[str, str]:
+    """Header names in lower case; a header given twice is one value, joined as HTTP allows."""
+    found: dict[str, str] = {}
+    for key, value in request.headers.items():
+        key = key.lower()
+        found[key] = f"{found[key]}, {value}" if key in found else value
+    return found
+
+
+async def _read_capped(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None when it is longer than `limit` (said by Content-Length, or found reading)."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _safe(text: str, limit: int = 120) -> str:
+    """Untrusted words (a path, a reason naming a header) as one short line for the log."""
+    line = one_line(text)
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
+def webhook_capable(adapter_class: Any) -> bool:
+    """Whether channels of this adapter class take pushes (the contract's optional `webhook`)."""
+    return callable(getattr(adapter_class, "webhook", None))
+
+
+async def serve(listener: Listener, stop: asyncio.Event) -> None:
+    """Serve until `stop`, then drain (run_sync's task; the listener was started before)."""
+    try:
+        await stop.wait()
+    finally:
+        await listener.close()
