@@ -10,16 +10,24 @@ to Telegram, so it is sent only once the batch before it is committed: the next 
 after a yield carries it. A crash before that re-delivers the batch, and the core's dedupe
 absorbs it. What a long poll in `wait_for_changes` receives is kept for the next `poll`,
 not confirmed.
+
+Webhook mode (`webhook = true`): Telegram refuses getUpdates while a webhook is set, so
+the adapter never calls it; its first `poll` registers the daemon's mount URL (the core's
+`webhook_url` option) with setWebhook and the `webhook_secret`, and `webhook()` takes each
+pushed Update (checking `X-Telegram-Bot-Api-Secret-Token`) as polling would have. Telegram
+keeps an update until a push of it is answered 2xx, which the core does after the commit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from adapters.base import (
+    WEBHOOK_URL_OPTION,
     Batch,
     Capabilities,
     ConfigurationError,
@@ -30,6 +38,9 @@ from adapters.base import (
     Receipt,
     SecretResolver,
     TransientError,
+    WebhookRejected,
+    WebhookReply,
+    WebhookRequest,
     send_in_parts,
 )
 from adapters.base import split_text as split_at_boundaries
@@ -47,6 +58,8 @@ ALLOWED_UPDATES = ["message", "edited_message"]
 #: this long at most, this many times, before the reply is reported as partly sent.
 PART_WAIT_SECONDS = 10.0
 PART_ATTEMPTS = 3
+#: What Telegram takes as a webhook's secret_token: 1-256 of these characters.
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class TelegramAdapter:
@@ -64,6 +77,10 @@ class TelegramAdapter:
                default=30, minimum=1, maximum=600),
         Option("timeout_seconds", "number", "Network timeout of other requests (default 30).",
                default=30, minimum=1, maximum=3600),
+        Option("webhook", "bool", "Take updates pushed to the daemon's /hooks/<channel> instead of"
+               " getUpdates (needs [webhooks] and webhook_secret).", default=False),
+        Option("webhook_secret", "str", "The secret_token Telegram sends with each push: 1-256 of A-Z,"
+               " a-z, 0-9, _ and -.", secret=True),
     )
 
     def __init__(self, name: str, options: Mapping[str, Any], secret: SecretResolver) -> None:
@@ -79,6 +96,10 @@ class TelegramAdapter:
         self._committed: int | None = None  # the offset Telegram may be told: all before it is stored
         self._held: tuple[int | None, list[dict[str, Any]]] | None = None  # (offset, updates) of a wait
         self._file_paths: dict[str, str] = {}  # file_id -> file_path from getFile, until it expires
+        self.webhook_mode = bool(options.get("webhook", False))
+        self.webhook_url = str(options.get(WEBHOOK_URL_OPTION) or "")
+        self._webhook_secret: str | None = None
+        self._registered = False  # setWebhook done by this instance
 
     @staticmethod
     def split_text(text: str) -> list[str]:
@@ -99,7 +120,14 @@ class TelegramAdapter:
     # -- in ----------------------------------------------------------------------------------
 
     async def poll(self, cursor: str | None) -> AsyncIterator[Batch]:
-        """Batches of at most 100 updates; each is confirmed by the request after it."""
+        """Batches of at most 100 updates; each is confirmed by the request after it.
+
+        In webhook mode nothing is polled: the first call registers the webhook (when a listener
+        serves this channel; without one, as in `sync --once`, updates wait at Telegram for it).
+        """
+        if self.webhook_mode:
+            await self._register_webhook()
+            return
         offset = _offset(cursor)
         self._committed = offset
         while True:
@@ -129,12 +157,57 @@ class TelegramAdapter:
 
     async def wait_for_changes(self, timeout: float) -> None:
         """Long-poll without confirming anything new; what arrives waits for the next poll."""
+        if self.webhook_mode:  # pushes arrive through webhook(); polling has nothing to wait for
+            await asyncio.sleep(timeout)
+            return
         if self._held is not None:
             return
         offset = self._committed
         found = await self._updates(offset, wait=max(1.0, min(timeout, self.long_poll)))
         if found:
             self._held = (offset, found)
+
+    # -- pushed: webhook mode ---------------------------------------------------------------
+
+    def _secret_token(self) -> str:
+        if self._webhook_secret is None:
+            secret = self._secret("webhook_secret").strip()
+            if not _SECRET_TOKEN.fullmatch(secret):
+                raise ConfigurationError(f"channel {self.name}: webhook_secret must be 1-256 characters of"
+                                         " A-Z, a-z, 0-9, _ and - (Telegram's secret_token)")
+            self._webhook_secret = secret
+        return self._webhook_secret
+
+    async def _register_webhook(self) -> None:
+        """setWebhook to the listener's URL with the secret, once per adapter (the daemon's start)."""
+        if self._registered or not self.webhook_url:
+            return
+        await self.api().call("setWebhook", {"url": self.webhook_url, "secret_token": self._secret_token(),
+                                             "allowed_updates": ALLOWED_UPDATES})
+        self._registered = True
+
+    async def webhook(self, request: WebhookRequest) -> tuple[Batch | None, WebhookReply]:
+        """One pushed Update, its secret token checked, as the records and edits polling gives."""
+        import hmac
+        import json
+
+        if not self.webhook_mode:
+            raise WebhookRejected(404, "webhook = true is not set, so the channel takes no pushes")
+        if request.path:
+            raise WebhookRejected(404, "updates are pushed to the channel's mount, not below it")
+        given = request.headers.get("x-telegram-bot-api-secret-token", "")
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), self._secret_token().encode()):
+            raise WebhookRejected(403 if given else 401, "missing or wrong X-Telegram-Bot-Api-Secret-Token")
+        try:
+            update = json.loads(request.body)
+        except ValueError:
+            raise WebhookRejected(400, "the body is not JSON") from None
+        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+            raise WebhookRejected(400, "the body is not a Telegram Update")
+        if self._bot is None and tg.needs_bot([update]):
+            self._bot = await self.api().call("getMe")
+        records, edits = tg.translate([update], self._bot)
+        return Batch(records, None, updates=list(edits)), WebhookReply()
 
     async def fetch_attachment(self, fetch_ref: str) -> bytes:
         """The bytes of a file_id: getFile for its path, then the download (getFile again if it expired)."""
@@ -205,7 +278,18 @@ class TelegramAdapter:
             hook = await self.api().call("getWebhookInfo")
         except Exception as exc:
             return [*steps, ProbeStep("telegram webhook", "warn", f"getWebhookInfo failed: {exc}")]
-        if hook.get("url"):
+        if self.webhook_mode:
+            registered = str(hook.get("url") or "")
+            if not registered:
+                steps.append(ProbeStep("telegram webhook", "warn", "webhook mode, but no webhook is set yet:"
+                                       " `omnidesk sync` sets it when it starts"))
+            else:
+                problem = str(hook.get("last_error_message") or "")
+                pending = hook.get("pending_update_count", 0)
+                steps.append(ProbeStep("telegram webhook", "warn" if problem else "ok",
+                                       f"pushed to {registered}, {pending} pending"
+                                       + (f"; last error: {problem}" if problem else "")))
+        elif hook.get("url"):
             steps.append(ProbeStep("telegram webhook", "fail", "a webhook is set, so getUpdates is refused"
                                    " (409); delete it with deleteWebhook"))
         else:

@@ -264,6 +264,10 @@ class FakeSlack(FakeHTTPServer):
         if pusher is not None:
             pusher.stop()
 
+    def stop(self) -> None:
+        self.unsubscribe()
+        super().stop()
+
     def _push_headers(self, body: bytes, attempt: int) -> dict[str, str]:
         reason = "http_timeout"
         if attempt and self.pusher is not None:

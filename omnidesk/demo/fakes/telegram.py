@@ -21,7 +21,11 @@ What it models:
   403 when the user blocked the bot;
 - `getFile` gives a `file_path` whose download link expires (`expire_file_links()`);
   an unknown `file_id` is the recorded "wrong file_id" 400;
-- message ids count per chat; a private chat's id is the user's id; groups are negative.
+- message ids count per chat; a private chat's id is the user's id; groups are negative;
+- `setWebhook(url, secret_token, allowed_updates)`: from then on every update is POSTed to
+  `url` as JSON, in order, with `X-Telegram-Bot-Api-Secret-Token`, and kept until a push is
+  answered 2xx (retried meanwhile, omnidesk/demo/fakes/pusher.py); getWebhookInfo tells the
+  pending count and the last error; deleteWebhook stops the pushes (getUpdates works again).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from omnidesk.demo.fakes.httpfake import FakeHTTPServer, Request, Response
+from omnidesk.demo.fakes.pusher import Pusher
 
 TOKEN = "123456:TEST-telegram-token"
 BOT = {"id": 7000000001, "is_bot": True, "first_name": "Desk", "username": "desk_test_bot"}
@@ -94,6 +99,10 @@ class FakeTelegram(FakeHTTPServer):
         self._file_ids = itertools.count(1)
         self.blocked: set[int] = set()
         self.webhook_url = ""
+        self.webhook_secret = ""
+        self.webhook_allowed: list[str] = []
+        self.pusher: Pusher | None = None  # while a webhook is set
+        self.push_retry_seconds = 0.2
         self._poll_generation = 0
 
     @property
@@ -350,23 +359,72 @@ class FakeTelegram(FakeHTTPServer):
             }
 
     def _set_webhook(self, params: dict[str, Any]) -> bool:
-        self.webhook_url = str(params.get("url") or "")
-        self.notify()
+        url = str(params.get("url") or "")
+        if not url:
+            return self._delete_webhook(params)
+        secret = str(params.get("secret_token") or "")
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise BotAPIError(400, "Bad Request: secret token contains unallowed characters")
+        if not url.startswith(("http://", "https://")):
+            raise BotAPIError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        with self.lock:
+            self.webhook_url, self.webhook_secret = url, secret
+            self.webhook_allowed = _json_list(params.get("allowed_updates"))
+            if self.pusher is None:
+                self.pusher = Pusher(self._push_headers, retry_seconds=self.push_retry_seconds, in_order=True,
+                                     on_acknowledged=self._acknowledged)
+                for update in self.updates:  # what getUpdates did not confirm goes out now
+                    self._deliver(update)
+            self.pusher.start(url)
+            self.notify()
         return True
 
     def _delete_webhook(self, params: dict[str, Any]) -> bool:
         with self.lock:
             self.webhook_url = ""
+            pusher, self.pusher = self.pusher, None
             if str(params.get("drop_pending_updates", "")).lower() in ("1", "true"):
                 self.updates.clear()
+        if pusher is not None:  # outside the lock: its thread may be acknowledging under it
+            pusher.stop()
         return True
 
     def _webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {
+        info: dict[str, Any] = {
             "url": self.webhook_url,
             "has_custom_certificate": False,
             "pending_update_count": len(self.updates),
         }
+        error = self.pusher.last_error() if self.pusher is not None else ""
+        if error:
+            info |= {"last_error_date": int(time.time()), "last_error_message": error}
+        if self.webhook_allowed:
+            info["allowed_updates"] = self.webhook_allowed
+        return info
+
+    def _push_headers(self, body: bytes, attempt: int) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        if self.webhook_secret:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret
+        return headers
+
+    def _deliver(self, update: dict[str, Any]) -> None:
+        allowed = self.webhook_allowed
+        if self.pusher is not None and (not allowed or any(k in allowed for k in update if k != "update_id")):
+            self.pusher.push(str(update["update_id"]), json.dumps(update, ensure_ascii=False).encode())
+
+    def _acknowledged(self, key: str) -> None:
+        """A push answered 2xx: Telegram forgets the update, as getUpdates' offset would confirm it."""
+        with self.lock:
+            self.updates = [u for u in self.updates if str(u["update_id"]) != key]
+            self.notify()
+
+    def stop(self) -> None:
+        with self.lock:
+            pusher, self.pusher = self.pusher, None
+        if pusher is not None:
+            pusher.stop()
+        super().stop()
 
     _METHODS: ClassVar[dict[str, Any]] = {
         "getme": _get_me,
@@ -409,7 +467,9 @@ class FakeTelegram(FakeHTTPServer):
         self.messages.pop((message["chat"]["id"], message["message_id"]), None)
 
     def _push(self, content: dict[str, Any]) -> None:
-        self.updates.append({"update_id": next(self._update_ids), **content})
+        update = {"update_id": next(self._update_ids), **content}
+        self.updates.append(update)
+        self._deliver(update)
         self.notify()
 
     def _store_file(self, data: bytes) -> StoredFile:
