@@ -94,6 +94,12 @@ class Pusher:
         with self._cond:
             return len(self._queue)
 
+    @property
+    def in_flight(self) -> int:
+        """Requests sent and not answered yet."""
+        with self._cond:
+            return sum(1 for i in self._queue if i.sending)
+
     def last_error(self) -> str:
         with self._cond:
             failed = [d for d in self.deliveries if d.status is None or not 200 <= d.status < 300]
