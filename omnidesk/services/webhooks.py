@@ -17,10 +17,15 @@ and by a capped read), `WebhookRejected` (its status). A failure to commit is a 
 so the service sends the push again.
 
 Each request is its own task of aiohttp's server, so a slow one (a client trickling
-its body, a user lookup at Slack) holds up no other; they meet only at the store's
-write lock, one short transaction each. A replayed request carries records and updates
-the desk already holds, so it changes nothing; no cache of seen signatures is kept,
-since it would also refuse a service's honest re-delivery of a push we failed to commit.
+its body, a user lookup at Slack) holds up no other; they meet only at the commit. Pushes
+of one channel that arrive while its previous commit runs are committed together in the
+next transaction (group commit: one BEGIN ... COMMIT for a burst, not one per request),
+and each is answered once that transaction is done; if a shared transaction fails, each
+push is tried on its own, so one bad push cannot fail the others.
+
+A replayed request carries records and updates the desk already holds, so it changes
+nothing; no cache of seen signatures is kept, since it would also refuse a service's
+honest re-delivery of a push we failed to commit.
 """
 
 from __future__ import annotations
@@ -55,8 +60,59 @@ class Served:
 
     channel: Channel
     adapter: Adapter
-    #: Called with each committed push's result (the daemon's per-channel counts).
+    #: Called with each commit's result (the daemon's per-channel counts).
     on_commit: Callable[[IngestResult], None] | None = None
+
+
+class _Committer:
+    """Commits one channel's pushes: those that arrive while a commit runs go together in the next."""
+
+    def __init__(self, desk: Desk, served: Served) -> None:
+        self.desk = desk
+        self.served = served
+        self._waiting: list[tuple[Batch, asyncio.Future[None]]] = []
+        self.running: asyncio.Task[None] | None = None
+
+    async def commit(self, batch: Batch) -> None:
+        """Return once `batch` is committed; raise what the commit raised."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((batch, done))
+        if self.running is None or self.running.done():
+            self.running = asyncio.create_task(self._drain(), name=f"webhooks:{self.served.channel.name}")
+        await asyncio.shield(done)  # a request given up does not cancel the others' commit
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            taken, self._waiting = self._waiting, []
+            if len(taken) == 1 or not await self._together(taken):
+                for batch, done in taken:
+                    await self._one(batch, done)
+
+    async def _together(self, taken: list[tuple[Batch, asyncio.Future[None]]]) -> bool:
+        merged = Batch([r for b, _ in taken for r in b.records], None,
+                       updates=[u for b, _ in taken for u in b.updates])
+        try:
+            self._tally(await ingest_batch(self.desk, self.served.channel, merged))
+        except Exception:
+            return False
+        for _, done in taken:
+            if not done.done():
+                done.set_result(None)
+        return True
+
+    async def _one(self, batch: Batch, done: asyncio.Future[None]) -> None:
+        try:
+            self._tally(await ingest_batch(self.desk, self.served.channel, batch))
+        except Exception as exc:
+            if not done.done():
+                done.set_exception(exc)
+        else:
+            if not done.done():
+                done.set_result(None)
+
+    def _tally(self, result: IngestResult) -> None:
+        if self.served.on_commit is not None:
+            self.served.on_commit(result)
 
 
 class Listener:
@@ -66,6 +122,7 @@ class Listener:
         self.desk = desk
         self.settings = settings
         self.served = dict(served)
+        self._committers = {name: _Committer(desk, s) for name, s in self.served.items()}
         self._runner: web.AppRunner | None = None
 
     @property
@@ -100,6 +157,9 @@ class Listener:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        # A handler past the grace was cancelled; the commit it waited for still ends before the desk closes.
+        running = [c.running for c in self._committers.values() if c.running is not None]
+        await asyncio.gather(*running, return_exceptions=True)
         for served in self.served.values():
             with contextlib.suppress(Exception):
                 await served.adapter.close()
@@ -130,14 +190,11 @@ class Listener:
             return web.Response(status=500, text="not stored; send it again\n")
         if batch is not None and (batch.records or batch.undecoded or batch.updates):
             try:
-                result = await ingest_batch(self.desk, served.channel,
-                                            Batch(batch.decoded(), None, updates=list(batch.updates)))
+                await self._committers[name].commit(Batch(batch.decoded(), None, updates=list(batch.updates)))
             except Exception as exc:
                 log.warning("webhook %s: commit failed, answering 500: %s: %s", where, type(exc).__name__,
                             _safe(str(exc)))
                 return web.Response(status=500, text="not stored; send it again\n")
-            if served.on_commit is not None:
-                served.on_commit(result)
         return web.Response(status=reply.status, body=reply.body,
                             headers={"Content-Type": reply.content_type})
 

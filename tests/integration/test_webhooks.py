@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.base import Address, Batch, Capabilities, Inbound, Option, WebhookReply, WebhookRequest
+from adapters.base import Address, Batch, Capabilities, Edit, Inbound, Option, WebhookReply, WebhookRequest
 from omnidesk.demo.fakes.slack import SIGNING_SECRET, TOKEN, FakeSlack, signed_headers
 from omnidesk.registry import register, unregister
 from omnidesk.settings import ChannelSettings
@@ -246,7 +246,9 @@ class SlowHook:
         text = request.body.decode()
         record = Inbound(external_id=text, sender=Address("telegram", "5550001"), sent_at=datetime.now(UTC),
                          text=text, chat_like=True, scope="chat")
-        return Batch([record], None), WebhookReply(202, b"taken")
+        # "bad" carries an edit the store cannot take (no time): its commit fails.
+        updates = [Edit(text, text, None, "chat")] if text == "bad" else []  # type: ignore[arg-type]
+        return Batch([record], None, updates=updates), WebhookReply(202, b"taken")
 
 
 @pytest.fixture
@@ -292,3 +294,15 @@ async def test_stopping_the_daemon_drains_a_request_in_flight(tmp_path: Path, sl
         await asyncio.wait_for(d.task, 30)
         with pytest.raises(httpx.ConnectError):
             await client.post(d.url("slow"), content=b"too late")
+
+
+async def test_a_push_that_cannot_be_committed_is_a_500_and_fails_no_other(tmp_path: Path,
+                                                                           slow_kind: ChannelSettings,
+                                                                           client: httpx.AsyncClient) -> None:
+    async with daemon(tmp_path, slow_kind) as d:
+        names = [f"good {n}" for n in range(30)]
+        names.insert(15, "bad")
+        answers = await asyncio.gather(*(client.post(d.url("slow"), content=n.encode()) for n in names))
+        status = dict(zip(names, (a.status_code for a in answers), strict=True))
+        assert status.pop("bad") == 500 and set(status.values()) == {202}  # the sender tries "bad" again
+        assert sorted(await texts(d)) == sorted(status)
