@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Chat channels against their local fakes: ingest rate and send latency, per adapter.
 
-    python bench/channels.py [--messages 10000] [--replies 200] [--runs 3] [--adapters slack,telegram]
+    python bench/channels.py [--messages 10000] [--replies 200] [--webhooks 3000] [--concurrency 16]
+                             [--runs 3] [--adapters slack,telegram]
 
 For each chat adapter, with its fake (omnidesk/demo/fakes/) started in this process on loopback:
 
@@ -19,10 +20,17 @@ For each chat adapter, with its fake (omnidesk/demo/fakes/) started in this proc
    its outbox row becoming `sent`, the channel's acceptance (polled every millisecond). The fake's own
    latency is a bare keep-alive request to the same send method, timed separately;
    the difference of the medians is what dispatch adds.
+3. Webhooks (adapters that take pushes): `omnidesk sync` runs as a daemon with
+   `[webhooks]` on a free loopback port, and this process sends `--webhooks` pushes
+   the way the service does (Slack: signed Events API `message` events; Telegram:
+   Updates with the secret token), `--concurrency` at a time over keep-alive
+   connections. Each answer comes after its record is committed, so requests/s and
+   the latency percentiles are "to committed"; the stored count is checked after.
 
 Targets: each chat adapter ingests >= 2,000 messages/s end to end; dispatch adds
-< 20 ms median to the fake's own latency. Adding an adapter is one `Bench` entry in
-BENCHES: how to fill its fake, its channel options, its send request. Twilio: 1,000
+< 20 ms median to the fake's own latency; webhooks >= 500 requests/s with p99 < 50 ms.
+Adding an adapter is one `Bench` entry in BENCHES: how to fill its fake, its channel
+options, its send request (and, if it takes pushes, how they look). Twilio: 1,000
 phones on an SMS number and a WhatsApp sender, read through the Messages list in pages
 of 1,000 (the most Twilio gives), plus the delivery-status listing of our numbers.
 """
@@ -32,11 +40,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import json
 import logging
 import os
 import pstats
 import resource
 import shutil
+import signal
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -49,6 +60,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +81,9 @@ TEXTS = ("Hello, my order #{n} has not arrived yet.", "A csomagom sérülten ér
 INGEST_TARGET = 2000.0  # messages/s, end to end
 DISPATCH_TARGET_MS = 20.0  # added to the fake's own median
 TWILIO_SMS, TWILIO_WA = "+15005550006", "whatsapp:+14155238886"
+WEBHOOK_TARGET = 500.0  # requests/s, each answered after its commit
+WEBHOOK_P99_MS = 50.0
+WEBHOOK_SECRET = "bench-webhook-secret"
 
 
 @dataclass(frozen=True)
@@ -81,6 +96,9 @@ class Bench:
     options: Callable[[Any], dict[str, Any]]  # the channel's config keys, api_url at the fake
     bare_send: Callable[[Any, httpx.Client, int], None]  # one send request straight to the fake
     sent_count: Callable[[Any], int]  # how many messages the fake holds from us
+    #: Requests as the service pushes them, (body, headers) each; the options that take them. None: no pushes.
+    pushes: Callable[[Any, int], list[tuple[bytes, dict[str, str]]]] | None = None
+    push_options: dict[str, Any] | None = None
 
 
 def fill_slack(fake: fslack.FakeSlack, n: int) -> str:
@@ -155,11 +173,40 @@ def twilio_bare_send(fake: ftwilio.FakeTwilio, client: httpx.Client, i: int) -> 
     assert r.status_code == 201, r.text
 
 
+def slack_pushes(fake: fslack.FakeSlack, n: int) -> list[tuple[bytes, dict[str, str]]]:
+    """Signed `message` events by 50 people in one channel, as Slack's Events API posts them."""
+    users = [fake.add_user(f"pusher{i}") for i in range(50)]
+    channel = fake.add_channel("pushed")
+    out = []
+    for i in range(n):
+        ts = f"{1_800_000_000 + i}.{i % 1_000_000:06d}"
+        event = {"type": "message", "channel": channel.id, "user": users[i % len(users)].id, "ts": ts,
+                 "text": TEXTS[i % len(TEXTS)].format(n=i), "event_ts": ts, "channel_type": "channel"}
+        body = json.dumps(fake.event_callback(event), ensure_ascii=False).encode()
+        out.append((body, fslack.signed_headers(fake.signing_secret, body)))
+    return out
+
+
+def telegram_pushes(fake: ftelegram.FakeTelegram, n: int) -> list[tuple[bytes, dict[str, str]]]:
+    """Updates from 1,000 private chats with the secret token, as Telegram posts them to a webhook."""
+    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+    out = []
+    for i in range(n):
+        user = fake.user(7_000_000 + i % 1000, f"Ügyfél{i % 1000}")
+        chat = {"id": user["id"], "type": "private", "first_name": user["first_name"]}
+        update = {"update_id": 800_000_000 + i, "message": {"message_id": 1 + i // 1000, "from": user,
+                  "chat": chat, "date": int(time.time()), "text": TEXTS[i % len(TEXTS)].format(n=i)}}
+        out.append((json.dumps(update, ensure_ascii=False).encode(), headers))
+    return out
+
+
 BENCHES: dict[str, Bench] = {
     "slack": Bench("slack", fslack.FakeSlack, fill_slack, slack_options, slack_bare_send,
-                   lambda fake: len(fake.bot_posts())),
+                   lambda fake: len(fake.bot_posts()), slack_pushes,
+                   {"signing_secret": fslack.SIGNING_SECRET, "poll_seconds": 3600}),
     "telegram": Bench("telegram", ftelegram.FakeTelegram, fill_telegram, telegram_options, telegram_bare_send,
-                      lambda fake: len(fake.sent())),
+                      lambda fake: len(fake.sent()), telegram_pushes,
+                      {"webhook": True, "webhook_secret": WEBHOOK_SECRET}),
     "twilio": Bench("twilio", ftwilio.FakeTwilio, fill_twilio, twilio_options, twilio_bare_send,
                     lambda fake: len(fake.sent())),
 }
@@ -171,22 +218,109 @@ def children_cpu() -> float:
 
 
 def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return f'"{value}"' if isinstance(value, str) else str(value)
 
 
-def write_config(work: Path, name: str, kind: str, options: dict[str, Any]) -> Path:
+def write_config(work: Path, name: str, kind: str, options: dict[str, Any], extra: str = "") -> Path:
     config = work / "omnidesk.toml"
     keys = "".join(f"{k} = {toml_value(v)}\n" for k, v in options.items())
     config.write_text(f'[desk]\nname = "bench"\ndata_dir = "{work / "data"}"\n\n'
-                      f'[channels.{name}]\nkind = "{kind}"\n{keys}', "utf-8")
+                      f'[channels.{name}]\nkind = "{kind}"\n{keys}{extra}', "utf-8")
     return config
+
+
+def sync_env() -> dict[str, str]:
+    return {**os.environ, "OMNIDESK_FORCE_TTY": "0",
+            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def webhook_rate(bench: Bench, fake: Any, work: Path, count: int, concurrency: int) -> dict[str, Any]:
+    """`omnidesk sync` serving webhooks on a fresh desk; `count` pushes, `concurrency` at a time."""
+    assert bench.pushes is not None and bench.push_options is not None
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    options = {**bench.options(fake), **bench.push_options}
+    config = write_config(work, "chat", bench.kind, options, f'\n[webhooks]\nlisten = "127.0.0.1:{port}"\n')
+    requests = bench.pushes(fake, count + concurrency)  # the first `concurrency` warm up
+    daemon = subprocess.Popen([sys.executable, "-m", "omnidesk", "--config", str(config), "sync"],
+                              env=sync_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        times, wall, failures = asyncio.run(_push_all(f"http://127.0.0.1:{port}/hooks/chat", requests,
+                                                      concurrency))
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=60)
+    with sqlite3.connect(work / "data" / "omnidesk.db") as conn:
+        stored = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+    return {"times": times, "wall": wall, "failures": failures, "stored": stored, "sent": len(requests),
+            "stderr": err.strip()[-400:] if daemon.returncode else ""}
+
+
+async def _push_all(url: str, requests: list[tuple[bytes, dict[str, str]]],
+                    concurrency: int) -> tuple[list[float], float, list[str]]:
+    """Post every request, `concurrency` at a time; latencies of the measured ones, wall time, failures."""
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        deadline = time.monotonic() + 60
+        while True:  # until the daemon listens
+            try:
+                async with session.get(url) as answer:
+                    if answer.status == 405:
+                        break
+            except aiohttp.ClientError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.05)
+        times: list[float] = []
+        failures: list[str] = []
+
+        async def one(body: bytes, headers: dict[str, str], timed: bool) -> None:
+            started = time.perf_counter()
+            async with session.post(url, data=body, headers=headers) as answer:
+                await answer.read()
+                if answer.status != 200:
+                    failures.append(f"HTTP {answer.status}")
+            if timed:
+                times.append(time.perf_counter() - started)
+
+        async def worker(queue: list[tuple[bytes, dict[str, str]]]) -> None:
+            while queue:
+                body, headers = queue.pop()
+                await one(body, headers, True)
+
+        warm, rest = requests[:concurrency], list(reversed(requests[concurrency:]))
+        await asyncio.gather(*(one(b, h, False) for b, h in warm))
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(rest) for _ in range(concurrency)))
+        return times, time.perf_counter() - started, failures
+
+
+def report_webhooks(got: dict[str, Any], concurrency: int) -> None:
+    times = got["times"]
+    if not times:
+        print(f"  webhooks: nothing measured; {got['failures'][:1]} {got['stderr']}")
+        return
+    rate = len(times) / got["wall"]
+    p50, p99 = pct(times, 0.50), pct(times, 0.99)
+    complete = not got["failures"] and got["stored"] == got["sent"]
+    ok = rate >= WEBHOOK_TARGET and p99 < WEBHOOK_P99_MS and complete
+    print(f"  webhooks, omnidesk sync daemon: {len(times)} pushes, {concurrency} at a time, answered after"
+          f" commit in {got['wall']:.2f} s = {rate:,.0f} requests/s; p50 {p50:.1f} ms, p99 {p99:.1f} ms,"
+          f" max {max(times) * 1000:.1f} ms; {got['stored']} of {got['sent']} stored (target >="
+          f" {WEBHOOK_TARGET:,.0f}/s, p99 < {WEBHOOK_P99_MS:.0f} ms: {'meets' if ok else 'MISSES'})")
+    if got["failures"]:
+        print(f"  {len(got['failures'])} pushes refused; first: {got['failures'][0]}")
 
 
 def ingest(bench: Bench, fake: Any, work: Path, profile: bool) -> dict[str, float]:
     """`omnidesk sync --once` into a fresh desk; wall and CPU seconds, and what the database holds."""
     config = write_config(work, "chat", bench.kind, bench.options(fake))
-    env = {**os.environ, "OMNIDESK_FORCE_TTY": "0",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = sync_env()
     cmd = [sys.executable, "-m", "omnidesk", "--config", str(config), "sync", "--once", "--channel", "chat"]
     if profile:
         cmd[1:1] = ["-m", "cProfile", "-o", str(work / "sync.prof")]
@@ -284,7 +418,8 @@ def pct(values: list[float], q: float) -> float:
     return ordered[max(0, int(len(ordered) * q + 0.5) - 1)] * 1000
 
 
-def run_one(bench: Bench, messages: int, replies: int, work: Path, profile: bool) -> None:
+def run_one(bench: Bench, messages: int, replies: int, work: Path, profile: bool, webhooks: int = 0,
+            concurrency: int = 16) -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     with bench.fake() as fake:
@@ -317,12 +452,18 @@ def run_one(bench: Bench, messages: int, replies: int, work: Path, profile: bool
           f"{added:.2f} ms median (target < {DISPATCH_TARGET_MS:.0f} ms: {verdict})")
     if errors:
         print(f"  {len(errors)} not sent; first: {errors[0]}")
+    if webhooks and bench.pushes is not None:
+        with bench.fake() as fake:
+            report_webhooks(webhook_rate(bench, fake, work.with_name(work.name + "-webhooks"), webhooks,
+                                         concurrency), concurrency)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--messages", type=int, default=10_000)
     ap.add_argument("--replies", type=int, default=200)
+    ap.add_argument("--webhooks", type=int, default=3000, help="pushes per adapter that takes them (0: none)")
+    ap.add_argument("--concurrency", type=int, default=16, help="pushes in flight at a time")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--profile", action="store_true",
                     help="run the sync under cProfile and print its top functions (slows it down)")
@@ -339,8 +480,10 @@ def main() -> None:
                 at = datetime.now(UTC).strftime("%H:%M:%S UTC")
                 print(f"{name}, run {run} at {at}, {os.cpu_count()} cores, load average "
                       f"{os.getloadavg()[0]:.1f}")
-                run_one(BENCHES[name], args.messages, args.replies, Path(tmp) / name, args.profile)
+                run_one(BENCHES[name], args.messages, args.replies, Path(tmp) / name, args.profile,
+                        args.webhooks, args.concurrency)
     print(f"reproduce: python bench/channels.py --messages {args.messages} --replies {args.replies}"
+          f" --webhooks {args.webhooks} --concurrency {args.concurrency}"
           f" --runs {args.runs} --adapters {','.join(chosen)}{' --profile' if args.profile else ''}")
 
 
