@@ -246,6 +246,7 @@ def test_starter_config_is_valid_and_names_the_user(tmp_path: Path) -> None:
 def all_schema_keys() -> set[str]:
     keys = {f"desk.{k}" for k in cfg.DESK_KEYS} | {f"agents.{k}" for k in cfg.AGENT_KEYS}
     keys |= {f"views.{k}" for k in cfg.VIEW_KEYS} | {f"tui.{k}" for k in cfg.TUI_KEYS}
+    keys |= {f"webhooks.{k}" for k in cfg.WEBHOOK_KEYS}
     for kind, schema in cfg.CHANNEL_KEYS.items():
         keys |= {f"channels.{kind}.{k}" for k in schema}
     return keys
@@ -328,3 +329,38 @@ def test_both_ends_of_each_range_are_accepted(tmp_path: Path, where: str, name: 
 def test_a_number_python_cannot_read_is_one_line(tmp_path: Path) -> None:
     assert "invalid TOML" in error_for(tmp_path, "[desk]\nundo_seconds = " + "9" * 5000 + "\n")
     assert "invalid TOML" in error_for(tmp_path, "[desk]\nname = 0000-01-01\n")
+
+
+# -- [webhooks] -------------------------------------------------------------------------
+
+
+def test_webhooks_table_defaults_its_public_url_to_the_listen_address(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[webhooks]\nlisten = "[::1]:8787"\n', "utf-8")
+    hooks = cfg.load_settings(path, warn=None).webhooks
+    assert hooks is not None and (hooks.host, hooks.port) == ("::1", 8787)
+    assert hooks.public_url == "http://[::1]:8787" and hooks.max_body_bytes == 1024 * 1024
+    assert hooks.mount_url("team") == "http://[::1]:8787/hooks/team"
+    path.write_text('[webhooks]\nlisten = "0.0.0.0:80"\npublic_url = "https://desk.example.com/omni/"\n'
+                    "max_body_bytes = 4096\n", "utf-8")
+    hooks = cfg.load_settings(path, warn=None).webhooks
+    assert hooks is not None and hooks.mount_url("bot") == "https://desk.example.com/omni/hooks/bot"
+    assert hooks.max_body_bytes == 4096
+    path.write_text("[desk]\n", "utf-8")
+    assert cfg.load_settings(path, warn=None).webhooks is None  # no table: no listener
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ('listen = "127.0.0.1:8787"\nport = 1', "webhooks.port: unknown key; expected one of listen,"
+                                            " max_body_bytes, public_url"),
+    ('listen = "localhost"', 'webhooks.listen: expected "host:port"'),
+    ('listen = "h:99999"', 'webhooks.listen: expected "host:port"'),
+    ('listen = ":8787"', 'webhooks.listen: expected "host:port"'),
+    ('public_url = "https://x"', "webhooks.listen: missing required key"),
+    ('listen = "h:1"\npublic_url = "ftp://desk.example.com"', "webhooks.public_url: expected an http(s) URL"),
+    ('listen = "h:1"\npublic_url = "https://desk.example.com/?a=1"', "webhooks.public_url: expected"),
+    ('listen = "h:1"\nmax_body_bytes = 10', "webhooks.max_body_bytes: expected an integer from 1024"),
+])
+def test_a_wrong_webhooks_table_is_one_line_naming_the_key(tmp_path: Path, body: str, expected: str) -> None:
+    message = error_for(tmp_path, f"[webhooks]\n{body}\n")
+    assert expected in message and "\n" not in message
