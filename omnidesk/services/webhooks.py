@@ -125,14 +125,6 @@ class Listener:
         self._committers = {name: _Committer(desk, s) for name, s in self.served.items()}
         self._runner: web.AppRunner | None = None
 
-    @property
-    def port(self) -> int:
-        """The port bound (the configured one; a test may configure 0 through the settings' port)."""
-        assert self._runner is not None, "listener not started"
-        for address in self._runner.addresses:
-            return int(address[1])
-        raise AssertionError("listener has no socket")
-
     async def start(self, grace: float = 10.0) -> None:
         """Listen; UserError naming `[webhooks] listen` when the address cannot be bound."""
         from aiohttp import web
@@ -149,7 +141,7 @@ class Listener:
             raise UserError(f"webhooks.listen {self.settings.host}:{self.settings.port}: cannot listen"
                             f" ({exc.strerror or exc})") from None
         self._runner = runner
-        log.info("webhooks: listening on %s:%d for %s", self.settings.host, self.port,
+        log.info("webhooks: listening on %s:%d for %s", self.settings.host, self.settings.port,
                  ", ".join(self.served) or "no channel")
 
     async def close(self) -> None:

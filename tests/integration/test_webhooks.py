@@ -306,3 +306,29 @@ async def test_a_push_that_cannot_be_committed_is_a_500_and_fails_no_other(tmp_p
         status = dict(zip(names, (a.status_code for a in answers), strict=True))
         assert status.pop("bad") == 500 and set(status.values()) == {202}  # the sender tries "bad" again
         assert sorted(await texts(d)) == sorted(status)
+
+
+async def test_a_listen_address_in_use_stops_the_daemon_with_one_line(tmp_path: Path,
+                                                                      slack: FakeSlack) -> None:
+    import socket
+    from dataclasses import replace
+
+    from omnidesk.errors import UserError
+    from omnidesk.services.sync import run_sync
+    from omnidesk.settings import WebhookSettings
+    from tests.integration.sync_env import open_desk_with
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        desk = await open_desk_with(tmp_path, slack_channel(slack))
+        hooks = WebhookSettings("127.0.0.1", port, f"http://127.0.0.1:{port}")
+        desk = replace(desk, settings=replace(desk.settings, webhooks=hooks))
+        try:
+            with pytest.raises(UserError) as failed:
+                await run_sync(desk, once=False, stop=asyncio.Event(), dispatch=False, webhooks=True)
+            assert str(failed.value).startswith(f"webhooks.listen 127.0.0.1:{port}: cannot listen (")
+            assert slack.requests == []  # no channel started
+        finally:
+            await desk.db.close()
