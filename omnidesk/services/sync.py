@@ -174,11 +174,15 @@ async def _listener(desk: Desk, selected: list[ChannelSettings], report: SyncRep
 
     served: dict[str, Served] = {}
     for settings in selected:
-        if not webhook_capable(factory_for(settings.kind)):
+        try:
+            if not webhook_capable(factory_for(settings.kind)):
+                continue
+            adapter = build_adapter(settings, webhook_url=hooks.mount_url(settings.name))
+        except Exception as exc:  # the channel's own loop reports it in its health; the rest are served
+            log.warning("webhooks: not serving channel %s: %s", settings.name, describe(exc))
             continue
         channel = await channel_store.ensure_channel(desk.db, settings.name, settings.kind, settings.address)
         tally = report.channels.setdefault(settings.name, ChannelReport(settings.name)).tally
-        adapter = build_adapter(settings, webhook_url=hooks.mount_url(settings.name))
         served[settings.name] = Served(channel, adapter, lambda result, tally=tally: tally(result, " pushed"))
     listener = Listener(desk, hooks, served)
     try:

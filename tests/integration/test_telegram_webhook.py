@@ -99,3 +99,20 @@ async def test_a_webhook_secret_telegram_would_refuse_is_named(tmp_path: Path, t
 
         error = await until(failing, timeout=20)
         assert "webhook_secret must be 1-256 characters" in error and "has spaces" not in error
+
+
+async def test_doctor_connect_tells_where_updates_are_pushed(tmp_path: Path, tg: FakeTelegram) -> None:
+    from adapters.telegram.channel import TelegramAdapter
+
+    options = {"api_url": tg.api_url, "token": TOKEN, "webhook": True, "webhook_secret": SECRET}
+    adapter = TelegramAdapter("bot", options, lambda key: str(options[key]))
+    try:
+        before = {s.step: s for s in await adapter.probe()}["telegram webhook"]
+        assert before.status == "warn" and "no webhook is set yet" in before.detail
+        async with daemon(tmp_path, webhook_channel(tg)) as d:
+            await asyncio.to_thread(tg.wait_for, lambda: bool(tg.webhook_url), 20)
+            after = {s.step: s for s in await adapter.probe()}
+            assert after["telegram webhook"].status == "ok"
+            assert after["telegram webhook"].detail == f"pushed to {d.url('bot')}, 0 pending"
+    finally:
+        await adapter.close()
