@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -222,6 +223,7 @@ class SlowHook:
     capabilities = Capabilities()
     options: tuple[Option, ...] = ()
     entered: asyncio.Event | None = None
+    seen: ClassVar[list[WebhookRequest]] = []
 
     def __init__(self, name: str, options: object, secret: object) -> None:
         self.name = name
@@ -240,6 +242,7 @@ class SlowHook:
         return None
 
     async def webhook(self, request: WebhookRequest) -> tuple[Batch, WebhookReply]:
+        SlowHook.seen.append(request)
         if SlowHook.entered is not None:
             SlowHook.entered.set()
         await asyncio.sleep(float(request.headers.get("x-delay", "0")))
@@ -255,6 +258,7 @@ class SlowHook:
 def slow_kind() -> Iterator[ChannelSettings]:
     register(SlowHook.kind, SlowHook)  # type: ignore[arg-type]
     SlowHook.entered = asyncio.Event()
+    SlowHook.seen = []
     try:
         yield ChannelSettings(name="slow", kind=SlowHook.kind)
     finally:
@@ -332,3 +336,17 @@ async def test_a_listen_address_in_use_stops_the_daemon_with_one_line(tmp_path: 
             assert slack.requests == []  # no channel started
         finally:
             await desk.db.close()
+
+
+async def test_the_adapter_gets_the_url_as_signed_the_sub_path_and_lower_case_headers(
+        tmp_path: Path, slow_kind: ChannelSettings, client: httpx.AsyncClient) -> None:
+    async with daemon(tmp_path, slow_kind) as d:
+        answer = await client.post(d.url("slow") + "/status?MessageSid=SM1&To=%2B3630",
+                                   content="Ünnep 节日".encode(), headers={"X-Twilio-Signature": "abc=",
+                                                                          "X-Extra": "1"})
+        assert answer.status_code == 202
+    (seen,) = SlowHook.seen
+    assert seen.method == "POST" and seen.path == "/status"
+    assert seen.url == f"{d.base}/hooks/slow/status?MessageSid=SM1&To=%2B3630"
+    assert seen.headers["x-twilio-signature"] == "abc=" and seen.headers["x-extra"] == "1"
+    assert seen.body == "Ünnep 节日".encode()
