@@ -46,7 +46,6 @@ from omnidesk.timeutil import now_ms
 
 if TYPE_CHECKING:
     from omnidesk.inbound.ingest import IngestResult
-    from omnidesk.services.webhooks import Listener
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +119,14 @@ async def run_sync(desk: Desk, *, once: bool, stop: asyncio.Event, channels: lis
     selected = selected_channels(desk, channels)
     runner = runner_id()
     report = SyncReport()
-    listener = await _listener(desk, selected, report) if webhooks and not once else None
+    listener = None
+    if webhooks and not once:
+        from omnidesk.services.webhooks import open_listener
+
+        def pushed(name: str, result: IngestResult) -> None:
+            report.channels.setdefault(name, ChannelReport(name)).tally(result, " pushed")
+
+        listener = await open_listener(desk, selected, pushed)
     own_dispatcher = dispatcher is None and dispatch
     if own_dispatcher:
         dispatcher = Dispatcher(desk)
@@ -129,7 +135,7 @@ async def run_sync(desk: Desk, *, once: bool, stop: asyncio.Event, channels: lis
     for settings in selected:
         channel_report = report.channels.setdefault(settings.name, ChannelReport(settings.name))
         loop = _ChannelLoop(desk, settings, runner, stop, once, channel_report, backoff_base, backoff_max,
-                            executor, webhook_url=_mount_url(desk, settings.name) if listener else None)
+                            executor, webhook_url=listener.mount_url(settings.name) if listener else None)
         tasks.append(asyncio.create_task(_supervised(loop.run, stop, once, f"channel {settings.name}"),
                                          name=f"sync:{settings.name}"))
     if dispatcher is not None:
@@ -157,40 +163,6 @@ async def run_sync(desk: Desk, *, once: bool, stop: asyncio.Event, channels: lis
         if own_dispatcher and dispatcher is not None:
             await dispatcher.close()
     return report
-
-
-def _mount_url(desk: Desk, channel: str) -> str | None:
-    hooks = desk.settings.webhooks
-    return hooks.mount_url(channel) if hooks is not None else None
-
-
-async def _listener(desk: Desk, selected: list[ChannelSettings], report: SyncReport) -> Listener | None:
-    """The started webhook listener for the selected channels that take pushes; None without [webhooks]."""
-    hooks = desk.settings.webhooks
-    if hooks is None:
-        return None
-    from omnidesk.registry import build_adapter, factory_for
-    from omnidesk.services.webhooks import Listener, Served, webhook_capable
-
-    served: dict[str, Served] = {}
-    for settings in selected:
-        try:
-            if not webhook_capable(factory_for(settings.kind)):
-                continue
-            adapter = build_adapter(settings, webhook_url=hooks.mount_url(settings.name))
-        except Exception as exc:  # the channel's own loop reports it in its health; the rest are served
-            log.warning("webhooks: not serving channel %s: %s", settings.name, describe(exc))
-            continue
-        channel = await channel_store.ensure_channel(desk.db, settings.name, settings.kind, settings.address)
-        tally = report.channels.setdefault(settings.name, ChannelReport(settings.name)).tally
-        served[settings.name] = Served(channel, adapter, lambda result, tally=tally: tally(result, " pushed"))
-    listener = Listener(desk, hooks, served)
-    try:
-        await listener.start()
-    except BaseException:
-        await listener.close()
-        raise
-    return listener
 
 
 async def daemon_running(desk: Desk) -> bool:

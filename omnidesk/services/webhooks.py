@@ -1,9 +1,8 @@
 """The daemon's webhook listener: pushes from a service are committed, then acknowledged.
 
-    listener = Listener(desk, desk.settings.webhooks, served)   # served: the channels to route to
-    await listener.start()       # binds [webhooks] listen; UserError when it cannot
+    listener = await open_listener(desk, selected_channels, on_commit)  # None without [webhooks]
     ...
-    await listener.close(grace)  # stops listening; requests in flight commit and answer first
+    await listener.close()       # stops listening; requests in flight commit and answer first (grace)
 
 `POST /hooks/<channel name>[/sub/path]` goes to that channel's adapter if it has
 `webhook` (adapters/base.py): the listener builds a `WebhookRequest` (the URL is
@@ -36,6 +35,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from adapters.base import Adapter, Batch, WebhookRejected, WebhookRequest
@@ -43,7 +43,7 @@ from omnidesk.desk import Desk
 from omnidesk.errors import UserError
 from omnidesk.inbound.ingest import IngestResult, ingest_batch
 from omnidesk.model import Channel
-from omnidesk.settings import WebhookSettings
+from omnidesk.settings import ChannelSettings, WebhookSettings
 from omnidesk.textsafe import one_line
 
 if TYPE_CHECKING:
@@ -124,6 +124,10 @@ class Listener:
         self.served = dict(served)
         self._committers = {name: _Committer(desk, s) for name, s in self.served.items()}
         self._runner: web.AppRunner | None = None
+
+    def mount_url(self, channel: str) -> str | None:
+        """The public URL `channel` is served at; None when the listener does not serve it."""
+        return self.settings.mount_url(channel) if channel in self.served else None
 
     async def start(self, grace: float = 10.0) -> None:
         """Listen; UserError naming `[webhooks] listen` when the address cannot be bound."""
@@ -239,6 +243,40 @@ def _safe(text: str, limit: int = 120) -> str:
 def webhook_capable(adapter_class: Any) -> bool:
     """Whether channels of this adapter class take pushes (the contract's optional `webhook`)."""
     return callable(getattr(adapter_class, "webhook", None))
+
+
+async def open_listener(desk: Desk, selected: list[ChannelSettings],
+                        on_commit: Callable[[str, IngestResult], None]) -> Listener | None:
+    """The started listener for the `selected` channels that take pushes; None without [webhooks].
+
+    `on_commit(channel name, result)` is told of every commit. A channel whose adapter cannot be
+    built is left out (its own poll loop reports why); an address that cannot be bound is a UserError.
+    """
+    hooks = desk.settings.webhooks
+    if hooks is None:
+        return None
+    from omnidesk.registry import build_adapter, factory_for
+    from omnidesk.store.channels import ensure_channel
+
+    served: dict[str, Served] = {}
+    for settings in selected:
+        try:
+            if not webhook_capable(factory_for(settings.kind)):
+                continue
+            adapter = build_adapter(settings, webhook_url=hooks.mount_url(settings.name))
+        except Exception as exc:
+            log.warning("webhooks: not serving channel %s: %s: %s", settings.name, type(exc).__name__,
+                        _safe(str(exc)))
+            continue
+        channel = await ensure_channel(desk.db, settings.name, settings.kind, settings.address)
+        served[settings.name] = Served(channel, adapter, partial(on_commit, settings.name))
+    listener = Listener(desk, hooks, served)
+    try:
+        await listener.start()
+    except BaseException:
+        await listener.close()
+        raise
+    return listener
 
 
 async def serve(listener: Listener, stop: asyncio.Event) -> None:
