@@ -151,3 +151,18 @@ async def test_kill_9_mid_batch_and_mid_push_then_a_restart_loses_and_doubles_no
                 proc.kill()
                 proc.wait()
             await desk.db.close()
+
+
+async def test_sync_whose_listen_port_is_taken_says_so_in_one_line_and_exits_1(tmp_path: Path) -> None:
+    import socket
+
+    with FakeSlack() as slack, FakeTelegram() as tg, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config = _config(tmp_path, slack, tg, taken.getsockname()[1])
+        done = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "omnidesk", "--config", str(config), "sync"], cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if "webhooks.listen" in line]
+    assert len(lines) == 1 and "cannot listen" in lines[0] and "Traceback" not in done.stderr
