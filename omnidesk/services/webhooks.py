@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -142,8 +143,9 @@ class Listener:
             await web.TCPSite(runner, self.settings.host, self.settings.port, reuse_address=True).start()
         except OSError as exc:
             await runner.cleanup()
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise UserError(f"webhooks.listen {self.settings.host}:{self.settings.port}: cannot listen"
-                            f" ({exc.strerror or exc})") from None
+                            f" ({reason})") from None
         self._runner = runner
         log.info("webhooks: listening on %s:%d for %s", self.settings.host, self.settings.port,
                  ", ".join(self.served) or "no channel")
