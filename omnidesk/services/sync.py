@@ -126,7 +126,8 @@ async def run_sync(desk: Desk, *, once: bool, stop: asyncio.Event, channels: lis
         def pushed(name: str, result: IngestResult) -> None:
             report.channels.setdefault(name, ChannelReport(name)).tally(result, " pushed")
 
-        listener = await open_listener(desk, selected, pushed)
+        # Drained within the daemon's own grace, so the adapters are closed before it cancels anything.
+        listener = await open_listener(desk, selected, pushed, grace=grace * 0.8)
     own_dispatcher = dispatcher is None and dispatch
     if own_dispatcher:
         dispatcher = Dispatcher(desk)

@@ -248,10 +248,12 @@ def webhook_capable(adapter_class: Any) -> bool:
 
 
 async def open_listener(desk: Desk, selected: list[ChannelSettings],
-                        on_commit: Callable[[str, IngestResult], None]) -> Listener | None:
+                        on_commit: Callable[[str, IngestResult], None],
+                        grace: float = 10.0) -> Listener | None:
     """The started listener for the `selected` channels that take pushes; None without [webhooks].
 
-    `on_commit(channel name, result)` is told of every commit. A channel whose adapter cannot be
+    `on_commit(channel name, result)` is told of every commit; `grace` is how long `close` lets
+    requests in flight finish. A channel whose adapter cannot be
     built is left out (its own poll loop reports why); an address that cannot be bound is a UserError.
     """
     hooks = desk.settings.webhooks
@@ -274,7 +276,7 @@ async def open_listener(desk: Desk, selected: list[ChannelSettings],
         served[settings.name] = Served(channel, adapter, partial(on_commit, settings.name))
     listener = Listener(desk, hooks, served)
     try:
-        await listener.start()
+        await listener.start(grace)
     except BaseException:
         await listener.close()
         raise
