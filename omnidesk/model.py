@@ -182,6 +182,35 @@ class Event:
 
 
 @dataclass(slots=True)
+class TimelineEntry:
+    """One line of a customer's whole story: a message, note, call or event of any conversation.
+
+    `switched` is true when this entry's channel differs from the channel of the entry
+    with a channel before it (`switched_from`): the customer moved, say, from mail to Telegram.
+    """
+
+    key: str  # keyset token of this entry: (time, kind, id)
+    kind: Literal["message", "note", "call", "event"]
+    at: int
+    conversation_id: int | None
+    channel_name: str | None
+    channel_kind: str | None
+    message: Message | None = None
+    event: Event | None = None
+    switched: bool = False
+    switched_from: str | None = None  # the previous channel's name
+
+
+@dataclass(slots=True)
+class TimelinePage:
+    """Entries oldest first; `older`/`newer` are tokens for the next pages (None: nothing there)."""
+
+    entries: tuple[TimelineEntry, ...]
+    older: str | None
+    newer: str | None
+
+
+@dataclass(slots=True)
 class Conversation:
     """A conversation with its whole timeline, for `show` and the TUI."""
 

@@ -11,7 +11,16 @@ from dataclasses import dataclass
 
 from omnidesk.desk import Desk
 from omnidesk.errors import NotFound, UserError
-from omnidesk.model import Agent, Channel, Conversation, ConversationSummary, Customer, OutboxItem, SearchHit
+from omnidesk.model import (
+    Agent,
+    Channel,
+    Conversation,
+    ConversationSummary,
+    Customer,
+    OutboxItem,
+    SearchHit,
+    TimelinePage,
+)
 
 
 @dataclass(slots=True)
@@ -119,6 +128,25 @@ async def customer_conversations(desk: Desk, customer_id: int) -> list[Conversat
     await get_customer(desk, customer_id)
     ids = await store_reads.customer_conversation_ids(desk.db, customer_id)
     return await store_reads.summaries(desk.db, ids, desk.agent.id if desk.agent is not None else None)
+
+
+async def customer_timeline(desk: Desk, customer_id: int, *, limit: int = 50, before: str | None = None,
+                            after: str | None = None) -> TimelinePage:
+    """One page of the customer's whole story (every message, note, call and event of all their
+    conversations and channels), oldest first: the newest `limit` entries, or those before or
+    after a page's `older`/`newer` token (`TIMELINE_START` as `after`: from the very first)."""
+    from omnidesk.store import customer_timeline as store_timeline
+
+    await get_customer(desk, customer_id)
+    keys = [None if t is None else store_timeline.parse_key(t) for t in (before, after)]
+    for token, key in zip((before, after), keys, strict=True):
+        if token is not None and key is None:
+            raise UserError(f"not a timeline page token: {token!r}")
+    return await store_timeline.page(desk.db, customer_id, limit=limit, before=keys[0], after=keys[1])
+
+
+#: Pass as `after` to read a customer's timeline from its first entry.
+TIMELINE_START = "-9223372036854775808:0:0"
 
 
 async def list_agents(desk: Desk) -> list[Agent]:
