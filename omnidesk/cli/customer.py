@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
@@ -49,14 +50,31 @@ def list_command(
     run(main())
 
 
+TIMELINE_COLUMNS = (
+    Column("at", "When", "time"),
+    Column("conversation_id", "Conv", "id"),
+    Column("channel", "Channel", "str"),
+    Column("author", "Who", "text", max_width=24),
+    Column("text", "What", "text"),
+)
+
+
 @customer_app.command("show")
 def show_command(
     ctx: typer.Context,
     cid: int = typer.Argument(..., metavar="ID", parser=id_parser("customer")),
+    timeline: bool = typer.Option(False, "--timeline", help="The customer's whole story: every message, "
+                                  "note, call and event of all their conversations, newest last."),
+    limit: int = limit_option("With --timeline: the newest this many entries."),
+    all_: bool = typer.Option(False, "--all", help="With --timeline: every entry (ignores --limit)."),
     json_flag: bool = JSON_OPTION,
     fmt: str | None = FORMAT_OPTION,
 ) -> None:
-    """Show a customer: identities on every channel and their conversations."""
+    """Show a customer: identities on every channel and their conversations (or --timeline).
+
+    With --timeline, --format tsv|csv|nl give one row per entry and --json the customer
+    with a `timeline` list.
+    """
 
     async def main() -> None:
         from omnidesk.cli import records
@@ -65,16 +83,22 @@ def show_command(
         from omnidesk.conversations import reads
 
         chosen = choose_format(fmt, json_flag)
+        more = False
         async with desk_session(ctx) as desk:
             customer = await reads.get_customer(desk, cid)
-            conversations = await reads.customer_conversations(desk, cid)
-        convs = [records.conversation_summary(s) for s in conversations]
-        if chosen in ("json", "nl"):
-            obj = records.customer(customer) | {"conversations": convs}
+            if timeline:
+                rows, more = await _timeline_rows(desk, cid, None if all_ else limit)
+            else:
+                summaries = await reads.customer_conversations(desk, cid)
+                rows = [records.conversation_summary(s) for s in summaries]
+        key, fields = ("timeline", records.TIMELINE_FIELDS) if timeline else (
+            "conversations", records.CONVERSATION_FIELDS)
+        if chosen == "json" or (chosen == "nl" and not timeline):
+            obj = records.customer(customer) | {key: rows}
             sys.stdout.write(render_json(obj) if chosen == "json" else render_nl([obj]))
             return
-        if chosen in ("tsv", "csv"):
-            emit(convs, chosen, fields=records.CONVERSATION_FIELDS, columns=())
+        if chosen in ("tsv", "csv", "nl"):
+            emit(rows, chosen, fields=fields, columns=())
             return
         from rich.console import Console
         from rich.text import Text
@@ -100,10 +124,47 @@ def show_command(
             console.print(Text("  " + " · ".join(facts)), style="dim")
         if customer.notes:
             console.print(Text(one_line(customer.notes)), style="italic")
-        emit(convs, "table", fields=records.CONVERSATION_FIELDS, columns=LIST_COLUMNS,
-             empty="No conversations.")
+        if not timeline:
+            emit(rows, "table", fields=fields, columns=LIST_COLUMNS, empty="No conversations.")
+            return
+        emit(_with_switches(rows), "table", fields=fields, columns=TIMELINE_COLUMNS, empty="Nothing yet.")
+        if more:
+            sys.stderr.write(f"Showing the newest {len(rows)}; use --limit N or --all for more.\n")
 
     run(main())
+
+
+async def _timeline_rows(desk: Any, cid: int, limit: int | None) -> tuple[list[dict[str, Any]], bool]:
+    """The newest `limit` entries (all for None) as records, oldest first; and whether older ones exist."""
+    from omnidesk.cli import records
+    from omnidesk.conversations import reads
+    from omnidesk.conversations.eventtext import channel_names, describe
+
+    entries: list[Any] = []
+    before: str | None = None
+    while True:
+        want = 500 if limit is None else min(limit - len(entries), 500)
+        page = await reads.customer_timeline(desk, cid, limit=want, before=before)
+        entries[:0] = page.entries
+        before = page.older
+        if before is None or (limit is not None and len(entries) >= limit):
+            break
+    channels = channel_names(e.message for e in entries if e.message is not None)
+    rows = [records.timeline_entry(e, describe(e.event, channels=channels) if e.event is not None else "")
+            for e in entries]
+    return rows, before is not None
+
+
+def _with_switches(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Table rows with a `→ now on Telegram (tg), was support` line where the customer moved."""
+    from omnidesk.conversations.eventtext import switch_line
+
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        if row["switched"]:
+            out.append({"text": switch_line(row["channel"], row["channel_kind"], row["switched_from"])})
+        out.append(row | {"text": (row["text"] or "").strip().split("\n", 1)[0]})
+    return out
 
 
 @customer_app.command("merge")

@@ -19,6 +19,7 @@ from omnidesk.model import (
     Message,
     OutboxItem,
     SearchHit,
+    TimelineEntry,
 )
 from omnidesk.timeutil import iso
 
@@ -110,6 +111,45 @@ def event(e: Event) -> dict[str, Any]:
         "after": e.after,
         "created_at": iso(e.created_at),
     }
+
+
+TIMELINE_FIELDS = (
+    "key", "kind", "at", "conversation_id", "channel", "channel_kind", "switched", "switched_from",
+    "author", "text", "event_kind",
+)
+
+
+def timeline_entry(e: TimelineEntry, sentence: str = "") -> dict[str, Any]:
+    """One entry of a customer's timeline; `sentence` words an event (eventtext.describe).
+
+    Machine formats get the message's text or the event's sentence in `text`; json/nl also
+    the whole `message` or `event` object.
+    """
+    m = e.message
+    if m is not None:
+        author = m.author_agent or m.author_name or m.author_address
+        text = m.display_text
+    else:
+        author = e.event.agent if e.event is not None else None
+        text = sentence
+    row: dict[str, Any] = {
+        "key": e.key,
+        "kind": e.kind,
+        "at": iso(e.at),
+        "conversation_id": e.conversation_id,
+        "channel": e.channel_name,
+        "channel_kind": e.channel_kind,
+        "switched": e.switched,
+        "switched_from": e.switched_from,
+        "author": author,
+        "text": text,
+        "event_kind": e.event.kind if e.event is not None else None,
+    }
+    if m is not None:
+        row["message"] = message(m)
+    elif e.event is not None:
+        row["event"] = event(e.event)
+    return row
 
 
 def identity_list(c: Customer) -> list[dict[str, Any]]:

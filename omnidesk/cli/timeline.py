@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omnidesk.conversations.eventtext import channel_names, copied, describe, message_marks
+from omnidesk.conversations.eventtext import MESSAGE_EVENTS, channel_names, copied, describe, message_marks
 from omnidesk.model import Conversation, Event, Message
 from omnidesk.textsafe import clean, one_line
 from omnidesk.timeutil import from_ms, iso
@@ -22,10 +22,6 @@ def _entries(conv: Conversation) -> list[tuple[int, int, Message | Event]]:
     items += [(e.created_at, 1, e) for e in conv.events if e.kind not in MESSAGE_EVENTS]
     items.sort(key=lambda t: (t[0], t[1], t[2].id))
     return items
-
-
-#: Events whose message is already in the timeline: showing both would say it twice.
-MESSAGE_EVENTS = frozenset({"note", "call_logged", "reply_queued"})
 
 
 def event_text(e: Event, channels: dict[int, str] | None = None) -> str:

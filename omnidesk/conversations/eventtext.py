@@ -224,6 +224,13 @@ _CHANNEL_WORDS = {"email": "email", "phone": "the phone", "slack": "Slack", "tel
                   "mastodon": "Mastodon"}
 
 
+def switch_line(channel_name: str | None, channel_kind: str | None, was: str | None) -> str:
+    """The separator a customer's timeline shows where they moved: `→ now on Telegram (tg), was support`."""
+    word = _CHANNEL_WORDS.get(str(channel_kind), _v(channel_kind or "another channel"))
+    line = f"→ now on {word}" + (f" ({_v(channel_name)})" if channel_name else "")
+    return line + (f", was {_v(was)}" if was else "")
+
+
 def _identity(kind: object, address: object) -> str:
     return f"{_IDENTITY_WORDS.get(str(kind), f'{_v(kind)} identity')} {_v(address)}"
 
@@ -283,6 +290,9 @@ _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
     "identity_linked": _identity_linked,
     "identity_added": _identity_added,
 }
+
+#: Events whose message is already in a timeline: showing both would say it twice.
+MESSAGE_EVENTS = frozenset({"note", "call_logged", "reply_queued"})
 
 #: Every kind with its own sentence (tests check each one is worded).
 KNOWN_KINDS = frozenset(_WORDING)

@@ -135,6 +135,7 @@ async def customer_timeline(desk: Desk, customer_id: int, *, limit: int = 50, be
     """One page of the customer's whole story (every message, note, call and event of all their
     conversations and channels), oldest first: the newest `limit` entries, or those before or
     after a page's `older`/`newer` token (`TIMELINE_START` as `after`: from the very first)."""
+    from omnidesk.conversations.eventtext import MESSAGE_EVENTS
     from omnidesk.store import customer_timeline as store_timeline
 
     await get_customer(desk, customer_id)
@@ -142,11 +143,12 @@ async def customer_timeline(desk: Desk, customer_id: int, *, limit: int = 50, be
     for token, key in zip((before, after), keys, strict=True):
         if token is not None and key is None:
             raise UserError(f"not a timeline page token: {token!r}")
-    return await store_timeline.page(desk.db, customer_id, limit=limit, before=keys[0], after=keys[1])
+    return await store_timeline.page(desk.db, customer_id, limit=limit, before=keys[0], after=keys[1],
+                                    hidden=tuple(sorted(MESSAGE_EVENTS)))
 
 
 #: Pass as `after` to read a customer's timeline from its first entry.
-TIMELINE_START = "-9223372036854775808:0:0"
+TIMELINE_START = "-9223372036854775808:0:0"  # store.customer_timeline.START
 
 
 async def list_agents(desk: Desk) -> list[Agent]:

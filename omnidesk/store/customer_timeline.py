@@ -1,11 +1,12 @@
 """SQL of a customer's whole story: every message, note, call and event of all their conversations.
 
-Entries are ordered by the key (time, kind, id), kind 0 for events and 1 for messages
-(so "conversation started" or "continued via tg" comes before the message it is about),
+Entries are ordered by the key (time, kind, id), kind 0 for messages and 1 for events
+(on a tie the event follows the message that caused it, as in a conversation's timeline),
 and read in keyset pages: each branch of the union walks its own index from the key
 (`messages_conversation` per conversation, `events_conversation`, `events_customer`),
-so a page never reads the customer's other rows, let alone all messages. A page is the
-keys first, then the rows of just those ids.
+so a page never reads the customer's other rows, let alone all messages (`INDEXED BY`
+keeps it so: on a small, analysed desk the planner would rather scan events). A page is
+the keys first, then the rows of just those ids.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
     from omnidesk.store.db import Database
 
-EVENT, MESSAGE = 0, 1
+MESSAGE, EVENT = 0, 1
 _MIN, _MAX = -(2**63), 2**63 - 1
 
 
@@ -35,7 +36,7 @@ class Key(NamedTuple):
 
 
 #: Before every entry: `after=START` pages from the beginning.
-START = Key(_MIN, EVENT, 0).token()
+START = Key(_MIN, MESSAGE, 0).token()
 
 
 def parse_key(token: str) -> Key | None:
@@ -66,23 +67,25 @@ def _beyond(kind: int, at: str, ident: str, older: bool) -> str:
             f" ELSE ({kind} {lt} :kind OR {at} {lt} :at) END")
 
 
-def _keys_sql(older: bool) -> str:
+def _keys_sql(older: bool, hidden: int) -> str:
     order = "DESC" if older else "ASC"
     m = _beyond(MESSAGE, "m.sent_at", "m.id", older)
     e = _beyond(EVENT, "e.created_at", "e.id", older)
+    if hidden:
+        e += f" AND e.kind NOT IN ({','.join(f':h{i}' for i in range(hidden))})"
     return (
-        f"SELECT {MESSAGE} AS kind, m.id, m.sent_at AS at FROM messages m"
+        f"SELECT {MESSAGE} AS kind, m.id, m.sent_at AS at FROM messages m INDEXED BY messages_conversation"
         f" WHERE m.conversation_id IN ({_CONVERSATIONS}) AND {m}"
-        f" UNION ALL SELECT {EVENT}, e.id, e.created_at FROM events e"
+        f" UNION ALL SELECT {EVENT}, e.id, e.created_at FROM events e INDEXED BY events_conversation"
         f" WHERE e.conversation_id IN ({_CONVERSATIONS}) AND {e}"
-        f" UNION ALL SELECT {EVENT}, e.id, e.created_at FROM events e"
+        f" UNION ALL SELECT {EVENT}, e.id, e.created_at FROM events e INDEXED BY events_customer"
         f" WHERE e.customer_id = :customer AND e.conversation_id IS NULL AND {e}"
         f" ORDER BY at {order}, kind {order}, id {order} LIMIT :limit"
     )
 
 
 _PREVIOUS_CHANNEL_SQL = (
-    "SELECT ch.name FROM messages m JOIN channels ch ON ch.id = m.channel_id"
+    "SELECT ch.name FROM messages m INDEXED BY messages_conversation JOIN channels ch ON ch.id = m.channel_id"
     f" WHERE m.conversation_id IN ({_CONVERSATIONS}) AND m.channel_id IS NOT NULL"
     f" AND {_beyond(MESSAGE, 'm.sent_at', 'm.id', True)}"
     " ORDER BY m.sent_at DESC, m.id DESC LIMIT 1"
@@ -98,16 +101,20 @@ _EVENTS_SQL = (
 )
 
 
-def _params(customer_id: int, key: Key, limit: int) -> dict[str, int]:
-    return {"customer": customer_id, "at": key.at, "kind": key.kind, "id": key.id, "limit": limit}
+def _params(customer_id: int, key: Key, limit: int, hidden: Sequence[str] = ()) -> dict[str, object]:
+    return {"customer": customer_id, "at": key.at, "kind": key.kind, "id": key.id, "limit": limit,
+            **{f"h{i}": kind for i, kind in enumerate(hidden)}}
 
 
 async def page(db: Database, customer_id: int, *, limit: int, before: Key | None = None,
-               after: Key | None = None) -> TimelinePage:
-    """Up to `limit` entries, oldest first: the newest ones, or those before/after a key."""
+               after: Key | None = None, hidden: Sequence[str] = ()) -> TimelinePage:
+    """Up to `limit` entries, oldest first: the newest ones, or those before/after a key.
+
+    Events of the `hidden` kinds are left out (those whose message is an entry already).
+    """
     older = after is None
-    key = after if after is not None else before if before is not None else Key(_MAX, MESSAGE, _MAX)
-    rows = await db.fetchall(_keys_sql(older), _params(customer_id, key, limit + 1))
+    key = after if after is not None else before if before is not None else Key(_MAX, EVENT, _MAX)
+    rows = await db.fetchall(_keys_sql(older, len(hidden)), _params(customer_id, key, limit + 1, hidden))
     more = len(rows) > limit
     keys = [Key(r["at"], r["kind"], r["id"]) for r in rows[:limit]]
     if older:
@@ -164,6 +171,7 @@ def _entry(key: Key, messages: dict[int, Message], events: dict[int, Event]) -> 
 
 def plan(conn: sqlite3.Connection, customer_id: int, older: bool = True) -> list[str]:
     """EXPLAIN QUERY PLAN of a page query (the details column), for tests and the bench."""
-    key = Key(_MAX, MESSAGE, _MAX) if older else Key(_MIN, EVENT, 0)
-    rows = conn.execute("EXPLAIN QUERY PLAN " + _keys_sql(older), _params(customer_id, key, 50)).fetchall()
+    key = Key(_MAX, EVENT, _MAX) if older else Key(_MIN, MESSAGE, 0)
+    sql, params = _keys_sql(older, 1), _params(customer_id, key, 50, ("note",))
+    rows = conn.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
     return [r[3] for r in rows]

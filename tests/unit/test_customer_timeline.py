@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from omnidesk.conversations import reads
+from omnidesk.conversations.eventtext import switch_line
 from omnidesk.desk import Desk
 from omnidesk.errors import NotFound, UserError
 from omnidesk.services import services
@@ -65,6 +66,7 @@ async def test_email_telegram_and_slack_are_one_story_with_the_switches_marked(d
     assert [(m.switched, m.switched_from) for m in messages] == [
         (False, None), (False, None), (True, "support"), (False, None), (True, "tg")]
     assert {e.conversation_id for e in page.entries} == set(convs.values())  # never Zed's
+    assert switch_line("tg", "telegram", "support") == "→ now on Telegram (tg), was support"
     note = next(e for e in page.entries if e.kind == "note")
     assert note.conversation_id == convs["tg"] and note.channel_name is None and not note.switched
     times = [(e.at, e.key) for e in page.entries]
@@ -87,8 +89,10 @@ async def test_a_call_and_customer_events_are_entries(desk: Desk) -> None:
                                      phone="+36301234567")
     cid = (await reads.get_conversation(desk, result.conversation_ids[0])).customer.id
     entries = (await reads.customer_timeline(desk, cid)).entries
-    assert "call" in [e.kind for e in entries]
-    assert any(e.kind == "event" and e.event.kind == "call_logged" for e in entries)
+    call = next(e for e in entries if e.kind == "call")
+    assert call.message.text == "visszahívás" and call.channel_kind == "phone"
+    # the call's own event would say it twice: the entry is the call
+    assert not any(e.kind == "event" and e.event.kind == "call_logged" for e in entries)
 
 
 @pytest.mark.parametrize("limit", [1, 2, 3, 7])
