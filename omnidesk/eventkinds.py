@@ -44,6 +44,8 @@ class EventKind:
     CUSTOMER_UNMERGED = "customer_unmerged"
     CUSTOMER_CHANGED = "customer_changed"  # a conversation moved to another customer
     AGENT_ADDED = "agent_added"
+    IDENTITY_REMOVED = "identity_removed"  # by hand (customer identity remove); added: IDENTITY_ADDED
+    CUSTOMER_SET = "customer_set"  # language, timezone or tier by hand: one event per field
 
     MERGE_KINDS = frozenset({MERGED, MERGED_INTO, MESSAGE_MOVED, CUSTOMER_MERGED, CUSTOMER_CHANGED})
 

@@ -63,6 +63,7 @@ class Customer:
     merged_into: int | None = None
     identities: tuple[Identity, ...] = ()
     created_at: int = 0
+    language_manual: bool = False  # set by an agent: detection leaves it alone
 
 
 @dataclass(slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import typer
@@ -18,7 +19,10 @@ CUSTOMER_COLUMNS = (
     Column("language", "Lang", "str"),
 )
 
-customer_app = typer.Typer(help="Customers: list, show, merge and unmerge.", no_args_is_help=True)
+customer_app = typer.Typer(help="Customers: list, show, merge and unmerge; their identities, language, "
+                           "time zone and tier.", no_args_is_help=True)
+identity_app = typer.Typer(help="A customer's identities: add or remove an address.", no_args_is_help=True)
+customer_app.add_typer(identity_app, name="identity")
 
 
 def register(app: typer.Typer) -> None:
@@ -167,6 +171,22 @@ def _with_switches(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _act(ctx: typer.Context, fmt: str | None, json_flag: bool,
+         action: Callable[[Any], Awaitable[Any]]) -> None:
+    """Run one changing service call as the acting agent and report its result."""
+
+    async def main() -> None:
+        from omnidesk.cli.actions import report
+        from omnidesk.cli.output import choose_format
+
+        chosen = choose_format(fmt, json_flag)
+        async with desk_session(ctx, need_agent=True) as desk:
+            result = await action(desk)
+        report([result], chosen)
+
+    run(main())
+
+
 @customer_app.command("merge")
 def merge_command(
     ctx: typer.Context,
@@ -179,17 +199,9 @@ def merge_command(
 ) -> None:
     """Merge one customer into another: identities and conversations move (undo with unmerge)."""
 
-    async def main() -> None:
-        from omnidesk.cli.actions import report
-        from omnidesk.cli.output import choose_format
-        from omnidesk.services import services
+    from omnidesk.services import services
 
-        chosen = choose_format(fmt, json_flag)
-        async with desk_session(ctx, need_agent=True) as desk:
-            result = await services.merge_customers(desk, src, dst)
-        report([result], chosen)
-
-    run(main())
+    _act(ctx, fmt, json_flag, lambda desk: services.merge_customers(desk, src, dst))
 
 
 @customer_app.command("unmerge")
@@ -202,17 +214,9 @@ def unmerge_command(
 ) -> None:
     """Undo the latest merge into this customer."""
 
-    async def main() -> None:
-        from omnidesk.cli.actions import report
-        from omnidesk.cli.output import choose_format
-        from omnidesk.services import services
+    from omnidesk.services import services
 
-        chosen = choose_format(fmt, json_flag)
-        async with desk_session(ctx, need_agent=True) as desk:
-            result = await services.unmerge_customer(desk, cid)
-        report([result], chosen)
-
-    run(main())
+    _act(ctx, fmt, json_flag, lambda desk: services.unmerge_customer(desk, cid))
 
 
 SUGGESTION_COLUMNS = (
@@ -251,3 +255,68 @@ def suggestions_command(
              empty="No likely duplicates.")
 
     run(main())
+
+
+def _one_identity(email: str | None, phone: str | None, slack: str | None, telegram: str | None,
+                  mastodon: str | None) -> tuple[str, str]:
+    given = [(kind, value) for kind, value in (("email", email), ("phone", phone), ("slack", slack),
+                                                ("telegram", telegram), ("mastodon", mastodon))
+             if value is not None]
+    if len(given) != 1:
+        raise typer.BadParameter("give exactly one of --email, --phone, --slack, --telegram, --mastodon")
+    return given[0]
+
+
+_EMAIL = typer.Option(None, "--email", help="An email address.")
+_PHONE = typer.Option(None, "--phone", help="A phone number with its country code (+36301234567).")
+_SLACK = typer.Option(None, "--slack", help="A Slack user, USER@TEAM (U0123ABC@T0TEAM01).")
+_TELEGRAM = typer.Option(None, "--telegram", help="A Telegram user id (5550001).")
+_MASTODON = typer.Option(None, "--mastodon", help="A Mastodon account, acct@instance (ann@mastodon.social).")
+
+
+def _identity_command(add: bool) -> Any:
+    def command(
+        ctx: typer.Context,
+        cid: int = typer.Argument(..., metavar="ID", parser=id_parser("customer")),
+        email: str | None = _EMAIL,
+        phone: str | None = _PHONE,
+        slack: str | None = _SLACK,
+        telegram: str | None = _TELEGRAM,
+        mastodon: str | None = _MASTODON,
+        json_flag: bool = JSON_OPTION,
+        fmt: str | None = FORMAT_OPTION,
+    ) -> None:
+        from omnidesk.services import customer_edits
+
+        kind, address = _one_identity(email, phone, slack, telegram, mastodon)
+        change = customer_edits.add_identity if add else customer_edits.remove_identity
+        _act(ctx, fmt, json_flag, lambda desk: change(desk, cid, kind, address))
+
+    command.__doc__ = (
+        "Add an address to a customer (one that is another customer's is refused: merge them instead)."
+        if add else "Remove an address from a customer (not their last one).")
+    return command
+
+
+identity_app.command("add")(_identity_command(add=True))
+identity_app.command("remove")(_identity_command(add=False))
+
+
+@customer_app.command("set")
+def set_command(
+    ctx: typer.Context,
+    cid: int = typer.Argument(..., metavar="ID", parser=id_parser("customer")),
+    language: str | None = typer.Option(None, "--language", help="ISO 639-1 code (hu, en, zh, fa); kept: "
+                                        "detection no longer changes it. \"\" hands it back to detection."),
+    timezone: str | None = typer.Option(None, "--timezone",
+                                        help="IANA time zone (Europe/Budapest); \"\" clears."),
+    tier: str | None = typer.Option(None, "--tier", help="Free text (gold); \"\" clears."),
+    json_flag: bool = JSON_OPTION,
+    fmt: str | None = FORMAT_OPTION,
+) -> None:
+    """Set a customer's language, time zone or tier (each change is an event on their timeline)."""
+
+    from omnidesk.services import customer_edits
+
+    _act(ctx, fmt, json_flag,
+         lambda desk: customer_edits.set_customer(desk, cid, language=language, timezone=timezone, tier=tier))

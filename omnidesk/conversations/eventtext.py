@@ -250,12 +250,26 @@ def _identity_linked(who: str, e: Event, c: _Ctx) -> str:
 def _identity_added(who: str, e: Event, c: _Ctx) -> str:
     a = e.after
     identity = _identity(_get(a, "kind"), _get(a, "address"))
+    if e.agent:
+        return f"{who} added the {identity}"
     return f"{identity} added to this customer, shared on {_shared_on(e)}"
 
 
 def _consent(e: Event, what: str) -> str:
     identity = _identity(_get(e.after, "kind"), _get(e.after, "address"))
     return f"{identity} {what}"
+
+
+def _identity_removed(who: str, e: Event, c: _Ctx) -> str:
+    return f"{who} removed the {_identity(_get(e.before, 'kind'), _get(e.before, 'address'))}"
+
+
+def _customer_set(who: str, e: Event, c: _Ctx) -> str:
+    field, new, old = _get(e.after, "field"), _get(e.after, "value"), _get(e.before, "value")
+    line = f"{who} set {_v(field)} " + (_v(new) if new is not None else "(none)")
+    if _get(e.after, "manual") is False:
+        line = f"{who} let detection set the language" + (f" (now {_v(new)})" if new else "")
+    return line + (f" (was {_v(old)})" if old is not None and old != new else "")
 
 
 _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
@@ -289,6 +303,8 @@ _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
     "agent_added": lambda who, e, c: f"{who} added agent {_v(_get(e.after, 'agent') or '?')}",
     "identity_linked": _identity_linked,
     "identity_added": _identity_added,
+    "identity_removed": _identity_removed,
+    "customer_set": _customer_set,
 }
 
 #: Events whose message is already in a timeline: showing both would say it twice.

@@ -108,6 +108,11 @@ def normalise_typed(kind: str, address: str) -> str:
     """`normalise` for an address a person typed (`reply --to`), where a typo must not
     become a recipient: an email address must also pass `email_address_problem`."""
     value = normalise(kind, address)
+    if kind.strip().lower() == "mastodon":
+        user, at, instance = value.partition("@")
+        if not (user and at and "." in instance and "@" not in instance):
+            raise InvalidIdentity(f"not a Mastodon handle: {shown(address)}"
+                                  " (expected acct@instance, e.g. ann@mastodon.social)")
     if kind.strip().lower() == "email":
         from adapters.base import email_address_problem
 

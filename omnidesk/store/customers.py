@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from omnidesk.store.db import Database
 
-_CUSTOMER_COLUMNS = "id, name, language, timezone, tier, notes, merged_into, created_at"
+_CUSTOMER_COLUMNS = "id, name, language, timezone, tier, notes, merged_into, created_at, language_manual"
 
 
 def row_to_identity(row: sqlite3.Row) -> Identity:
@@ -43,6 +43,7 @@ def _row_to_customer(row: sqlite3.Row, identities: Sequence[Identity]) -> Custom
         merged_into=row["merged_into"],
         identities=tuple(identities),
         created_at=row["created_at"],
+        language_manual=bool(row["language_manual"]),
     )
 
 
@@ -241,3 +242,34 @@ async def max_conversation_id(conn: aiosqlite.Connection) -> int:
     """The newest conversation id: a watermark (created_at is the first message's time, not insertion)."""
     row = await (await conn.execute("SELECT coalesce(max(id), 0) FROM conversations")).fetchone()
     return int(row[0]) if row else 0
+
+
+async def identity_count(conn: aiosqlite.Connection, customer_id: int) -> int:
+    row = await (await conn.execute(
+        "SELECT count(*) FROM identities WHERE customer_id = ?", (customer_id,))).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def remove_identity(conn: aiosqlite.Connection, identity_id: int) -> None:
+    """Delete an identity; its messages keep their author's address and name, no longer the link."""
+    await conn.execute("UPDATE messages SET author_identity_id = NULL WHERE author_identity_id = ?",
+                       (identity_id,))
+    await conn.execute("DELETE FROM participants WHERE identity_id = ?", (identity_id,))
+    await conn.execute("DELETE FROM identities WHERE id = ?", (identity_id,))
+
+
+#: The customer columns `set_fields` may change.
+SETTABLE = ("language", "timezone", "tier", "language_manual")
+
+
+async def set_fields(conn: aiosqlite.Connection, customer_id: int, fields: dict[str, object],
+                     now: int) -> None:
+    """Write the given columns (names from SETTABLE only) of one customer."""
+    bad = [k for k in fields if k not in SETTABLE]
+    if bad:
+        raise ValueError(f"not a settable customer column: {bad[0]}")
+    if not fields:
+        return
+    sets = ", ".join(f"{k} = ?" for k in fields)
+    await conn.execute(f"UPDATE customers SET {sets}, updated_at = ? WHERE id = ?",
+                       (*fields.values(), now, customer_id))

@@ -106,6 +106,17 @@ CASES = [
      "phone number +36301234567 opted out of messages (STOP): nothing is sent to it"),
     (ev("opted_in", None, {"kind": "phone", "address": "+36301234567", "message_id": 5}, agent=None),
      "phone number +36301234567 opted in to messages again (START)"),
+    (ev("identity_added", None, {"kind": "phone", "address": "+36301234567"}),
+     "alice added the phone number +36301234567"),
+    (ev("identity_removed", {"kind": "slack", "address": "U1@T1"}), "alice removed the Slack user U1@T1"),
+    (ev("customer_set", {"field": "tier", "value": "gold"}, {"field": "tier", "value": "platinum"}),
+     "alice set tier platinum (was gold)"),
+    (ev("customer_set", {"field": "language", "value": "en"}, {"field": "language", "value": "hu",
+                                                                "manual": True}),
+     "alice set language hu (was en)"),
+    (ev("customer_set", {"field": "language", "value": "hu"}, {"field": "language", "value": None,
+                                                                "manual": False}),
+     "alice let detection set the language (was hu)"),
 ]
 
 
