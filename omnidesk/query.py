@@ -41,6 +41,7 @@ FIELDS: dict[str, str] = {
     "from": "sender address (exact when it has an @) or part of an address or name",
     "customer": "customer id, or part of the customer's name or address",
     "subject": "a word in a message subject",
+    "lang": "the customer's language, detected or set (hu, zh, fa; several: lang:hu,de; none)",
     "is": "unassigned, assigned, mine, unread, read, breached, quarantined, merged, or a status",
     "has": "attachment or note",
     "after": "activity at or after a date: 2026-11-01, 2026-11-01T09:30, today, yesterday, -7d",
@@ -313,6 +314,13 @@ def _check_value(name: str, value: str, source: str, position: int, text: str) -
         return value
     if name in ("assignee", "team") and value.lower() in ("me", "none"):
         return value.lower()
+    if name == "lang":
+        parts = [p.strip().lower() for p in value.split(",")]
+        for part in parts:
+            if not (part == "none" or (2 <= len(part) <= 3 and part.isascii() and part.isalpha())):
+                raise QueryError("lang: must be language codes such as hu or zh, or none", source, position,
+                                 text)
+        return ",".join(parts)
     return value
 
 

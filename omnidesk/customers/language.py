@@ -13,9 +13,9 @@ from typing import Any, NamedTuple
 #: Normalised probability from which a detection is stored on the message.
 SHOWN = 0.5
 #: ... and from which it becomes the customer's language (unless one was set by hand).
-CONFIDENT = 0.9
+CONFIDENT = 0.7
 #: Only the start of a long text is read: the language does not change, the cost would.
-MAX_CHARS = 600
+MAX_CHARS = 200
 #: py3langid's "no linguistic content" (digits, symbols).
 _NO_LANGUAGE = "zxx"
 

@@ -164,6 +164,7 @@ def _prepare(rec: Inbound, now: int) -> store.PreparedRecord:
     recipients = [_address_dict(a, "to") for a in rec.recipients] + [_address_dict(a, "cc") for a in rec.cc]
     quarantined = FLAG_QUARANTINED in rec.flags
     text = rec.text or ""
+    language, confident = _language(rec, text, quarantined)
     sender_text = f"{sender_name} {sender_address or rec.sender.address}".strip()
     return store.PreparedRecord(
         external_id=_external_id(rec),
@@ -177,7 +178,8 @@ def _prepare(rec: Inbound, now: int) -> store.PreparedRecord:
         # Stored only when folding changed something: a copy of the text was a fifth of the database.
         display_text="" if rec.display_text is None or rec.display_text == text else rec.display_text,
         html=rec.html,
-        language=rec.language,
+        language=language,
+        language_confident=confident,
         recipients=recipients,
         recipients_json=_dumps(recipients),
         thread_refs=tuple(r for r in rec.thread_refs if r),
@@ -206,6 +208,18 @@ def _prepare(rec: Inbound, now: int) -> store.PreparedRecord:
         scope=valid_text(rec.scope),
         also_ids=tuple(valid_text(i) for i in rec.also_ids if i and i != rec.external_id),
     )
+
+
+def _language(rec: Inbound, text: str, quarantined: bool) -> tuple[str | None, bool]:
+    """The message's language: the adapter's when it says, else detected on the folded text."""
+    if rec.language:
+        return rec.language, True
+    if quarantined:
+        return None, False
+    from omnidesk.customers.language import detect
+
+    found = detect(rec.display_text or text) or (detect(rec.subject) if rec.subject else None)
+    return (found.language, found.confident) if found is not None else (None, False)
 
 
 def _known_as(rec: Inbound, sender_address: str | None) -> tuple[tuple[str, str, str], ...]:

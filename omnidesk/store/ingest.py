@@ -95,6 +95,8 @@ class PreparedRecord:
     also_known_as: tuple[tuple[str, str, str], ...] = ()
     scope: str = ""  # where external_id, also_ids and thread_refs are unique (adapters/base.py)
     also_ids: tuple[str, ...] = ()  # further ids the channel gave the message
+    #: `language` is sure enough to become the customer's (the adapter's, or a confident detection).
+    language_confident: bool = False
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -437,6 +439,10 @@ def _ingest_one(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, ask
                                  placement.ours, now)
     if placement.conversation_id is not None:
         _touch_conversation(c, conversation_id, channel_id, rec, placement, message_id)
+    if rec.language_confident and not placement.ours and not rec.automated and not rec.quarantined:
+        # The customer's language follows their latest confident message, unless set by hand.
+        c.execute("UPDATE customers SET language = ? WHERE id = ? AND language_manual = 0"
+                  " AND language IS NOT ?", (rec.language, customer_id, rec.language))
     if rec.report is not None:
         _apply_report(c, channel_id, rec, rec.report, message_id)
     if placement.add_participant and identity_id is not None:

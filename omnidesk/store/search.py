@@ -231,6 +231,11 @@ class _Compiler:
             return (f"c.customer_id IN (SELECT id FROM customers WHERE name LIKE {self.p(like)} ESCAPE '\\'"
                     f" UNION SELECT customer_id FROM identities WHERE address LIKE {self.p(like)} ESCAPE '\\'"
                     f" OR display_name LIKE {self.p(like)} ESCAPE '\\')")
+        if name == "lang":
+            codes = [v for v in value.split(",") if v != "none"]
+            tests = [f"language IN ({','.join(self.p(v) for v in codes)})"] if codes else []
+            tests += ["language IS NULL"] if "none" in value.split(",") else []
+            return f"c.customer_id IN (SELECT id FROM customers WHERE {' OR '.join(tests)})"
         if name == "is":
             return self.is_(node)
         if name == "has":
