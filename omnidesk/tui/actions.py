@@ -369,6 +369,18 @@ CONTEXT_TITLES = {
 }
 
 
+#: What a screen's section of docs/keys.md says before its keys.
+CONTEXT_NOTES = {
+    "customer": (
+        "The customer screen shows the customer's whole story: every message, note, call and event\n"
+        "of all their conversations, on every channel, one line each, newest last, with the\n"
+        "channel's badge; a line `→ now on Telegram (tg), was support` marks where they moved to\n"
+        "another channel. It opens on the newest entries and loads earlier ones as the cursor\n"
+        "climbs; `enter` opens the conversation of the entry under the cursor."
+    ),
+}
+
+
 def markdown(keymap: Mapping[str, str] | None = None) -> str:
     """docs/keys.md: every action, grouped by screen (generated; do not edit by hand)."""
     out = [
@@ -395,7 +407,10 @@ def markdown(keymap: Mapping[str, str] | None = None) -> str:
         "",
     ]
     for context in CONTEXTS:
-        out += [f"## {CONTEXT_TITLES[context]}", "", "| Keys | Action id | What it does |", "|---|---|---|"]
+        out += [f"## {CONTEXT_TITLES[context]}", ""]
+        if context in CONTEXT_NOTES:
+            out += [CONTEXT_NOTES[context], ""]
+        out += ["| Keys | Action id | What it does |", "|---|---|---|"]
         for a in for_context(context):
             keys = display_keys(keys_for(a, keymap)).replace("|", "\\|")
             out.append(f"| `{keys}` | `{a.id}` | {a.description} |")

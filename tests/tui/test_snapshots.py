@@ -110,7 +110,8 @@ def test_customer(snap_compare, tmp_path):
     async def ready(pilot):
         await _open(pilot, 2)
         await pilot.press("c")
-        await until(pilot, lambda: getattr(pilot.app.screen, "customer", None) is not None, "customer")
+        await until(pilot, lambda: getattr(pilot.app.screen, "customer", None) is not None
+                    and pilot.app.screen.story.current() is not None, "customer and their story")
         await pilot.pause(0.2)
 
     assert snap_compare(build(tmp_path), terminal_size=SIZE, run_before=ready)

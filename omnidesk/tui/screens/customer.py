@@ -1,16 +1,20 @@
-"""The customer panel: identities on every channel, language, local time, notes, all conversations."""
+"""The customer panel: identities on every channel, language, local time, notes, and their whole story.
+
+The story is one virtual timeline of every message, note, call and event of all the
+customer's conversations and channels (`widgets/customer_timeline.py`), newest last;
+enter opens the conversation of the entry under the cursor.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Label, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Label, Static
 
 from omnidesk.conversations import reads
 from omnidesk.customers.duplicates import suggestions
@@ -20,20 +24,27 @@ from omnidesk.services import services
 from omnidesk.tui import actions
 from omnidesk.tui.messages import StoreChanged
 from omnidesk.tui.screens.base import DeskScreen
-from omnidesk.tui.textfmt import clock, fit, glyph, inert, inert_line, relative, zone
+from omnidesk.tui.textfmt import clock, glyph, inert, inert_line, zone
+from omnidesk.tui.widgets.customer_timeline import PAGE_SIZE, CustomerTimeline
 from omnidesk.tui.widgets.keybar import KeyBar
 from omnidesk.tui.widgets.picker import Choice, PickerScreen
 from omnidesk.tui.widgets.statusbar import StatusBar
 
 
 class CustomerLoaded(Message):
-    def __init__(self, customer: Any, conversations: list[Any], error: str = "",
-                 duplicates: list[Any] | None = None) -> None:
+    def __init__(self, customer: Any, error: str = "", duplicates: list[Any] | None = None) -> None:
         super().__init__()
         self.customer = customer
-        self.conversations = conversations
         self.error = error
         self.duplicates = duplicates or []
+
+
+class TimelinePageLoaded(Message):
+    def __init__(self, request: CustomerTimeline.NeedPage, page: Any, error: str = "") -> None:
+        super().__init__()
+        self.request = request
+        self.page = page
+        self.error = error
 
 
 class CandidatesLoaded(Message):
@@ -45,13 +56,12 @@ class CandidatesLoaded(Message):
 class CustomerScreen(DeskScreen):
     context = "customer"
     BINDINGS = actions.bindings("customer")
-    AUTO_FOCUS = "#customer-conversations"
+    AUTO_FOCUS = "#customer-story"
 
     def __init__(self, customer_id: int) -> None:
         super().__init__(classes="customer-screen")
         self.customer_id = customer_id
         self.customer: Any = None
-        self.conversations: list[Any] = []
         self.duplicates: list[Any] = []  # likely duplicates, suggested, never merged here
 
     def compose(self) -> ComposeResult:
@@ -60,25 +70,53 @@ class CustomerScreen(DeskScreen):
             with Vertical(id="customer-facts"):
                 yield Static("", id="customer-info")
             with Vertical(id="customer-timeline"):
-                yield Label("Conversations, newest first (enter opens)", classes="section")
-                yield OptionList(id="customer-conversations")
+                yield Label("Everything, every channel, newest last (enter opens its conversation)",
+                            classes="section")
+                yield CustomerTimeline(now_ms=self.desk_app.now_ms(),
+                                       ascii_glyphs=self.desk.settings.tui.ascii_glyphs, id="customer-story")
         yield StatusBar()
         yield KeyBar()
 
+    @property
+    def story(self) -> CustomerTimeline:
+        return self.query_one(CustomerTimeline)
+
     def on_mount(self) -> None:
         self.load()
-        self.query_one(OptionList).focus()
+        self.story.reset()
+        self.story.focus()
+
+    def on_customer_timeline_need_page(self, message: CustomerTimeline.NeedPage) -> None:
+        self.load_page(message)
+
+    @work(group="customer-story", exclusive=True, exit_on_error=False)
+    async def load_page(self, request: CustomerTimeline.NeedPage) -> None:
+        try:
+            page = await reads.customer_timeline(self.desk, self.customer_id, limit=PAGE_SIZE,
+                                                 before=request.before, after=request.after)
+        except Exception as exc:
+            self.post_message(TimelinePageLoaded(request, None, str(exc)))
+            return
+        self.post_message(TimelinePageLoaded(request, page))
+
+    def on_timeline_page_loaded(self, message: TimelinePageLoaded) -> None:
+        request = message.request
+        if message.page is None:
+            self.story.loading = False
+            self.notify(message.error, severity="error", markup=False)
+            return
+        self.story.now_ms = self.desk_app.now_ms()
+        self.story.add_page(request.generation, message.page, before=request.before, after=request.after)
 
     @work(group="customer", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
         try:
             customer = await reads.get_customer(self.desk, self.customer_id)
-            conversations = list(await reads.customer_conversations(self.desk, self.customer_id))
             duplicates = await suggestions(self.desk, self.customer_id)
         except Exception as exc:
-            self.post_message(CustomerLoaded(None, [], str(exc)))
+            self.post_message(CustomerLoaded(None, str(exc)))
             return
-        self.post_message(CustomerLoaded(customer, conversations, duplicates=duplicates))
+        self.post_message(CustomerLoaded(customer, duplicates=duplicates))
 
     def on_customer_loaded(self, message: CustomerLoaded) -> None:
         if message.customer is None:
@@ -86,7 +124,6 @@ class CustomerScreen(DeskScreen):
             return
         self.customer = message.customer
         self.duplicates = message.duplicates
-        self.conversations = sorted(message.conversations, key=lambda c: -c.last_activity_at)
         self._show_customer()
 
     def _show_customer(self) -> None:
@@ -118,6 +155,8 @@ class CustomerScreen(DeskScreen):
             info.append("  m merges one into this customer (they come first there)\n", style="dim")
         info.append("\nLanguage  ", style="bold")
         info.append(c.language or "unknown")
+        if c.language_manual:
+            info.append("  (set by hand)", style="dim")
         info.append("\nTimezone  ", style="bold")
         if c.timezone:
             info.append(f"{c.timezone}, local time {clock(now, zone(c.timezone))}")
@@ -129,47 +168,31 @@ class CustomerScreen(DeskScreen):
         info.append("\n\nNotes\n", style="bold underline")
         info.append_text(inert(c.notes or "(none)"))
         self.query_one("#customer-info", Static).update(info)
-        options = self.query_one(OptionList)
-        highlighted = options.highlighted or 0
-        options.clear_options()
-        for summary in self.conversations:
-            row = Text()
-            row.append(f"{glyph(summary.channel_kind, self.desk.settings.tui.ascii_glyphs)} ")
-            row.append_text(fit(f"#{summary.id}", 8))
-            row.append_text(fit(inert_line(summary.subject or summary.preview), 40))
-            row.append(f" {summary.status:<9}")
-            row.append_text(fit(Text(relative(summary.last_activity_at, now), style="dim"), 5, align="right"))
-            options.add_option(Option(row))
-        if self.conversations:
-            options.highlighted = min(highlighted, len(self.conversations) - 1)
 
     def on_store_changed(self, message: StoreChanged) -> None:
         self.load()
+        self.story.follow_new()
 
     # -- actions -------------------------------------------------------------------------
 
     def current_id(self) -> int | None:
-        index = self.query_one(OptionList).highlighted
-        if index is None or not self.conversations:
-            return None
-        return self.conversations[index].id
+        entry = self.story.current()
+        return entry.conversation_id if entry is not None else None
 
     def targets(self) -> tuple[int, ...]:
         current = self.current_id()
         return (current,) if current is not None else ()
 
     def current_summary(self) -> Any:
-        return self.conversations[self.query_one(OptionList).highlighted or 0] if self.conversations else None
+        """The entry under the cursor when it belongs to a conversation (what enter opens)."""
+        entry = self.story.current()
+        return entry if entry is not None and entry.conversation_id is not None else None
 
     def cursor_down(self, arg: str | None = None) -> None:
-        self.query_one(OptionList).action_cursor_down()
+        self.story.move(1)
 
     def cursor_up(self, arg: str | None = None) -> None:
-        self.query_one(OptionList).action_cursor_up()
-
-    @on(OptionList.OptionSelected, "#customer-conversations")
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.open_selected()
+        self.story.move(-1)
 
     def open_selected(self, arg: str | None = None) -> None:
         conversation_id = self.current_id()
