@@ -6,7 +6,7 @@ from omnidesk.conversations import reads
 from omnidesk.desk import Desk
 from omnidesk.store.channels import ensure_channel
 from omnidesk.tui.widgets import customer_timeline
-from tests.tui.conftest import make_app, screen_text, until
+from tests.tui.conftest import make_app, other_process, screen_text, until
 from tests.tui.seed import HOSTILE_SUBJECT, HOUR, NOW
 from tests.unit import factories
 
@@ -91,3 +91,27 @@ async def test_a_long_story_loads_older_pages_as_the_cursor_climbs(seeded: Desk,
         keys = [e.key for e in story.entries]
         assert len(keys) == len(set(keys)) == total  # no gaps, no doubles
         assert story.current().kind == "event" or "mail 0" in story.current().message.text
+
+
+async def test_a_new_message_joins_the_open_story(seeded: Desk) -> None:
+    cid, convs = await _story(seeded)
+    app = make_app(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open_customer(pilot, app, cid)
+        other = await other_process(seeded)  # a sync writing on its own connection
+        try:
+            mail = await factories.email_channel(other)
+            t = await factories.thread(other, mail, subject="back to mail", name=HOSTILE_NAME,
+                                       address="mallory@evil.example", texts=("Mail again, قبض",),
+                                       customer_id=cid, identity_id=await _identity(other, cid),
+                                       start=NOW - 60_000)
+        finally:
+            await other.db.close()
+        assert t.conversation_id not in convs.values()
+        await until(pilot, lambda: "Mail again" in screen_text(app), "new entry at the bottom")
+        assert "→ now on email (support), was acme-slack" in screen_text(app)
+        assert len({e.key for e in screen.story.entries}) == len(screen.story.entries)
+
+
+async def _identity(desk: Desk, cid: int) -> int:
+    return (await reads.get_customer(desk, cid)).identities[0].id
