@@ -36,6 +36,22 @@ def test_a_huge_text_is_read_from_its_start() -> None:
     assert found is not None and found.language == "hu" and found.confident
 
 
+def test_the_model_is_unpacked_once_then_mapped(tmp_path, monkeypatch) -> None:
+    import numpy as np
+
+    from omnidesk.customers import language
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(language, "_identifier", None)
+    line = "Mening posilkam yo'qolib qoldi, nima qilishim kerak?"
+    first = detect(line)
+    cached = sorted(p.name for p in tmp_path.glob("omnidesk/py3langid-*/*"))
+    assert cached == ["classes.json", "nextmove.npy", "output.json", "pc.npy", "ptc.npy", "row.npy"]
+    monkeypatch.setattr(language, "_identifier", None)
+    assert isinstance(language._unpacked()[0], np.memmap)  # read from the cache, not unpacked again
+    assert detect(line) == first and first.language == "uz"
+
+
 def test_language_codes_the_detector_knows() -> None:
     assert all(is_known(code) for code in ("hu", "zh", "fa", "uz", "en", "de"))
     assert not is_known("xx") and not is_known("zxx") and not is_known("")
