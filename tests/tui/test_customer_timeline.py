@@ -81,7 +81,8 @@ async def test_a_long_story_loads_older_pages_as_the_cursor_climbs(seeded: Desk,
     async with app.run_test(size=SIZE) as pilot:
         screen = await _open_customer(pilot, app, cid)
         story = screen.story
-        assert len(story.entries) == customer_timeline.PAGE_SIZE  # one page, never every row
+        await pilot.pause(0.2)
+        assert len(story.entries) <= 2 * customer_timeline.PAGE_SIZE < total  # a page or two, never all
         assert story.older is not None
         for _ in range(total + 5):
             await pilot.press("k")

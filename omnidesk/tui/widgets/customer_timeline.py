@@ -112,7 +112,7 @@ class CustomerTimeline(ScrollView, can_focus=True, inherit_bindings=False):
         self._layout()
         self._keep_cursor_on(current)
         if before is not None and top_key is not None:  # rows came in above: keep the view still
-            self.scroll_to(y=self._row_of(top_key), animate=False, immediate=True)
+            self.scroll_to(y=self._row_of(top_key), animate=False, immediate=True, force=True)
         self._scroll_to_cursor(force=before is None and after is None)
         self.refresh()
         self._want_more()
@@ -145,12 +145,19 @@ class CustomerTimeline(ScrollView, can_focus=True, inherit_bindings=False):
             self._ask(None, self.entries[-1].key)
 
     def _want_more(self) -> None:
+        """Ask for the next page when the cursor, or the view (a mouse wheel), nears an end."""
         if not self.rows or self.loading:
             return
-        if self.cursor < NEAR and self.older is not None:
+        top = int(self.scroll_offset.y)
+        bottom = top + max(1, self.size.height)
+        if min(self.cursor, top) < NEAR and self.older is not None:
             self._ask(self.older, None)
-        elif self.cursor >= len(self.rows) - NEAR and self.newer is not None:
+        elif max(self.cursor, bottom) >= len(self.rows) - NEAR and self.newer is not None:
             self._ask(None, self.newer)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._want_more()
 
     def current(self) -> TimelineEntry | None:
         if not self.rows:
@@ -179,9 +186,9 @@ class CustomerTimeline(ScrollView, can_focus=True, inherit_bindings=False):
     def _scroll_to_cursor(self, force: bool = False) -> None:
         top, height = int(self.scroll_offset.y), max(1, self.size.height)
         if force or self.cursor >= top + height:
-            self.scroll_to(y=max(0, self.cursor - height + 1), animate=False, immediate=True)
+            self.scroll_to(y=max(0, self.cursor - height + 1), animate=False, immediate=True, force=True)
         elif self.cursor - 1 < top:  # show the switch line above the entry too
-            self.scroll_to(y=max(0, self.cursor - 1), animate=False, immediate=True)
+            self.scroll_to(y=max(0, self.cursor - 1), animate=False, immediate=True, force=True)
 
     def on_resize(self) -> None:
         self.virtual_size = Size(max(1, self.scrollable_size.width), len(self.rows))
