@@ -35,8 +35,9 @@ class Key(NamedTuple):
         return f"{self.at}:{self.kind}:{self.id}"
 
 
+_FIRST = Key(_MIN, MESSAGE, 0)
 #: Before every entry: `after=START` pages from the beginning.
-START = Key(_MIN, MESSAGE, 0).token()
+START = _FIRST.token()
 
 
 def parse_key(token: str) -> Key | None:
@@ -122,9 +123,10 @@ async def page(db: Database, customer_id: int, *, limit: int, before: Key | None
     entries = await _entries(db, customer_id, keys)
     if not entries:
         return TimelinePage((), None, None)
-    has_older = more if older else True
+    # A page after a key has an older neighbour (the key's own entry; none before START),
+    # one before a key a newer.
+    has_older = more if older else after != _FIRST
     has_newer = (before is not None) if older else more
-    # A page after a key has an older neighbour (the key's own entry); one before a key a newer.
     return TimelinePage(tuple(entries), entries[0].key if has_older else None,
                         entries[-1].key if has_newer else None)
 

@@ -48,6 +48,7 @@ async def _all_pages(desk: Desk, cid: int, limit: int, *, backwards: bool) -> li
                 return keys
             page = await reads.customer_timeline(desk, cid, limit=limit, before=page.older)
     page = await reads.customer_timeline(desk, cid, limit=limit, after=reads.TIMELINE_START)
+    assert page.older is None
     while True:
         keys += [e.key for e in page.entries]
         if page.newer is None:
@@ -112,6 +113,7 @@ async def test_pages_have_no_gaps_or_doubles_with_identical_times(desk: Desk, li
 
 
 async def test_an_empty_or_unknown_customer_and_a_bad_token(desk: Desk) -> None:
+    assert reads.TIMELINE_START == customer_timeline.START
     cid, _ = await factories.customer(desk)
     assert (await reads.customer_timeline(desk, cid)).entries == ()
     with pytest.raises(NotFound):
