@@ -39,6 +39,7 @@ class Request:
     params: dict[str, Any]
     headers: dict[str, str]
     body: bytes
+    query: str = ""  # as sent: repeated keys (`types[]=a&types[]=b`) collapse in `params`
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -216,7 +217,7 @@ class FakeHTTPServer:
         except (ValueError, UnicodeDecodeError) as exc:
             self._send(handler, Response(400, {"ok": False, "error": f"invalid_body: {exc}"}))
             return
-        request = Request(verb, split.path, params, headers, body)
+        request = Request(verb, split.path, params, headers, body, split.query)
         with self.lock:
             self.requests.append(request)
             fault = self._take_fault(self.route_key(request))
