@@ -6,7 +6,7 @@ the class is called as `MyAdapter(name, options, secret)` (adapters.base.Adapter
 A kind whose messages also come as local files (`omnidesk import`) declares an
 adapters.base.FileImport in the `omnidesk.importers` group, found by `importer_for`.
 When omnidesk runs from a source tree without installed metadata, the
-built-in kinds (email, maildir, slack, telegram, twilio) still resolve.
+built-in kinds (email, maildir, slack, telegram, mastodon, twilio) still resolve.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ BUILTINS: dict[str, str] = {
     "slack": "adapters.slack.channel:SlackAdapter",
     "telegram": "adapters.telegram.channel:TelegramAdapter",
     "twilio": "adapters.twilio.channel:TwilioAdapter",
+    "mastodon": "adapters.mastodon.channel:MastodonAdapter",
 }
 BUILTIN_IMPORTERS: dict[str, str] = {"email": "adapters.email.files:EmailFiles"}
 
