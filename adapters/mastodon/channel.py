@@ -189,24 +189,31 @@ class MastodonAdapter:
             yield Batch([], state.dump(), updates=updates)
 
     async def _notifications(self, state: notes.State, instance: notes.Instance) -> AsyncIterator[Batch]:
-        """Forward from the newest committed notification, one batch per page."""
-        path: str = "/api/v1/notifications"
-        params: list[tuple[str, str]] | None = [*WANTED_TYPES, ("limit", str(PAGE_LIMIT)),
-                                                ("min_id", state.newest or "0")]
-        while True:
-            page = await self.api().get(path, params)
-            found = [n for n in page.body or () if isinstance(n, dict) and n.get("id")]
-            if not found:
-                return
-            records, edits = notes.translate(found, instance)
-            state.newest = max((str(n["id"]) for n in found), key=notes.id_order)
-            state.follow(records, time.time() - self.follow_seconds)
-            yield Batch(records, state.dump(), updates=list(edits))
-            newer = page.links.get("prev", "")
-            if newer.startswith(self.instance + "/"):  # never follow a link (and the token) elsewhere
-                path, params = newer, None
-            else:
-                params = [*WANTED_TYPES, ("limit", str(PAGE_LIMIT)), ("min_id", state.newest)]
+        """Forward from the newest committed notification, one batch per page; the next page is
+        asked for before a batch is handed over, so the request overlaps the batch's commit."""
+        params = [*WANTED_TYPES, ("limit", str(PAGE_LIMIT)), ("min_id", state.newest or "0")]
+        pending = asyncio.ensure_future(self.api().get("/api/v1/notifications", params))
+        try:
+            while True:
+                page = await pending
+                found = [n for n in page.body or () if isinstance(n, dict) and n.get("id")]
+                if not found:
+                    return
+                records, edits = notes.translate(found, instance)
+                state.newest = max((str(n["id"]) for n in found), key=notes.id_order)
+                state.follow(records, time.time() - self.follow_seconds)
+                newer = page.links.get("prev", "")
+                if newer.startswith(self.instance + "/"):  # never follow a link (and the token) elsewhere
+                    pending = asyncio.ensure_future(self.api().get(newer))
+                else:
+                    params = [*WANTED_TYPES, ("limit", str(PAGE_LIMIT)), ("min_id", state.newest)]
+                    pending = asyncio.ensure_future(self.api().get("/api/v1/notifications", params))
+                yield Batch(records, state.dump(), updates=list(edits))
+        finally:
+            if not pending.done():
+                pending.cancel()
+            elif not pending.cancelled():
+                pending.exception()  # seen: an error of a page nobody waits for is not an error
 
     async def _pages(self, path: str, params: list[tuple[str, str]]) -> AsyncIterator[list[dict[str, Any]]]:
         """Each page of a list, newest first, following the Link header's `next` (older) on this instance."""
