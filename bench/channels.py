@@ -2,12 +2,13 @@
 """Chat channels against their local fakes: ingest rate and send latency, per adapter.
 
     python bench/channels.py [--messages 10000] [--replies 200] [--webhooks 3000] [--concurrency 16]
-                             [--runs 3] [--adapters slack,telegram]
+                             [--runs 3] [--adapters slack,telegram,mastodon,twilio]
 
 For each chat adapter, with its fake (omnidesk/demo/fakes/) started in this process on loopback:
 
 1. Ingest: `--messages` messages are put into the fake (Slack: a few channels with
-   threads; Telegram: many private chats, as updates), then `omnidesk sync --once
+   threads; Telegram: many private chats, as updates; Mastodon: mentions and direct
+   messages of many accounts, as notifications), then `omnidesk sync --once
    --channel NAME` runs as a subprocess against a fresh desk whose channel's `api_url`
    points at the fake. The figure is messages/s from process start to exit, so it
    includes start-up, every HTTP round trip, every transaction and the full-text rows:
@@ -66,6 +67,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from omnidesk.demo.fakes import mastodon as fmastodon  # noqa: E402
 from omnidesk.demo.fakes import slack as fslack  # noqa: E402
 from omnidesk.demo.fakes import telegram as ftelegram  # noqa: E402
 from omnidesk.demo.fakes import twilio as ftwilio  # noqa: E402
@@ -139,6 +141,19 @@ def fill_twilio(fake: ftwilio.FakeTwilio, n: int) -> str:
     return f"{len(phones)} phones, {len(fake.messages)} messages on SMS and WhatsApp"
 
 
+def fill_mastodon(fake: fmastodon.FakeMastodon, n: int) -> str:
+    """1,000 accounts on four instances (and the desk's own), ten statuses each; one in four direct."""
+    hosts = ("mastodon.social", "fosstodon.org", "hachyderm.io", "chaos.social", None)
+    people = [fake.account(f"ugyfel{i}", hosts[i % len(hosts)], display_name=f"Ügyfél {i}")
+              for i in range(min(1000, n))]
+    for who in people:
+        fake.follow(who)  # so their direct messages are not held back as notification requests
+    for i in range(n):
+        fake.mention(people[i % len(people)], TEXTS[i % len(TEXTS)].format(n=i),
+                     visibility="direct" if i % 4 == 3 else "public")
+    return f"{len(people)} accounts on {len(hosts)} instances, {len(fake.notifications)} notifications"
+
+
 def slack_options(fake: fslack.FakeSlack) -> dict[str, Any]:
     return {"token": fslack.TOKEN, "api_url": fake.base_url}
 
@@ -150,6 +165,10 @@ def telegram_options(fake: ftelegram.FakeTelegram) -> dict[str, Any]:
 def twilio_options(fake: ftwilio.FakeTwilio) -> dict[str, Any]:
     return {"account_sid": ftwilio.ACCOUNT_SID, "auth_token": ftwilio.AUTH_TOKEN, "api_url": fake.api_url,
             "numbers": [TWILIO_SMS, TWILIO_WA], "history_days": 1}
+
+
+def mastodon_options(fake: fmastodon.FakeMastodon) -> dict[str, Any]:
+    return {"access_token": fmastodon.TOKEN, "instance": fake.base_url}
 
 
 def slack_bare_send(fake: fslack.FakeSlack, client: httpx.Client, i: int) -> None:
@@ -200,6 +219,13 @@ def telegram_pushes(fake: ftelegram.FakeTelegram, n: int) -> list[tuple[bytes, d
     return out
 
 
+def mastodon_bare_send(fake: fmastodon.FakeMastodon, client: httpx.Client, i: int) -> None:
+    auth = {"Authorization": f"Bearer {fmastodon.TOKEN}"}
+    r = client.post(f"{fake.base_url}/api/v1/statuses", headers=auth,
+                    data={"status": f"bare {i}", "visibility": "direct"})
+    assert r.status_code == 200, r.text
+
+
 BENCHES: dict[str, Bench] = {
     "slack": Bench("slack", fslack.FakeSlack, fill_slack, slack_options, slack_bare_send,
                    lambda fake: len(fake.bot_posts()), slack_pushes,
@@ -209,6 +235,8 @@ BENCHES: dict[str, Bench] = {
                       {"webhook": True, "webhook_secret": WEBHOOK_SECRET}),
     "twilio": Bench("twilio", ftwilio.FakeTwilio, fill_twilio, twilio_options, twilio_bare_send,
                     lambda fake: len(fake.sent())),
+    "mastodon": Bench("mastodon", fmastodon.FakeMastodon, fill_mastodon, mastodon_options, mastodon_bare_send,
+                      lambda fake: len(fake.posted())),
 }
 
 

@@ -32,6 +32,7 @@ Route keys for `fail` and `calls`: "verify_credentials", "instance", "notificati
 
 from __future__ import annotations
 
+import bisect
 import html
 import itertools
 import re
@@ -53,6 +54,7 @@ VISIBILITIES = ("public", "unlisted", "private", "direct")
 DEFAULT_POLICY = {"for_not_following": "accept", "for_not_followers": "accept", "for_new_accounts": "accept",
                   "for_private_mentions": "filter", "for_limited_accounts": "filter", "for_bots": "accept"}
 
+_HANDLE = re.compile(r"(?<![\w@/])@(\w+(?:@[\w.-]+\w)?)")
 _ROUTES: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
     (verb, key, re.compile(pattern)) for verb, key, pattern in (
         ("GET", "verify_credentials", r"/api/v1/accounts/verify_credentials"),
@@ -153,6 +155,7 @@ class FakeMastodon(FakeHTTPServer):
         self.accepted: set[str] = set()  # account ids whose requests were accepted
         self.following: set[str] = set()
         self.idempotent: dict[str, str] = {}  # Idempotency-Key -> status id
+        self._accts: dict[str, Account] = {}  # by lower-case acct, for the mentions of what we post
         self.desk = self.account("support", display_name="Support")
 
     @property
@@ -284,11 +287,13 @@ class FakeMastodon(FakeHTTPServer):
         excluded = {v for k, v in query if k == "exclude_types[]"}
         account_id = request.params.get("account_id")
         include_filtered = str(request.params.get("include_filtered", "")).lower() == "true"
-        found = [n for n in self.notifications
-                 if (not types or n.type in types) and n.type not in excluded
-                 and (account_id is None or n.account.id == account_id)
-                 and (include_filtered or not n.filtered)]
-        page = _page(found, request.params, key=lambda n: _num(n.id))
+
+        def wanted(n: Notification) -> bool:
+            return ((not types or n.type in types) and n.type not in excluded
+                    and (account_id is None or n.account.id == account_id)
+                    and (include_filtered or not n.filtered))
+
+        page = _page(self.notifications, request.params, key=lambda n: _num(n.id), wanted=wanted)
         body = [self._notification_json(n) for n in page]
         return 200, body, self._links(request, "/api/v1/notifications", [n.id for n in page])
 
@@ -372,9 +377,10 @@ class FakeMastodon(FakeHTTPServer):
             parent = self.statuses.get(str(reply_to))
             if parent is None or parent["id"] in self.deleted:
                 raise MastodonError(404, "Record not found")
-        mentioned = [a for a in self.accounts.values() if re.search(
-            rf"(?<![\w@])@{re.escape(a.username)}(@{re.escape(a.domain or self.domain)})?(?![\w@.-])",
-            text, re.IGNORECASE)]
+        by_acct = self._by_acct()
+        handles = (m.lower() for m in _HANDLE.findall(text))
+        mentioned = list({id(a): a for h in handles if (a := by_acct.get(h.removesuffix("@" + self.domain)))
+                          is not None}.values())
         status = self._new_status(self.desk, text, visibility=visibility, in_reply_to=parent,
                               content="<p>" + html.escape(text).replace("\n", "<br />") + "</p>")
         status["mentions"] = [{"id": m.id, "username": m.username, "url": m.url(self), "acct": m.acct}
@@ -390,6 +396,11 @@ class FakeMastodon(FakeHTTPServer):
         return 200, self.statuses[id], {}
 
     # -- internals -------------------------------------------------------------------------
+
+    def _by_acct(self) -> dict[str, Account]:
+        if len(self._accts) != len(self.accounts):
+            self._accts = {a.acct.lower(): a for a in self.accounts.values()}
+        return self._accts
 
     def _notify(self, kind: str, account: Account, status_id: str, *, private: bool) -> None:
         now = datetime.now(UTC)
@@ -448,21 +459,25 @@ class FakeMastodon(FakeHTTPServer):
         return {"Link": f'<{next_url}>; rel="next", <{prev_url}>; rel="prev"'}
 
 
-def _page(items: list[Any], params: dict[str, Any], *, key: Any) -> list[Any]:
-    """One page, newest first, as Mastodon pages: max_id/since_id bound it; min_id starts just above."""
+def _page(items: list[Any], params: dict[str, Any], *, key: Any,
+          wanted: Any = lambda item: True) -> list[Any]:
+    """One page of the `wanted` `items` (kept oldest first, by growing `key`), newest first, as
+    Mastodon pages: max_id/since_id bound it; min_id starts just above (and pages forward)."""
     try:
         limit = max(1, min(int(params.get("limit") or DEFAULT_LIMIT), MAX_LIMIT))
     except (TypeError, ValueError):
         limit = DEFAULT_LIMIT
-    found = sorted(items, key=key)
-    for name, keep in (("max_id", lambda v, b: v < b), ("since_id", lambda v, b: v > b),
-                       ("min_id", lambda v, b: v > b)):
-        bound = params.get(name)
-        if bound not in (None, ""):
-            found = [i for i in found if keep(key(i), _num(str(bound)))]
-    if params.get("min_id") not in (None, ""):
-        return list(reversed(found[:limit]))  # immediately newer than min_id
-    return list(reversed(found))[:limit]
+    keys = [key(i) for i in items]
+    low = max((_num(str(params[b])) for b in ("since_id", "min_id") if params.get(b) not in (None, "")),
+              default=-1)
+    high = _num(str(params["max_id"])) if params.get("max_id") not in (None, "") else None
+    start = bisect.bisect_right(keys, low)
+    stop = bisect.bisect_left(keys, high) if high is not None else len(items)
+    window = items[start:stop]
+    # Forward from min_id: the oldest `limit` just above it; otherwise the newest `limit`.
+    ordered = window if params.get("min_id") not in (None, "") else reversed(window)
+    page = list(itertools.islice((i for i in ordered if wanted(i)), limit))
+    return page[::-1] if params.get("min_id") not in (None, "") else page
 
 
 def _countable_length(text: str) -> int:
