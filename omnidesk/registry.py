@@ -172,6 +172,27 @@ def reply_refusal(kind: str) -> Callable[[ReplyCheck], str | None] | None:
     return own if callable(own) else None
 
 
+def reply_note(kind: str, text: str, context: Mapping[str, Any]) -> str | None:
+    """The one line the composer shows under a reply on a `kind` channel as it is typed (the adapter
+    class's `reply_note`: SMS segments, Mastodon visibility and characters left), or None.
+
+    `context` is the answered message's stored meta. A note is a hint: an adapter that fails to
+    make one is logged and the composer shows none, rather than the composer failing.
+    """
+    try:
+        own = getattr(factory_for(kind), "reply_note", None)
+    except ConfigError:
+        return None
+    if not callable(own):
+        return None
+    try:
+        note = own(text, context)
+    except Exception:
+        log.exception("the %s adapter's reply_note failed", kind)
+        return None
+    return str(note) if note else None
+
+
 def importer_for(kind: str) -> FileImport:
     """How `omnidesk import` reads `kind`'s local files; ConfigError when the kind has none."""
     loaders = _declared(IMPORTERS_GROUP, BUILTIN_IMPORTERS)

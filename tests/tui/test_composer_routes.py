@@ -142,3 +142,34 @@ async def test_a_chat_reply_defaults_to_the_chat_and_the_picker_switches_to_mail
             assert not composer.query_one("#composer-parts").display  # mail has no length limit
     finally:
         registry.unregister(CHAT_KIND)
+
+
+async def test_the_composer_shows_the_channels_reply_note_as_the_reply_is_typed(seeded):
+    """A direct message on Mastodon: the line under the reply says the visibility and the characters
+    used of the instance's limit (the handle counted), and warns past it."""
+    from datetime import UTC, datetime
+
+    from adapters.base import Address, Inbound
+    from omnidesk.inbound.ingest import ingest_records
+    from omnidesk.store.channels import ensure_channel
+
+    social = await ensure_channel(seeded.db, "social", "mastodon", None)
+    meta = {"mastodon": {"status_id": "113000000000000022", "visibility": "direct",
+                         "acct": "maryam@fosstodon.org", "max_characters": 100}}
+    dm = Inbound(external_id="113000000000000022", scope="mastodon.example", chat_like=True, meta=meta,
+                 sender=Address("mastodon", "maryam@fosstodon.org", "مریم"), text="سفارشم کجاست؟",
+                 sent_at=datetime(2026, 11, 20, 11, 45, tzinfo=UTC))
+    (cid,) = (await ingest_records(seeded, social, [dm])).conversation_ids
+    app = make_app(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_conversation(pilot, app, cid)
+        await pilot.press("r")
+        await until(pilot, lambda: _composer(app) is not None, "composer")
+        await until(pilot, lambda: "via social (mastodon) to maryam@fosstodon.org" in screen_text(app),
+                    "route")
+        await until(pilot, lambda: "direct · 8 of 100 characters" in screen_text(app), "note, empty reply")
+        await pilot.press(*"فردا")
+        await until(pilot, lambda: "direct · 12 of 100 characters" in screen_text(app), "note as typed")
+        _composer(app).query_one("TextArea").load_text("word " * 30)
+        await until(pilot, lambda: "direct · 158 of 100 characters: over the limit by 58" in screen_text(app),
+                    "warning past the limit")

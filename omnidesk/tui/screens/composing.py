@@ -73,7 +73,11 @@ class Composing:
         conversation = self.conversation or await reads.get_conversation(self.desk, self.conversation_id)
         channels = list(await reads.list_channels(self.desk))
         offered = await services.reply_routes(self.desk, conversation.summary.id)
-        routes = [Route(r.channel, r.kind, r.to, r.address_kind) for r in offered]
+        # What a reply on each channel answers: its latest inbound message there (meta: visibility, chat).
+        answered = {m.channel_name: m.meta for m in conversation.messages
+                    if m.direction == "in" and m.channel_name}
+        routes = [Route(r.channel, r.kind, r.to, r.address_kind, context=answered.get(r.channel) or {})
+                  for r in offered]
         if mode == "reply-all":
             routes = with_reply_all_cc(routes, conversation, channels)
         # What queue_reply appends under a reply on a channel with subjects (mail); the

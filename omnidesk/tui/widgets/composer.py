@@ -15,6 +15,8 @@ workers, results come back as messages.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +30,7 @@ from textual.widgets import Input, Label, Static, TextArea
 from adapters.base import Capabilities
 from omnidesk.customers.identity import can_copy
 from omnidesk.errors import UserError
-from omnidesk.registry import capabilities, reply_parts
+from omnidesk.registry import capabilities, reply_note, reply_parts
 from omnidesk.textsafe import one_line
 from omnidesk.tui import actions
 from omnidesk.tui.textfmt import inert
@@ -47,6 +49,8 @@ class Route:
     to: str
     address_kind: str = ""  # the identity kind of `to`
     cc: tuple[str, ...] = ()  # for reply-all: who else gets a copy, as `Name <address>`
+    # The stored meta of the message a reply on this route answers (visibility, chat): for reply_note.
+    context: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False, hash=False)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -106,6 +110,7 @@ class Composer(Vertical):
         quote.border_title = "quoted below your reply (read-only)"
         yield quote
         yield Label("", id="composer-parts")
+        yield Label("", id="composer-note")
         yield Label("", id="composer-hint")
 
     def on_mount(self) -> None:
@@ -183,7 +188,8 @@ class Composer(Vertical):
         self.query_one("#composer-hint", Label).update(hint)
 
     def _render_parts(self) -> None:
-        """How many messages the reply goes out as, where the route's channel splits long text."""
+        """How many messages the reply goes out as, where the route's channel splits long text, and
+        the channel's own note on it (`reply_note`: visibility, characters or segments left)."""
         route = self.route
         parts = len(reply_parts(route.kind, self.text)) if route is not None and self.mode != "note" else 1
         limit = route.capabilities.max_length if route is not None else None
@@ -192,6 +198,11 @@ class Composer(Vertical):
         label.update(Text(f"sent as {parts} messages (at most {limit:,} characters each on {route.channel})"
                           if parts > 1 and route is not None and limit else f"sent as {parts} messages",
                           style="yellow"))
+        note = reply_note(route.kind, self.text, route.context) if route is not None and self.mode != "note" \
+            else None
+        shown = self.query_one("#composer-note", Label)
+        shown.display = bool(note)
+        shown.update(Text(one_line(note or ""), style="dim"))
 
     # -- registry dispatch --------------------------------------------------------------
 
