@@ -172,6 +172,18 @@ def reply_refusal(kind: str) -> Callable[[ReplyCheck], str | None] | None:
     return own if callable(own) else None
 
 
+def reply_choices(kind: str) -> Mapping[str, tuple[str, ...]]:
+    """What an agent may choose for one reply on a `kind` channel (the adapter class's optional
+    `reply_choices`: key -> allowed values, e.g. Mastodon's visibility); empty when nothing."""
+    try:
+        declared = getattr(factory_for(kind), "reply_choices", None)
+    except ConfigError:
+        return {}
+    if not isinstance(declared, Mapping):
+        return {}
+    return {str(k): tuple(str(v) for v in values) for k, values in declared.items()}
+
+
 def reply_note(kind: str, text: str, context: Mapping[str, Any]) -> str | None:
     """The one line the composer shows under a reply on a `kind` channel as it is typed (the adapter
     class's `reply_note`: SMS segments, Mastodon visibility and characters left), or None.

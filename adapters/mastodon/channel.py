@@ -104,6 +104,8 @@ class MastodonAdapter:
         Option("timeout_seconds", "number", "Network timeout of a request (default 30).", default=30,
                minimum=1, maximum=600),
     )
+    #: What an agent may choose for one reply (`omnidesk reply --visibility`), read from Outbound.meta.
+    reply_choices: ClassVar[Mapping[str, tuple[str, ...]]] = {"visibility": VISIBILITIES}
 
     def __init__(self, name: str, options: Mapping[str, Any], secret: SecretResolver) -> None:
         self.name = name

@@ -260,6 +260,9 @@ def reply_command(
                                         " (WhatsApp outside the 24-hour window)."),
     variables: list[str] = typer.Option(None, "--var", metavar="KEY=VALUE",
                                         help="A template variable (repeatable): --var 1=Anna."),
+    visibility: str | None = typer.Option(None, "--visibility", metavar="VISIBILITY",
+                                          help="Mastodon: public, unlisted, private or direct (default: as"
+                                          " the customer wrote; a public mention is answered unlisted)."),
     query: str | None = QUERY,
     yes: bool = YES,
     force: bool = typer.Option(False, "--force", help="Send even if another agent replied after you last "
@@ -290,7 +293,8 @@ def reply_command(
                 return await services.queue_reply(desk, cid, reply, channel=channel, to=to,
                                                   reply_all=reply_all, cc=cc or (), bcc=bcc or (),
                                                   attachments=files, force=force, template=template or "",
-                                                  template_variables=values)
+                                                  template_variables=values,
+                                                  choices={"visibility": visibility} if visibility else None)
 
             result = await _unless_collision(send)
             if result is not None:

@@ -23,7 +23,7 @@ from omnidesk.desk import Desk
 from omnidesk.errors import NotFound, ReplyCollision, UserError, shown
 from omnidesk.model import Channel, Customer, Identity
 from omnidesk.outbound import outbound_payload, replyfmt
-from omnidesk.registry import capabilities
+from omnidesk.registry import capabilities, reply_choices
 from omnidesk.services.actionresult import (
     ActionResult,
     EventKind,
@@ -444,6 +444,17 @@ async def _channel_refusal(desk: Desk, chan: Channel, to: Address, text: str,
     return refusal(check)
 
 
+def _checked_choices(chan: Channel, choices: Mapping[str, str]) -> dict[str, str]:
+    """`choices` if the channel's adapter declares each key and value; else UserError naming it."""
+    allowed = reply_choices(chan.kind)
+    for key, value in choices.items():
+        if key not in allowed:
+            raise UserError(f"the {chan.name} channel ({chan.kind}) has no {key} to choose for a reply")
+        if value not in allowed[key]:
+            raise UserError(f"{key} {shown(value)} is not one of {', '.join(allowed[key])}")
+    return dict(choices)
+
+
 async def queue_reply(
     desk: Desk,
     conversation_id: int,
@@ -459,6 +470,7 @@ async def queue_reply(
     force: bool = False,
     template: str = "",
     template_variables: Mapping[str, str] | None = None,
+    choices: Mapping[str, str] | None = None,
 ) -> ActionResult:
     """Store an `out` message plus an outbox row (one transaction); the dispatcher sends it.
 
@@ -472,6 +484,8 @@ async def queue_reply(
     `template` names an approved template of the channel (WhatsApp) sent instead of the text,
     with `template_variables`. Nothing is stored, and UserError says why, when the customer
     opted out on that address or the channel says it would refuse the reply (`reply_refusal`).
+    `choices` are what the agent chose for this reply among the channel's declared
+    `reply_choices` (Mastodon's visibility); they reach the adapter in `Outbound.meta`.
     """
     text = _check_text(text, "reply")
     variables = dict(template_variables or {})
@@ -486,6 +500,7 @@ async def queue_reply(
     thread = await store_reads.thread_messages(desk.db, conversation_id)
     chan = await _reply_channel(desk, conv, thread, channel)
     caps = capabilities(chan.kind)
+    chosen = _checked_choices(chan, choices or {})
     family = _family(thread, caps.addresses)
     recipient = await _recipient(desk, conv, family, chan, to)
     # Ids the channel can answer: unscoped ones (Message-IDs) from anywhere, scoped ones of its own.
@@ -528,7 +543,7 @@ async def queue_reply(
         html=html,
         in_reply_to=in_reply_to,
         references=replyfmt.references(refs, in_reply_to),
-        meta={"conversation_id": conversation_id, "channel": chan.name},
+        meta={**chosen, "conversation_id": conversation_id, "channel": chan.name},
         scope=parent["scope"] if parent is not None else "",
         context=_stored_meta(parent),
         template=template,

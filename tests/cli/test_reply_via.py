@@ -68,3 +68,40 @@ def test_via_a_channel_that_cannot_reach_the_customer_says_why(cli_env: CliEnv, 
     unknown = cli_env.invoke("reply", str(wang), "--via", "nope", "你好")
     assert unknown.exit_code == 1 and "unknown channel 'nope'" in unknown.stderr
     assert "Traceback" not in result.stderr + unknown.stderr
+
+
+def test_visibility_is_chosen_for_a_mastodon_reply_and_refused_elsewhere(cli_env: CliEnv) -> None:
+    """`--visibility` reaches the Mastodon adapter in the queued reply's meta; a bad value or a
+    channel that has no visibility is one clear line, and nothing is queued."""
+
+    async def seed(desk: Any) -> int:
+        from adapters.base import Address, Inbound
+        from omnidesk.inbound.ingest import ingest_records
+        from omnidesk.store.channels import ensure_channel
+
+        social = await ensure_channel(desk.db, "social", "mastodon", None)
+        meta = {"mastodon": {"status_id": "113000000000000022", "visibility": "public",
+                             "acct": "ann@mastodon.social", "max_characters": 500}}
+        mention = Inbound(external_id="113000000000000022", scope="mastodon.example", chat_like=True,
+                          meta=meta, sender=Address("mastodon", "ann@mastodon.social", "Ann"),
+                          text="@support where is my parcel?", sent_at=datetime(2026, 11, 20, tzinfo=UTC))
+        (cid,) = (await ingest_records(desk, social, [mention])).conversation_ids
+        return int(cid)
+
+    async def queued_meta(desk: Any) -> list[dict[str, Any]]:
+        import json
+
+        rows = await desk.db.fetchall("SELECT payload FROM outbox ORDER BY id")
+        return [json.loads(r[0])["meta"] for r in rows]
+
+    cid = cli_env.run(seed)
+    (eva,) = cli_env.run(lambda desk: seed_emails(desk, [("eva@example.hu", "Számla", "Hol a számlám?")]))
+    ok = cli_env.invoke("reply", str(cid), "--visibility", "public", "On its way!")
+    assert ok.exit_code == 0, ok.stderr
+    bad = cli_env.invoke("reply", str(cid), "--visibility", "everyone", "x")
+    assert bad.exit_code == 1 and "visibility 'everyone' is not one of public, unlisted, private, direct" \
+        in bad.stderr
+    mail = cli_env.invoke("reply", str(eva), "--visibility", "direct", "x")
+    assert mail.exit_code == 1 and "the support channel (maildir) has no visibility to choose" in mail.stderr
+    (meta,) = cli_env.run(queued_meta)
+    assert meta["visibility"] == "public" and meta["channel"] == "social"
