@@ -5,7 +5,8 @@ each shows follows its channel's declared capabilities. Replies to addresses tha
 copies (email) have To, Cc and Bcc fields (reply-all fills Cc with everyone on the
 customer's last message), checked on send with a one-line error naming the field; on a
 channel with subjects the quoted text that will follow the reply is shown read-only
-under the editor; on one with a length limit, into how many messages the reply is cut.
+under the editor; on one with a length limit, into how many messages the reply is cut;
+under it the channel's `reply_note` (Mastodon: visibility and characters left) as it is typed.
 
 Drafts are saved a moment after each pause in typing (omnidesk/store/drafts.py),
 so quitting or a crash loses nothing; reopening the composer restores them.
