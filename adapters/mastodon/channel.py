@@ -204,6 +204,9 @@ class MastodonAdapter:
                 records, edits = notes.translate(found, instance)
                 state.newest = max((str(n["id"]) for n in found), key=notes.id_order)
                 state.follow(records, time.time() - self.follow_seconds)
+                if len(found) < PAGE_LIMIT:  # the newest there are: what comes later, the next poll reads
+                    yield Batch(records, state.dump(), updates=list(edits))
+                    return
                 newer = page.links.get("prev", "")
                 if newer.startswith(self.instance + "/"):  # never follow a link (and the token) elsewhere
                     pending = asyncio.ensure_future(self.api().get(newer))
@@ -218,7 +221,8 @@ class MastodonAdapter:
                 pending.exception()  # seen: an error of a page nobody waits for is not an error
 
     async def _pages(self, path: str, params: list[tuple[str, str]]) -> AsyncIterator[list[dict[str, Any]]]:
-        """Each page of a list, newest first, following the Link header's `next` (older) on this instance."""
+        """Each page of a list (asked PAGE_LIMIT at a time), newest first, following the Link header's
+        `next` (older) on this instance."""
         url: str = path
         query: list[tuple[str, str]] | None = params
         while True:
@@ -227,6 +231,8 @@ class MastodonAdapter:
             if not items:
                 return
             yield items
+            if len(items) < PAGE_LIMIT:  # a short page is the last
+                return
             older = page.links.get("next", "")
             if not older.startswith(self.instance + "/"):
                 return

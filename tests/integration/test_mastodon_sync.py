@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,9 @@ from omnidesk.services.replies import queue_reply
 from omnidesk.services.sync import run_sync
 from omnidesk.settings import ChannelSettings
 from omnidesk.store.reads import timeline
-from tests.integration.sync_env import open_desk_with
+from tests.integration.sync_env import desk_toml, open_desk_with
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -116,3 +121,25 @@ async def test_a_revoked_token_marks_the_channel_unhealthy(tmp_path: Path, socia
         assert health.failing and "ConfigurationError" in (health.last_error or "")
     finally:
         await desk.db.close()
+
+
+async def test_doctor_connect_shows_the_account_and_names_a_revoked_token(tmp_path: Path,
+                                                                         social: FakeMastodon) -> None:
+    config = desk_toml(tmp_path, f"""
+[channels.social]
+kind = "mastodon"
+instance = "{social.base_url}"
+access_token_env = "TEST_MASTODON_TOKEN"
+""")
+    doctor = [sys.executable, "-m", "omnidesk", "--config", str(config), "doctor", "--connect"]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TEST_MASTODON_TOKEN": TOKEN}
+    ok = await asyncio.to_thread(subprocess.run, doctor, cwd=REPO, env=env, capture_output=True, text=True,
+                                 timeout=120)
+    assert f"mastodon verify_credentials\tok\t@support@{DOMAIN}" in ok.stdout, ok.stdout + ok.stderr
+    assert "mastodon instance\tok" in ok.stdout and "mastodon notification policy\tok" in ok.stdout
+    social.revoke()
+    bad = await asyncio.to_thread(subprocess.run, doctor, cwd=REPO, env=env, capture_output=True, text=True,
+                                  timeout=120)
+    assert bad.returncode != 0
+    assert "mastodon verify_credentials\tfail\tchannel social: " in bad.stdout
+    assert "(The access token was revoked)" in bad.stdout and TOKEN not in bad.stdout + bad.stderr

@@ -86,7 +86,8 @@ async def test_pages_forward_with_min_id_and_the_link_header(social: FakeMastodo
     calls = social.calls("notifications")
     assert calls[0].params["min_id"] == "0"  # a new desk reads from the oldest notification on
     # Each next page is the Link header's rel="prev" (newer than the page): min_id = its newest.
-    assert [c.params.get("min_id") for c in calls] == ["0", "1080", "1160", "1200"]
+    # A short page is the newest there is: the next poll goes on from it.
+    assert [c.params.get("min_id") for c in calls] == ["0", "1080", "1160"]
     social.mention(ann, "later")
     again = await drain(desk, batches[-1].cursor)
     assert [r.text for r in records(again)] == [f"@support@{DOMAIN} later"]
