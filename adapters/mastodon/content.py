@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from adapters.base import valid_text
+
 URL_CHARACTERS = 23
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _BLANKS = re.compile(r"\n{3,}")
@@ -57,7 +59,7 @@ def _rewrite_links(tree: Any, mentions: Mapping[str, str]) -> None:
 
 def full_acct(acct: str, domain: str) -> str:
     """`ann` (an account of the instance) as `ann@domain`; `ann@host` as it is; lower case."""
-    acct = acct.strip().lstrip("@").lower()
+    acct = valid_text(clean(acct)).strip().lstrip("@").lower()
     return acct if "@" in acct else f"{acct}@{domain.lower()}"
 
 

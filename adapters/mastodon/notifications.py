@@ -90,6 +90,12 @@ def id_order(value: str) -> tuple[int, str]:
     return (len(value), value)
 
 
+def raw_json(value: Any) -> bytes:
+    """`value` as the JSON kept raw; a lone surrogate (JSON allows `\\ud800`) stays a JSON escape."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return text.encode("utf-8", "backslashreplace")
+
+
 def when(value: Any) -> datetime:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
@@ -135,7 +141,7 @@ def inbound(status: Mapping[str, Any], instance: Instance) -> Inbound:
         scope=instance.scope,
         chat_like=True,
         attachments=_attachments(status),
-        raw=json.dumps(status, ensure_ascii=False, sort_keys=True).encode(),
+        raw=raw_json(status),
         language=str(status["language"]) if status.get("language") else None,
         flags=frozenset({FLAG_AUTO_REPLY}) if account.get("bot") else frozenset(),
         meta={"mastodon": {"status_id": str(status["id"]), "visibility": visibility, "acct": acct,
@@ -182,7 +188,7 @@ def quarantined(notification: Mapping[str, Any], exc: Exception, instance: Insta
         text="",
         scope=instance.scope,
         chat_like=True,
-        raw=json.dumps(notification, ensure_ascii=False, sort_keys=True, default=str).encode(),
+        raw=raw_json(notification),
         defects=(valid_text(f"unreadable Mastodon notification: {what}"),),
         flags=frozenset({FLAG_QUARANTINED}),
     )

@@ -394,3 +394,16 @@ async def test_probe_reports_the_account_the_instance_and_the_policy(social: Fak
     social.revoke()
     failed = await adapter_for(social).probe()
     assert failed[0].status == "fail" and "revoked" in failed[0].detail
+
+
+
+def test_lone_surrogates_from_the_json_become_replacement_characters() -> None:
+    from adapters.mastodon import notifications as notes
+
+    status = json.loads('{"id": "1", "created_at": "2026-11-20T10:00:00.000Z", "visibility": "direct",'
+                        ' "content": "<p>bad \\ud800 text</p>", "mentions": [],'
+                        ' "account": {"acct": "ann\\udfff@mastodon.social", "display_name": "Ann \\ud83d"}}')
+    record = notes.inbound(status, notes.Instance("127.0.0.1", DOMAIN, 500))
+    for text in (record.text, record.sender.address, record.sender.display_name):
+        text.encode("utf-8")  # SQLite takes it
+    assert record.sender.address == "ann\ufffd@mastodon.social" and record.text == "bad \ufffd text"
