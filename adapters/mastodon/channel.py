@@ -181,13 +181,14 @@ class MastodonAdapter:
 
     async def poll(self, cursor: str | None) -> AsyncIterator[Batch]:
         state = notes.load_state(cursor)
+        earlier = set(state.watch)  # what this poll reads is as fresh as it gets: not re-read now
         instance = await self.instance_info()
         async for batch in self._notifications(state, instance):
             yield batch
         async for batch in self._held(state, instance):
             yield batch
         if self.follow_seconds and time.time() - state.checked >= self.refresh_seconds:
-            updates = await self._refresh(state, instance)
+            updates = await self._refresh(state, instance, earlier)
             yield Batch([], state.dump(), updates=updates)
 
     async def _notifications(self, state: notes.State, instance: notes.Instance) -> AsyncIterator[Batch]:
@@ -262,13 +263,14 @@ class MastodonAdapter:
                 await self.api().post(f"/api/v1/notifications/requests/{rid}/accept")
                 state.requests.pop(rid, None)
 
-    async def _refresh(self, state: notes.State, instance: notes.Instance) -> list[Any]:
-        """Re-read the watched statuses: an edit where `edited_at` moved, a deletion where it is 404."""
+    async def _refresh(self, state: notes.State, instance: notes.Instance, earlier: set[str]) -> list[Any]:
+        """Re-read the watched statuses of `earlier` polls: an edit where `edited_at` moved, a
+        deletion where it is 404."""
         from adapters.mastodon.api import NotFound
 
         updates: list[Any] = []
         state.follow([], time.time() - self.follow_seconds)
-        for sid, (edited, written) in list(state.watch.items()):
+        for sid, (edited, written) in [(k, v) for k, v in state.watch.items() if k in earlier]:
             try:
                 status = (await self.api().get(f"/api/v1/statuses/{sid}")).body or {}
             except NotFound:

@@ -169,6 +169,7 @@ async def test_a_changed_edited_at_is_an_edit_and_a_404_a_deletion(social: FakeM
     ann = person(social, ANN)
     edited, deleted, kept = (social.mention(ann, t) for t in ("typo", "oops", "fine"))
     cursor = (await drain(desk, None))[-1].cursor
+    assert social.calls("status") == []  # just read: nothing to re-read yet
     social.edit(edited, "no typo")  # no notification: only re-reading the status shows it
     social.delete(deleted)
     batches = await drain(desk, cursor)
