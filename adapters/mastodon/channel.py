@@ -17,6 +17,7 @@ in the last `follow_days`, again: a changed `edited_at` is an Edit, a 404 a Dele
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
@@ -260,8 +261,15 @@ class MastodonAdapter:
             state.requests[rid] = last
             yield Batch(records, state.dump(), updates=list(edits), commit_first=True)
             if self.accept_requests:  # resumed: the batch is committed, the request may go
-                await self.api().post(f"/api/v1/notifications/requests/{rid}/accept")
+                await self._accept(rid)
                 state.requests.pop(rid, None)
+
+    async def _accept(self, rid: str) -> None:
+        """Accept a notification request; one someone accepted or dismissed meanwhile (404) is done."""
+        from adapters.mastodon.api import NotFound
+
+        with contextlib.suppress(NotFound):
+            await self.api().post(f"/api/v1/notifications/requests/{rid}/accept")
 
     async def _refresh(self, state: notes.State, instance: notes.Instance, earlier: set[str]) -> list[Any]:
         """Re-read the watched statuses of `earlier` polls: an edit where `edited_at` moved, a
