@@ -234,6 +234,19 @@ async def test_content_warning_and_reply_threading(social: FakeMastodon, desk: M
     assert b.thread_refs == (first["id"],) and a.thread_refs == ()
 
 
+async def test_media_are_lazy_attachments_fetched_without_the_token(social: FakeMastodon,
+                                                                    desk: MastodonAdapter) -> None:
+    status = social.mention(person(social, ANN), "the box arrived like this")
+    social.attach(status, b"\xff\xd8jpeg", name="damaged.jpg", description="a crushed box")
+    (record,) = records(await drain(desk, None))
+    (picture,) = record.attachments
+    assert (picture.filename, picture.content_type, picture.data) == ("damaged.jpg", "image/jpeg", b"")
+    assert record.text.endswith("\n\n[media: a crushed box]")
+    assert await desk.fetch_attachment(picture.fetch_ref or "") == b"\xff\xd8jpeg"
+    (download,) = [r for r in social.requests if r.path.endswith("/damaged.jpg")]
+    assert download.header("authorization") is None
+
+
 async def test_an_unreadable_notification_is_quarantined_not_fatal(social: FakeMastodon,
                                                                    desk: MastodonAdapter) -> None:
     ann = person(social, ANN)

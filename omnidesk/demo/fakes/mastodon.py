@@ -24,7 +24,9 @@ as documented at docs.joinmastodon.org and seen in the recordings under
 - `GET /api/v1/statuses/:id` is 404 after `delete()`; `edit()` sets `edited_at` and, when
   asked, adds an `update` notification;
 - `GET /api/v2/instance` (`configuration.statuses.max_characters`) and
-  `GET /api/v1/accounts/verify_credentials`.
+  `GET /api/v1/accounts/verify_credentials`;
+- media attachments (`attach()`) whose files are served without a token, as an instance's
+  media are public.
 
 Route keys for `fail` and `calls`: "verify_credentials", "instance", "notifications",
 "policy", "requests", "request", "accept", "merged", "status", "statuses.create".
@@ -156,6 +158,7 @@ class FakeMastodon(FakeHTTPServer):
         self.following: set[str] = set()
         self.idempotent: dict[str, str] = {}  # Idempotency-Key -> status id
         self._accts: dict[str, Account] = {}  # by lower-case acct, for the mentions of what we post
+        self.media: dict[str, tuple[bytes, str]] = {}  # path -> (bytes, content type)
         self.desk = self.account("support", display_name="Support")
 
     @property
@@ -191,6 +194,20 @@ class FakeMastodon(FakeHTTPServer):
                                   content=content, spoiler_text=spoiler_text, mentions=(self.desk,))
             self._notify("mention", account, status["id"], private=visibility == "direct")
             return status
+
+    def attach(self, status: dict[str, Any], data: bytes, *, name: str = "photo.jpg",
+               content_type: str = "image/jpeg", description: str | None = None) -> dict[str, Any]:
+        """A media attachment on `status` (as it was posted), its file served without a token."""
+        with self.lock:
+            mid = str(next(self._ids))
+            path = f"/system/media_attachments/files/{mid}/original/{name}"
+            self.media[path] = (data, content_type)
+            kind = content_type.split("/", 1)[0]
+            media = {"id": mid, "type": kind if kind in ("image", "video", "audio") else "unknown",
+                     "url": self.origin + path, "preview_url": self.origin + path, "remote_url": None,
+                     "meta": {}, "description": description, "blurhash": None}
+            status["media_attachments"].append(media)
+            return media
 
     def edit(self, status: dict[str, Any], text: str, *, notify: bool = False) -> dict[str, Any]:
         """The author edits `status`; `notify` adds an `update` notification (Mastodon sends one
@@ -232,6 +249,9 @@ class FakeMastodon(FakeHTTPServer):
         return f"{request.verb} {request.path}"
 
     def handle(self, request: Request) -> Response:
+        if request.verb == "GET" and request.path in self.media:  # media files are public, no token
+            data, content_type = self.media[request.path]
+            return Response(200, raw=data, content_type=content_type)
         try:
             self._authorise(request)
             for verb, key, pattern in _ROUTES:
