@@ -278,7 +278,9 @@ class MastodonAdapter:
 
         updates: list[Any] = []
         state.follow([], time.time() - self.follow_seconds)
-        for sid, (edited, written) in [(k, v) for k, v in state.watch.items() if k in earlier]:
+        due = sorted((k for k in state.watch if k in earlier), key=notes.id_order)  # oldest first
+        for sid in due:
+            edited, written = state.watch[sid]
             try:
                 status = (await self.api().get(f"/api/v1/statuses/{sid}")).body or {}
             except NotFound:
