@@ -15,6 +15,7 @@ which is never less, so a text said to fit does fit.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Iterable, Mapping
@@ -57,6 +58,7 @@ def _rewrite_links(tree: Any, mentions: Mapping[str, str]) -> None:
         anchor.tail = tail
 
 
+@functools.lru_cache(maxsize=4096)  # the same people write again and again
 def full_acct(acct: str, domain: str) -> str:
     """`ann` (an account of the instance) as `ann@domain`; `ann@host` as it is; lower case."""
     acct = valid_text(clean(acct)).strip().lstrip("@").lower()
@@ -92,8 +94,12 @@ def _simple(content: str, mentions: Mapping[str, str]) -> str | None:
     return "\n".join(line.strip(" ") for line in _unwrap(text).split("\n"))
 
 
+_ATTRS = {name: re.compile(rf"""\b{name}\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+          for name in ("href", "class")}
+
+
 def _attr(attrs: str, name: str) -> str:
-    found = re.search(rf"""\b{name}\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", attrs, re.IGNORECASE)
+    found = _ATTRS[name].search(attrs)
     return next((g for g in found.groups() if g is not None), "") if found else ""
 
 
