@@ -171,5 +171,6 @@ async def test_the_composer_shows_the_channels_reply_note_as_the_reply_is_typed(
         await pilot.press(*"فردا")
         await until(pilot, lambda: "direct · 12 of 100 characters" in screen_text(app), "note as typed")
         _composer(app).query_one("TextArea").load_text("word " * 30)
-        await until(pilot, lambda: "direct · 158 of 100 characters: over the limit by 58" in screen_text(app),
-                    "warning past the limit")
+        await until(pilot, lambda: "direct · 158 of 100 characters: over the limit by 58, goes out as 2"
+                    in screen_text(app), "warning past the limit")
+        assert not _composer(app).query_one("#composer-parts").display  # the note says how it is cut

@@ -6,7 +6,8 @@ copies (email) have To, Cc and Bcc fields (reply-all fills Cc with everyone on t
 customer's last message), checked on send with a one-line error naming the field; on a
 channel with subjects the quoted text that will follow the reply is shown read-only
 under the editor; on one with a length limit, into how many messages the reply is cut;
-under it the channel's `reply_note` (Mastodon: visibility and characters left) as it is typed.
+where the channel gives a `reply_note` (Mastodon: visibility and characters left), that line instead,
+as it is typed.
 
 Drafts are saved a moment after each pause in typing (omnidesk/store/drafts.py),
 so quitting or a crash loses nothing; reopening the composer restores them.
@@ -189,21 +190,22 @@ class Composer(Vertical):
         self.query_one("#composer-hint", Label).update(hint)
 
     def _render_parts(self) -> None:
-        """How many messages the reply goes out as, where the route's channel splits long text, and
-        the channel's own note on it (`reply_note`: visibility, characters or segments left)."""
+        """The channel's own note on the reply (`reply_note`: visibility, characters or segments
+        left, which knows the instance's or carrier's limits), else how many messages the reply goes
+        out as where the route's channel splits long text."""
         route = self.route
-        parts = len(reply_parts(route.kind, self.text)) if route is not None and self.mode != "note" else 1
-        limit = route.capabilities.max_length if route is not None else None
-        label = self.query_one("#composer-parts", Label)
-        label.display = parts > 1
-        label.update(Text(f"sent as {parts} messages (at most {limit:,} characters each on {route.channel})"
-                          if parts > 1 and route is not None and limit else f"sent as {parts} messages",
-                          style="yellow"))
         note = reply_note(route.kind, self.text, route.context) if route is not None and self.mode != "note" \
             else None
         shown = self.query_one("#composer-note", Label)
         shown.display = bool(note)
         shown.update(Text(one_line(note or ""), style="dim"))
+        parts = len(reply_parts(route.kind, self.text)) if route is not None and self.mode != "note" else 1
+        limit = route.capabilities.max_length if route is not None else None
+        label = self.query_one("#composer-parts", Label)
+        label.display = parts > 1 and not note
+        label.update(Text(f"sent as {parts} messages (at most {limit:,} characters each on {route.channel})"
+                          if parts > 1 and route is not None and limit else f"sent as {parts} messages",
+                          style="yellow"))
 
     # -- registry dispatch --------------------------------------------------------------
 
