@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.mastodon import content
 
@@ -76,3 +78,29 @@ def test_counting_follows_mastodon() -> None:
     assert content.countable_length("@ann@mastodon.social hi") == len("@ann hi")
     assert content.countable_length("see https://example.com/" + "x" * 100) == len("see ") + 23
     assert content.countable_length("سلام 你好") == 7
+
+
+@settings(max_examples=150, deadline=None)
+@given(words=st.lists(st.sampled_from(["سلام", "我的订单", "árvíztűrő", "tükörfúrógép", "order", "#48213",
+                                       "https://shop.example/track?id=48213", "@ann@mastodon.social",
+                                       "x" * 40, "。", "؟", "\n\n"]), min_size=1, max_size=200),
+       limit=st.integers(min_value=60, max_value=600))
+def test_reply_parts_fit_name_the_customer_and_keep_every_word(words: list[str], limit: int) -> None:
+    from adapters.mastodon.channel import reply_parts
+
+    text = " ".join(words)
+    if not text.strip():
+        return
+    parts = reply_parts(text, "ann@mastodon.social", limit)
+    assert parts and all(content.countable_length(p) <= limit for p in parts)
+    assert all(content.mentions_handle(p, "ann@mastodon.social", local=False) for p in parts)
+    def words_of(value: str) -> str:
+        return "".join(value.replace("@ann@mastodon.social", "").split())
+
+    assert words_of("".join(parts)) == words_of(text)  # nothing lost, nothing added but the handle
+
+
+def test_a_huge_status_is_read_whole() -> None:
+    html = "<p>" + "سفارش من نرسیده است " * 5000 + "</p>"
+    text = content.html_to_text(html)
+    assert len(text) > 90_000 and text.startswith("سفارش من") and "<" not in text
