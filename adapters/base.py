@@ -489,10 +489,15 @@ async def send_in_parts(parts: Sequence[Any], send: Callable[[int, Any], Awaitab
         except AdapterError as exc:
             if not sent:
                 raise
-            ids = ", ".join(ident(answer) for answer in sent)
-            raise PermanentError(f"sent {len(sent)} of {len(parts)} parts (ids {ids});"
-                                 f" part {n + 1} failed: {exc}") from exc
+            raise partly_sent([ident(answer) for answer in sent], len(parts), exc) from exc
     return sent
+
+
+def partly_sent(sent_ids: Sequence[str], parts: int, failed: BaseException) -> PermanentError:
+    """The error of a reply cut into `parts` messages whose next part failed after `sent_ids` went
+    out: permanent, since the outbox cannot retry one part, and saying which went out."""
+    return PermanentError(f"sent {len(sent_ids)} of {parts} parts (ids {', '.join(sent_ids)});"
+                          f" part {len(sent_ids) + 1} failed: {failed}")
 
 
 class AdapterError(Exception):

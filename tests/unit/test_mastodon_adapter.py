@@ -368,6 +368,30 @@ async def test_a_long_reply_is_cut_at_the_instance_limit_and_a_retry_repeats_no_
             await adapter.close()
 
 
+async def test_a_later_part_refused_for_good_says_what_went_out() -> None:
+    from omnidesk.demo.fakes.mastodon import MastodonError
+
+    with FakeMastodon(max_characters=100) as social:
+        adapter = adapter_for(social)
+        try:
+            meta = await _answered(social, adapter, WEI, "在吗", "public")
+            create = social._statuses_create
+
+            def second_refused(request: Any) -> Any:
+                if len(social.posted()) == 1:
+                    raise MastodonError(422, "Validation failed: Text has been taken")
+                return create(request)
+
+            social._statuses_create = second_refused  # type: ignore[method-assign]
+            with pytest.raises(PermanentError) as caught:
+                await adapter.send(reply("我们已经处理了您的订单。" * 20, meta))
+            (first,) = social.posted()
+            assert str(caught.value).startswith(f"sent 1 of 3 parts (ids {first['id']}); part 2 failed: ")
+            assert "Text has been taken" in str(caught.value)
+        finally:
+            await adapter.close()
+
+
 async def test_a_deleted_question_is_still_answered(social: FakeMastodon, desk: MastodonAdapter) -> None:
     ann = person(social, ANN)
     status = social.mention(ann, "question")

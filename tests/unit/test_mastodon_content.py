@@ -86,7 +86,7 @@ def test_counting_follows_mastodon() -> None:
                                        "x" * 40, "。", "؟", "\n\n"]), min_size=1, max_size=200),
        limit=st.integers(min_value=60, max_value=600))
 def test_reply_parts_fit_name_the_customer_and_keep_every_word(words: list[str], limit: int) -> None:
-    from adapters.mastodon.channel import reply_parts
+    from adapters.mastodon.replies import reply_parts
 
     text = " ".join(words)
     if not text.strip():
