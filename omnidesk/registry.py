@@ -144,20 +144,23 @@ def capabilities(kind: str) -> Capabilities:
     A kind with no installed adapter (the `phone` channel of logged calls, a plugin
     since uninstalled) can do nothing: it sends nothing and addresses nobody.
     """
-    try:
-        declared = getattr(factory_for(kind), "capabilities", None)
-    except ConfigError:
-        return Capabilities()
+    declared = _class_attribute(kind, "capabilities")
     return declared if isinstance(declared, Capabilities) else Capabilities()
+
+
+def _class_attribute(kind: str, name: str) -> Any:
+    """`name` on the adapter class of `kind` (its declared contract members), None when the kind
+    or the attribute is missing."""
+    try:
+        return getattr(factory_for(kind), name, None)
+    except ConfigError:
+        return None
 
 
 def reply_parts(kind: str, text: str) -> list[str]:
     """`text` as channels of `kind` send it: the adapter class's own `split_text`, else the
     contract's split at the declared `max_length`."""
-    try:
-        own = getattr(factory_for(kind), "split_text", None)
-    except ConfigError:
-        own = None
+    own = _class_attribute(kind, "split_text")
     if callable(own):
         return list(own(text))
     return split_text(text, capabilities(kind).max_length)
@@ -165,20 +168,14 @@ def reply_parts(kind: str, text: str) -> list[str]:
 
 def reply_refusal(kind: str) -> Callable[[ReplyCheck], str | None] | None:
     """The adapter class's `reply_refusal` (why it would refuse a reply), or None when it has none."""
-    try:
-        own = getattr(factory_for(kind), "reply_refusal", None)
-    except ConfigError:
-        return None
+    own = _class_attribute(kind, "reply_refusal")
     return own if callable(own) else None
 
 
 def reply_choices(kind: str) -> Mapping[str, tuple[str, ...]]:
     """What an agent may choose for one reply on a `kind` channel (the adapter class's optional
     `reply_choices`: key -> allowed values, e.g. Mastodon's visibility); empty when nothing."""
-    try:
-        declared = getattr(factory_for(kind), "reply_choices", None)
-    except ConfigError:
-        return {}
+    declared = _class_attribute(kind, "reply_choices")
     if not isinstance(declared, Mapping):
         return {}
     return {str(k): tuple(str(v) for v in values) for k, values in declared.items()}
@@ -191,10 +188,7 @@ def reply_note(kind: str, text: str, context: Mapping[str, Any]) -> str | None:
     `context` is the answered message's stored meta. A note is a hint: an adapter that fails to
     make one is logged and the composer shows none, rather than the composer failing.
     """
-    try:
-        own = getattr(factory_for(kind), "reply_note", None)
-    except ConfigError:
-        return None
+    own = _class_attribute(kind, "reply_note")
     if not callable(own):
         return None
     try:
