@@ -26,6 +26,7 @@ from omnidesk.settings import (
     AgentSettings,
     ChannelSettings,
     DeskSettings,
+    KbSettings,
     SavedView,
     Settings,
     TuiSettings,
@@ -109,6 +110,13 @@ WEBHOOK_KEYS: dict[str, Key] = {
                       " default http://<listen>."),
     "max_body_bytes": Key("int", "Largest request body taken; a larger one is refused (413). Default 1 MiB.",
                           minimum=1024, maximum=64 * 1024 * 1024),
+}
+
+KB_KEYS: dict[str, Key] = {
+    "path": Key("path", "Folder of knowledge-base articles (*.md with TOML front matter); "
+                "default: kb/ next to this config file."),
+    "public_url": Key("str", "Address of the published help centre (`omnidesk kb publish`), "
+                      "e.g. https://help.example.com; links inserted into replies start with it."),
 }
 
 #: How an adapter's `Option.type` (adapters/base.py) is checked here.
@@ -254,7 +262,7 @@ def load_settings(path: Path, *, warn: Callable[[str], None] | None = _stderr_wa
 def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Settings:
     """Validate an already-parsed TOML document."""
     v = _Validator(source)
-    v.check_keys(data, {"desk", "agents", "channels", "views", "tui", "webhooks"}, "")
+    v.check_keys(data, {"desk", "agents", "channels", "views", "tui", "webhooks", "kb"}, "")
     base = source.parent if source is not None else Path.cwd()
 
     desk_raw = v.table(data, "desk", "desk")
@@ -299,7 +307,7 @@ def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Se
     tui = TuiSettings(**tui_values)
     webhooks = _webhooks(v, data["webhooks"]) if "webhooks" in data else None
     return Settings(desk=desk, agents=tuple(agents), channels=tuple(channels), views=tuple(views),
-                    tui=tui, webhooks=webhooks, source=source)
+                    tui=tui, webhooks=webhooks, kb=_kb(v, data, source), source=source)
 
 
 def _webhooks(v: _Validator, table: Any) -> WebhookSettings:
@@ -323,6 +331,20 @@ def _webhooks(v: _Validator, table: Any) -> WebhookSettings:
                values.get("public_url"))
     return WebhookSettings(host, int(port_text), public_url,
                            values.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES))
+
+
+
+
+def _kb(v: _Validator, data: Mapping[str, Any], source: Path | None) -> KbSettings:
+    values = v.section(v.table(data, "kb", "kb"), KB_KEYS, "kb")
+    if "path" in values:
+        path: Path | None = _resolve_path(values["path"], source.parent if source else Path.cwd())
+    else:  # no file, nothing to be next to: no knowledge base unless one is named
+        path = source.parent.resolve() / "kb" if source is not None else None
+    url = values.get("public_url", "")
+    if url and not re.match(r"^https?://[^\s/?#]+", url):
+        v.fail("kb.public_url", "expected an http:// or https:// address", url)
+    return KbSettings(path=path, public_url=url.rstrip("/"))
 
 
 def _check_view_keys(v: _Validator, views: list[SavedView]) -> None:

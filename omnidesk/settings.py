@@ -90,6 +90,14 @@ class WebhookSettings:
 
 
 @dataclass(slots=True)
+class KbSettings:
+    """The [kb] table: where the knowledge base's articles are, and where they are published."""
+
+    path: Path | None = None  # None: no knowledge base (no config file to be next to)
+    public_url: str = ""  # the published help centre's address, for links in replies
+
+
+@dataclass(slots=True)
 class Settings:
     """The whole validated configuration."""
 
@@ -99,6 +107,7 @@ class Settings:
     views: tuple[SavedView, ...] = ()
     tui: TuiSettings = field(default_factory=TuiSettings)
     webhooks: WebhookSettings | None = None  # None: no [webhooks] table, no listener
+    kb: KbSettings = field(default_factory=KbSettings)
     source: Path | None = None  # the file these came from, for messages
 
     def channel(self, name: str) -> ChannelSettings | None:
