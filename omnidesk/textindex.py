@@ -17,7 +17,7 @@ import re
 # compatibility ideographs), Hiragana, Katakana, Hangul syllables and jamo.
 # Punctuation (U+3000-303F, full-width forms) is deliberately excluded: the
 # tokenizer treats it as a separator already.
-_CJK_CLASS = (
+CJK_CLASS = (
     "\u1100-\u11ff"  # Hangul jamo
     "\u3040-\u309f"  # Hiragana
     "\u30a0-\u30ff"  # Katakana
@@ -30,7 +30,7 @@ _CJK_CLASS = (
     "\uff66-\uff9f"  # half-width Katakana
     "\U00020000-\U0003134f"  # CJK extensions B-G
 )
-_CJK_RUN = re.compile(f"[{_CJK_CLASS}]+")
+_CJK_RUN = re.compile(f"[{CJK_CLASS}]+")
 
 
 def _bigrams(run: str) -> str:

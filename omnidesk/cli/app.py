@@ -35,6 +35,7 @@ OWN_MODULES = (
     "omnidesk.cli.attachment",
     "omnidesk.cli.agent",
     "omnidesk.cli.outbox",
+    "omnidesk.cli.kb",
     "omnidesk.cli.doctor",
     "omnidesk.cli.meta",
 )
@@ -111,6 +112,7 @@ COMMAND_MODULES = {
     "attachment": "omnidesk.cli.attachment",
     "agent": "omnidesk.cli.agent",
     "outbox": "omnidesk.cli.outbox",
+    "kb": "omnidesk.cli.kb",
     "doctor": "omnidesk.cli.doctor",
     **dict.fromkeys(("completion", "man"), "omnidesk.cli.meta"),
     "import": "omnidesk.cli.importer",

@@ -15,10 +15,10 @@ else none), otherwise the best-matching one; suggestions in that language come f
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import TYPE_CHECKING, NamedTuple
 
 from omnidesk import textindex
-from omnidesk.conversations.highlight import fold
 from omnidesk.kb import library, markup
 from omnidesk.kb.article import primary
 from omnidesk.store import kb as store_kb
@@ -37,6 +37,23 @@ CANDIDATES = 60
 LIMIT = 5
 
 _TOKEN = re.compile(r"[^\W_]+")
+_NOT_CJK = re.compile(f"[^{textindex.CJK_CLASS}]+")
+
+
+def _fold_run(match: re.Match[str]) -> str:
+    decomposed = unicodedata.normalize("NFKD", match.group())
+    return "".join(c for c in decomposed if not unicodedata.category(c).startswith("M")).lower()
+
+
+def fold(text: str) -> str:
+    """Accents and case folded as the tokenizer folds them; CJK left as written (NFKD would take
+    Hangul syllables apart, which the tokenizer keeps). The help centre's search.js does the same."""
+    return _NOT_CJK.sub(_fold_run, text)
+
+
+def tokens(text: str) -> list[str]:
+    """`text` as index tokens: folded, CJK runs as bigrams, split at everything not a letter or digit."""
+    return _TOKEN.findall(textindex.prepare(fold(text)))
 
 
 class Suggestion(NamedTuple):
@@ -53,8 +70,7 @@ class Suggestion(NamedTuple):
 
 def words(text: str) -> list[str]:
     """`text` split and folded as the index holds it, without repeats, in order."""
-    tokens = _TOKEN.findall(fold(textindex.prepare(text)))
-    return list(dict.fromkeys(t for t in tokens if len(t) > 1 or textindex.has_cjk(t)))
+    return list(dict.fromkeys(t for t in tokens(text) if len(t) > 1 or textindex.has_cjk(t)))
 
 
 def match_expression(text: str) -> str | None:
