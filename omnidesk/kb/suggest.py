@@ -66,6 +66,15 @@ class Suggestion(NamedTuple):
     path: str
     in_language: bool  # in the language asked for
     languages: tuple[str, ...]  # every language the article is written in
+    body: str = ""  # the shown translation's Markdown
+
+    def link_text(self) -> str:
+        """What a reply gets for a link: `Title: URL` ("" without a help-centre URL)."""
+        return f"{self.title}: {self.url}" if self.url else ""
+
+    def excerpt_text(self) -> str:
+        """What a reply gets for an excerpt: the opening of the article, then its link."""
+        return "\n".join(part for part in (self.excerpt, self.url) if part)
 
 
 def words(text: str) -> list[str]:
@@ -120,7 +129,7 @@ async def suggest(desk: Desk, text: str, language: str | None = None, *, limit: 
             excerpt=markup.excerpt(shown.body, shown.title),
             url=article_url(desk, article_id, shown.language),
             score=hit.score, path=shown.path, in_language=in_language,
-            languages=tuple(dict.fromkeys(a.language for a in group))))
+            languages=tuple(dict.fromkeys(a.language for a in group)), body=shown.body))
     found.sort(key=lambda s: (not s.in_language, s.score))
     return found[:limit]
 

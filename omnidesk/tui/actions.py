@@ -76,6 +76,14 @@ def _has_failed(screen: Any) -> bool:
     return msg is not None and msg.delivery in ("failed", "undelivered", "cancelled")
 
 
+def _has_knowledge_base(screen: Any) -> bool:
+    return bool(getattr(screen, "kb_available", False))
+
+
+def _has_suggestions(screen: Any) -> bool:
+    return bool(getattr(screen, "kb_suggestions", ()))
+
+
 def _has_attachments(screen: Any) -> bool:
     msg = getattr(screen, "selected_message", lambda: None)()
     return msg is not None and bool(msg.attachments)
@@ -267,6 +275,23 @@ ACTIONS: tuple[Action, ...] = (
         "copy_pick",
         available=_has_current,
     ),
+    # -- knowledge base -------------------------------------------------------------------
+    Action(
+        "kb-pane",
+        "Show or hide the suggested knowledge-base articles",
+        "b",
+        ("conversation",),
+        "toggle_kb_pane",
+        available=_has_knowledge_base,
+    ),
+    Action(
+        "kb-read",
+        "Read a suggested knowledge-base article",
+        "B",
+        ("conversation",),
+        "read_kb_article",
+        available=_has_suggestions,
+    ),
     # -- composer (priority: they win over the text area's own keys) --------------------
     Action(
         "send",
@@ -304,6 +329,22 @@ ACTIONS: tuple[Action, ...] = (
         "ctrl+g",
         ("composer",),
         "pick_route",
+        priority=True,
+    ),
+    Action(
+        "kb-insert-link",
+        "Insert a suggested article's help-centre link",
+        "ctrl+l",
+        ("composer",),
+        "insert_kb_link",
+        priority=True,
+    ),
+    Action(
+        "kb-insert-excerpt",
+        "Insert a suggested article's excerpt and link",
+        "ctrl+b",
+        ("composer",),
+        "insert_kb_excerpt",
         priority=True,
     ),
     Action(

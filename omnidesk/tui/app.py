@@ -79,6 +79,7 @@ class OmnideskApp(App[None]):
         self.sync_state = "off"
         self.background = list(background)  # extra tasks given the stop event (the demo's simulator)
         self.conversation_screen: Any = None  # one ConversationScreen, reused by every open
+        self.kb_pane_shown = True  # `b` in a conversation hides the knowledge-base pane for the session
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Textual's palette commands, less those the registry's actions already offer."""

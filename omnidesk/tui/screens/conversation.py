@@ -10,7 +10,7 @@ from typing import Any
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Label
 
@@ -23,7 +23,9 @@ from omnidesk.tui.messages import StoreChanged
 from omnidesk.tui.routes import _downloads, copy_choices
 from omnidesk.tui.screens.base import DeskScreen
 from omnidesk.tui.screens.composing import Composing
+from omnidesk.tui.screens.kbsuggest import KbSuggesting
 from omnidesk.tui.textfmt import inert_line
+from omnidesk.tui.widgets.kbpane import KbPane
 from omnidesk.tui.widgets.keybar import KeyBar
 from omnidesk.tui.widgets.picker import PickerScreen
 from omnidesk.tui.widgets.statusbar import StatusBar
@@ -55,7 +57,7 @@ class PresenceLoaded(Message):
         self.rows = rows
 
 
-class ConversationScreen(Composing, DeskScreen):
+class ConversationScreen(KbSuggesting, Composing, DeskScreen):
     context = "conversation"
     BINDINGS = actions.bindings("conversation")
     AUTO_FOCUS = "#timeline"
@@ -97,10 +99,12 @@ class ConversationScreen(Composing, DeskScreen):
         yield Label(self._header_text() if conversation else "", id="conversation-header")
         yield Label("", id="presence", classes="hidden")
         yield Label(self._earlier_text(), id="earlier", classes="" if self.hidden_count else "hidden")
-        with VerticalScroll(id="timeline"):
-            if conversation is not None:
-                channels = channel_names(conversation.messages)
-                yield from self._build_items(conversation, entries, set(), channels)
+        with Horizontal(id="conversation-body"):
+            with VerticalScroll(id="timeline"):
+                if conversation is not None:
+                    channels = channel_names(conversation.messages)
+                    yield from self._build_items(conversation, entries, set(), channels)
+            yield KbPane()
         yield Label("", id="countdown", classes="hidden")
         yield StatusBar()
         yield KeyBar()
@@ -108,12 +112,14 @@ class ConversationScreen(Composing, DeskScreen):
     def on_mount(self) -> None:
         self._heartbeat = self.set_interval(HEARTBEAT_SECONDS, self.beat)
         self.set_interval(1.0, self._tick_countdown)
+        self.kb_setup()
         if self.conversation_id is None:  # built ahead, empty: `show` fills it
             self._heartbeat.pause()
         elif self.conversation is None:
             self.load()
         else:
             self._first_shown()
+            self.suggest_articles()
 
     def on_screen_suspend(self) -> None:
         """Popped (not merely covered by a dialog): the agent left this conversation."""
@@ -169,6 +175,8 @@ class ConversationScreen(Composing, DeskScreen):
             if composer is not None:
                 await composer.remove()
             self._start(conversation_id, None, inbox, compose)
+            self.kb_setup()
+            self.kb_reset()
             self._tick_countdown()
             self.query_one("#presence", Label).add_class("hidden")
             self._heartbeat.resume()
@@ -228,6 +236,7 @@ class ConversationScreen(Composing, DeskScreen):
             self.refresh_bindings()
             if first:
                 self._first_shown()
+        self.suggest_articles()
 
     def _first_shown(self) -> None:
         """The conversation is on screen for the first time: select the newest message, mark it read."""

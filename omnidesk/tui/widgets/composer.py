@@ -356,6 +356,25 @@ class Composer(Vertical):
         self._render_via()
         self.save_draft()
 
+    def insert_kb_link(self, arg: str | None = None) -> None:
+        self.screen.choose_suggestion("link", lambda s: self.insert_text(s.link_text()))  # type: ignore[attr-defined]
+
+    def insert_kb_excerpt(self, arg: str | None = None) -> None:
+        self.screen.choose_suggestion("excerpt",  # type: ignore[attr-defined]
+                                      lambda s: self.insert_text(s.excerpt_text(), block=True))
+
+    def insert_text(self, text: str, *, block: bool = False) -> None:
+        """Put `text` at the cursor: a block as a paragraph of its own, a phrase after a space."""
+        area = self.query_one(TextArea)
+        row, column = area.cursor_location
+        before = area.document.get_text_range((0, 0), (row, column))
+        if before and block:
+            text = ("" if before.endswith("\n\n") else "\n" if before.endswith("\n") else "\n\n") + text
+        elif before and not before[-1].isspace():
+            text = " " + text
+        area.insert(text)
+        area.focus()
+
     def close(self, arg: str | None = None) -> None:
         if self.mode != "note" and self.text and self.text != self.saved_body:
             self._write_draft(self.text)
