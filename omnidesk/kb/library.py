@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -50,14 +51,37 @@ def folder(desk: Desk) -> Path | None:
     return path if path is not None and path.is_dir() else None
 
 
+def scan(root: Path) -> list[tuple[str, os.stat_result]]:
+    """(name relative to `root` with / separators, stat) of every `*.md` below it, in a stable order.
+
+    Folders and files starting with `.` (.git) are left out, and so are symbolic links to
+    folders (no loops). os.scandir rather than Path.rglob: the pass is the cost of every
+    freshness check, and this is several times faster on thousands of files.
+    """
+    found: list[tuple[str, os.stat_result]] = []
+    pending = [("", str(root))]
+    while pending:
+        prefix, directory = pending.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((f"{prefix}{entry.name}/", entry.path))
+                elif entry.name.endswith(".md") and entry.is_file():
+                    found.append((prefix + entry.name, entry.stat()))
+            except OSError:
+                continue  # gone between the listing and now: the next pass drops it
+    return sorted(found, key=lambda item: item[0])
+
+
 def article_files(root: Path) -> list[Path]:
-    """Every `*.md` below `root` (hidden folders such as .git left out), in a stable order."""
-    found = []
-    for path in root.rglob("*.md"):
-        relative = path.relative_to(root).parts
-        if not any(part.startswith(".") for part in relative) and path.is_file():
-            found.append(path)
-    return sorted(found)
+    """Every article file below `root` (see `scan`)."""
+    return [root / name for name, _ in scan(root)]
 
 
 def relative_name(root: Path, path: Path) -> str:
@@ -95,19 +119,14 @@ def plan(root: Path | None, stored: dict[str, store_kb.Stamp]) -> _Plan:
     upserts, restamped, skipped = [], [], []
     seen: set[str] = set()
     added = unchanged = 0
-    for path in article_files(root) if root is not None else []:
-        name = relative_name(root, path)  # type: ignore[arg-type]
-        try:
-            st = path.stat()
-        except OSError:
-            continue  # gone between the listing and now: the next pass drops it
+    for name, st in scan(root) if root is not None else []:
         seen.add(name)
         old = stored.get(name)
         if old is not None and (old.mtime_ns, old.size) == (st.st_mtime_ns, st.st_size):
             unchanged += 1
             continue
         try:
-            article, data = read_article(root, path)  # type: ignore[arg-type]
+            article, data = read_article(root, root / name)  # type: ignore[operator]
         except (OSError, UnicodeDecodeError) as exc:
             reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror or str(exc)
             skipped.append(f"{name}: {reason}")
