@@ -158,3 +158,24 @@ def test_lint_finds_duplicates_broken_translation_links_and_broken_links(root: P
 
 def test_the_example_articles_are_clean() -> None:
     assert lint.lint(EXAMPLES) == []
+
+
+async def test_two_processes_refreshing_at_once_index_each_article_once(kb_desk: Desk, root: Path) -> None:
+    import asyncio
+
+    from omnidesk.store.db import Database
+
+    for n in range(40):
+        (root / f"a{n}.md").write_text(article(f"Printer {n}", f"Open tray {n}."), "utf-8")
+    other = replace(kb_desk, db=await Database.open(kb_desk.db.path))
+    try:
+        await asyncio.gather(library.refresh(kb_desk), library.refresh(other))
+        (root / "a0.md").write_text(article("Scanner", "Lid."), "utf-8")
+        (root / "a1.md").unlink()
+        await asyncio.gather(library.refresh(other), library.refresh(kb_desk))
+    finally:
+        await other.db.close()
+    stored = await store_kb.all_articles(kb_desk.db)
+    assert sorted(a.path for a in stored) == sorted(f"a{n}.md" for n in range(40) if n != 1)
+    assert (await kb_desk.db.fetchone("SELECT count(*) FROM kb_fts"))[0] == 39
+    assert await titles(kb_desk, "scanner") == ["Scanner"]
