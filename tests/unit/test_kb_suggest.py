@@ -101,3 +101,15 @@ def test_words_split_like_the_index() -> None:
     assert suggest.words("Ügyfél FIÓK fiók") == ["ugyfel", "fiok"]
     assert suggest.words("退款申请") == ["退款", "款申", "申请"]
     assert suggest.words("گذرواژه‌ام") == ["گذرواژه", "ام"]  # ZWNJ separates, as in unicode61
+
+
+async def test_a_regional_translation_is_preferred_for_its_region(desk: Desk, tmp_path: Path) -> None:
+    root = tmp_path / "kb"
+    root.mkdir()
+    for tag, title in (("pt", "Senha (pt)"), ("pt-BR", "Senha (pt-BR)")):
+        (root / f"{tag}.md").write_text(f'+++\nid = "senha"\ntitle = "{title}"\nlanguage = "{tag}"\n+++\n'
+                                        "Esqueci a senha.\n", "utf-8")
+    desk = replace(desk, settings=replace(desk.settings, kb=KbSettings(root)))
+    assert (await suggest.suggest(desk, "senha", "pt_BR"))[0].title == "Senha (pt-BR)"
+    assert (await suggest.suggest(desk, "senha", "pt"))[0].title == "Senha (pt)"
+    assert (await suggest.suggest(desk, "senha", "pt-PT"))[0].language.startswith("pt")
