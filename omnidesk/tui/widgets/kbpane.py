@@ -36,7 +36,7 @@ def suggestions_text(suggestions: Sequence[Any], *, wanted: str | None = None, l
         cut = s.excerpt if len(s.excerpt) <= EXCERPT else s.excerpt[:EXCERPT].rstrip() + "…"
         out.append_text(inert(cut, style="dim"))
     if wanted:
-        out.append(f"\n\ncustomer's language: {wanted}", style="dim italic")
+        out.append(f"\n\narticles in {wanted} first", style="dim italic")
     return out
 
 
