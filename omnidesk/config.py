@@ -23,10 +23,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from omnidesk.errors import ConfigError
 from omnidesk.settings import (
     DEFAULT_MAX_BODY_BYTES,
+    SENDER_FIELDS,
     AgentSettings,
     ChannelSettings,
     DeskSettings,
     KbSettings,
+    LangText,
+    MacroSettings,
     SavedView,
     Settings,
     TuiSettings,
@@ -70,6 +73,8 @@ DESK_KEYS: dict[str, Key] = {
                               "many days; later it starts a linked one.", minimum=0, maximum=3650),
     "subject_token": Key("bool", 'Put "[#N]" into outgoing email subjects.'),
     "quote_last_message": Key("bool", "Quote the message replied to in email replies."),
+    "language": Key("str", "Language tag the desk writes in when a customer's language is unknown "
+                    "(signatures and macros fall back to it), e.g. en."),
 }
 
 AGENT_KEYS: dict[str, Key] = {
@@ -83,6 +88,23 @@ AGENT_KEYS: dict[str, Key] = {
     "telegram": Key("list[str]", "The agent's Telegram user ids (a string or a list)."),
     "phone": Key("list[str]", "The agent's phone numbers, +country code (a string or a list)."),
     "mastodon": Key("list[str]", "The agent's Mastodon handles, user@instance (a string or a list)."),
+    "signature": Key("lang_text", "The agent's own signature (text, or a table language = text); a "
+                     "channel's signature places it with {agent_signature}."),
+    "signature_html": Key("lang_text", "The agent's signature as HTML, for email."),
+}
+
+#: Sender identity keys every channel takes besides its adapter's own (the core reads them).
+SENDER_KEYS: dict[str, Key] = {
+    "from_name": Key("str", "Display name replies are sent under, e.g. \"{agent} at Example Support\" "
+                     "(placeholders: " + ", ".join("{" + f + "}" for f in SENDER_FIELDS) + ")."),
+    "signature": Key("lang_text", "Signature under replies on this channel (text, or a table "
+                     "language = text; same placeholders; \"\" for none). Unset: the agent's "
+                     "signature on channels with subjects (email), none on chat."),
+    "signature_html": Key("lang_text", "The signature as HTML, for channels that send HTML (email)."),
+}
+
+MACRO_KEYS: dict[str, Key] = {
+    "dir": Key("path", "Folder of macro files (*.toml); default: macros/ next to this config file."),
 }
 
 #: The agent keys that are identities besides `email` (adapters.base.IDENTITY_KINDS, a test checks):
@@ -262,7 +284,7 @@ def load_settings(path: Path, *, warn: Callable[[str], None] | None = _stderr_wa
 def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Settings:
     """Validate an already-parsed TOML document."""
     v = _Validator(source)
-    v.check_keys(data, {"desk", "agents", "channels", "views", "tui", "webhooks", "kb"}, "")
+    v.check_keys(data, {"desk", "agents", "channels", "views", "tui", "webhooks", "kb", "macros"}, "")
     base = source.parent if source is not None else Path.cwd()
 
     desk_raw = v.table(data, "desk", "desk")
@@ -271,6 +293,8 @@ def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Se
         desk_values["data_dir"] = _resolve_path(desk_values["data_dir"], base)
     if "timezone" in desk_values:
         v.check_timezone(desk_values["timezone"], "desk.timezone")
+    if "language" in desk_values:
+        v.check_language(desk_values["language"], "desk.language")
     desk = DeskSettings(**desk_values)
 
     agents = []
@@ -283,6 +307,9 @@ def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Se
             if key in values:
                 values[key] = tuple(values[key])
         values["identities"] = tuple((k, x) for k in AGENT_IDENTITY_KEYS for x in values.pop(k, ()))
+        for key in ("signature", "signature_html"):
+            if key in values:
+                v.check_placeholders(values[key], f"agents[{i}].{key}", exclude="agent_signature")
         agents.append(AgentSettings(**values))
     v.check_unique([a.name for a in agents], "agents", "name")
     for kind in AGENT_IDENTITY_KEYS:
@@ -306,8 +333,12 @@ def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Se
     tui_values = v.section(v.table(data, "tui", "tui"), TUI_KEYS, "tui")
     tui = TuiSettings(**tui_values)
     webhooks = _webhooks(v, data["webhooks"]) if "webhooks" in data else None
+    macro_values = v.section(v.table(data, "macros", "macros"), MACRO_KEYS, "macros")
+    if "dir" in macro_values:
+        macro_values["dir"] = _resolve_path(macro_values["dir"], base)
     return Settings(desk=desk, agents=tuple(agents), channels=tuple(channels), views=tuple(views),
-                    tui=tui, webhooks=webhooks, kb=_kb(v, data, source), source=source)
+                    tui=tui, webhooks=webhooks, kb=_kb(v, data, source), macros=MacroSettings(**macro_values),
+                    source=source)
 
 
 def _webhooks(v: _Validator, table: Any) -> WebhookSettings:
@@ -331,8 +362,6 @@ def _webhooks(v: _Validator, table: Any) -> WebhookSettings:
                values.get("public_url"))
     return WebhookSettings(host, int(port_text), public_url,
                            values.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES))
-
-
 
 
 def _kb(v: _Validator, data: Mapping[str, Any], source: Path | None) -> KbSettings:
@@ -376,11 +405,14 @@ def _channel(v: _Validator, name: str, item: Mapping[str, Any], base: Path) -> C
         schema = channel_keys(kind)
     except ConfigError as exc:
         v.fail(f"{where}.kind", str(exc))
-    given = {k: val for k, val in item.items() if k != "kind"}
+    sender = v.section({k: val for k, val in item.items() if k in SENDER_KEYS}, SENDER_KEYS, where)
+    for key, value in sender.items():
+        v.check_placeholders(value if key != "from_name" else (("", value),), f"{where}.{key}")
+    given = {k: val for k, val in item.items() if k != "kind" and k not in SENDER_KEYS}
     if schema is None:  # an adapter that declares no options checks its own
         address = given.get("address")
         return ChannelSettings(name=name, kind=kind, address=address if isinstance(address, str) else None,
-                               options=given)
+                               options=given, **sender)
     secrets = secret_names(kind)
     v.secrets.update(secrets)
     options = v.section(given, schema, where)
@@ -393,7 +425,7 @@ def _channel(v: _Validator, name: str, item: Mapping[str, Any], base: Path) -> C
             v.fail(f"{where}.{sources[1]}", f"give only one of {secret}_cmd, {secret}_env, {secret}")
     address = options.get("address")
     return ChannelSettings(name=name, kind=kind, address=address if isinstance(address, str) else None,
-                           options=options)
+                           options=options, **sender)
 
 
 def _plugin_kinds() -> set[str]:
@@ -411,6 +443,7 @@ def _resolve_path(value: str | Path, base: Path) -> Path:
 _TYPE_WORDS = {
     "str": "a string", "path": "a path (string)", "int": "an integer", "number": "a number",
     "bool": "true or false", "list[str]": "a list of strings", "table[str]": "a table of strings",
+    "lang_text": "a string or a table of language = string",
 }
 
 
@@ -489,6 +522,8 @@ class _Validator:
             ok = isinstance(value, list) and all(isinstance(x, str) for x in value)
         elif t == "table[str]":
             ok = isinstance(value, dict) and all(isinstance(x, str) for x in value.values())
+        elif t == "lang_text":
+            return self.lang_text(value, full)
         elif t == "enum":
             if value not in spec.choices:
                 self.fail(full, "expected one of " + ", ".join(repr(c) for c in spec.choices), value)
@@ -506,6 +541,43 @@ class _Validator:
         if t == "table[str]":
             return dict(value)
         return value
+
+    def lang_text(self, value: Any, full: str) -> LangText:
+        """A string (any language) or a table of language tag = string, as (tag, text) pairs."""
+        from omnidesk.langpick import LANGUAGE_TAG, normal_tag
+
+        if isinstance(value, str):
+            return (("", value),)
+        if not isinstance(value, dict) or not value or not all(isinstance(x, str) for x in value.values()):
+            self.fail(full, f"expected {_TYPE_WORDS['lang_text']}", value)
+        for tag in value:
+            if not LANGUAGE_TAG.match(tag):
+                self.fail(f"{full}.{toml_key(tag)}", "expected a language tag such as en, hu or pt-BR")
+        return tuple((normal_tag(tag), text) for tag, text in value.items())
+
+    def check_placeholders(self, texts: LangText, full: str, *, exclude: str = "") -> None:
+        """Only `{name}` placeholders of SENDER_FIELDS (no attributes, indexes, formats); `{{` is a brace."""
+        import string
+
+        allowed = [f for f in SENDER_FIELDS if f != exclude]
+        for tag, text in texts:
+            where = f"{full}.{tag}" if tag else full
+            try:
+                fields = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(text)
+                          if f is not None]
+            except ValueError as exc:
+                self.fail(where, f"bad placeholder ({exc}); write {{{{ and }}}} for braces")
+            for f, spec, conv in fields:
+                if f not in allowed or spec or conv:
+                    self.fail(where, f"unknown placeholder {{{f}{'!' + conv if conv else ''}"
+                              f"{':' + spec if spec else ''}}}; expected one of "
+                              + ", ".join("{" + a + "}" for a in allowed))
+
+    def check_language(self, tag: str, where: str) -> None:
+        from omnidesk.langpick import LANGUAGE_TAG
+
+        if not LANGUAGE_TAG.match(tag):
+            self.fail(where, "expected a language tag such as en, hu or pt-BR", tag)
 
     def check_range(self, value: float, spec: Key, full: str) -> None:
         """`spec.minimum <= value <= spec.maximum`; nan and inf are never in range."""

@@ -28,6 +28,14 @@ class DeskSettings:
     reopen_window_days: float = 7.0  # threading rule 4
     subject_token: bool = True  # put "[#N]" in outgoing email subjects
     quote_last_message: bool = True  # quote the message replied to in email replies
+    language: str = "en"  # the language the desk writes in when a customer's is unknown
+
+
+#: The placeholders a channel's `from_name` and signatures (and an agent's signature) may hold.
+SENDER_FIELDS = ("agent", "agent_name", "agent_first", "agent_email", "desk", "channel", "agent_signature")
+
+#: A text by language: (language tag, text) pairs in the order written; "" is any language.
+LangText = tuple[tuple[str, str], ...]
 
 
 class AgentSettings(NamedTuple):
@@ -41,16 +49,22 @@ class AgentSettings(NamedTuple):
     teams: tuple[str, ...] = ()
     #: (kind, address) of the agent's identities besides `email` (Slack, Telegram, phone, ...).
     identities: tuple[tuple[str, str], ...] = ()
+    signature: LangText = ()  # the agent's own signature, `{agent_signature}` in a channel's
+    signature_html: LangText = ()
 
 
 @dataclass(slots=True)
 class ChannelSettings:
-    """One [channels.NAME] table. `options` are the adapter's own keys, validated by it."""
+    """One [channels.NAME] table. `options` are the adapter's own keys, validated by it;
+    the sender identity keys (`from_name`, `signature`, `signature_html`) are the core's."""
 
     name: str
     kind: str
     address: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    from_name: str = ""  # "{agent} at Example Support"; "" = the desk's name
+    signature: LangText | None = None  # None: the agent's signature on channels with subjects
+    signature_html: LangText = ()
 
 
 class SavedView(NamedTuple):
@@ -98,6 +112,13 @@ class KbSettings:
 
 
 @dataclass(slots=True)
+class MacroSettings:
+    """The [macros] table."""
+
+    dir: Path | None = None  # None: `macros/` next to the config file
+
+
+@dataclass(slots=True)
 class Settings:
     """The whole validated configuration."""
 
@@ -108,6 +129,7 @@ class Settings:
     tui: TuiSettings = field(default_factory=TuiSettings)
     webhooks: WebhookSettings | None = None  # None: no [webhooks] table, no listener
     kb: KbSettings = field(default_factory=KbSettings)
+    macros: MacroSettings = field(default_factory=MacroSettings)
     source: Path | None = None  # the file these came from, for messages
 
     def channel(self, name: str) -> ChannelSettings | None:

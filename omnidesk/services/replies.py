@@ -22,7 +22,7 @@ from omnidesk.customers.consent import opted_out
 from omnidesk.desk import Desk
 from omnidesk.errors import NotFound, ReplyCollision, UserError, shown
 from omnidesk.model import Channel, Customer, Identity
-from omnidesk.outbound import outbound_payload, replyfmt
+from omnidesk.outbound import outbound_payload, replyfmt, signature
 from omnidesk.registry import capabilities, reply_choices
 from omnidesk.services.actionresult import (
     ActionResult,
@@ -407,6 +407,15 @@ def reply_quote(desk: Desk, channel_kind: str, parent: Mapping[str, object] | No
     )
 
 
+def reply_sender(
+    desk: Desk, channel: str, channel_kind: str, language: str | None
+) -> signature.Sender:
+    """The from name and signature of the acting agent's reply on `channel` (the composer shows them)."""
+    caps = capabilities(channel_kind)
+    return signature.sender(desk.settings, channel, agent=desk.agent, language=language,
+                            has_subject=caps.subject, sends_html=caps.html)
+
+
 def _stored_meta(parent: sqlite3.Row | None) -> dict[str, object]:
     """The answered message's stored inbound meta (thread, chat, visibility): the reply's context."""
     import json
@@ -525,7 +534,10 @@ async def queue_reply(
         else ""  # a chat message has no subject: none is sent, none is shown on its timeline entry
     )
     quoted = reply_quote(desk, chan.kind, parent)
-    body = replyfmt.with_quote(text, quoted)
+    customer = await store_customers.get_customer(desk.db, conv["customer_id"])
+    signer = reply_sender(desk, chan.name, chan.kind, customer.language if customer is not None else None)
+    body = replyfmt.with_quote(signature.signed(text, signer.signature), quoted)
+    html = signature.signed_html(text, html, signer.signature_html, quoted)
     copied = await _reply_all_cc(desk, parent, recipient) if reply_all else ()
     copied += copies(recipient.kind, cc, "Cc", [recipient.address, *(a.address for a in copied)])
     hidden = copies(recipient.kind, bcc, "Bcc", [recipient.address, *(a.address for a in copied)])
@@ -537,7 +549,7 @@ async def queue_reply(
         to=(recipient,),
         text=body,
         subject=subject,
-        from_address=Address(recipient.kind, chan.address, desk.settings.desk.name) if chan.address else None,
+        from_address=Address(recipient.kind, chan.address, signer.from_name) if chan.address else None,
         cc=copied,
         bcc=hidden,
         html=html,

@@ -248,6 +248,7 @@ def all_schema_keys() -> set[str]:
     keys |= {f"views.{k}" for k in cfg.VIEW_KEYS} | {f"tui.{k}" for k in cfg.TUI_KEYS}
     keys |= {f"webhooks.{k}" for k in cfg.WEBHOOK_KEYS}
     keys |= {f"kb.{k}" for k in cfg.KB_KEYS}
+    keys |= {f"channels.any.{k}" for k in cfg.SENDER_KEYS} | {f"macros.{k}" for k in cfg.MACRO_KEYS}
     for kind, schema in cfg.CHANNEL_KEYS.items():
         keys |= {f"channels.{kind}.{k}" for k in schema}
     return keys
