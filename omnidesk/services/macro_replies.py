@@ -1,0 +1,149 @@
+"""Macros at work: a macro's text rendered for one conversation, and a reply sent with its actions.
+
+`prepare` picks the route the reply takes (as `queue_reply` would), the variant for that
+channel and the customer's language, and renders it; any template problem is a
+MacroError before anything is stored. `send` queues the reply and applies the
+actions (tags, status or snooze, priority, assignee) together, and `apply` does both
+for many conversations, rendering every text first, so a macro that fails for one
+of them queues nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from omnidesk.desk import Desk
+from omnidesk.errors import UserError
+from omnidesk.macros import render, variants
+from omnidesk.macros.definition import Actions, Macro
+from omnidesk.registry import capabilities
+from omnidesk.services.actionresult import ActionResult
+from omnidesk.services.replies import ReplyRoute, reply_routes, reply_sender
+
+
+class ReplyContext(NamedTuple):
+    """What a macro is rendered with for one conversation: the route, the choice facts, the variables."""
+
+    conversation_id: int
+    route: ReplyRoute
+    target: variants.Target
+    values: dict[str, render.Fields]
+
+
+class Prepared(NamedTuple):
+    """A macro rendered for one conversation: the text, where it goes, what was chosen."""
+
+    conversation_id: int
+    macro: Macro
+    text: str
+    route: ReplyRoute
+    variant: str
+    language: str
+
+
+async def reply_context(desk: Desk, conversation_id: int, *, channel: str | None = None) -> ReplyContext:
+    """The route of the reply to `conversation_id` (on `channel`, else the default) and the variables."""
+    from omnidesk.store import customers as store_customers
+    from omnidesk.store import reads as store_reads
+
+    routes = await reply_routes(desk, conversation_id)
+    route = next((r for r in routes if channel is None or r.channel == channel), None)
+    if route is None:
+        raise UserError(f"#{conversation_id} has no route to reply on"
+                        + (f" via {channel}" if channel else ""),
+                        hint="known routes: " + ", ".join(dict.fromkeys(r.channel for r in routes))
+                        if routes else "the customer has no address a channel sends to")
+    agent = desk.agent
+    agent_id = agent.id if agent is not None else None
+    [summary] = await store_reads.summaries(desk.db, [conversation_id], agent_id)
+    customer = await store_customers.get_customer(desk.db, summary.customer_id)
+    assert customer is not None
+    caps = capabilities(route.kind)
+    target = variants.Target(route.channel, route.kind, variants.style(caps.subject, route.address_kind),
+                             customer.language)
+    signer = reply_sender(desk, route.channel, route.kind, customer.language)
+    shown = (agent.display_name or agent.name) if agent is not None else desk.settings.desk.name
+    values = render.variables(
+        customer={
+            "name": customer.name, "first_name": _first(customer.name), "language": customer.language,
+            "email": next((i.address for i in customer.identities if i.kind == "email"), ""),
+            "phone": next((i.address for i in customer.identities if i.kind == "phone"), ""),
+            "address": route.to, "tier": customer.tier, "timezone": customer.timezone,
+        },
+        conversation={
+            "id": conversation_id, "number": f"#{conversation_id}", "subject": summary.subject,
+            "status": summary.status, "priority": summary.priority, "tags": summary.tags,
+            "channel": route.channel, "assignee": summary.assignee,
+        },
+        agent={
+            "name": agent.name if agent is not None else "", "display_name": shown,
+            "first_name": _first(shown), "email": agent.email if agent is not None else "",
+        },
+        desk={"name": desk.settings.desk.name, "channel": route.channel,
+              "language": desk.settings.desk.language, "from_name": signer.from_name},
+    )
+    return ReplyContext(conversation_id, route, target, values)
+
+
+def _first(name: str) -> str:
+    return name.split()[0] if name.split() else ""
+
+
+def render_for(desk: Desk, macro: Macro, context: ReplyContext) -> Prepared:
+    """`macro` rendered in `context` (pure and quick: the console's preview calls it per keystroke)."""
+    choice = variants.choose(macro, context.target, desk.settings.desk.language)
+    where = f"macro {macro.name} (text.{choice.variant}.{choice.language}, #{context.conversation_id})"
+    text = render.render(choice.source, context.values, where)
+    return Prepared(context.conversation_id, macro, text, context.route, choice.variant, choice.language)
+
+
+async def prepare(desk: Desk, macro: Macro, conversation_id: int, *, channel: str | None = None) -> Prepared:
+    """`macro` rendered for the reply to `conversation_id` (on `channel`, else the default route)."""
+    return render_for(desk, macro, await reply_context(desk, conversation_id, channel=channel))
+
+
+async def send(desk: Desk, conversation_id: int, text: str, actions: Actions, *, channel: str | None = None,
+               to: str | None = None, **reply: object) -> ActionResult:
+    """Queue the reply and apply `actions` to its conversation, together: undone as one."""
+    from omnidesk.services import services
+
+    result = await services.queue_reply(desk, conversation_id, text, channel=channel, to=to, **reply)  # type: ignore[arg-type]
+    events = list(result.event_ids)
+    for step in _steps(desk, [conversation_id], actions):
+        events.extend((await step()).event_ids)
+    done = " with " + ", ".join(actions.describe()) if actions else ""
+    return ActionResult("reply", result.conversation_ids, tuple(events), result.description + done,
+                        result.message_id)
+
+
+def _steps(desk: Desk, ids: list[int], actions: Actions) -> list:  # type: ignore[type-arg]
+    """The service calls `actions` make, in order, as zero-argument coroutine functions."""
+    from omnidesk.services import services
+    from omnidesk.timeutil import now_ms
+
+    steps = []
+    if actions.add_tags or actions.remove_tags:
+        steps.append(lambda: services.tag(desk, ids, actions.add_tags, actions.remove_tags))
+    if actions.status:
+        steps.append(lambda: services.set_status(desk, ids, actions.status))  # type: ignore[arg-type]
+    if actions.snooze_ms:
+        snooze = actions.snooze_ms
+        steps.append(lambda: services.set_status(desk, ids, "snoozed", snooze_until=now_ms() + snooze))
+    if actions.priority:
+        steps.append(lambda: services.set_priority(desk, ids, actions.priority))  # type: ignore[arg-type]
+    if actions.assign is not None:
+        steps.append(lambda: services.assign(desk, ids, actions.assign or None))
+    return steps
+
+
+async def render_all(desk: Desk, macro: Macro, conversation_ids: Sequence[int], *,
+                     channel: str | None = None) -> list[Prepared]:
+    """The macro rendered for every conversation, or the first MacroError: nothing is queued yet."""
+    return [await prepare(desk, macro, cid, channel=channel) for cid in conversation_ids]
+
+
+async def send_all(desk: Desk, prepared: Sequence[Prepared]) -> list[ActionResult]:
+    """One reply (with the macro's actions) per rendered text, each on the route it was rendered for."""
+    return [await send(desk, p.conversation_id, p.text, p.macro.actions, channel=p.route.channel,
+                       to=p.route.to) for p in prepared]
