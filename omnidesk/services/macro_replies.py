@@ -124,7 +124,7 @@ def _steps(desk: Desk, ids: list[int], actions: Actions) -> list:  # type: ignor
 
     steps = []
     if actions.add_tags or actions.remove_tags:
-        steps.append(lambda: services.tag(desk, ids, actions.add_tags, actions.remove_tags))
+        steps.append(lambda: _tag(desk, ids, actions))
     if actions.status:
         steps.append(lambda: services.set_status(desk, ids, actions.status))  # type: ignore[arg-type]
     if actions.snooze_ms:
@@ -135,6 +135,18 @@ def _steps(desk: Desk, ids: list[int], actions: Actions) -> list:  # type: ignor
     if actions.assign is not None:
         steps.append(lambda: services.assign(desk, ids, actions.assign or None))
     return steps
+
+
+async def _tag(desk: Desk, ids: list[int], actions: Actions) -> ActionResult:
+    """The macro's tags; removing one the conversation does not have is no change (not an error)."""
+    from omnidesk.services import services
+    from omnidesk.store import reads as store_reads
+
+    held = {t.casefold() for s in await store_reads.summaries(desk.db, ids, None) for t in s.tags}
+    remove = [t for t in actions.remove_tags if t.casefold() in held]
+    if not actions.add_tags and not remove:
+        return ActionResult("tag", tuple(ids), (), "")
+    return await services.tag(desk, ids, actions.add_tags, remove)
 
 
 async def render_all(desk: Desk, macro: Macro, conversation_ids: Sequence[int], *,
