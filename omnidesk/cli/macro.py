@@ -184,10 +184,10 @@ def lint_command(ctx: typer.Context, json_flag: bool = JSON_OPTION, fmt: str | N
         if chosen == "table":
             for f in findings:
                 sys.stdout.write(one_line(f.line()) + "\n")
-            count = len(library.macros) + len(library.problems)
-            sys.stderr.write(f"{len(findings)} finding(s) in {count} macro(s) in {library.folder}\n")
         else:
             emit([f._asdict() for f in findings], chosen, fields=LINT_FIELDS, columns=())
+        count = len(library.macros) + len(library.problems)
+        sys.stderr.write(f"{len(findings)} finding(s) in {count} macro(s) in {library.folder}\n")
         if findings:
             raise typer.Exit(1)
 

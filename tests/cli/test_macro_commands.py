@@ -44,8 +44,10 @@ def test_list_and_show(desk: tuple[CliEnv, list[int]]) -> None:
     assert "actions: +refund, -triage, status pending" in shown.stdout and "[text.sms.hu]" in shown.stdout
     missing = env.invoke("macro", "show", "refnud")
     assert missing.exit_code == 1
-    assert missing.stderr.splitlines() == ["omnidesk: no macro called 'refnud'",
-                                           "hint: known macros: refund-received, resolved-thanks, shipping-delay"]
+    assert missing.stderr.splitlines() == [
+        "omnidesk: no macro called 'refnud'",
+        "hint: known macros: refund-received, resolved-thanks, shipping-delay",
+    ]
 
 
 def test_apply_one_renders_in_the_customers_language_and_applies_the_actions(
@@ -54,7 +56,8 @@ def test_apply_one_renders_in_the_customers_language_and_applies_the_actions(
     done = env.invoke("macro", "apply", "refund-received", f"#{ids[0]}", "--json")
     assert done.exit_code == 0, done.stderr
     [record] = json.loads(done.stdout)
-    assert record["conversation_ids"] == [ids[0]] and "with +refund, -triage, status pending" in record["description"]
+    assert record["conversation_ids"] == [ids[0]]
+    assert "with +refund, -triage, status pending" in record["description"]
     shown = env.invoke("show", str(ids[0]), "--json")
     conv = json.loads(shown.stdout)
     assert conv["status"] == "pending" and conv["tags"] == ["refund"]
@@ -85,7 +88,8 @@ def test_a_template_error_for_one_conversation_queues_nothing(desk: tuple[CliEnv
         '[text.email]\nen = "Hi {{ customer.name }}"\nhu = "Szia {{ customer.nickname }}"\n', "utf-8")
     result = env.invoke("macro", "apply", "broken", "status:open", "--yes")
     assert result.exit_code == 1
-    assert result.stderr.strip() == (f"omnidesk: macro broken (text.email.hu, #{ids[0]}): customer has no field"
+    assert result.stderr.strip() == (f"omnidesk: macro broken (text.email.hu, #{ids[0]}): customer has no"
+                                     " field"
                                      " 'nickname'; it has name, first_name, language, email, phone, address,"
                                      " tier, timezone")
     assert json.loads(env.invoke("outbox", "list", "--json").stdout) == []

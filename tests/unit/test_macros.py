@@ -246,3 +246,28 @@ def test_lint_of_a_folder_lists_unreadable_files(tmp_path: Path) -> None:
 def test_the_example_config_points_at_the_example_macros() -> None:
     data = tomllib.loads((REPO / "config" / "omnidesk.example.toml").read_text("utf-8"))
     assert data["macros"]["dir"] == "macros"
+
+
+@pytest.mark.parametrize(("text", "segments"), [
+    ("x" * 160, None),  # GSM-7: one segment holds 160
+    ("x" * 161, "2 SMS segments with sample values (GSM-7: one segment holds 160; this is 161 characters)"),
+    ("€" * 80, None),  # an extension character is two septets
+    ("€" * 81, "2 SMS segments"),
+    ("ő" * 70, None),  # Hungarian ő is not GSM-7: UCS-2 holds 70
+    ("ő" * 71, "2 SMS segments with sample values (UCS-2: one segment holds 70; this is 71 characters)"),
+    ("退款" * 35, None),
+    # Counted on the rendered text: the sample name "Anna Kovács" (á is not GSM-7) makes it UCS-2.
+    ("{{ customer.name }}" + "x" * 50, None),
+    ("{{ customer.name }}" + "x" * 150, "3 SMS segments with sample values (UCS-2"),
+])
+def test_lint_counts_sms_segments_of_the_rendered_text(text: str, segments: str | None) -> None:
+    lines = lint_lines({"sms": {"en": text}}, lint.DeskFacts(styles=("sms",)))
+    found = [line for line in lines if "SMS segments" in line]
+    assert found == ([] if segments is None else [found[0]]) and (segments is None or segments in found[0])
+
+
+def test_the_example_sms_texts_fit_one_segment() -> None:
+    library = load_library(Settings(macros=MacroSettings(dir=REPO / "config" / "macros")))
+    findings = lint.lint(library, lint.DeskFacts())
+    assert [f.line() for f in findings] == ["resolved-thanks: text: no [text.sms] variant"
+                                            " (sms replies use the chat text)"]
