@@ -249,6 +249,15 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action("retry", "Retry a failed reply", "ctrl+t", ("conversation",), "retry", available=_has_failed),
     Action(
+        "macro",
+        "Reply with a macro (fuzzy picker, live preview)",
+        "M",
+        ("conversation",),
+        "pick_macro",
+        available=_acting,
+        takes_arg="NAME",
+    ),
+    Action(
         "save-attachment",
         "Save the message's attachments",
         "w",

@@ -87,6 +87,7 @@ class ConversationScreen(KbSuggesting, Composing, DeskScreen):
         self.conversation_id = conversation_id
         self.inbox = inbox
         self.pending_compose = compose
+        self.pending_macro: tuple[Any, ...] | None = None  # (name, text, actions) for the next composer
         self.conversation = conversation
         self.selected = -1
         self.activity = "viewing"

@@ -8,6 +8,9 @@ channel with subjects the quoted text that will follow the reply is shown read-o
 under the editor; on one with a length limit, into how many messages the reply is cut;
 where the channel gives a `reply_note` (Mastodon: visibility and characters left), that line instead,
 as it is typed.
+The from name and the signature the route's channel adds (omnidesk/outbound/signature.py)
+are shown read-only too, as they will be sent. A macro (`M`) puts its text into the
+editor and its actions on the composer; they are applied with the reply when it is sent.
 
 Drafts are saved a moment after each pause in typing (omnidesk/store/drafts.py),
 so quitting or a crash loses nothing; reopening the composer restores them.
@@ -32,6 +35,7 @@ from textual.widgets import Input, Label, Static, TextArea
 from adapters.base import Capabilities
 from omnidesk.customers.identity import can_copy
 from omnidesk.errors import UserError
+from omnidesk.macros.definition import Actions
 from omnidesk.registry import capabilities, reply_note, reply_parts
 from omnidesk.textsafe import one_line
 from omnidesk.tui import actions
@@ -79,7 +83,8 @@ class Composer(Vertical):
 
     class SendRequested(Message):
         def __init__(self, mode: str, text: str, route: Route | None, *, to: str | None = None,
-                     cc: tuple[str, ...] = (), bcc: tuple[str, ...] = ()) -> None:
+                     cc: tuple[str, ...] = (), bcc: tuple[str, ...] = (),
+                     actions: Actions = Actions()) -> None:
             super().__init__()
             self.mode = mode
             self.text = text
@@ -87,14 +92,18 @@ class Composer(Vertical):
             self.to = to  # as typed in the To field (None: the route's)
             self.cc = cc
             self.bcc = bcc
+            self.actions = actions  # a macro's, applied with the reply
 
     def __init__(self, conversation_id: int, *, mode: str, routes: list[Route], quote: str = "",
-                 id: str = "composer") -> None:
+                 language: str | None = None, id: str = "composer") -> None:
         super().__init__(id=id)
         self.conversation_id = conversation_id
         self.mode = mode  # reply | reply-all | note
         self.routes = routes
         self.quote = quote  # what will be quoted under the reply ("" when nothing is)
+        self.language = language  # the customer's: the signature's language follows it
+        self.macro_name = ""
+        self.macro_actions = Actions()
         self.route_index = 0
         self._save_timer: Any = None
         self._unsaved: str | None = None  # the text typed since the last draft write started
@@ -108,6 +117,8 @@ class Composer(Vertical):
                 yield Label(f"{field.title():<4}", classes="composer-field-label")
                 yield Input(id=f"composer-{field}", compact=True)
         yield TextArea("", id="composer-body", soft_wrap=True, tab_behavior="focus")
+        yield Label("", id="composer-macro")
+        yield Static("", id="composer-signature", markup=False)
         quote = Static(inert(self.quote), id="composer-quote", markup=False)
         quote.border_title = "quoted below your reply (read-only)"
         yield quote
@@ -116,6 +127,7 @@ class Composer(Vertical):
         yield Label("", id="composer-hint")
 
     def on_mount(self) -> None:
+        self.query_one("#composer-macro").display = False
         self._fill_fields()
         self._render_via()
         self.query_one(TextArea).focus()
@@ -143,11 +155,52 @@ class Composer(Vertical):
         self.query_one("#composer-to-row").display = self.mode != "note" and route is not None
         for field in ("cc", "bcc"):
             self.query_one(f"#composer-{field}-row").display = self.mode != "note" and email
+        self._render_signature()
         if route is not None:
             self.query_one("#composer-to", Input).value = route.to
             cc = self.query_one("#composer-cc", Input)
             if not cc.value and email:
                 cc.value = ", ".join(route.cc)
+
+    def _render_signature(self) -> None:
+        """The from name and the signature the route's channel adds, as they will be sent."""
+        from omnidesk.outbound.signature import SEPARATOR
+        from omnidesk.services.replies import reply_sender
+
+        route = self.route
+        box = self.query_one("#composer-signature", Static)
+        if self.mode == "note" or route is None:
+            box.display = False
+            return
+        signer = reply_sender(self.app.desk, route.channel, route.kind, self.language)  # type: ignore[attr-defined]
+        shown = Text("From: ", style="bold")
+        shown.append_text(inert(signer.from_name))
+        if signer.signature:
+            shown.append("\n" + SEPARATOR + "\n")
+            shown.append_text(inert(signer.signature))
+        if signer.signature_html:
+            shown.append("\n(and the HTML signature in the HTML part)", style="italic")
+        box.border_title = "sent as, signed below your reply (read-only)" if signer.signature else \
+            "sent as (read-only)"
+        box.update(shown)
+        box.display = True
+
+    def insert_macro(self, name: str, text: str, actions: Actions) -> None:
+        """A macro's rendered text into the editor (replacing an empty one, else at the cursor), its
+        actions kept for the send."""
+        area = self.query_one(TextArea)
+        if not area.text.strip():
+            area.load_text(text.rstrip("\n"))
+            area.move_cursor(area.document.end)
+        else:
+            area.insert(text.rstrip("\n"))
+        self.macro_name, self.macro_actions = name, actions
+        label = self.query_one("#composer-macro", Label)
+        label.display = True
+        what = ": " + ", ".join(actions.describe()) + " when sent" if actions else ""
+        label.update(Text(f"macro {name}{what}", style="bold"))
+        area.focus()
+        self._schedule_save()
 
     def recipients(self) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
         """(To, Cc, Bcc) as typed, checked; UserError naming the field and the bad address."""
@@ -318,7 +371,8 @@ class Composer(Vertical):
             # A save firing after the reply has deleted the draft would bring the sent text back.
             # If the send fails, the text is still written when the composer closes.
             self._save_timer.stop()
-        self.post_message(self.SendRequested(self.mode, text, self.route, to=to, cc=cc, bcc=bcc))
+        self.post_message(self.SendRequested(self.mode, text, self.route, to=to, cc=cc, bcc=bcc,
+                                             actions=self.macro_actions))
 
     def edit_in_editor(self, arg: str | None = None) -> None:
         edited = self.app.edit_externally(self.text, suffix=".md")  # type: ignore[attr-defined]
