@@ -148,3 +148,13 @@ async def _sent(desk) -> bool:  # type: ignore[no-untyped-def]
     stats = await Dispatcher(desk).run_once()
     assert not stats.errors
     return stats.sent > 0
+
+
+async def test_the_command_line_names_a_macro_without_the_picker(seeded, macro_dir: Path) -> None:
+    app = make_app(with_macros(seeded, macro_dir))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_conversation(pilot, app, ANN)
+        await pilot.press(":", *"macro resolved-thanks", "enter")
+        await until(pilot, lambda: _composer(app) is not None and "glad we could help" in _composer(app).text,
+                    "text in the composer")
+        assert "macro resolved-thanks: status resolved, assign me when sent" in screen_text(app)
