@@ -25,6 +25,7 @@ class Sender(NamedTuple):
     from_name: str
     signature: str  # plain text, without the separator; "" for none
     signature_html: str  # "" for none
+    separator: str = SEPARATOR  # the line above the signature: mail's "-- ", none on chat
 
 
 def _text(texts: LangText | None, language: str | None, default: str) -> str:
@@ -66,6 +67,7 @@ def sender(
         from_name.format_map(fields).strip(),
         text.format_map(fields).strip("\n"),
         markup.format_map(html_fields).strip() if sends_html else "",
+        SEPARATOR if has_subject else "",
     )
 
 
@@ -86,11 +88,12 @@ def _fields(
     return fields
 
 
-def signed(text: str, signature: str) -> str:
-    """`text`, then the separator line and the signature (nothing added without one)."""
+def signed(text: str, signature: str, separator: str = SEPARATOR) -> str:
+    """`text`, then the separator line (if any) and the signature; nothing added without one."""
     if not signature.strip():
         return text
-    return f"{text.rstrip()}\n\n{SEPARATOR}\n{signature.rstrip()}\n"
+    line = f"{separator}\n" if separator else ""
+    return f"{text.rstrip()}\n\n{line}{signature.rstrip()}\n"
 
 
 def signed_html(text: str, html: str | None, signature_html: str, quoted: str | None) -> str | None:

@@ -536,7 +536,7 @@ async def queue_reply(
     quoted = reply_quote(desk, chan.kind, parent)
     customer = await store_customers.get_customer(desk.db, conv["customer_id"])
     signer = reply_sender(desk, chan.name, chan.kind, customer.language if customer is not None else None)
-    body = replyfmt.with_quote(signature.signed(text, signer.signature), quoted)
+    body = replyfmt.with_quote(signature.signed(text, signer.signature, signer.separator), quoted)
     html = signature.signed_html(text, html, signer.signature_html, quoted)
     copied = await _reply_all_cc(desk, parent, recipient) if reply_all else ()
     copied += copies(recipient.kind, cc, "Cc", [recipient.address, *(a.address for a in copied)])

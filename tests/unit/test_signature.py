@@ -39,6 +39,12 @@ kind = "maildir"
 path = "p"
 address = "plain@example.com"
 
+[channels.chatty]
+kind = "maildir"
+path = "c"
+address = "chat@example.com"
+signature = "– {agent_first}"
+
 [channels.quiet]
 kind = "maildir"
 path = "q"
@@ -70,6 +76,7 @@ def settings():  # type: ignore[no-untyped-def]
     ("plain", ANN, "hu", True, True, ("Example", "Lee Ann, számlázás", "<b>Ann Lee</b>")),  # the agent's own
     ("plain", ANN, "hu", False, False, ("Example", "", "")),  # chat without a signature of its own: none
     ("quiet", ANN, "en", True, True, ("Example", "", "")),  # "" signs nothing
+    ("chatty", ANN, "hu", False, False, ("Example", "– Ann", "")),  # a short one for chat
     ("support", None, "en", True, True, ("Example at Example Support", "Example Support",
                                          "<p><br>Example &amp; co</p>")),
 ])
@@ -77,7 +84,8 @@ def test_sender_by_channel_agent_and_language(settings, channel, agent, language
                                               expected) -> None:
     got = signature.sender(settings, channel, agent=agent, language=language, has_subject=subject,
                            sends_html=html)
-    assert tuple(got) == expected
+    assert tuple(got[:3]) == expected
+    assert got.separator == ("-- " if subject else "")
 
 
 def test_names_are_escaped_in_html(settings) -> None:  # type: ignore[no-untyped-def]
@@ -114,6 +122,7 @@ def test_signed_text_has_the_separator_before_the_quote() -> None:
     body = signature.signed("Hello,\n\nrefunded.\n", "Ann Lee\nExample Support")
     assert body == "Hello,\n\nrefunded.\n\n-- \nAnn Lee\nExample Support\n"
     assert signature.signed("Hi", "  ") == "Hi"
+    assert signature.signed("Thanks!", "– Ann", "") == "Thanks!\n\n– Ann\n"  # chat: no separator line
 
 
 def test_signed_html_escapes_the_text_and_quotes() -> None:

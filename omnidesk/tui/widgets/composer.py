@@ -164,7 +164,6 @@ class Composer(Vertical):
 
     def _render_signature(self) -> None:
         """The from name and the signature the route's channel adds, as they will be sent."""
-        from omnidesk.outbound.signature import SEPARATOR
         from omnidesk.services.replies import reply_sender
 
         route = self.route
@@ -176,7 +175,7 @@ class Composer(Vertical):
         shown = Text("From: ", style="bold")
         shown.append_text(inert(signer.from_name))
         if signer.signature:
-            shown.append("\n" + SEPARATOR + "\n")
+            shown.append("\n" + (signer.separator + "\n" if signer.separator else ""))
             shown.append_text(inert(signer.signature))
         if signer.signature_html:
             shown.append("\n(and the HTML signature in the HTML part)", style="italic")
