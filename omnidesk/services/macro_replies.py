@@ -3,9 +3,11 @@
 `prepare` picks the route the reply takes (as `queue_reply` would), the variant for that
 channel and the customer's language, and renders it; any template problem is a
 MacroError before anything is stored. `send` queues the reply and applies the
-actions (tags, status or snooze, priority, assignee) together, and `apply` does both
-for many conversations, rendering every text first, so a macro that fails for one
-of them queues nothing.
+actions (tags, status or snooze, priority, assignee) in one unit of work
+(omnidesk/services/unit.py): one transaction, so a failing action leaves no reply
+queued, and one group of events, so `undo` cancels the reply and restores the fields
+together. `render_all` renders every conversation's text before `send_all` queues
+any, so a macro that fails for one of them queues nothing.
 """
 
 from __future__ import annotations
@@ -105,16 +107,19 @@ async def prepare(desk: Desk, macro: Macro, conversation_id: int, *, channel: st
 
 async def send(desk: Desk, conversation_id: int, text: str, actions: Actions, *, channel: str | None = None,
                to: str | None = None, **reply: object) -> ActionResult:
-    """Queue the reply and apply `actions` to its conversation, together: undone as one."""
+    """Queue the reply and apply `actions` to its conversation in one unit of work: one transaction
+    (an action that fails rolls the reply back too), one result that `undo` reverses whole."""
     from omnidesk.services import services
+    from omnidesk.services.unit import unit_of_work
 
-    result = await services.queue_reply(desk, conversation_id, text, channel=channel, to=to, **reply)  # type: ignore[arg-type]
-    events = list(result.event_ids)
-    for step in _steps(desk, [conversation_id], actions):
-        events.extend((await step()).event_ids)
+    async with unit_of_work(desk) as uow:
+        reply_result = await services.queue_reply(desk, conversation_id, text, channel=channel, to=to,
+                                                  **reply)  # type: ignore[arg-type]
+        for step in _steps(desk, [conversation_id], actions):
+            await step()
     done = " with " + ", ".join(actions.describe()) if actions else ""
-    return ActionResult("reply", result.conversation_ids, tuple(events), result.description + done,
-                        result.message_id)
+    return ActionResult("reply", uow.conversation_ids, uow.event_ids, reply_result.description + done,
+                        reply_result.message_id)
 
 
 def _steps(desk: Desk, ids: list[int], actions: Actions) -> list:  # type: ignore[type-arg]

@@ -90,9 +90,19 @@ async def test_pick_preview_edit_send_applies_the_actions(seeded, macro_dir: Pat
             return (conv, out) if out else None
 
         conv, out = await until_async(pilot, replied, "reply stored")
-    assert out[0].text.startswith("Hello Ann,\n\nthank you for writing to us about Refund for order 48213.")
-    assert "Best regards,\nAnn from billing" in out[0].text
-    assert conv.summary.status == "pending" and "refund" in conv.summary.tags
+        assert out[0].text.startswith("Hello Ann,\n\nthank you for writing to us about Refund for order")
+        assert "Best regards,\nAnn from billing" in out[0].text
+        assert conv.summary.status == "pending" and "refund" in conv.summary.tags
+        # u: the reply and the macro's actions are undone together.
+        await pilot.press("u")
+
+        async def undone():  # type: ignore[no-untyped-def]
+            conv = await reads.get_conversation(seeded, ANN)
+            out = [m for m in conv.messages if m.direction == "out"]
+            return conv if out[0].delivery == "cancelled" and conv.summary.status == "open" else None
+
+        conv = await until_async(pilot, undone, "reply cancelled and status back")
+    assert "refund" not in conv.summary.tags
 
 
 async def test_a_broken_macro_shows_its_problem_and_picking_it_sends_nothing(seeded, macro_dir: Path) -> None:
