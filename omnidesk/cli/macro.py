@@ -109,14 +109,17 @@ def apply_command(
     via: str | None = typer.Option(None, "--via", metavar="CHANNEL", help="Reply on this channel."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask; required for several conversations "
                              "when not on a terminal."),
+    force: bool = typer.Option(False, "--force", help="Reply even where another agent replied after you "
+                               "last read the conversation."),
     json_flag: bool = JSON_OPTION,
     fmt: str | None = FORMAT_OPTION,
 ) -> None:
     """Reply to every conversation QUERY matches with the macro, and apply its actions.
 
     Every reply is rendered first (in the variant for its channel and the customer's
-    language); a template problem for any of them queues nothing. Several
-    conversations are confirmed like other bulk commands.
+    language); a template problem for any of them queues nothing, and so does a
+    conversation another agent answered since you last read it (unless --force).
+    Several conversations are confirmed like other bulk commands.
     Example: omnidesk macro apply refund-received 'tag:refund status:open' --yes
     """
 
@@ -124,6 +127,7 @@ def apply_command(
         from omnidesk.cli.actions import report
         from omnidesk.cli.common import confirm_bulk, target_ids
         from omnidesk.cli.output import choose_format
+        from omnidesk.errors import ReplyCollision, UserError
         from omnidesk.macros.library import load_library
         from omnidesk.services import macro_replies
         from omnidesk.textsafe import one_line
@@ -136,7 +140,10 @@ def apply_command(
             preview = [f"#{p.conversation_id} via {p.route.channel} to {one_line(p.route.to)}"
                        f" ({p.variant}, {p.language}): {one_line(p.text)[:60]}" for p in prepared]
             confirm_bulk(f"macro {name}", targets, yes=yes, preview=preview)
-            results = await macro_replies.send_all(desk, prepared)
+            try:
+                results = await macro_replies.send_all(desk, prepared, force=force)
+            except ReplyCollision as exc:
+                raise UserError(f"{exc}; nothing was queued", hint="--force replies anyway") from None
         report(results, chosen)
 
     run(main())

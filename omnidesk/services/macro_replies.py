@@ -160,7 +160,12 @@ async def render_all(desk: Desk, macro: Macro, conversation_ids: Sequence[int], 
     return [await prepare(desk, macro, cid, channel=channel) for cid in conversation_ids]
 
 
-async def send_all(desk: Desk, prepared: Sequence[Prepared]) -> list[ActionResult]:
-    """One reply (with the macro's actions) per rendered text, each on the route it was rendered for."""
-    return [await send(desk, p.conversation_id, p.text, p.macro.actions, channel=p.route.channel,
-                       to=p.route.to) for p in prepared]
+async def send_all(desk: Desk, prepared: Sequence[Prepared], *, force: bool = False) -> list[ActionResult]:
+    """One reply (with the macro's actions) per rendered text, each on the route it was rendered for,
+    all in one unit of work: a conversation that refuses (another agent replied since, without
+    `force`) leaves none of them queued."""
+    from omnidesk.services.unit import unit_of_work
+
+    async with unit_of_work(desk):
+        return [await send(desk, p.conversation_id, p.text, p.macro.actions, channel=p.route.channel,
+                           to=p.route.to, force=force) for p in prepared]

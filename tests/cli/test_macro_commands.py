@@ -125,3 +125,15 @@ def test_apply_needs_an_agent(desk: tuple[CliEnv, list[int]]) -> None:
 def test_no_macro_folder(cli_env: CliEnv) -> None:
     result = cli_env.invoke("macro", "list", "--format", "table")
     assert result.exit_code == 0 and f"No macros in {Path(cli_env.tmp) / 'macros'}" in result.stderr
+
+
+def test_bulk_apply_over_another_agents_reply_needs_force(desk: tuple[CliEnv, list[int]]) -> None:
+    env, ids = desk
+    assert env.invoke("--as", "bob", "reply", str(ids[1]), "--text", "Bob here.").exit_code == 0
+    refused = env.invoke("macro", "apply", "refund-received", "status:open", "--yes")
+    assert refused.exit_code == 1
+    assert refused.stderr.splitlines() == [f"omnidesk: bob replied to #{ids[1]} after you last read it;"
+                                           " nothing was queued", "hint: --force replies anyway"]
+    assert len(json.loads(env.invoke("outbox", "list", "--json").stdout)) == 1  # Bob's alone
+    forced = env.invoke("macro", "apply", "refund-received", "status:open", "--yes", "--force")
+    assert forced.exit_code == 0 and len(json.loads(env.invoke("outbox", "list", "--json").stdout)) == 4

@@ -110,3 +110,20 @@ async def test_bulk_renders_every_text_before_queueing_any(adesk: Desk) -> None:
     assert [r.conversation_ids for r in results] == [(good,), (odd,)]
     assert [(await _state(adesk, c))[4] for c in (good, odd)] == [[("Hi Ann Lee", "queued")],
                                                                   [("Hi Ben", "queued")]]
+
+
+async def test_bulk_is_all_or_nothing_when_one_conversation_refuses(adesk: Desk) -> None:
+    from omnidesk.errors import ReplyCollision
+
+    first = await _thread(adesk, name="Ann Lee", address="ann@example.com")
+    second = await _thread(adesk, name="Ben", address="ben@example.com")
+    bob = await factories.agent(adesk, "bob")
+    await services.queue_reply(adesk.as_agent(bob), second, "Bob was here first.")
+    macro = parse("m", {"text": {"email": {"en": "Hi {{ customer }}"}}, "actions": {"tags": ["bulk"]}})
+    prepared = await macro_replies.render_all(adesk, macro, [first, second])
+    with pytest.raises(ReplyCollision, match=f"bob replied to #{second}"):
+        await macro_replies.send_all(adesk, prepared)
+    assert (await _state(adesk, first))[3:] == ((), [])  # the first one's reply and tag rolled back
+    results = await macro_replies.send_all(adesk, prepared, force=True)
+    assert [r.conversation_ids for r in results] == [(first,), (second,)]
+    assert (await _state(adesk, first))[3] == ("bulk",)
