@@ -115,43 +115,38 @@ async def send(desk: Desk, conversation_id: int, text: str, actions: Actions, *,
     async with unit_of_work(desk) as uow:
         reply_result = await services.queue_reply(desk, conversation_id, text, channel=channel, to=to,
                                                   **reply)  # type: ignore[arg-type]
-        for step in _steps(desk, [conversation_id], actions):
-            await step()
+        await _apply(desk, [conversation_id], actions)
     done = " with " + ", ".join(actions.describe()) if actions else ""
     return ActionResult("reply", uow.conversation_ids, uow.event_ids, reply_result.description + done,
                         reply_result.message_id)
 
 
-def _steps(desk: Desk, ids: list[int], actions: Actions) -> list:  # type: ignore[type-arg]
-    """The service calls `actions` make, in order, as zero-argument coroutine functions."""
+async def _apply(desk: Desk, ids: list[int], actions: Actions) -> None:
+    """The macro's actions on `ids`, in order, each through its service (in the caller's unit of work)."""
     from omnidesk.services import services
     from omnidesk.timeutil import now_ms
 
-    steps = []
     if actions.add_tags or actions.remove_tags:
-        steps.append(lambda: _tag(desk, ids, actions))
+        await _tag(desk, ids, actions)
     if actions.status:
-        steps.append(lambda: services.set_status(desk, ids, actions.status))  # type: ignore[arg-type]
+        await services.set_status(desk, ids, actions.status)  # type: ignore[arg-type]
     if actions.snooze_ms:
-        snooze = actions.snooze_ms
-        steps.append(lambda: services.set_status(desk, ids, "snoozed", snooze_until=now_ms() + snooze))
+        await services.set_status(desk, ids, "snoozed", snooze_until=now_ms() + actions.snooze_ms)
     if actions.priority:
-        steps.append(lambda: services.set_priority(desk, ids, actions.priority))  # type: ignore[arg-type]
+        await services.set_priority(desk, ids, actions.priority)  # type: ignore[arg-type]
     if actions.assign is not None:
-        steps.append(lambda: services.assign(desk, ids, actions.assign or None))
-    return steps
+        await services.assign(desk, ids, actions.assign or None)
 
 
-async def _tag(desk: Desk, ids: list[int], actions: Actions) -> ActionResult:
+async def _tag(desk: Desk, ids: list[int], actions: Actions) -> None:
     """The macro's tags; removing one the conversation does not have is no change (not an error)."""
     from omnidesk.services import services
     from omnidesk.store import reads as store_reads
 
     held = {t.casefold() for s in await store_reads.summaries(desk.db, ids, None) for t in s.tags}
     remove = [t for t in actions.remove_tags if t.casefold() in held]
-    if not actions.add_tags and not remove:
-        return ActionResult("tag", tuple(ids), (), "")
-    return await services.tag(desk, ids, actions.add_tags, remove)
+    if actions.add_tags or remove:
+        await services.tag(desk, ids, actions.add_tags, remove)
 
 
 async def render_all(desk: Desk, macro: Macro, conversation_ids: Sequence[int], *,
