@@ -24,6 +24,7 @@ from omnidesk.tui.routes import _downloads, copy_choices
 from omnidesk.tui.screens.base import DeskScreen
 from omnidesk.tui.screens.composing import Composing
 from omnidesk.tui.screens.kbsuggest import KbSuggesting
+from omnidesk.tui.screens.macro_picking import MacroPicking
 from omnidesk.tui.textfmt import inert_line
 from omnidesk.tui.widgets.kbpane import KbPane
 from omnidesk.tui.widgets.keybar import KeyBar
@@ -57,7 +58,7 @@ class PresenceLoaded(Message):
         self.rows = rows
 
 
-class ConversationScreen(KbSuggesting, Composing, DeskScreen):
+class ConversationScreen(KbSuggesting, Composing, MacroPicking, DeskScreen):
     context = "conversation"
     BINDINGS = actions.bindings("conversation")
     AUTO_FOCUS = "#timeline"
