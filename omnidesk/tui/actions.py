@@ -324,6 +324,15 @@ ACTIONS: tuple[Action, ...] = (
         "save-draft", "Save the draft now", "ctrl+s", ("composer",), "save_draft", priority=True, show=True
     ),
     Action(
+        "macro-insert",
+        "Insert a macro into the reply (picker, live preview)",
+        "ctrl+t",
+        ("composer",),
+        "pick_macro",
+        priority=True,
+        takes_arg="NAME",
+    ),
+    Action(
         "switch-channel",
         "Switch the reply channel",
         "ctrl+o",

@@ -168,3 +168,18 @@ async def test_the_command_line_names_a_macro_without_the_picker(seeded, macro_d
         await until(pilot, lambda: _composer(app) is not None and "glad we could help" in _composer(app).text,
                     "text in the composer")
         assert "macro resolved-thanks: status resolved, assign me when sent" in screen_text(app)
+
+
+async def test_ctrl_t_in_the_composer_inserts_at_the_cursor(seeded, macro_dir: Path) -> None:
+    app = make_app(with_macros(seeded, macro_dir))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_conversation(pilot, app, ANN)
+        await pilot.press("r")
+        await until(pilot, lambda: _composer(app) is not None and not _composer(app)._loading_draft,
+                    "composer")
+        await pilot.press(*"Hi! ", "ctrl+t")
+        await until(pilot, lambda: _picker(app) is not None, "picker over the composer")
+        await pilot.press(*"resolved", "enter")
+        await until(pilot, lambda: "glad we could help" in _composer(app).text, "inserted")
+        assert _composer(app).text.startswith("Hi! Hello Ann,")
+        assert _composer(app).macro_actions.status == "resolved"

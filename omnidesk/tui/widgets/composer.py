@@ -403,11 +403,20 @@ class Composer(Vertical):
         if value is not None:
             self._use_route(int(value))
 
+    def pick_macro(self, arg: str | None = None) -> None:
+        """ctrl+t: the conversation's macro picker, for this composer's route."""
+        self.screen.pick_macro(arg)  # type: ignore[attr-defined]
+
     def _use_route(self, index: int) -> None:
         self.route_index = index
         self._fill_fields()
         self._render_via()
         self.save_draft()
+        if self.macro_name and self.route is not None:
+            # The text was chosen for the other channel's style: say how to get this one's.
+            self.query_one("#composer-hint", Label).update(Text(
+                f"the macro's text was chosen for another channel; ctrl+t picks the {self.route.channel} one",
+                style="yellow"))
 
     def insert_kb_link(self, arg: str | None = None) -> None:
         self.screen.choose_suggestion("link", lambda s: self.insert_text(s.link_text()))  # type: ignore[attr-defined]
