@@ -105,14 +105,15 @@ async def prepare(desk: Desk, macro: Macro, conversation_id: int, *, channel: st
     return render_for(desk, macro, await reply_context(desk, conversation_id, channel=channel))
 
 
-async def send(desk: Desk, conversation_id: int, text: str, actions: Actions, *, channel: str | None = None,
-               to: str | None = None, **reply: object) -> ActionResult:
+async def send(desk: Desk, conversation_id: int, text: str, actions: Actions, *, macro: str = "",
+               channel: str | None = None, to: str | None = None, **reply: object) -> ActionResult:
     """Queue the reply and apply `actions` to its conversation in one unit of work: one transaction
-    (an action that fails rolls the reply back too), one result that `undo` reverses whole."""
+    (an action that fails rolls the reply back too), one result that `undo` reverses whole. The
+    events say they were by `macro` (the timeline: "tagged +refund by macro 'refund-received'")."""
     from omnidesk.services import services
     from omnidesk.services.unit import unit_of_work
 
-    async with unit_of_work(desk) as uow:
+    async with unit_of_work(desk, reason=f"macro {macro!r}" if macro else None) as uow:
         reply_result = await services.queue_reply(desk, conversation_id, text, channel=channel, to=to,
                                                   **reply)  # type: ignore[arg-type]
         await _apply(desk, [conversation_id], actions)
@@ -162,5 +163,5 @@ async def send_all(desk: Desk, prepared: Sequence[Prepared], *, force: bool = Fa
     from omnidesk.services.unit import unit_of_work
 
     async with unit_of_work(desk):
-        return [await send(desk, p.conversation_id, p.text, p.macro.actions, channel=p.route.channel,
-                           to=p.route.to, force=force) for p in prepared]
+        return [await send(desk, p.conversation_id, p.text, p.macro.actions, macro=p.macro.name,
+                           channel=p.route.channel, to=p.route.to, force=force) for p in prepared]

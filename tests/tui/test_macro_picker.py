@@ -93,6 +93,8 @@ async def test_pick_preview_edit_send_applies_the_actions(seeded, macro_dir: Pat
         assert out[0].text.startswith("Hello Ann,\n\nthank you for writing to us about Refund for order")
         assert "Best regards,\nAnn from billing" in out[0].text
         assert conv.summary.status == "pending" and "refund" in conv.summary.tags
+        await until(pilot, lambda: "tagged +refund by macro 'refund-received'" in screen_text(app),
+                    "timeline")
         # u: the reply and the macro's actions are undone together.
         await pilot.press("u")
 

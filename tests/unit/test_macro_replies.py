@@ -127,3 +127,14 @@ async def test_bulk_is_all_or_nothing_when_one_conversation_refuses(adesk: Desk)
     results = await macro_replies.send_all(adesk, prepared, force=True)
     assert [r.conversation_ids for r in results] == [(first,), (second,)]
     assert (await _state(adesk, first))[3] == ("bulk",)
+
+
+async def test_the_timeline_says_which_macro_did_it(adesk: Desk) -> None:
+    from omnidesk.conversations.eventtext import describe
+
+    cid = await _thread(adesk)
+    await macro_replies.send(adesk, cid, "On it.", Actions(add_tags=("refund",)), macro="refund-received")
+    conv = await reads.get_conversation(adesk, cid)
+    lines = [describe(e) for e in conv.events if e.kind in ("tagged", "reply_queued")]
+    assert lines[-1] == "alice tagged +refund by macro 'refund-received'"
+    assert lines[-2].endswith("by macro 'refund-received'")

@@ -149,8 +149,8 @@ class Composing:
 
                 try:
                     result = await macro_replies.send(
-                        desk, conversation_id, text, message.actions, channel=route.channel, to=to, cc=cc,
-                        bcc=bcc, force=force,
+                        desk, conversation_id, text, message.actions, macro=message.macro,
+                        channel=route.channel, to=to, cc=cc, bcc=bcc, force=force,
                     ) if message.actions else await services.queue_reply(
                         desk, conversation_id, text, channel=route.channel, to=to, cc=cc, bcc=bcc, force=force
                     )

@@ -84,7 +84,7 @@ class Composer(Vertical):
     class SendRequested(Message):
         def __init__(self, mode: str, text: str, route: Route | None, *, to: str | None = None,
                      cc: tuple[str, ...] = (), bcc: tuple[str, ...] = (),
-                     actions: Actions = Actions()) -> None:
+                     actions: Actions = Actions(), macro: str = "") -> None:
             super().__init__()
             self.mode = mode
             self.text = text
@@ -93,6 +93,7 @@ class Composer(Vertical):
             self.cc = cc
             self.bcc = bcc
             self.actions = actions  # a macro's, applied with the reply
+            self.macro = macro  # its name
 
     def __init__(self, conversation_id: int, *, mode: str, routes: list[Route], quote: str = "",
                  language: str | None = None, id: str = "composer") -> None:
@@ -371,7 +372,7 @@ class Composer(Vertical):
             # If the send fails, the text is still written when the composer closes.
             self._save_timer.stop()
         self.post_message(self.SendRequested(self.mode, text, self.route, to=to, cc=cc, bcc=bcc,
-                                             actions=self.macro_actions))
+                                             actions=self.macro_actions, macro=self.macro_name))
 
     def edit_in_editor(self, arg: str | None = None) -> None:
         edited = self.app.edit_externally(self.text, suffix=".md")  # type: ignore[attr-defined]
