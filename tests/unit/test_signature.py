@@ -131,6 +131,9 @@ def test_signed_html_escapes_the_text_and_quotes() -> None:
     assert "1 &lt; 2 &amp; &lt;b&gt;" in html and "<b>Ann</b>" in html and "&gt; &lt;i&gt;" in html
     assert signature.signed_html("x", None, "", None) is None
     assert signature.signed_html("x", "<p>x</p>", "", None) == "<p>x</p>"
+    # The agent's own HTML keeps its own quoting: the signature follows it.
+    assert signature.signed_html("x", "<p>x</p>", "<b>Ann</b>", "> q") == \
+        '<p>x</p>\n<div class="signature">-- <br>\n<b>Ann</b></div>\n'
 
 
 @pytest.mark.parametrize("answer", ["Köszönöm, megkaptam!", "谢谢，收到了。", "ممنون، دریافت کردم."])
