@@ -6,6 +6,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from omnidesk.macros import lint, render, variants
 from omnidesk.macros.definition import Actions, MacroError, load, parse
@@ -276,3 +278,25 @@ def test_the_example_sms_texts_fit_one_segment() -> None:
     findings = lint.lint(library, lint.DeskFacts())
     assert [f.line() for f in findings] == ["resolved-thanks: text: no [text.sms] variant"
                                             " (sms replies use the chat text)"]
+
+
+_PIECES = ["{{ ", " }}", "{% ", " %}", "customer", "conversation", ".", "name", "tags", "__class__", "[0]",
+           "|", "join", "upper", "(", ")", "'x'", "*", "**", "9", "if", "for", "in", "endif", "endfor",
+           "range", "lipsum", "cycler", "self", "~", "-", "/", "0", "Köszönjük 退款 ", "\n", "{#", "#}"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=14))
+def test_any_template_renders_whole_or_is_one_clear_line(pieces: list[str]) -> None:
+    """Whatever a macro file holds, rendering gives a text or one MacroError line, never another error."""
+    source = "".join(pieces) or "x"
+    try:
+        text = render.render(source, VALUES, "macro m (text.email.en)")
+    except MacroError as exc:
+        assert str(exc).startswith("macro m (text.email.en): ") and "\n" not in str(exc)
+    else:
+        assert isinstance(text, str)
+    if not source.strip():
+        return  # a blank text is refused when the file is read
+    for finding in lint.lint_macro(macro({"email": {"en": source}}), lint.DeskFacts(styles=("email",))):
+        assert "\n" not in finding.line()
