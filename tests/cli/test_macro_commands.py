@@ -137,3 +137,21 @@ def test_bulk_apply_over_another_agents_reply_needs_force(desk: tuple[CliEnv, li
     assert len(json.loads(env.invoke("outbox", "list", "--json").stdout)) == 1  # Bob's alone
     forced = env.invoke("macro", "apply", "refund-received", "status:open", "--yes", "--force")
     assert forced.exit_code == 0 and len(json.loads(env.invoke("outbox", "list", "--json").stdout)) == 4
+
+
+def test_lint_on_a_desk_with_sms_checks_the_sms_variants(desk: tuple[CliEnv, list[int]]) -> None:
+    env, _ = desk
+    with env.config.open("a", encoding="utf-8") as f:
+        f.write('\n[channels.sms]\nkind = "twilio"\naccount_sid = "AC123"\nauth_token_env = "TWILIO_TOKEN"\n'
+                'numbers = ["+15550001111"]\n')
+    (env.tmp / "macros" / "long-sms.toml").write_text(
+        '[text.email]\nen = "E"\nhu = "E"\n[text.chat]\nen = "C"\nhu = "C"\n'
+        '[text.sms]\nen = "' + "x" * 161 + '"\nhu = "rövid"\n', "utf-8")
+    found = env.invoke("macro", "lint", "--json")
+    assert found.exit_code == 1
+    lines = [f"{f['macro']}: {f['where']}: {f['problem']}" for f in json.loads(found.stdout)]
+    assert lines == [
+        "long-sms: text.sms.en: 2 SMS segments with sample values (GSM-7: one segment holds 160;"
+        " this is 161 characters)",
+        "resolved-thanks: text: no [text.sms] variant (sms replies use the chat text)",
+    ]
