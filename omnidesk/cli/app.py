@@ -37,6 +37,7 @@ OWN_MODULES = (
     "omnidesk.cli.macro",
     "omnidesk.cli.outbox",
     "omnidesk.cli.kb",
+    "omnidesk.cli.report",
     "omnidesk.cli.doctor",
     "omnidesk.cli.meta",
 )
@@ -115,6 +116,7 @@ COMMAND_MODULES = {
     "macro": "omnidesk.cli.macro",
     "outbox": "omnidesk.cli.outbox",
     "kb": "omnidesk.cli.kb",
+    "report": "omnidesk.cli.report",
     "doctor": "omnidesk.cli.doctor",
     **dict.fromkeys(("completion", "man"), "omnidesk.cli.meta"),
     "import": "omnidesk.cli.importer",

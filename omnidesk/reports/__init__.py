@@ -1,0 +1,1 @@
+"""Reports: support metrics defined once (docs/reports.md), computed from events and messages."""

@@ -1,0 +1,289 @@
+"""SQL for reports: every figure from events and messages, aggregated inside SQLite.
+
+The definitions are in docs/reports.md; omnidesk/reports/ names them and shapes the rows.
+Nothing here loads a row per conversation into Python: distributions are computed by
+ordered window queries (`row_number()` and `count(*)` over the values of each group,
+nearest-rank percentiles picked in the same pass), and the backlog comes back as one
+net change per quarter hour, which the caller sums into day ends.
+
+Every query reads only what was written before the period's end (`until`), so a past
+period gives the same figures whenever it is asked for. Times are `min(sent_at,
+received_at)` of a message (as ingest's `rec.at`), `created_at` of an event, in ms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from omnidesk.store.db import Database
+
+#: Quarter hours: every UTC offset in use is a whole number of them, so buckets of this size
+#: fall on local hour and day boundaries in any time zone.
+BUCKET_MS = 900_000
+
+#: Statuses in which a conversation is waiting on the desk (the backlog counts them).
+UNRESOLVED = ("open", "pending", "snoozed")
+GROUPINGS = ("none", "channel", "tag", "language", "agent")
+
+
+class Scope(NamedTuple):
+    """Which conversations: created in [since, until), and the caller's filters.
+
+    `where` is a condition over `c` (conversations) with positional `params`
+    (from search.compile_query for --query); `team` and `channel_id` are plain filters.
+    """
+
+    since: int
+    until: int
+    where: str = "1"
+    params: tuple[object, ...] = ()
+    team: str | None = None
+    channel_id: int | None = None
+
+
+class Distribution(NamedTuple):
+    """One metric in one group: n values, their sum, mean, median and p90 (nearest rank)."""
+
+    group: str
+    metric: str
+    n: int
+    total: float
+    mean: float | None
+    median: float | None
+    p90: float | None
+
+
+_START_CHANNEL = "coalesce(json_extract(ce.after, '$.channel_id'), c.channel_id)"
+# Replies that left or are leaving, and customer messages a person wrote (not responders, bounces).
+_COUNTED = ("m.direction IN ('in', 'out') AND coalesce(m.delivery, '') NOT IN ('cancelled', 'failed')"
+            " AND NOT (m.direction = 'in'"
+            " AND (instr(m.flags, '\"auto-reply\"') OR instr(m.flags, '\"bounce\"')))")
+_AT = "min(m.sent_at, m.received_at)"
+
+
+def _filters(scope: Scope) -> tuple[str, list[object]]:
+    parts, params = [f"({scope.where})"], list(scope.params)
+    if scope.team is not None:
+        parts.append("c.team = ?")
+        params.append(scope.team)
+    if scope.channel_id is not None:
+        parts.append(f"{_START_CHANNEL} = ?")
+        params.append(scope.channel_id)
+    return " AND ".join(parts), params
+
+
+def _cohort(scope: Scope) -> tuple[str, list[object]]:
+    """`sc`: the conversations created in the period, live (not merged away, not spam)."""
+    where, params = _filters(scope)
+    sql = (
+        "sc AS MATERIALIZED (SELECT c.id, c.created_at AS start, c.customer_id,"
+        f" {_START_CHANNEL} AS ch FROM conversations c"
+        " LEFT JOIN events ce ON ce.conversation_id = c.id AND ce.kind = 'created'"
+        " WHERE c.created_at >= ? AND c.created_at < ? AND c.merged_into IS NULL AND c.status != 'spam'"
+        f" AND {where})"
+    )
+    return sql, [scope.since, scope.until, *params]
+
+
+# The customer's waits: a customer message after nothing or after our reply starts one; it ends at
+# our next reply. Rows in reverse time order: a running count of replies makes each reply and the
+# customer messages before it (back to the previous reply) one group, so its reply is found by a
+# window over the group, not a query per message.
+_MESSAGES = (
+    f"mm AS (SELECT m.conversation_id AS c, m.id, {_AT} AS t, m.direction AS d, m.author_agent_id AS a"
+    f" FROM sc JOIN messages m ON m.conversation_id = sc.id WHERE {_COUNTED} AND {_AT} < ?),"
+    " mw AS (SELECT *, lag(d) OVER (PARTITION BY c ORDER BY t, id) AS prev,"
+    " sum(d = 'out') OVER (PARTITION BY c ORDER BY t DESC, id DESC ROWS UNBOUNDED PRECEDING) AS rc FROM mm),"
+    " mg AS (SELECT *, max(CASE WHEN d = 'out' THEN t END) OVER (PARTITION BY c, rc) AS reply_t,"
+    " max(CASE WHEN d = 'out' THEN a END) OVER (PARTITION BY c, rc) AS reply_a FROM mw),"
+    " waits AS (SELECT c, t, reply_t, reply_a, prev IS NULL AS first,"
+    " reply_t - t AS wait FROM mg WHERE d = 'in' AND (prev IS NULL OR prev = 'out')),"
+    " replies AS (SELECT c, count(*) AS n FROM mm WHERE d = 'out' GROUP BY c)"
+)
+
+# Each status-changing event as the status it leaves the conversation in (created and reopened:
+# open), with the status before it and when the next one came.
+_STATES = (
+    "ev AS (SELECT e.conversation_id AS c, e.created_at AS t, e.id, e.agent_id AS a,"
+    " CASE e.kind WHEN 'status' THEN json_extract(e.after, '$.status') ELSE 'open' END AS st"
+    " FROM {scope} JOIN events e ON e.conversation_id = {scope}.id"
+    " WHERE e.kind IN ('created', 'reopened', 'status') AND e.created_at < ?),"
+    " evs AS (SELECT *, lag(st) OVER w AS prev_st, lead(t) OVER w AS next_t,"
+    " min(CASE WHEN st = 'resolved' THEN t END) OVER (PARTITION BY c) AS first_res FROM ev"
+    " WINDOW w AS (PARTITION BY c ORDER BY t, id))"
+)
+
+_FACTS = (
+    "res AS (SELECT c, first_res,"
+    " max(CASE WHEN t = first_res AND st = 'resolved' THEN a END) AS resolver,"
+    " min(CASE WHEN prev_st = 'resolved' AND st IN ('open', 'pending', 'snoozed') THEN t END) AS reopen_t,"
+    " sum(CASE WHEN st IN ('pending', 'snoozed') AND t < first_res"
+    " THEN min(coalesce(next_t, first_res), first_res) - t ELSE 0 END) AS paused"
+    " FROM evs GROUP BY c),"
+    " xfer AS (SELECT e.conversation_id AS c, count(*) AS n"
+    " FROM sc JOIN events e ON e.conversation_id = sc.id"
+    " WHERE e.kind = 'assigned' AND e.created_at < ? AND ("
+    "(json_extract(e.before, '$.assignee') IS NOT NULL AND json_extract(e.after, '$.assignee') IS NOT NULL"
+    " AND json_extract(e.before, '$.assignee') != json_extract(e.after, '$.assignee'))"
+    " OR (json_extract(e.before, '$.team') IS NOT NULL AND json_extract(e.after, '$.team') IS NOT NULL"
+    " AND json_extract(e.before, '$.team') != json_extract(e.after, '$.team'))) GROUP BY e.conversation_id),"
+    " early AS (SELECT mm.c, count(*) AS n FROM mm JOIN res ON res.c = mm.c"
+    " WHERE mm.d = 'out' AND mm.t <= res.first_res GROUP BY mm.c),"
+    " facts AS (SELECT sc.id, sc.start, sc.ch, sc.customer_id, res.first_res, res.resolver, res.reopen_t,"
+    " res.paused, coalesce(replies.n, 0) AS replies, coalesce(xfer.n, 0) AS transfers,"
+    " coalesce(early.n, 0) AS early_replies FROM sc LEFT JOIN res ON res.c = sc.id"
+    " LEFT JOIN replies ON replies.c = sc.id LEFT JOIN xfer ON xfer.c = sc.id"
+    " LEFT JOIN early ON early.c = sc.id)"
+)
+
+# A conversation's language: its first customer message's, else its customer's, else ''.
+_LANGUAGE = ("coalesce((SELECT m.language FROM messages m WHERE m.conversation_id = f.id"
+             " AND m.direction = 'in' AND m.language IS NOT NULL ORDER BY m.sent_at, m.id LIMIT 1),"
+             " (SELECT cu.language FROM customers cu WHERE cu.id = f.customer_id), '')")
+
+# The group each row falls in, per grouping: for conversation facts and for waits. `agent` groups a
+# conversation's outcome under the agent who first resolved it, a wait under the agent who answered.
+_GROUP_OF = {
+    "none": ("''", "''"),
+    "channel": ("coalesce(f.ch, '')", "coalesce(f.ch, '')"),
+    "language": (_LANGUAGE, _LANGUAGE),
+    "agent": ("coalesce(f.resolver, '')", "coalesce(w.reply_a, '')"),
+}
+
+
+def _values(grouping: str, reopen_window_ms: int) -> tuple[str, list[object]]:
+    """`vals(g, metric, v)`: one row per value of every metric (ms for times, 0/1 for rates)."""
+    if grouping == "tag":
+        # A conversation counts under each of its tags (as they are now), and under '' without any.
+        tagged = (" LEFT JOIN conversation_tags ct ON ct.conversation_id = f.id"
+                  " LEFT JOIN tags tg ON tg.id = ct.tag_id")
+        fact_from, wait_from = "facts f" + tagged, "waits w JOIN facts f ON f.id = w.c" + tagged
+        g_fact = g_wait = "coalesce(tg.name, '')"
+    else:
+        fact_from, wait_from = "facts f", "waits w JOIN facts f ON f.id = w.c"
+        g_fact, g_wait = _GROUP_OF[grouping]
+    resolved = "f.first_res IS NOT NULL"
+    reopened_soon = "(f.reopen_t IS NOT NULL AND f.reopen_t < f.first_res + ?)"
+    fact_metrics = [
+        ("conversations", "1"),
+        ("resolved", f"{resolved}"),
+        ("resolution_time", f"CASE WHEN {resolved} THEN f.first_res - f.start END"),
+        ("resolution_time_active", f"CASE WHEN {resolved} THEN f.first_res - f.start - f.paused END"),
+        ("reopen_rate", f"CASE WHEN {resolved} THEN f.reopen_t IS NOT NULL END"),
+        ("fcr_rate", f"CASE WHEN {resolved} THEN f.early_replies = 1 AND NOT {reopened_soon} END"),
+        ("replies_per_conversation", "f.replies"),
+        ("transfers_per_conversation", "f.transfers"),
+    ]
+    if grouping == "agent":  # per agent, replies are the agent's own, counted from the waits below
+        fact_metrics = [m for m in fact_metrics if m[0] not in ("conversations", "replies_per_conversation",
+                                                                 "transfers_per_conversation")]
+    parts = [f"SELECT {g_fact} AS g, '{name}' AS metric, {expr} AS v FROM {fact_from}"
+             for name, expr in fact_metrics]
+    params: list[object] = [reopen_window_ms if "?" in expr else None for _, expr in fact_metrics]
+    params = [p for p in params if p is not None]
+    parts += [
+        f"SELECT {g_wait}, 'first_response_time', w.wait FROM {wait_from} WHERE w.first",
+        f"SELECT {g_wait}, 'next_response_time', w.wait FROM {wait_from} WHERE NOT w.first",
+        f"SELECT {g_wait}, 'unanswered', w.reply_t IS NULL FROM {wait_from}",
+    ]
+    if grouping == "agent":
+        parts.append("SELECT coalesce(mm.a, ''), 'replies', 1 FROM mm WHERE mm.d = 'out'")
+    return "vals AS (" + " UNION ALL ".join(parts) + ")", params
+
+
+_DISTRIBUTION = (
+    " o AS (SELECT g, metric, v, row_number() OVER (PARTITION BY g, metric ORDER BY v) AS rn,"
+    " count(*) OVER (PARTITION BY g, metric) AS n FROM vals WHERE v IS NOT NULL)"
+    " SELECT g, metric, max(n) AS n, total(v) AS total, avg(v) AS mean,"
+    " max(CASE WHEN rn = (n * 50 + 99) / 100 THEN v END) AS median,"
+    " max(CASE WHEN rn = (n * 90 + 99) / 100 THEN v END) AS p90"
+    " FROM o GROUP BY g, metric ORDER BY g, metric"
+)
+
+
+async def distributions(db: Database, scope: Scope, *, grouping: str = "none",
+                        reopen_window_ms: int) -> list[Distribution]:
+    """Every metric of the conversations in `scope`, per group (docs/reports.md).
+
+    One statement: the facts of each conversation, one row per value, then per (group,
+    metric) n, sum, mean, median and p90 by nearest rank (the value at rank ceil(p * n)).
+    """
+    if grouping not in GROUPINGS:
+        raise ValueError(f"unknown grouping {grouping!r}")
+    cohort, params = _cohort(scope)
+    values, value_params = _values(grouping, reopen_window_ms)
+    sql = (f"WITH {cohort}, {_MESSAGES}, {_STATES.format(scope='sc')}, {_FACTS}, {values},"
+           f" {_DISTRIBUTION}")
+    rows = await db.fetchall(sql, [*params, scope.until, scope.until, scope.until, *value_params])
+    return [Distribution(str(r["g"]), r["metric"], r["n"], r["total"], r["mean"], r["median"], r["p90"])
+            for r in rows]
+
+
+async def backlog_changes(db: Database, scope: Scope) -> list[tuple[int, int]]:
+    """(quarter-hour bucket, net change) of the unresolved count, oldest first; bucket -1 sums
+    every change before `since` (the backlog the period starts with).
+
+    Over every conversation created before `until` that matches the filters, merged away or not:
+    a conversation is unresolved from its creation while its last status is open, pending or
+    snoozed, and stops being so when merged into another (until unmerged).
+    """
+    where, params = _filters(scope)
+    states = _STATES.format(scope="bc")
+    sql = (
+        "WITH bc AS MATERIALIZED (SELECT c.id FROM conversations c"
+        " LEFT JOIN events ce ON ce.conversation_id = c.id AND ce.kind = 'created'"
+        f" WHERE c.created_at < ? AND {where}),"
+        f" {states},"
+        " merges AS (SELECT e.conversation_id AS c, e.created_at AS t, e.id, NULL AS st,"
+        " CASE e.kind WHEN 'merged_into' THEN 1 ELSE 0 END AS mg"
+        " FROM bc JOIN events e ON e.conversation_id = bc.id"
+        " WHERE e.created_at < ? AND (e.kind = 'merged_into'"
+        " OR (e.kind = 'unmerged' AND json_extract(e.before, '$.merged_into') IS NOT NULL))),"
+        " seq AS (SELECT c, t, id, st, NULL AS mg FROM ev UNION ALL SELECT c, t, id, st, mg FROM merges),"
+        " runs AS (SELECT *, count(st) OVER w AS sgrp, count(mg) OVER w AS mgrp FROM seq"
+        " WINDOW w AS (PARTITION BY c ORDER BY t, id)),"
+        " cur AS (SELECT c, t, id, first_value(st) OVER (PARTITION BY c, sgrp ORDER BY t, id) AS st,"
+        " first_value(mg) OVER (PARTITION BY c, mgrp ORDER BY t, id) AS mg FROM runs),"
+        " op AS (SELECT c, t, id, (coalesce(st, 'open') IN ('open', 'pending', 'snoozed')"
+        " AND coalesce(mg, 0) = 0) AS o FROM cur),"
+        " d AS (SELECT t, o - lag(o, 1, 0) OVER (PARTITION BY c ORDER BY t, id) AS delta FROM op)"
+        " SELECT CASE WHEN t < ? THEN -1 ELSE t / ? END AS b, sum(delta) AS n FROM d WHERE delta != 0"
+        " GROUP BY b ORDER BY b"
+    )
+    rows = await db.fetchall(sql, [scope.until, *params, scope.until, scope.until, scope.since, BUCKET_MS])
+    return [(r["b"], r["n"]) for r in rows]
+
+
+async def inbound_buckets(db: Database, scope: Scope) -> list[tuple[int, int, int]]:
+    """(quarter-hour bucket, customer messages, conversations created) in [since, until), oldest first.
+
+    Messages of any conversation that matches the filters, whenever it was created; spam left out.
+    """
+    where, params = _filters(scope)
+    matching = ("JOIN conversations c ON c.id = m.conversation_id"
+                " LEFT JOIN events ce ON ce.conversation_id = c.id AND ce.kind = 'created'")
+    sql = (
+        f"WITH hits AS (SELECT {_AT} AS t, 1 AS msg, 0 AS conv FROM messages m {matching}"
+        f" WHERE m.direction = 'in' AND {_AT} >= ? AND {_AT} < ? AND c.status != 'spam' AND {where}"
+        " UNION ALL SELECT c.created_at, 0, 1 FROM conversations c"
+        " LEFT JOIN events ce ON ce.conversation_id = c.id AND ce.kind = 'created'"
+        " WHERE c.created_at >= ? AND c.created_at < ? AND c.merged_into IS NULL AND c.status != 'spam'"
+        f" AND {where})"
+        " SELECT t / ? AS b, sum(msg) AS n, sum(conv) AS s FROM hits GROUP BY b ORDER BY b"
+    )
+    rows = await db.fetchall(sql, [scope.since, scope.until, *params, scope.since, scope.until, *params,
+                                   BUCKET_MS])
+    return [(r["b"], r["n"], r["s"]) for r in rows]
+
+
+async def names(db: Database, table: str, ids: Sequence[int]) -> dict[int, str]:
+    """Names of channels or agents by id (for the groups of a report)."""
+    if table not in ("channels", "agents"):
+        raise ValueError(table)
+    if not ids:
+        return {}
+    rows = await db.fetchall(f"SELECT id, name FROM {table} WHERE id IN ({','.join('?' * len(ids))})",
+                             list(ids))
+    return {r["id"]: r["name"] for r in rows}

@@ -1,0 +1,77 @@
+"""`omnidesk report`: the formats, the schema and one-line errors, over the hand-computed desk."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from omnidesk.timeutil import iso
+from tests.unit import reportdesk as rd
+
+PERIOD = ("--since", iso(rd.T0), "--until", iso(rd.at(1440)))
+
+
+@pytest.fixture
+def desk_env(cli_env):
+    cli_env.run(rd.build)
+    return cli_env
+
+
+def test_summary_json_has_the_documented_schema(desk_env) -> None:
+    result = desk_env.invoke("report", "summary", *PERIOD, "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert set(doc) == {"report", "since", "until", "timezone", "time", "business_hours",
+                        "reopen_window_seconds", "filters", "rows"}
+    assert doc["business_hours"] == "not configured" and doc["time"] == "calendar"
+    assert doc["since"] == "2026-11-02T00:00:00Z"
+    rows = {r["metric"]: r for r in doc["rows"]}
+    assert set(rows["first_response_time"]) == {"metric", "unit", "n", "total", "median", "p90", "mean"}
+    assert rows["first_response_time"]["median"] == 3600
+    assert rows["backlog"]["total"] == 3
+
+
+def test_piped_output_is_tsv_and_csv_has_a_header(desk_env) -> None:
+    tsv = desk_env.invoke("report", "channels", *PERIOD)
+    assert tsv.exit_code == 0, tsv.stderr
+    lines = tsv.stdout.splitlines()
+    assert [line.split("\t")[:2] for line in lines] == [["support", "4"], ["tg", "1"]]
+    csv = desk_env.invoke("report", "agents", *PERIOD, "--csv")
+    head, *body = csv.stdout.splitlines()
+    assert head.startswith("agent,replies,frt_median")
+    assert [b.split(",")[0] for b in body] == ["alice", "bob"]
+
+
+def test_table_says_calendar_time(desk_env) -> None:
+    result = desk_env.invoke("report", *PERIOD, "--format", "table")
+    assert "business hours: not configured" in result.stdout
+    assert "1h 00m" in result.stdout  # the median first response
+
+
+def test_process_pipe_and_filters(desk_env) -> None:
+    result = desk_env.process("report", "summary", *PERIOD, "--channel", "tg", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {r["metric"]: r for r in json.loads(result.stdout)["rows"]}
+    assert rows["conversations"]["total"] == 1
+    tagged = desk_env.invoke("report", "summary", *PERIOD, "--query", "tag:refund", "--json")
+    assert {r["metric"]: r for r in json.loads(tagged.stdout)["rows"]}["conversations"]["total"] == 1
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("report", "weekly"), "unknown report 'weekly'"),
+    (("report", "--since", "soon"), "cannot read --since 'soon'"),
+    (("report", "--since", "1d", "--until", "2d"), "is not before --until"),
+    (("report", "--channel", "fax"), "unknown channel 'fax'"),
+    (("report", "--team", "nobody"), "unknown team 'nobody'"),
+    (("report", "--query", "status:"), "bad --query"),
+    (("report", "--reopen-window", "forever"), "cannot read --reopen-window"),
+    (("report", "--csv", "--json"), "--csv conflicts"),
+    (("report", "sla"), "needs SLA policies"),
+    (("report", "--since", "99999y"), "more than ten years"),
+])
+def test_bad_arguments_are_one_line(desk_env, args, message) -> None:
+    result = desk_env.process(*args)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2 and "Traceback" not in result.stderr
