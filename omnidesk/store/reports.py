@@ -74,12 +74,21 @@ def _filters(scope: Scope) -> tuple[str, list[object]]:
     return " AND ".join(parts), params
 
 
-def _cohort(scope: Scope) -> tuple[str, list[object]]:
-    """`sc`: the conversations created in the period, live (not merged away, not spam)."""
+# A conversation's language: its first customer message's, else its customer's, else ''.
+_LANGUAGE = ("coalesce((SELECT m.language FROM messages m WHERE m.conversation_id = c.id"
+             " AND m.direction = 'in' AND m.language IS NOT NULL ORDER BY m.sent_at, m.id LIMIT 1),"
+             " (SELECT cu.language FROM customers cu WHERE cu.id = c.customer_id), '')")
+#: The group of a conversation, where it is one per conversation (tags and agents are not).
+_COHORT_GROUP = {"channel": f"coalesce({_START_CHANNEL}, '')", "language": _LANGUAGE}
+
+
+def _cohort(scope: Scope, grouping: str = "none") -> tuple[str, list[object]]:
+    """`sc`: the conversations created in the period, live (not merged away, not spam), and their group."""
     where, params = _filters(scope)
+    group = _COHORT_GROUP.get(grouping, "''")
     sql = (
-        "sc AS MATERIALIZED (SELECT c.id, c.created_at AS start, c.customer_id,"
-        f" {_START_CHANNEL} AS ch FROM conversations c"
+        "sc AS MATERIALIZED (SELECT c.id, c.created_at AS start,"
+        f" {group} AS g FROM conversations c"
         " LEFT JOIN events ce ON ce.conversation_id = c.id AND ce.kind = 'created'"
         " WHERE c.created_at >= ? AND c.created_at < ? AND c.merged_into IS NULL AND c.status != 'spam'"
         f" AND {where})"
@@ -88,18 +97,18 @@ def _cohort(scope: Scope) -> tuple[str, list[object]]:
 
 
 # The customer's waits: a customer message after nothing or after our reply starts one; it ends at
-# our next reply. Rows in reverse time order: a running count of replies makes each reply and the
-# customer messages before it (back to the previous reply) one group, so its reply is found by a
-# window over the group, not a query per message.
+# our next reply. A running count of replies, plus one on customer messages, gives each reply and
+# the customer messages since the previous reply the same number k, so one GROUP BY finds each
+# wait's start and its reply (no query per message). Wait 1 holds customer messages only when the
+# customer wrote first: that is the first response.
 _MESSAGES = (
-    f"mm AS (SELECT m.conversation_id AS c, m.id, {_AT} AS t, m.direction AS d, m.author_agent_id AS a"
+    f"mm AS (SELECT m.conversation_id AS c, sc.g, m.id, {_AT} AS t, m.direction AS d, m.author_agent_id AS a"
     f" FROM sc JOIN messages m ON m.conversation_id = sc.id WHERE {_COUNTED} AND {_AT} < ?),"
-    " mw AS (SELECT *, lag(d) OVER (PARTITION BY c ORDER BY t, id) AS prev,"
-    " sum(d = 'out') OVER (PARTITION BY c ORDER BY t DESC, id DESC ROWS UNBOUNDED PRECEDING) AS rc FROM mm),"
-    " mg AS (SELECT *, max(CASE WHEN d = 'out' THEN t END) OVER (PARTITION BY c, rc) AS reply_t,"
-    " max(CASE WHEN d = 'out' THEN a END) OVER (PARTITION BY c, rc) AS reply_a FROM mw),"
-    " waits AS (SELECT c, t, reply_t, reply_a, prev IS NULL AS first,"
-    " reply_t - t AS wait FROM mg WHERE d = 'in' AND (prev IS NULL OR prev = 'out')),"
+    " mw AS (SELECT c, g, t, d, a, (d = 'in')"
+    " + sum(d = 'out') OVER (PARTITION BY c ORDER BY t, id ROWS UNBOUNDED PRECEDING) AS k FROM mm),"
+    " waits AS (SELECT c, g, k = 1 AS first, min(CASE WHEN d = 'in' THEN t END) AS t,"
+    " max(CASE WHEN d = 'out' THEN t END) AS reply_t, max(CASE WHEN d = 'out' THEN a END) AS reply_a"
+    " FROM mw GROUP BY c, k HAVING min(CASE WHEN d = 'in' THEN t END) IS NOT NULL),"
     " replies AS (SELECT c, count(*) AS n FROM mm WHERE d = 'out' GROUP BY c)"
 )
 
@@ -123,7 +132,7 @@ _FACTS = (
     " THEN min(coalesce(next_t, first_res), first_res) - t ELSE 0 END) AS paused"
     " FROM evs GROUP BY c),"
     " xfer AS (SELECT e.conversation_id AS c, count(*) AS n"
-    " FROM sc JOIN events e ON e.conversation_id = sc.id"
+    " FROM sc CROSS JOIN events e ON e.conversation_id = sc.id"  # CROSS: from the cohort, not all events
     " WHERE e.kind = 'assigned' AND e.created_at < ? AND ("
     "(json_extract(e.before, '$.assignee') IS NOT NULL AND json_extract(e.after, '$.assignee') IS NOT NULL"
     " AND json_extract(e.before, '$.assignee') != json_extract(e.after, '$.assignee'))"
@@ -131,66 +140,79 @@ _FACTS = (
     " AND json_extract(e.before, '$.team') != json_extract(e.after, '$.team'))) GROUP BY e.conversation_id),"
     " early AS (SELECT mm.c, count(*) AS n FROM mm JOIN res ON res.c = mm.c"
     " WHERE mm.d = 'out' AND mm.t <= res.first_res GROUP BY mm.c),"
-    " facts AS (SELECT sc.id, sc.start, sc.ch, sc.customer_id, res.first_res, res.resolver, res.reopen_t,"
+    " facts AS (SELECT sc.id, sc.start, sc.g, res.first_res, res.resolver, res.reopen_t,"
     " res.paused, coalesce(replies.n, 0) AS replies, coalesce(xfer.n, 0) AS transfers,"
     " coalesce(early.n, 0) AS early_replies FROM sc LEFT JOIN res ON res.c = sc.id"
     " LEFT JOIN replies ON replies.c = sc.id LEFT JOIN xfer ON xfer.c = sc.id"
     " LEFT JOIN early ON early.c = sc.id)"
 )
 
-# A conversation's language: its first customer message's, else its customer's, else ''.
-_LANGUAGE = ("coalesce((SELECT m.language FROM messages m WHERE m.conversation_id = f.id"
-             " AND m.direction = 'in' AND m.language IS NOT NULL ORDER BY m.sent_at, m.id LIMIT 1),"
-             " (SELECT cu.language FROM customers cu WHERE cu.id = f.customer_id), '')")
-
-# The group each row falls in, per grouping: for conversation facts and for waits. `agent` groups a
-# conversation's outcome under the agent who first resolved it, a wait under the agent who answered.
-_GROUP_OF = {
-    "none": ("''", "''"),
-    "channel": ("coalesce(f.ch, '')", "coalesce(f.ch, '')"),
-    "language": (_LANGUAGE, _LANGUAGE),
-    "agent": ("coalesce(f.resolver, '')", "coalesce(w.reply_a, '')"),
-}
+# The group of each value, when it is not the conversation's: `agent` groups a conversation's
+# outcome under the agent who first resolved it, a wait under the agent who answered it.
+_GROUP_OF = {"agent": ("coalesce(f.resolver, '')", "coalesce(w.reply_a, '')")}
 
 
-def _values(grouping: str, reopen_window_ms: int) -> tuple[str, list[object]]:
-    """`vals(g, metric, v)`: one row per value of every metric (ms for times, 0/1 for rates)."""
+def _sources(grouping: str) -> tuple[str, str, str, str]:
+    """(conversation facts FROM, waits FROM, their group expressions) for a grouping."""
     if grouping == "tag":
         # A conversation counts under each of its tags (as they are now), and under '' without any.
-        tagged = (" LEFT JOIN conversation_tags ct ON ct.conversation_id = f.id"
+        tagged = (" LEFT JOIN conversation_tags ct ON ct.conversation_id = {}"
                   " LEFT JOIN tags tg ON tg.id = ct.tag_id")
-        fact_from, wait_from = "facts f" + tagged, "waits w JOIN facts f ON f.id = w.c" + tagged
-        g_fact = g_wait = "coalesce(tg.name, '')"
-    else:
-        fact_from, wait_from = "facts f", "waits w JOIN facts f ON f.id = w.c"
-        g_fact, g_wait = _GROUP_OF[grouping]
+        return ("facts f" + tagged.format("f.id"), "waits w" + tagged.format("w.c"),
+                "coalesce(tg.name, '')", "coalesce(tg.name, '')")
+    return ("facts f", "waits w", *_GROUP_OF.get(grouping, ("f.g", "w.g")))
+
+
+def _values(grouping: str) -> str:
+    """`vals(g, metric, v)`: one row per value of each metric reported as a distribution (ms for
+    times, a count for replies and transfers)."""
+    fact_from, wait_from, g_fact, g_wait = _sources(grouping)
     resolved = "f.first_res IS NOT NULL"
-    reopened_soon = "(f.reopen_t IS NOT NULL AND f.reopen_t < f.first_res + ?)"
     fact_metrics = [
-        ("conversations", "1"),
-        ("resolved", f"{resolved}"),
         ("resolution_time", f"CASE WHEN {resolved} THEN f.first_res - f.start END"),
         ("resolution_time_active", f"CASE WHEN {resolved} THEN f.first_res - f.start - f.paused END"),
-        ("reopen_rate", f"CASE WHEN {resolved} THEN f.reopen_t IS NOT NULL END"),
-        ("fcr_rate", f"CASE WHEN {resolved} THEN f.early_replies = 1 AND NOT {reopened_soon} END"),
-        ("replies_per_conversation", "f.replies"),
-        ("transfers_per_conversation", "f.transfers"),
     ]
-    if grouping == "agent":  # per agent, replies are the agent's own, counted from the waits below
-        fact_metrics = [m for m in fact_metrics if m[0] not in ("conversations", "replies_per_conversation",
-                                                                 "transfers_per_conversation")]
+    if grouping != "agent":  # per agent, replies are the agent's own (a tally), transfers nobody's
+        fact_metrics += [("replies_per_conversation", "f.replies"),
+                         ("transfers_per_conversation", "f.transfers")]
     parts = [f"SELECT {g_fact} AS g, '{name}' AS metric, {expr} AS v FROM {fact_from}"
              for name, expr in fact_metrics]
-    params: list[object] = [reopen_window_ms if "?" in expr else None for _, expr in fact_metrics]
-    params = [p for p in params if p is not None]
     parts += [
-        f"SELECT {g_wait}, 'first_response_time', w.wait FROM {wait_from} WHERE w.first",
-        f"SELECT {g_wait}, 'next_response_time', w.wait FROM {wait_from} WHERE NOT w.first",
-        f"SELECT {g_wait}, 'unanswered', w.reply_t IS NULL FROM {wait_from}",
+        f"SELECT {g_wait}, 'first_response_time', w.reply_t - w.t FROM {wait_from} WHERE w.first",
+        f"SELECT {g_wait}, 'next_response_time', w.reply_t - w.t FROM {wait_from} WHERE NOT w.first",
+    ]
+    return "vals AS (" + " UNION ALL ".join(parts) + ")"
+
+
+def _tallies(grouping: str) -> str:
+    """`tallies(g, metric, n, total)`: counts and rates, summed per group without sorting values.
+
+    For a rate, n is the conversations it is a share of and total those that count (mean = total / n).
+    The reopen window comes from the statement's first CTE, `reopen_window(ms)`.
+    """
+    fact_from, wait_from, g_fact, g_wait = _sources(grouping)
+    resolved = "f.first_res IS NOT NULL"
+    reopened_soon = "(f.reopen_t IS NOT NULL AND f.reopen_t < f.first_res + (SELECT ms FROM reopen_window))"
+    per_fact = (
+        f"ft AS (SELECT {g_fact} AS g, count(*) AS conversations, count(f.first_res) AS resolved,"
+        " count(f.reopen_t) AS reopened,"
+        f" total(CASE WHEN {resolved} THEN f.early_replies = 1 AND NOT {reopened_soon} END) AS fcr"
+        f" FROM {fact_from} GROUP BY 1),"
+        f" wt AS (SELECT {g_wait} AS g, count(*) AS waits, count(*) - count(w.reply_t) AS unanswered"
+        f" FROM {wait_from} GROUP BY 1)"
+    )
+    rows = [
+        "SELECT g, 'resolved', conversations, resolved FROM ft",
+        "SELECT g, 'reopen_rate', resolved, reopened FROM ft",
+        "SELECT g, 'fcr_rate', resolved, fcr FROM ft",
+        "SELECT g, 'unanswered', waits, unanswered FROM wt",
     ]
     if grouping == "agent":
-        parts.append("SELECT coalesce(mm.a, ''), 'replies', 1 FROM mm WHERE mm.d = 'out'")
-    return "vals AS (" + " UNION ALL ".join(parts) + ")", params
+        rows.append("SELECT coalesce(mm.a, ''), 'replies', count(*), count(*) FROM mm"
+                    " WHERE mm.d = 'out' GROUP BY 1")
+    else:
+        rows.append("SELECT g, 'conversations', conversations, conversations FROM ft")
+    return f"{per_fact}, tallies(g, metric, n, total) AS (" + " UNION ALL ".join(rows) + ")"
 
 
 _DISTRIBUTION = (
@@ -199,7 +221,8 @@ _DISTRIBUTION = (
     " SELECT g, metric, max(n) AS n, total(v) AS total, avg(v) AS mean,"
     " max(CASE WHEN rn = (n * 50 + 99) / 100 THEN v END) AS median,"
     " max(CASE WHEN rn = (n * 90 + 99) / 100 THEN v END) AS p90"
-    " FROM o GROUP BY g, metric ORDER BY g, metric"
+    " FROM o GROUP BY g, metric"
+    " UNION ALL SELECT g, metric, n, total, CASE WHEN n > 0 THEN 1.0 * total / n END, NULL, NULL FROM tallies"
 )
 
 
@@ -212,47 +235,55 @@ async def distributions(db: Database, scope: Scope, *, grouping: str = "none",
     """
     if grouping not in GROUPINGS:
         raise ValueError(f"unknown grouping {grouping!r}")
-    cohort, params = _cohort(scope)
-    values, value_params = _values(grouping, reopen_window_ms)
-    sql = (f"WITH {cohort}, {_MESSAGES}, {_STATES.format(scope='sc')}, {_FACTS}, {values},"
-           f" {_DISTRIBUTION}")
-    rows = await db.fetchall(sql, [*params, scope.until, scope.until, scope.until, *value_params])
+    cohort, params = _cohort(scope, grouping)
+    sql = (f"WITH reopen_window(ms) AS (SELECT ?), {cohort}, {_MESSAGES}, {_STATES.format(scope='sc')},"
+           f" {_FACTS}, {_values(grouping)},"
+           f" {_tallies(grouping)}, {_DISTRIBUTION}")
+    rows = await db.fetchall(sql, [reopen_window_ms, *params, scope.until, scope.until, scope.until])
     return [Distribution(str(r["g"]), r["metric"], r["n"], r["total"], r["mean"], r["median"], r["p90"])
             for r in rows]
+
+
+_OPEN = "IN ('open', 'pending', 'snoozed')"
+# The status a conversation had at an event `e` (its latest status-setting event before it).
+_STATUS_AT = ("(SELECT CASE p.kind WHEN 'status' THEN json_extract(p.after, '$.status') ELSE 'open' END"
+              " FROM events p WHERE p.conversation_id = e.conversation_id AND p.created_at <= e.created_at"
+              " AND p.id < e.id AND p.kind IN ('created', 'reopened', 'status')"
+              " ORDER BY p.created_at DESC, p.id DESC LIMIT 1)")
+# How much each event changes the unresolved count: a status event knows the status it left, so
+# this needs no window over a conversation's history; only a merge (rare) looks the status up.
+_DELTA = (
+    "CASE e.kind WHEN 'created' THEN 1"
+    f" WHEN 'reopened' THEN 1 - (coalesce(json_extract(e.before, '$.status'), 'open') {_OPEN})"
+    f" WHEN 'status' THEN (json_extract(e.after, '$.status') {_OPEN})"
+    f" - (coalesce(json_extract(e.before, '$.status'), 'open') {_OPEN})"
+    f" WHEN 'merged_into' THEN -(coalesce({_STATUS_AT}, 'open') {_OPEN})"
+    f" ELSE (coalesce({_STATUS_AT}, 'open') {_OPEN}) END"  # unmerged: counted again
+)
 
 
 async def backlog_changes(db: Database, scope: Scope) -> list[tuple[int, int]]:
     """(quarter-hour bucket, net change) of the unresolved count, oldest first; bucket -1 sums
     every change before `since` (the backlog the period starts with).
 
-    Over every conversation created before `until` that matches the filters, merged away or not:
-    a conversation is unresolved from its creation while its last status is open, pending or
-    snoozed, and stops being so when merged into another (until unmerged).
+    Over every conversation that matches the filters, merged away or not: a conversation is
+    unresolved from its creation while its status is open, pending or snoozed, and not while
+    merged into another (until unmerged). One pass over the events before `until`.
     """
     where, params = _filters(scope)
-    states = _STATES.format(scope="bc")
+    matching = ""
+    if where != "(1)":
+        matching = (" AND e.conversation_id IN (SELECT c.id FROM conversations c LEFT JOIN events ce"
+                    f" ON ce.conversation_id = c.id AND ce.kind = 'created' WHERE {where})")
     sql = (
-        "WITH bc AS MATERIALIZED (SELECT c.id FROM conversations c"
-        " LEFT JOIN events ce ON ce.conversation_id = c.id AND ce.kind = 'created'"
-        f" WHERE c.created_at < ? AND {where}),"
-        f" {states},"
-        " merges AS (SELECT e.conversation_id AS c, e.created_at AS t, e.id, NULL AS st,"
-        " CASE e.kind WHEN 'merged_into' THEN 1 ELSE 0 END AS mg"
-        " FROM bc JOIN events e ON e.conversation_id = bc.id"
-        " WHERE e.created_at < ? AND (e.kind = 'merged_into'"
-        " OR (e.kind = 'unmerged' AND json_extract(e.before, '$.merged_into') IS NOT NULL))),"
-        " seq AS (SELECT c, t, id, st, NULL AS mg FROM ev UNION ALL SELECT c, t, id, st, mg FROM merges),"
-        " runs AS (SELECT *, count(st) OVER w AS sgrp, count(mg) OVER w AS mgrp FROM seq"
-        " WINDOW w AS (PARTITION BY c ORDER BY t, id)),"
-        " cur AS (SELECT c, t, id, first_value(st) OVER (PARTITION BY c, sgrp ORDER BY t, id) AS st,"
-        " first_value(mg) OVER (PARTITION BY c, mgrp ORDER BY t, id) AS mg FROM runs),"
-        " op AS (SELECT c, t, id, (coalesce(st, 'open') IN ('open', 'pending', 'snoozed')"
-        " AND coalesce(mg, 0) = 0) AS o FROM cur),"
-        " d AS (SELECT t, o - lag(o, 1, 0) OVER (PARTITION BY c ORDER BY t, id) AS delta FROM op)"
+        f"WITH d AS (SELECT e.created_at AS t, {_DELTA} AS delta FROM events e"
+        " WHERE e.created_at < ? AND (e.kind IN ('created', 'reopened', 'status', 'merged_into')"
+        " OR (e.kind = 'unmerged' AND json_extract(e.before, '$.merged_into') IS NOT NULL))"
+        f"{matching})"
         " SELECT CASE WHEN t < ? THEN -1 ELSE t / ? END AS b, sum(delta) AS n FROM d WHERE delta != 0"
         " GROUP BY b ORDER BY b"
     )
-    rows = await db.fetchall(sql, [scope.until, *params, scope.until, scope.until, scope.since, BUCKET_MS])
+    rows = await db.fetchall(sql, [scope.until, *params, scope.since, BUCKET_MS])
     return [(r["b"], r["n"]) for r in rows]
 
 
