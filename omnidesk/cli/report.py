@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -13,7 +14,7 @@ from omnidesk.cli.output import FORMAT_OPTION, JSON_OPTION
 if TYPE_CHECKING:
     from omnidesk.reports.compute import Report
 
-KIND_HELP = "summary | agents | channels | tags | languages | hours | backlog (sla and csat: not yet)."
+KIND_HELP = "summary | agents | channels | tags | languages | days | hours | backlog (sla and csat: not yet)."
 
 
 def register(app: typer.Typer) -> None:
@@ -35,6 +36,9 @@ def report_command(
                                       help="A reopen within this long after resolving spoils first-contact "
                                       "resolution (e.g. 7d, 48h)."),
     csv_flag: bool = typer.Option(False, "--csv", help="Same as --format csv."),
+    html: Path | None = typer.Option(None, "--html", metavar="FILE", dir_okay=False,
+                                     help="Write one self-contained HTML page (summary, backlog, channels, "
+                                     "first response by day) to FILE instead."),
     json_flag: bool = JSON_OPTION,
     fmt: str | None = FORMAT_OPTION,
 ) -> None:
@@ -43,12 +47,12 @@ def report_command(
     Conversations created in the period, in calendar time (business hours: not configured).
     """
     run_read(lambda read_only: _report(ctx, kind, since, until, team, channel, query, reopen_window,
-                                       csv_flag, json_flag, fmt, read_only))
+                                       csv_flag, json_flag, fmt, html, read_only))
 
 
 async def _report(ctx: typer.Context, kind: str, since: str, until: str | None, team: str | None,
                   channel: str | None, query: str | None, reopen_window: str, csv_flag: bool,
-                  json_flag: bool, fmt: str | None, read_only: bool) -> None:
+                  json_flag: bool, fmt: str | None, html: Path | None, read_only: bool) -> None:
     from omnidesk.cli.output import choose_format
     from omnidesk.errors import UserError
     from omnidesk.reports import compute, period
@@ -62,11 +66,42 @@ async def _report(ctx: typer.Context, kind: str, since: str, until: str | None, 
     if kind not in compute.KINDS:
         raise UserError(f"unknown report {kind!r}; expected one of {', '.join(compute.KINDS)}")
     window = period.parse_duration(reopen_window, "--reopen-window")
+    if html is not None and (kind != "summary" or json_flag or csv_flag or fmt is not None):
+        raise UserError("--html writes the summary page; it takes no KIND, --json, --csv or --format")
     async with desk_session(ctx, read_only=read_only) as desk:
         start, end = period.period(since, until, desk.settings.desk.timezone, now_ms())
-        report = await compute.build(desk, kind, compute.Filters(start, end, team, channel, query or None,
-                                                                 window))
+        filters = compute.Filters(start, end, team, channel, query or None, window)
+        if html is not None:
+            from omnidesk.reports.html import page
+
+            text = page(*[await compute.build(desk, k, filters) for k in ("summary", "backlog", "channels",
+                                                                          "days")])
+        else:
+            report = await compute.build(desk, kind, filters)
+    if html is not None:
+        _write_file(html, text)
+        sys.stderr.write(f"wrote {html}\n")
+        return
     write(report, chosen)
+
+
+def _write_file(path: Path, text: str) -> None:
+    """Through a temporary file and a rename, so a reader never sees half a page."""
+    import os
+    import tempfile
+
+    from omnidesk.errors import UserError
+
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def write(report: Report, fmt: str) -> None:

@@ -19,7 +19,7 @@ from omnidesk.reports.metrics import BUSINESS_HOURS, BY_NAME, METRICS, UNITS
 from omnidesk.store import reports as store
 from omnidesk.timeutil import iso, local, to_ms
 
-KINDS = ("summary", "agents", "channels", "tags", "languages", "hours", "backlog", "sla", "csat")
+KINDS = ("summary", "agents", "channels", "tags", "languages", "days", "hours", "backlog", "sla", "csat")
 DEFAULT_REOPEN_WINDOW_MS = 7 * 86_400_000
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 #: Each grouped report: the grouping, the key its rows carry, and its metrics in column order.
@@ -28,6 +28,7 @@ GROUPED = {
     "tags": ("tag", "tag"),
     "languages": ("language", "language"),
     "agents": ("agent", "agent"),
+    "days": ("day", "date"),
 }
 _GROUP_METRICS = ("conversations", "resolved", "first_response_time", "next_response_time",
                   "resolution_time", "resolution_time_active", "reopen_rate", "fcr_rate",
@@ -85,7 +86,10 @@ async def scope_of(desk: Desk, filters: Filters) -> store.Scope:
             raise UserError(f"bad --query: {exc}") from None
         compiled = await search.compile_with_lookups(desk.db, parsed, search.context(desk), counting=True)
         where, params = compiled.where, tuple(compiled.params)
-    return store.Scope(filters.since, filters.until, where, params, filters.team, channel_id)
+    # The `days` grouping cuts days at the desk's UTC offset at the period's end (SQL has no zones).
+    offset = local(filters.until, ZoneInfo(desk.settings.desk.timezone)).utcoffset()
+    offset_ms = int(offset.total_seconds() * 1000) if offset else 0
+    return store.Scope(filters.since, filters.until, where, params, filters.team, channel_id, offset_ms)
 
 
 async def build(desk: Desk, kind: str, filters: Filters) -> Report:
@@ -241,7 +245,9 @@ async def _grouped(desk: Desk, scope: store.Scope, filters: Filters,
     for group, by_metric in groups.items():
         if kind == "agents" and not group:  # waits nobody answered, conversations nobody resolved
             continue
-        label = names.get(int(group), group) if table and group else group
+        label: Any = names.get(int(group), group) if table and group else group
+        if grouping == "day":
+            label = (date(1970, 1, 1) + timedelta(days=int(group))).isoformat()
         row: dict[str, Any] = {key: label or None}
         for name in metrics:
             m, d = BY_NAME[name], by_metric.get(name)
@@ -254,5 +260,8 @@ async def _grouped(desk: Desk, scope: store.Scope, filters: Filters,
                 row[m.column] = int(d.total) if d else 0
         rows.append(row)
     lead = "replies" if kind == "agents" else "conversations"
-    rows.sort(key=lambda r: (-(r.get(lead) or 0), str(r[key] or "")))
+    if kind == "days":
+        rows.sort(key=lambda r: r[key])
+    else:
+        rows.sort(key=lambda r: (-(r.get(lead) or 0), str(r[key] or "")))
     return grouped_fields(kind), rows

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -75,3 +78,37 @@ def test_bad_arguments_are_one_line(desk_env, args, message) -> None:
     assert result.returncode != 0
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 2 and "Traceback" not in result.stderr
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def test_html_page_is_self_contained_and_reads_back_in_a_browser(desk_env, tmp_path) -> None:
+    out = tmp_path / "report.html"
+    result = desk_env.process("report", *PERIOD, "--html", str(out))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text("utf-8")
+    assert "src=" not in text and "href=" not in text and "<script" not in text  # nothing to fetch
+    if CHROMIUM is None:
+        pytest.skip("no chromium to open the page in")
+    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                          out.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    soup = dict(re.findall(r'<tr data-metric="(\w+)"><td data-field="metric" data-value="\w+">\w+</td>'
+                           r'<td data-field="unit" data-value="[^"]*">[^<]*</td>'
+                           r'<td data-field="n" data-value="(\d+)">', dom))
+    assert soup["first_response_time"] == "4" and soup["conversations"] == "5"
+    medians = re.findall(r'data-metric="first_response_time">.*?data-field="median" data-value="(\d+)">'
+                         r"([^<]+)</td>", dom)
+    assert medians == [("3600", "1h 00m")]
+    charts = {c: re.findall(r'data-label="([^"]+)" data-value="([^"]+)"', part)
+              for c, part in re.findall(r'<svg id="(\w+)"(.*?)</svg>', dom, re.S)}
+    assert charts["backlog"] == [("2026-11-02", "3")]
+    assert charts["channels"] == [("support", "4"), ("tg", "1")]
+    assert charts["frt"] == [("2026-11-02", "3600")]
+
+
+def test_html_refuses_other_formats_and_unwritable_files(desk_env, tmp_path) -> None:
+    result = desk_env.process("report", "--html", str(tmp_path / "r.html"), "--json")
+    assert result.returncode != 0 and "--html writes the summary page" in result.stderr
+    result = desk_env.process("report", "--html", str(tmp_path / "missing" / "r.html"))
+    assert result.returncode != 0 and "cannot write" in result.stderr and "Traceback" not in result.stderr

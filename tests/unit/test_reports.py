@@ -144,3 +144,17 @@ def test_day_ends_follow_daylight_saving() -> None:
     assert [d for d, _ in ends] == [date(2026, 10, 24), date(2026, 10, 25), date(2026, 10, 26),
                                     date(2026, 10, 27)]
     assert ends[1][1] - ends[0][1] == 25 * 3_600_000
+
+
+async def test_days_give_the_first_response_trend(built) -> None:
+    desk, _ = built
+    rows = (await compute.build(desk, "days", compute.Filters(rd.at(-1440), rd.at(1440)))).rows
+    assert [(r["date"], r["conversations"], r["frt_median"]) for r in rows] == [("2026-11-02", 5, 60 * M)]
+
+
+def test_html_labels_are_escaped_and_cleaned() -> None:
+    from omnidesk.reports.html import bar_chart
+
+    svg = bar_chart("c", [('<script>"x"</script>\x1b[31m\u202e', 2.0)], ["2"])
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "&quot;x&quot;" in svg
+    assert "\x1b" not in svg and "\u202e" not in svg
