@@ -22,7 +22,7 @@ from typing import Any
 from textual.binding import Binding
 
 #: Where an action applies. "app" actions work on every screen.
-CONTEXTS = ("app", "inbox", "conversation", "customer", "composer")
+CONTEXTS = ("app", "inbox", "conversation", "customer", "composer", "reports")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,19 +99,20 @@ ACTIONS: tuple[Action, ...] = (
     Action("command-line", "Type an action by name, with completion", ":", ("app",), "open_command_line"),
     Action("undo", "Undo the last action", "u", ("app",), "undo_last", available=_can_undo, show=True),
     Action("quit", "Quit omnidesk", "ctrl+q", ("app",), "quit_app"),
+    Action("reports", "Reports: backlog, volume, response times, agents", "D", ("app",), "show_reports"),
     # -- moving -----------------------------------------------------------------
     Action(
         "cursor-down",
         "Next conversation / message",
         "j,down",
-        ("inbox", "conversation", "customer"),
+        ("inbox", "conversation", "customer", "reports"),
         "cursor_down",
     ),
     Action(
         "cursor-up",
         "Previous conversation / message",
         "k,up",
-        ("inbox", "conversation", "customer"),
+        ("inbox", "conversation", "customer", "reports"),
         "cursor_up",
     ),
     Action(
@@ -124,7 +125,8 @@ ACTIONS: tuple[Action, ...] = (
         show=True,
     ),
     Action(
-        "back", "Back to the previous screen", "escape", ("conversation", "customer"), "go_back", show=True
+        "back", "Back to the previous screen", "escape", ("conversation", "customer", "reports"), "go_back",
+        show=True
     ),
     Action(
         "next-conversation", "Next conversation while reading", "J", ("conversation",), "next_conversation"
@@ -137,6 +139,8 @@ ACTIONS: tuple[Action, ...] = (
         "prev_conversation",
     ),
     Action("first", "First conversation", "g,home", ("inbox",), "cursor_first"),
+    Action("sort-agents", "Sort the agents table by the next column", "s", ("reports",), "sort_agents",
+           show=True),
     Action("last", "Last conversation", "G,end", ("inbox",), "cursor_last"),
     Action("page-down", "Page down", "pagedown,ctrl+d", ("inbox",), "page_down"),
     Action("page-up", "Page up", "pageup,ctrl+u", ("inbox",), "page_up"),
@@ -425,6 +429,7 @@ CONTEXT_TITLES = {
     "conversation": "Conversation",
     "customer": "Customer",
     "composer": "Composer",
+    "reports": "Reports",
 }
 
 

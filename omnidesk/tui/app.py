@@ -242,6 +242,12 @@ class OmnideskApp(App[None]):
 
         self.push_screen(HelpScreen(list(reversed(self.contexts())), self.keymap))
 
+    def show_reports(self, arg: str | None = None) -> None:
+        from omnidesk.tui.screens.reports import ReportsScreen
+
+        if not isinstance(self.screen, ReportsScreen):
+            self.push_screen(ReportsScreen())
+
     def open_palette(self, arg: str | None = None) -> None:
         self.action_command_palette()
 

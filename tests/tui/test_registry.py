@@ -16,6 +16,7 @@ def test_ids_unique_and_handlers_exist():
     from omnidesk.tui.screens.conversation import ConversationScreen
     from omnidesk.tui.screens.customer import CustomerScreen
     from omnidesk.tui.screens.inbox import InboxScreen
+    from omnidesk.tui.screens.reports import ReportsScreen
     from omnidesk.tui.widgets.composer import Composer
 
     owners = {
@@ -24,6 +25,7 @@ def test_ids_unique_and_handlers_exist():
         "conversation": ConversationScreen,
         "customer": CustomerScreen,
         "composer": Composer,
+        "reports": ReportsScreen,
     }
     ids = [a.id for a in actions.ACTIONS]
     assert len(ids) == len(set(ids))
