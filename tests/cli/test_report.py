@@ -112,3 +112,23 @@ def test_html_refuses_other_formats_and_unwritable_files(desk_env, tmp_path) -> 
     assert result.returncode != 0 and "--html writes the summary page" in result.stderr
     result = desk_env.process("report", "--html", str(tmp_path / "missing" / "r.html"))
     assert result.returncode != 0 and "cannot write" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_multilingual_and_hostile_tags_stay_one_line(desk_env) -> None:
+    async def tag(desk):
+        from omnidesk.store import actions as store_actions
+
+        async with desk.db.write() as conn:
+            names = ["退款", "بازپرداخت", "számla\u202e\x1b[31m"]
+            ids = await store_actions.tag_ids(conn, names, create=True)
+            for tag_id in ids.values():
+                await store_actions.add_tag(conn, 1, tag_id)
+
+    desk_env.run(tag)
+    tsv = desk_env.invoke("report", "tags", *PERIOD)
+    assert tsv.exit_code == 0, tsv.stderr
+    assert "\x1b" not in tsv.stdout and "\u202e" not in tsv.stdout
+    names = [line.split("\t")[0] for line in tsv.stdout.splitlines()]
+    assert {"退款", "بازپرداخت", "számla\\u202e\\x1b[31m"} <= set(names)
+    table = desk_env.invoke("report", "tags", *PERIOD, "--format", "table")
+    assert "退款" in table.stdout and "\x1b" not in table.stdout and "\u202e" not in table.stdout
