@@ -115,12 +115,12 @@ _MESSAGES = (
     " replies AS (SELECT c, count(*) AS n FROM mm WHERE d = 'out' GROUP BY c)"
 )
 
-# Each status-changing event as the status it leaves the conversation in (created and reopened:
-# open), with the status before it and when the next one came.
+# Each status-setting event of the cohort as the status it leaves the conversation in (created and
+# reopened: open), with the status before it, when the next one came and the first resolution.
 _STATES = (
     "ev AS (SELECT e.conversation_id AS c, e.created_at AS t, e.id, e.agent_id AS a,"
     " CASE e.kind WHEN 'status' THEN json_extract(e.after, '$.status') ELSE 'open' END AS st"
-    " FROM {scope} JOIN events e ON e.conversation_id = {scope}.id"
+    " FROM sc JOIN events e ON e.conversation_id = sc.id"
     " WHERE e.kind IN ('created', 'reopened', 'status') AND e.created_at < ?),"
     " evs AS (SELECT *, lag(st) OVER w AS prev_st, lead(t) OVER w AS next_t,"
     " min(CASE WHEN st = 'resolved' THEN t END) OVER (PARTITION BY c) AS first_res FROM ev"
@@ -239,7 +239,7 @@ async def distributions(db: Database, scope: Scope, *, grouping: str = "none",
     if grouping not in GROUPINGS:
         raise ValueError(f"unknown grouping {grouping!r}")
     cohort, params = _cohort(scope, grouping)
-    sql = (f"WITH reopen_window(ms) AS (SELECT ?), {cohort}, {_MESSAGES}, {_STATES.format(scope='sc')},"
+    sql = (f"WITH reopen_window(ms) AS (SELECT ?), {cohort}, {_MESSAGES}, {_STATES},"
            f" {_FACTS}, {_values(grouping)},"
            f" {_tallies(grouping)}, {_DISTRIBUTION}")
     rows = await db.fetchall(sql, [reopen_window_ms, *params, scope.until, scope.until, scope.until])
