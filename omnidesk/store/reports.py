@@ -111,29 +111,34 @@ _MESSAGES = (
     " + sum(d = 'out') OVER (PARTITION BY c ORDER BY t, id ROWS UNBOUNDED PRECEDING) AS k FROM mm),"
     " waits AS (SELECT c, g, k = 1 AS first, min(CASE WHEN d = 'in' THEN t END) AS t,"
     " max(CASE WHEN d = 'out' THEN t END) AS reply_t, max(CASE WHEN d = 'out' THEN a END) AS reply_a"
-    " FROM mw GROUP BY c, k HAVING min(CASE WHEN d = 'in' THEN t END) IS NOT NULL),"
-    " replies AS (SELECT c, count(*) AS n FROM mm WHERE d = 'out' GROUP BY c)"
+    " FROM mw GROUP BY c, k HAVING min(CASE WHEN d = 'in' THEN t END) IS NOT NULL)"
 )
 
-# Each status-setting event of the cohort as the status it leaves the conversation in (created and
-# reopened: open), with the status before it, when the next one came and the first resolution.
+# Each status-setting event of the cohort: the status it leaves the conversation in (created and
+# reopened: open) and the one it found (`was`; a status or reopened event records it, so no window
+# over the conversation's history is needed). `fr`: each conversation's first resolution.
 _STATES = (
-    "ev AS (SELECT e.conversation_id AS c, e.created_at AS t, e.id, e.agent_id AS a,"
-    " CASE e.kind WHEN 'status' THEN json_extract(e.after, '$.status') ELSE 'open' END AS st"
+    "ev AS (SELECT e.conversation_id AS c, e.created_at AS t, e.agent_id AS a,"
+    " CASE e.kind WHEN 'status' THEN json_extract(e.after, '$.status') ELSE 'open' END AS st,"
+    " CASE e.kind WHEN 'created' THEN NULL"
+    " ELSE coalesce(json_extract(e.before, '$.status'), 'open') END AS was"
     " FROM sc JOIN events e ON e.conversation_id = sc.id"
     " WHERE e.kind IN ('created', 'reopened', 'status') AND e.created_at < ?),"
-    " evs AS (SELECT *, lag(st) OVER w AS prev_st, lead(t) OVER w AS next_t,"
-    " min(CASE WHEN st = 'resolved' THEN t END) OVER (PARTITION BY c) AS first_res FROM ev"
-    " WINDOW w AS (PARTITION BY c ORDER BY t, id))"
+    " fr AS (SELECT c, min(t) AS first_res FROM ev WHERE st = 'resolved' GROUP BY c)"
 )
 
+_PAUSED = "('pending', 'snoozed')"
 _FACTS = (
-    "res AS (SELECT c, first_res,"
-    " max(CASE WHEN t = first_res AND st = 'resolved' THEN a END) AS resolver,"
-    " min(CASE WHEN prev_st = 'resolved' AND st IN ('open', 'pending', 'snoozed') THEN t END) AS reopen_t,"
-    " sum(CASE WHEN st IN ('pending', 'snoozed') AND t < first_res"
-    " THEN min(coalesce(next_t, first_res), first_res) - t ELSE 0 END) AS paused"
-    " FROM evs GROUP BY c),"
+    # The time paused before the first resolution: each entry into pending/snoozed subtracts its
+    # time, each exit adds its own (the first resolution itself ends a pause it finds).
+    "res AS (SELECT ev.c, fr.first_res,"
+    " max(CASE WHEN ev.t = fr.first_res AND ev.st = 'resolved' THEN ev.a END) AS resolver,"
+    " min(CASE WHEN ev.was = 'resolved' AND ev.st IN ('open', 'pending', 'snoozed') THEN ev.t END)"
+    " AS reopen_t,"
+    f" total(CASE WHEN ev.was IN {_PAUSED} AND ev.st NOT IN {_PAUSED} AND ev.t <= fr.first_res THEN ev.t"
+    f" WHEN ev.st IN {_PAUSED} AND coalesce(ev.was NOT IN {_PAUSED}, 1) AND ev.t < fr.first_res THEN -ev.t"
+    " ELSE 0 END) AS paused"
+    " FROM ev LEFT JOIN fr ON fr.c = ev.c GROUP BY ev.c),"
     " xfer AS (SELECT e.conversation_id AS c, count(*) AS n"
     " FROM sc CROSS JOIN events e ON e.conversation_id = sc.id"  # CROSS: from the cohort, not all events
     " WHERE e.kind = 'assigned' AND e.created_at < ? AND ("
@@ -141,13 +146,13 @@ _FACTS = (
     " AND json_extract(e.before, '$.assignee') != json_extract(e.after, '$.assignee'))"
     " OR (json_extract(e.before, '$.team') IS NOT NULL AND json_extract(e.after, '$.team') IS NOT NULL"
     " AND json_extract(e.before, '$.team') != json_extract(e.after, '$.team'))) GROUP BY e.conversation_id),"
-    " early AS (SELECT mm.c, count(*) AS n FROM mm JOIN res ON res.c = mm.c"
-    " WHERE mm.d = 'out' AND mm.t <= res.first_res GROUP BY mm.c),"
+    # Replies, and those up to the first resolution (first-contact resolution wants one).
+    " replies AS (SELECT mm.c, count(*) AS n, count(CASE WHEN mm.t <= fr.first_res THEN 1 END) AS early"
+    " FROM mm LEFT JOIN fr ON fr.c = mm.c WHERE mm.d = 'out' GROUP BY mm.c),"
     " facts AS (SELECT sc.id, sc.start, sc.g, res.first_res, res.resolver, res.reopen_t,"
     " res.paused, coalesce(replies.n, 0) AS replies, coalesce(xfer.n, 0) AS transfers,"
-    " coalesce(early.n, 0) AS early_replies FROM sc LEFT JOIN res ON res.c = sc.id"
-    " LEFT JOIN replies ON replies.c = sc.id LEFT JOIN xfer ON xfer.c = sc.id"
-    " LEFT JOIN early ON early.c = sc.id)"
+    " coalesce(replies.early, 0) AS early_replies FROM sc LEFT JOIN res ON res.c = sc.id"
+    " LEFT JOIN replies ON replies.c = sc.id LEFT JOIN xfer ON xfer.c = sc.id)"
 )
 
 # The group of each value, when it is not the conversation's: `agent` groups a conversation's
