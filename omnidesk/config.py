@@ -52,7 +52,7 @@ class Key(NamedTuple):
     A NamedTuple because it is defined at every start-up (cheaper than a dataclass).
     """
 
-    type: str  # "str" | "int" | "number" | "bool" | "path" | "list[str]" | "table[str]" | "enum"
+    type: str  # "str" | "int" | "number" | "bool" | "path" | "list[str]" | "table[str]" | "table" | "enum"
     doc: str
     required: bool = False
     choices: tuple[str, ...] = ()
@@ -284,7 +284,8 @@ def load_settings(path: Path, *, warn: Callable[[str], None] | None = _stderr_wa
 def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Settings:
     """Validate an already-parsed TOML document."""
     v = _Validator(source)
-    v.check_keys(data, {"desk", "agents", "channels", "views", "tui", "webhooks", "kb", "macros"}, "")
+    v.check_keys(data, {"desk", "agents", "channels", "views", "tui", "webhooks", "kb", "macros",
+                       "calendars", "sla"}, "")
     base = source.parent if source is not None else Path.cwd()
 
     desk_raw = v.table(data, "desk", "desk")
@@ -336,9 +337,15 @@ def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Se
     macro_values = v.section(v.table(data, "macros", "macros"), MACRO_KEYS, "macros")
     if "dir" in macro_values:
         macro_values["dir"] = _resolve_path(macro_values["dir"], base)
-    return Settings(desk=desk, agents=tuple(agents), channels=tuple(channels), views=tuple(views),
-                    tui=tui, webhooks=webhooks, kb=_kb(v, data, source), macros=MacroSettings(**macro_values),
-                    source=source)
+    settings = Settings(desk=desk, agents=tuple(agents), channels=tuple(channels), views=tuple(views),
+                        tui=tui, webhooks=webhooks, kb=_kb(v, data, source),
+                        macros=MacroSettings(**macro_values), source=source)
+    if "calendars" in data or "sla" in data:  # most desks have neither: skip importing the SLA code
+        from omnidesk.sla.config import parse_calendars, parse_policies
+
+        settings.calendars = parse_calendars(v, v.table(data, "calendars", "calendars"))
+        settings.sla = parse_policies(v, v.table(data, "sla", "sla"), settings.calendars)
+    return settings
 
 
 def _webhooks(v: _Validator, table: Any) -> WebhookSettings:
@@ -444,6 +451,7 @@ _TYPE_WORDS = {
     "str": "a string", "path": "a path (string)", "int": "an integer", "number": "a number",
     "bool": "true or false", "list[str]": "a list of strings", "table[str]": "a table of strings",
     "lang_text": "a string or a table of language = string",
+    "table": "a table",
 }
 
 
@@ -524,6 +532,8 @@ class _Validator:
             ok = isinstance(value, dict) and all(isinstance(x, str) for x in value.values())
         elif t == "lang_text":
             return self.lang_text(value, full)
+        elif t == "table":
+            ok = isinstance(value, dict)
         elif t == "enum":
             if value not in spec.choices:
                 self.fail(full, "expected one of " + ", ".join(repr(c) for c in spec.choices), value)

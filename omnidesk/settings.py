@@ -13,7 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from omnidesk.sla.policy import CalendarSpec, Policy
 
 
 @dataclass(slots=True)
@@ -131,6 +134,8 @@ class Settings:
     kb: KbSettings = field(default_factory=KbSettings)
     macros: MacroSettings = field(default_factory=MacroSettings)
     source: Path | None = None  # the file these came from, for messages
+    calendars: tuple[CalendarSpec, ...] = ()  # [calendars.NAME], in file order
+    sla: tuple[Policy, ...] = ()  # [sla.NAME] policies, in file order (the first that matches applies)
 
     def channel(self, name: str) -> ChannelSettings | None:
         return next((c for c in self.channels if c.name == name), None)
