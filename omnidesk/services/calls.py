@@ -21,6 +21,7 @@ from omnidesk.services.actionresult import (
     require_live,
 )
 from omnidesk.services.replies import MAX_TEXT, index_written, sender_text
+from omnidesk.services.sla import recomputes_sla
 from omnidesk.store import actions as store
 from omnidesk.store import customers as store_customers
 from omnidesk.store.channels import get_channel
@@ -30,6 +31,7 @@ from omnidesk.timeutil import now_ms
 CALLS_CHANNEL = "phone"
 
 
+@recomputes_sla
 async def log_call(
     desk: Desk,
     *,

@@ -21,6 +21,7 @@ from omnidesk.services.actionresult import (
     record_event,
     require_live,
 )
+from omnidesk.services.sla import recomputes_sla
 from omnidesk.store import actions as store
 from omnidesk.store import customers as store_customers
 from omnidesk.timeutil import now_ms
@@ -33,6 +34,7 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
 # -- conversations -------------------------------------------------------------------------
 
 
+@recomputes_sla
 async def merge_conversations(desk: Desk, source_id: int, target_id: int) -> ActionResult:
     """Move every message of source into target; source is marked merged_into target.
 
@@ -120,6 +122,7 @@ async def _unmerge_conversations(
     ]
 
 
+@recomputes_sla
 async def move_message(desk: Desk, message_id: int, target_conversation_id: int) -> ActionResult:
     """Move one message to another conversation (both get an event); undo moves it back."""
     now = now_ms()

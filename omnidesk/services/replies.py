@@ -33,6 +33,7 @@ from omnidesk.services.actionresult import (
     record_event,
     require_live,
 )
+from omnidesk.services.sla import recomputes_sla
 from omnidesk.store import actions as store
 from omnidesk.store import customers as store_customers
 from omnidesk.store import reads as store_reads
@@ -464,6 +465,7 @@ def _checked_choices(chan: Channel, choices: Mapping[str, str]) -> dict[str, str
     return dict(choices)
 
 
+@recomputes_sla
 async def queue_reply(
     desk: Desk,
     conversation_id: int,
@@ -628,6 +630,7 @@ async def queue_reply(
     )
 
 
+@recomputes_sla
 async def cancel_reply(desk: Desk, message_id: int) -> ActionResult:
     """Cancel a queued reply still in its undo window (or failed); error if it already left."""
     now = now_ms()

@@ -46,6 +46,7 @@ from omnidesk.services.replies import (
     store_note,
     undo_note,
 )
+from omnidesk.services.sla import recomputes_sla
 from omnidesk.services.unit import UnitOfWork, unit_of_work
 from omnidesk.store import actions as store
 from omnidesk.store import agents as store_agents
@@ -241,6 +242,7 @@ def _check_tag(name: str) -> str:
     return name
 
 
+@recomputes_sla
 async def tag(
     desk: Desk, conversation_ids: Sequence[int], add: Sequence[str] = (), remove: Sequence[str] = ()
 ) -> ActionResult:
@@ -286,6 +288,7 @@ async def tag(
     return ActionResult("tag", tuple(ids), tuple(events), _sentence("Tagged", ids, what, changed=len(events)))
 
 
+@recomputes_sla
 async def set_status(
     desk: Desk, conversation_ids: Sequence[int], status: Status, *, snooze_until: int | None = None
 ) -> ActionResult:
@@ -324,6 +327,7 @@ async def set_status(
     return ActionResult("status", tuple(ids), tuple(events), _sentence(verb, ids, "", changed=len(events)))
 
 
+@recomputes_sla
 async def set_priority(desk: Desk, conversation_ids: Sequence[int], priority: Priority) -> ActionResult:
     if priority not in PRIORITIES:
         raise UserError(f"unknown priority {priority!r}: use one of {', '.join(PRIORITIES)}")
@@ -377,6 +381,7 @@ async def mark_read(desk: Desk, conversation_id: int) -> None:
 _FIELD_KINDS = {EventKind.ASSIGNED, EventKind.STATUS, EventKind.PRIORITY}
 
 
+@recomputes_sla
 async def undo(desk: Desk, result: ActionResult) -> ActionResult:
     """Reverse an action from its events (assign, tag, status, priority, notes, unsent replies, merges).
 

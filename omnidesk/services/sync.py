@@ -39,6 +39,7 @@ from omnidesk.errors import UserError
 from omnidesk.model import Channel
 from omnidesk.outbound.outbox import Dispatcher, DispatchStats
 from omnidesk.runners import runner_gone, runner_id
+from omnidesk.services import sla
 from omnidesk.settings import ChannelSettings
 from omnidesk.store import channels as channel_store
 from omnidesk.store import timers
@@ -311,6 +312,8 @@ class _ChannelLoop:
 
         async def written(result: IngestResult) -> None:
             self.report.tally(result)
+            if result.imported:  # new customer messages move SLA clocks: recomputed once committed
+                await sla.recompute(self.desk, result.conversation_ids)
             if not self.stop.is_set():
                 await self._beat(channel)
 
@@ -424,6 +427,7 @@ async def _timers(desk: Desk, stop: asyncio.Event, once: bool, report: SyncRepor
             if woken:
                 log.info("woke %d snoozed conversation(s): %s", len(woken), woken)
                 report.woken.extend(woken)
+                await sla.recompute(desk, woken)  # their clocks run again
             next_end = await timers.next_snooze_end(desk.db)
         except asyncio.CancelledError:
             raise

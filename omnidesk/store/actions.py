@@ -40,6 +40,10 @@ _CONVERSATION_FIELDS = frozenset(
 )
 
 
+#: A condition on a message's `flags`: written by a person (not an auto-reply or a bounce).
+HUMAN_MESSAGE = " AND NOT EXISTS (SELECT 1 FROM json_each(flags) WHERE value IN ('auto-reply', 'bounce'))"
+
+
 def _json(value: object) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -109,7 +113,7 @@ async def recompute_counters(conn: aiosqlite.Connection, conversation_id: int) -
     clamped); activity never goes below the conversation's creation time.
     Auto-replies and bounces count only as messages, as in ingest.
     """
-    human = " AND NOT EXISTS (SELECT 1 FROM json_each(flags) WHERE value IN ('auto-reply', 'bounce'))"
+    human = HUMAN_MESSAGE
     await conn.execute(
         "UPDATE conversations SET"
         " message_count = (SELECT count(*) FROM messages WHERE conversation_id = :id),"

@@ -1,0 +1,192 @@
+"""SQL of the SLA clocks: the facts a clock needs, the clocks written back, and their timers.
+
+`recompute` runs in aiosqlite's worker thread inside the caller's write transaction
+(like ingest), reading each chunk's facts, computing with omnidesk/sla/clock.py and
+writing only what changed, so a recompute of 100,000 conversations after a calendar
+change is a handful of statements per chunk rather than round trips per row.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import aiosqlite
+
+from omnidesk.sla.clock import Facts, Summary, TargetClock, clocks, summary
+from omnidesk.sla.hours import BusinessCalendar
+from omnidesk.sla.policy import Policy
+from omnidesk.store.actions import HUMAN_MESSAGE
+from omnidesk.store.db import Database
+from omnidesk.store.identities import call_sync
+
+CHUNK = 900  # ids per statement: inside SQLite's parameter limit
+
+_REPLY = "FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'out'" \
+         " AND coalesce(m.delivery, '') <> 'cancelled'"
+_FACTS = f"""
+SELECT f.*, CASE WHEN f.last_reply IS NOT NULL AND f.last_inbound_at > f.last_reply THEN
+         (SELECT min(min(m.sent_at, m.received_at)) FROM messages m WHERE m.conversation_id = f.id
+           AND m.direction = 'in' AND m.sent_at > f.last_reply{HUMAN_MESSAGE})
+       END AS unanswered_since
+FROM (SELECT c.id, c.status, c.priority, c.created_at, ch.name AS channel_name, ch.kind AS channel_kind,
+             cu.tier, c.last_inbound_at, c.sla_target, c.sla_due_at, c.sla_warn_at, c.sla_left_ms,
+             (SELECT group_concat(t.name, char(31)) FROM conversation_tags ct JOIN tags t ON t.id = ct.tag_id
+               WHERE ct.conversation_id = c.id) AS tags,
+             (SELECT min(m.sent_at) {_REPLY}) AS first_reply,
+             (SELECT max(m.sent_at) {_REPLY}) AS last_reply
+      FROM conversations c JOIN customers cu ON cu.id = c.customer_id
+      LEFT JOIN channels ch ON ch.id = c.channel_id
+      WHERE c.id IN ({{marks}})) f
+"""
+_STATUSES = ("SELECT conversation_id, created_at, json_extract(after, '$.status') FROM events"
+             " WHERE conversation_id IN ({marks}) AND kind IN ('status', 'reopened')"
+             " ORDER BY conversation_id, created_at, id")
+_CLOCK_COLUMNS = "conversation_id, target, policy, started_at, warn_at, due_at, left_ms, warned_at," \
+                 " breached_at, next_at"
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
+async def open_ids(db: Database) -> list[int]:
+    """Every conversation that can have a clock, or still shows one (to be cleared)."""
+    rows = await db.fetchall("SELECT id FROM conversations WHERE merged_into IS NULL AND"
+                             " (status NOT IN ('resolved', 'spam') OR sla_target IS NOT NULL) ORDER BY id")
+    return [r[0] for r in rows]
+
+
+def _facts(c: sqlite3.Connection, ids: Sequence[int]) -> tuple[list[Facts], dict[int, Summary]]:
+    marks = _marks(ids)
+    statuses: dict[int, list[tuple[int, str]]] = {}
+    for cid, at, status in c.execute(_STATUSES.format(marks=marks), ids):
+        if status:
+            statuses.setdefault(cid, []).append((at, status))
+    facts, shown = [], {}
+    for r in c.execute(_FACTS.format(marks=marks), ids):
+        facts.append(Facts(
+            id=r["id"], status=r["status"], priority=r["priority"], created_at=r["created_at"],
+            tags=tuple(r["tags"].split("\x1f")) if r["tags"] else (),
+            channel=(r["channel_name"], r["channel_kind"]), tier=r["tier"], first_reply_at=r["first_reply"],
+            unanswered_since=r["unanswered_since"], statuses=tuple(statuses.get(r["id"], ()))))
+        shown[r["id"]] = Summary(r["sla_target"], r["sla_due_at"], r["sla_warn_at"], r["sla_left_ms"])
+    return facts, shown
+
+
+def _clock_row(cid: int, clock: TargetClock, old: sqlite3.Row | None) -> tuple:
+    """The sla_clocks row of a clock: the fired marks of the same cycle carried over."""
+    same_cycle = old is not None and old["started_at"] == clock.started_at
+    warned = old["warned_at"] if same_cycle else None  # type: ignore[index]
+    breached = old["breached_at"] if same_cycle else None  # type: ignore[index]
+    next_at = clock.warn_at if warned is None else clock.due_at if breached is None else None
+    if clock.due_at is None:
+        next_at = None
+    return (cid, clock.target, clock.policy, clock.started_at, clock.warn_at, clock.due_at, clock.left_ms,
+            warned, breached, next_at)
+
+
+def _stopped_row(old: sqlite3.Row) -> tuple:
+    """A target that no longer runs (met): its cycle and marks stay, so it never fires twice."""
+    return (old["conversation_id"], old["target"], old["policy"], old["started_at"], None, None, None,
+            old["warned_at"], old["breached_at"], None)
+
+
+def recompute_sync(c: sqlite3.Connection, ids: Sequence[int], policies: Sequence[Policy],
+                   calendar_of: Callable[[str], BusinessCalendar]) -> list[int]:
+    """Recompute the clocks of `ids`; returns the ids whose shown due time changed."""
+    changed: list[int] = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = list(ids[start:start + CHUNK])
+        facts, shown = _facts(c, chunk)
+        old_clocks: dict[int, dict[str, sqlite3.Row]] = {}
+        for r in c.execute(f"SELECT {_CLOCK_COLUMNS} FROM sla_clocks WHERE conversation_id IN"
+                           f" ({_marks(chunk)})", chunk):
+            old_clocks.setdefault(r["conversation_id"], {})[r["target"]] = r
+        rows, summaries = [], []
+        for fact in facts:
+            running = clocks(fact, policies, calendar_of)
+            now_shown = summary(running)
+            if now_shown != shown[fact.id]:
+                summaries.append((*now_shown, fact.id))
+                changed.append(fact.id)
+            olds = old_clocks.get(fact.id, {})
+            for clock in running:
+                old = olds.pop(clock.target, None)
+                row = _clock_row(fact.id, clock, old)
+                if old is None or tuple(old) != row:
+                    rows.append(row)
+            for old in olds.values():  # what is left no longer runs
+                if _stopped_row(old) != tuple(old):
+                    rows.append(_stopped_row(old))
+        c.executemany("UPDATE conversations SET sla_target = ?, sla_due_at = ?, sla_warn_at = ?,"
+                      " sla_left_ms = ? WHERE id = ?", summaries)
+        c.executemany(f"INSERT OR REPLACE INTO sla_clocks ({_CLOCK_COLUMNS})"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return changed
+
+
+async def recompute(conn: aiosqlite.Connection, ids: Sequence[int], policies: Sequence[Policy],
+                    calendar_of: Callable[[str], BusinessCalendar]) -> list[int]:
+    """`recompute_sync` in the worker thread, inside the caller's write transaction."""
+    return await call_sync(conn, recompute_sync, ids, policies, calendar_of)
+
+
+# -- timers -------------------------------------------------------------------------------------
+
+
+class Stage(NamedTuple):
+    """A warning or breach whose time has come, not fired yet."""
+
+    conversation_id: int
+    target: str
+    policy: str
+    started_at: int
+    stage: str  # "warning" | "breach"
+    at: int  # when it was due to fire
+
+
+async def next_stage_at(db: Database) -> int | None:
+    """The earliest instant a warning or breach is due to fire (epoch ms), None when none is."""
+    row = await db.fetchone("SELECT min(next_at) FROM sla_clocks WHERE next_at IS NOT NULL")
+    return None if row is None or row[0] is None else int(row[0])
+
+
+async def due_stages(conn: aiosqlite.Connection, now: int) -> list[Stage]:
+    """Every stage due by `now` and not fired, a warning before the breach of the same clock."""
+    rows = await (await conn.execute(
+        f"SELECT {_CLOCK_COLUMNS} FROM sla_clocks WHERE next_at IS NOT NULL AND next_at <= ?"
+        " ORDER BY next_at, conversation_id, target", (now,))).fetchall()
+    out = []
+    for r in rows:
+        base = (r["conversation_id"], r["target"], r["policy"], r["started_at"])
+        if r["warned_at"] is None:
+            out.append(Stage(*base, "warning", r["warn_at"]))
+        if r["breached_at"] is None and r["due_at"] is not None and r["due_at"] <= now:
+            out.append(Stage(*base, "breach", r["due_at"]))
+    return out
+
+
+async def mark_fired(conn: aiosqlite.Connection, stage: Stage, now: int) -> bool:
+    """Record that a stage fired (in the transaction of its actions); False when it already had."""
+    column = "warned_at" if stage.stage == "warning" else "breached_at"
+    following = "CASE WHEN breached_at IS NULL THEN due_at END" if stage.stage == "warning" else "NULL"
+    cursor = await conn.execute(
+        f"UPDATE sla_clocks SET {column} = ?, next_at = {following}"
+        f" WHERE conversation_id = ? AND target = ? AND started_at = ? AND {column} IS NULL",
+        (now, stage.conversation_id, stage.target, stage.started_at))
+    return cursor.rowcount == 1
+
+
+# -- the configuration the clocks were computed with ---------------------------------------------
+
+
+async def fingerprint(db: Database) -> str | None:
+    row = await db.fetchone("SELECT fingerprint FROM sla_config WHERE id = 1")
+    return None if row is None else str(row[0])
+
+
+async def set_fingerprint(conn: aiosqlite.Connection, value: str, now: int) -> None:
+    await conn.execute("INSERT OR REPLACE INTO sla_config (id, fingerprint, computed_at) VALUES (1, ?, ?)",
+                       (value, now))
