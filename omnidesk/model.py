@@ -100,6 +100,9 @@ class ConversationSummary:
     sla_due_at: int | None = None
     unread: bool = False
     preview: str = ""  # first line of the latest message, for conversations without subject
+    sla_target: str | None = None  # first_response | next_response | resolution (omnidesk/sla/clock.py)
+    sla_warn_at: int | None = None
+    sla_left_ms: int | None = None  # business time left while the clock stands (pending, snoozed)
 
 
 @dataclass(slots=True)

@@ -3,6 +3,7 @@
     status:open channel:email assignee:me tag:billing -tag:spam from:ann@example.com
     customer:"Ann Lee" priority:high is:unassigned is:unread after:2026-11-01
     before:-7d #123 "exact phrase" free words OR other (a OR b) -(c d)
+    is:breached is:due-soon sort:due
 
 Grammar (OR binds tighter than the implicit AND, as in Gmail and GitHub search;
 `AND` may be written but changes nothing; `-x` and `NOT x` negate):
@@ -42,10 +43,11 @@ FIELDS: dict[str, str] = {
     "customer": "customer id, or part of the customer's name or address",
     "subject": "a word in a message subject",
     "lang": "the customer's language, detected or set (hu, zh, fa; several: lang:hu,de; none)",
-    "is": "unassigned, assigned, mine, unread, read, breached, quarantined, merged, or a status",
+    "is": "unassigned, assigned, mine, unread, read, breached, due-soon, quarantined, merged, or a status",
     "has": "attachment or note",
     "after": "activity at or after a date: 2026-11-01, 2026-11-01T09:30, today, yesterday, -7d",
     "before": "activity before a date: 2026-11-20, today, -2w, -3h, -30m",
+    "sort": "due (SLA due time, soonest first) or activity (newest first, the default)",
 }
 
 #: Values of the fields that have a fixed set, with descriptions (for completion).
@@ -66,6 +68,7 @@ FIELD_VALUES: dict[str, dict[str, str]] = {
         "unread": "new inbound since I last read it",
         "read": "nothing new since I last read it",
         "breached": "past its SLA due time and not resolved",
+        "due-soon": "past its SLA warning point, not breached yet",
         "quarantined": "holds input that could not be parsed",
         "merged": "merged away into another conversation",
         **{s: f"status {s}" for s in STATUSES},
@@ -76,6 +79,7 @@ FIELD_VALUES: dict[str, dict[str, str]] = {
     "after": {"today": "since midnight", "yesterday": "since midnight yesterday", "-7d": "last 7 days"},
     "before": {"today": "before midnight", "yesterday": "before midnight yesterday",
                "-7d": "older than 7 days"},
+    "sort": {"due": "SLA due time, soonest first (none last)", "activity": "newest activity first"},
 }
 
 KEYWORDS = ("OR", "AND", "NOT")
@@ -300,7 +304,7 @@ def _check_value(name: str, value: str, source: str, position: int, text: str) -
         if len(number) > 19 or int(number) > MAX_ID:
             raise QueryError("customer number too large", source, position, text)
         return number
-    if name in ("is", "has"):
+    if name in ("is", "has", "sort"):
         lowered = value.lower()
         if lowered not in FIELD_VALUES[name]:
             allowed = ", ".join(FIELD_VALUES[name])
@@ -393,7 +397,23 @@ class _Parser:
             raise self.error("unmatched ')'")
         if self.tok.kind != "EOF":  # pragma: no cover - and_expr consumes everything else
             raise self.error("unexpected token")
+        self.check_sort(root)
         return Query(root, self.text)
+
+    def check_sort(self, root: Node) -> None:
+        """`sort:` orders the whole list: one, standing on its own (not inside OR, NOT or parentheses)."""
+        top = root.nodes if isinstance(root, And) else (root,)
+        seen = False
+        for node in walk(root):
+            if not (isinstance(node, Field) and node.name == "sort"):
+                continue
+            source = f"sort:{node.value}"
+            if not any(n is node for n in top):
+                raise QueryError("sort: must stand on its own, not inside OR, NOT or parentheses", source,
+                                 node.position, self.text)
+            if seen:
+                raise QueryError("only one sort: per query", source, node.position, self.text)
+            seen = True
 
     def and_expr(self) -> Node:
         items: list[Node] = []
@@ -477,6 +497,15 @@ def _or(items: list[Node]) -> Node:
 def parse(text: str) -> Query:
     """Parse a query; raises QueryError (a UserError) naming the bad token and position."""
     return _Parser(text).parse()
+
+
+def sort_of(query: Query) -> str:
+    """The order a query asks for: "due" or "activity" (the default)."""
+    root = query.root
+    for node in root.nodes if isinstance(root, And) else (root,):
+        if isinstance(node, Field) and node.name == "sort":
+            return node.value
+    return "activity"
 
 
 # -- back to text -------------------------------------------------------------------------------

@@ -79,3 +79,15 @@ def check_ahead(ms: int, now: int, text: str) -> int:
     if ms - now > MAX_AHEAD_MS:
         raise too_far(text)
     return ms
+
+
+def span(ms: int) -> str:
+    """A length of time in two units at most, to the minute: "45m", "1h20m", "3d4h" ("1m" below a minute)."""
+    minutes = max(1, round(abs(ms) / 60_000))
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days}d{hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m"

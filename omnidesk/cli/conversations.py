@@ -21,6 +21,7 @@ LIST_COLUMNS = (
     Column("subject", "Subject", "text", max_width=60),
     Column("assignee", "Assignee", "str"),
     Column("tags", "Tags", "list", max_width=24),
+    Column("sla_due_at", "Due", "due"),
     Column("last_activity_at", "Activity", "time"),
 )
 

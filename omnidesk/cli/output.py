@@ -171,6 +171,13 @@ def relative_time(ms: int | None, now: int) -> str:
     return f"in {text}" if future else f"{text} ago"
 
 
+def due_text(ms: int, now: int) -> str:
+    """An SLA due time for people: "in 1h20m", "breached 5m ago"."""
+    from omnidesk.timeutil import span
+
+    return f"breached {span(now - ms)} ago" if ms <= now else f"in {span(ms - now)}"
+
+
 def human_value(value: Any, kind: str, now: int) -> str:
     from omnidesk.textsafe import one_line
 
@@ -178,13 +185,13 @@ def human_value(value: Any, kind: str, now: int) -> str:
         return ""
     if kind == "id":
         return f"#{value}"
-    if kind == "time":
-        # Machine rows carry ISO strings; people get "2 hours ago".
+    if kind in ("time", "due"):
+        # Machine rows carry ISO strings; people get "2 hours ago" (or "in 1h20m" for a due time).
         from datetime import datetime
 
         ms = int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000) \
             if isinstance(value, str) else int(value)
-        return relative_time(ms, now)
+        return due_text(ms, now) if kind == "due" else relative_time(ms, now)
     if kind == "bool":
         return "yes" if value else ""
     if kind == "duration":

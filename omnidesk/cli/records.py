@@ -27,6 +27,7 @@ CONVERSATION_FIELDS = (
     "id", "subject", "status", "priority", "customer_id", "customer_name", "customer_address",
     "channel", "channel_kind", "assignee", "team", "tags", "message_count", "unread",
     "last_activity_at", "last_inbound_at", "created_at", "snoozed_until", "sla_due_at", "preview",
+    "sla_target", "sla_warn_at", "sla_left_seconds",
 )
 
 
@@ -52,6 +53,9 @@ def conversation_summary(s: ConversationSummary) -> dict[str, Any]:
         "snoozed_until": iso(s.snoozed_until),
         "sla_due_at": iso(s.sla_due_at),
         "preview": s.preview,
+        "sla_target": s.sla_target,
+        "sla_warn_at": iso(s.sla_warn_at),
+        "sla_left_seconds": None if s.sla_left_ms is None else s.sla_left_ms // 1000,
     }
 
 

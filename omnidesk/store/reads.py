@@ -65,7 +65,7 @@ SELECT c.id, c.subject, c.status, c.priority, c.customer_id, cu.name AS customer
        (SELECT substr(coalesce(nullif(m.display_text, ''), m.text), 1, 200) FROM messages m
           WHERE m.conversation_id = c.id AND m.direction IN ('in', 'out')
           ORDER BY m.sent_at DESC, m.id DESC LIMIT 1) AS preview,
-       c.linked_to, c.merged_into
+       c.linked_to, c.merged_into, c.sla_target, c.sla_warn_at, c.sla_left_ms
 FROM conversations c
 JOIN customers cu ON cu.id = c.customer_id
 LEFT JOIN channels ch ON ch.id = c.channel_id
@@ -96,6 +96,9 @@ def _row_to_summary(r: sqlite3.Row) -> ConversationSummary:
         sla_due_at=r["sla_due_at"],
         unread=bool(r["unread"]),
         preview=preview.splitlines()[0] if preview else "",
+        sla_target=r["sla_target"],
+        sla_warn_at=r["sla_warn_at"],
+        sla_left_ms=r["sla_left_ms"],
     )
 
 

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from omnidesk.errors import UserError
 from omnidesk.model import STATUSES, ConversationSummary
-from omnidesk.query import And, Field, Node, Not, Or, Query, QueryError, Ticket, parse_date, walk
+from omnidesk.query import And, Field, Node, Not, Or, Query, QueryError, Ticket, parse_date, sort_of, walk
 from omnidesk.store import reads as store_reads
 from omnidesk.timeutil import now_ms
 
@@ -244,6 +244,8 @@ class _Compiler:
                         " WHERE hm.conversation_id = c.id)")
             return ("EXISTS (SELECT 1 FROM messages hm WHERE hm.conversation_id = c.id"
                     " AND hm.direction = 'note')")
+        if name == "sort":
+            return "1"  # an order, not a filter (page_ids)
         if name in ("after", "before"):
             column = "m.sent_at" if self.message_level else "c.last_activity_at"
             op = ">=" if name == "after" else "<"
@@ -291,7 +293,13 @@ class _Compiler:
                           " AND r.conversation_id = c.id), -1))")
             return unread if value == "unread" else f"NOT {unread}"
         if value == "breached":
-            return (f"(c.sla_due_at IS NOT NULL AND c.sla_due_at < {self.p(self.ctx.now_ms)}"
+            return (f"(c.sla_due_at IS NOT NULL AND c.sla_due_at <= {self.p(self.ctx.now_ms)}"
+                    " AND c.status NOT IN ('resolved', 'spam'))")
+        if value == "due-soon":
+            now = self.ctx.now_ms
+            # IS NOT NULL: a comparison with NULL is NULL, and its NOT would drop them from -is:due-soon
+            return (f"(c.sla_due_at IS NOT NULL AND c.sla_warn_at IS NOT NULL"
+                    f" AND c.sla_due_at > {self.p(now)} AND c.sla_warn_at <= {self.p(now)}"
                     " AND c.status NOT IN ('resolved', 'spam'))")
         if value == "quarantined":
             return "c.quarantined = 1"
@@ -361,7 +369,45 @@ def decode_after(after: str) -> tuple[int, int]:
         activity, _, ident = after.partition(":")
         return int(activity), int(ident)
     except ValueError:
-        raise UserError(f"bad page cursor {after!r} (pass back Page.next_after unchanged)") from None
+        raise _bad_cursor(after) from None
+
+
+def _bad_cursor(after: str) -> UserError:
+    return UserError(f"bad page cursor {after!r} (pass back Page.next_after unchanged)")
+
+
+# `sort:due`: pages on (due time, id) with the conversations without one last, by id. Their cursor
+# says so ("due:" + time or "-" + ":" + id), so a cursor of one order is never read as the other's.
+_DUE_ORDER = " ORDER BY (c.sla_due_at IS NULL), c.sla_due_at, c.id LIMIT ?"
+
+
+def _encode_due_after(due_at: int | None, conversation_id: int) -> str:
+    return f"due:{'-' if due_at is None else due_at}:{conversation_id}"
+
+
+def _due_keyset(after: str) -> tuple[str, list[object]]:
+    kind, _, rest = after.partition(":")
+    due, _, ident = rest.partition(":")
+    try:
+        if kind != "due":
+            raise ValueError(kind)
+        if due == "-":
+            return "(c.sla_due_at IS NULL AND c.id > ?)", [int(ident)]
+        at = int(due)
+        return ("(c.sla_due_at IS NULL OR c.sla_due_at > ? OR (c.sla_due_at = ? AND c.id > ?))",
+                [at, at, int(ident)])
+    except ValueError:
+        raise _bad_cursor(after) from None
+
+
+async def _due_page(db: Database, query: Query, ctx: Context, *, limit: int,
+                    after: str | None) -> list[tuple[int, int | None]]:
+    """(id, sla_due_at) of one page in due order."""
+    compiled = await compile_with_lookups(db, query, ctx, choose=True)
+    keyset, keyset_params = _due_keyset(after) if after is not None else ("1", [])
+    rows = await db.fetchall(f"SELECT c.id, c.sla_due_at FROM conversations c WHERE {keyset}"
+                             f" AND {compiled.where}{_DUE_ORDER}", [*keyset_params, *compiled.params, limit])
+    return [(r[0], r[1]) for r in rows]
 
 
 # Without statistics SQLite answers `tag:billing` or `is:unassigned status:open,pending` by
@@ -400,11 +446,18 @@ async def list_page(db: Database, query: Query, ctx: Context, *, limit: int, aft
     """One page of summaries and the cursor of the next page (None at the end)."""
     if limit <= 0:
         return [], None
-    rows = await page_ids(db, query, ctx, limit=limit + 1, after=after)
+    by_due = sort_of(query) == "due"
+    if by_due:
+        rows: list[tuple[int, int | None]] = await _due_page(db, query, ctx, limit=limit + 1, after=after)
+    else:
+        rows = list(await page_ids(db, query, ctx, limit=limit + 1, after=after))
     more = len(rows) > limit
     rows = rows[:limit]
     items = await store_reads.summaries(db, [r[0] for r in rows], ctx.agent_id)
-    next_after = encode_after(rows[-1][1], rows[-1][0]) if more and rows else None
+    next_after = None
+    if more and rows:
+        last_id, key = rows[-1]
+        next_after = _encode_due_after(key, last_id) if by_due else encode_after(key or 0, last_id)
     return items, next_after
 
 

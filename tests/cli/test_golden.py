@@ -49,7 +49,8 @@ def summaries() -> list[ConversationSummary]:
             customer_name="Kovács Ádám", customer_address="adam@example.hu", channel_kind="email",
             channel_name="support", assignee="alice", team="tier1", tags=("billing", "hu"), message_count=3,
             last_activity_at=T0, last_inbound_at=T0 - 60_000, created_at=T0 - 7_200_000, unread=True,
-            preview="Jó napot!",
+            preview="Jó napot!", sla_due_at=T0 + 4_800_000, sla_target="first_response",
+            sla_warn_at=T0 + 3_600_000,
         ),
         ConversationSummary(
             id=9, subject="退款\t申请\nsecond line", status="snoozed", priority="normal", customer_id=8,
@@ -58,6 +59,7 @@ def summaries() -> list[ConversationSummary]:
             assignee=None, team=None, tags=(), message_count=1, last_activity_at=T0 - 86_400_000,
             last_inbound_at=None, created_at=T0 - 86_400_000, snoozed_until=T0 + 3_600_000,
             preview="\x1b]52;c;ZXZpbA==\x07 سلام, \"quoted\", back\\slash",
+            sla_target="resolution", sla_left_ms=5_400_000,
         ),
     ]
 
@@ -128,6 +130,7 @@ def test_list_table() -> None:
     text = buf.getvalue()
     check("list.table.txt", text)
     assert "#123" in text and "2 hours ago" in text and "\x1b" not in text
+    assert "breached 40m ago" in text  # due 1h20m after T0, shown at T0 + 2h
 
 
 def test_show_json() -> None:
