@@ -27,6 +27,8 @@ def default_views(desk: Any, channels: list[Any]) -> list[View]:
     views: list[View] = []
     if desk.agent is not None:
         views.append(View("Mine", "assignee:me status:open"))
+    if desk.settings.sla:  # with SLA policies, the queues a lead watches
+        views += [View("Breached", "is:breached sort:due"), View("Due soon", "is:due-soon sort:due")]
     views += [
         View("Unassigned", "is:unassigned status:open"),
         View("All open", "status:open"),

@@ -48,7 +48,7 @@ async def test_list_columns_fit_beside_the_scrollbar(seeded):
 
 
 def _desk(saved):
-    settings = SimpleNamespace(views=saved, tui=SimpleNamespace(ascii_glyphs=True))
+    settings = SimpleNamespace(views=saved, tui=SimpleNamespace(ascii_glyphs=True), sla=())
     return SimpleNamespace(agent=object(), settings=settings)
 
 

@@ -23,6 +23,9 @@ from omnidesk.tui.widgets.keybar import KeyBar
 from omnidesk.tui.widgets.preview import preview_renderable
 from omnidesk.tui.widgets.statusbar import StatusBar
 
+#: How often the inbox's SLA countdown is drawn again (it shows minutes).
+SLA_TICK_SECONDS = 15.0
+
 
 class PreviewLoaded(Message):
     def __init__(self, conversation: Any) -> None:
@@ -96,6 +99,12 @@ class InboxScreen(DeskScreen):
         self.conv_list.focus()
         start = next((i for i, v in enumerate(self.views) if v.query == "status:open"), 0)
         self.select_view(start)
+        self.set_interval(SLA_TICK_SECONDS, self.tick_clock)
+
+    def tick_clock(self) -> None:
+        """The SLA countdown follows the clock: the rows held are drawn again with a new now (no I/O)."""
+        self.conv_list.now_ms = self.desk_app.now_ms()
+        self.conv_list.refresh()
 
     # -- views and counts -----------------------------------------------------------
 

@@ -46,6 +46,10 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         "conversation-list--unread",
         "conversation-list--dim",
         "conversation-list--status",
+        "conversation-list--sla-ok",
+        "conversation-list--sla-warning",
+        "conversation-list--sla-breached",
+        "conversation-list--sla-paused",
     }
 
     DEFAULT_CSS = """
@@ -359,10 +363,8 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         status = row.status
         if row.status == "snoozed" and row.snoozed_until:
             status = f"z {_age(row.snoozed_until, self.now_ms)}"
-        sla = ""
-        if row.sla_due_at and row.status in ("open", "pending"):
-            late = row.sla_due_at <= self.now_ms
-            sla = "late" if late else _age(row.sla_due_at, self.now_ms)
+        sla, sla_state = sla_cell(row, self.now_ms)
+        sla_style = self.get_component_rich_style(f"conversation-list--sla-{sla_state}") if sla else ""
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{mark}{unread}")
         text.append(f"{glyph(row.channel_kind, self.ascii_glyphs)} ", style=dim)
@@ -380,7 +382,7 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         text.append(" ")
         text.append_text(fit(inert_line(row.assignee or "-", style=dim), COLUMNS["assignee"]))
         text.append(" ")
-        text.append_text(fit(Text(sla, style="bold red" if sla == "late" else ""), COLUMNS["sla"]))
+        text.append_text(fit(Text(sla, style=sla_style), COLUMNS["sla"]))
         text.append(" ")
         text.append_text(fit(_age(row.last_activity_at, self.now_ms), COLUMNS["age"], align="right"))
         if row.unread:
@@ -392,6 +394,31 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
 COLUMNS = {"id": 7, "customer": 16, "status": 8, "assignee": 8, "sla": 4, "age": 3}
 #: mark+unread (2), glyph+space (2), the fixed columns, and one space between columns.
 FIXED_CELLS = 2 + 2 + sum(COLUMNS.values()) + 6
+
+
+def sla_state(row: ConversationSummary, now_ms: int) -> str:
+    """"breached", "warning", "ok", "paused" (the clock stands, time left) or "" (no SLA clock)."""
+    if row.status in ("resolved", "spam"):
+        return ""
+    if row.sla_due_at is not None:
+        if row.sla_due_at <= now_ms:
+            return "breached"
+        return "warning" if row.sla_warn_at is not None and row.sla_warn_at <= now_ms else "ok"
+    return "paused" if row.sla_left_ms is not None else ""
+
+
+def sla_cell(row: ConversationSummary, now_ms: int) -> tuple[str, str]:
+    """The SLA column (time to the due time `40m`, past it `-5m`, or left while standing) and its state."""
+    state = sla_state(row, now_ms)
+    if state == "paused":
+        return _age(now_ms + (row.sla_left_ms or 0), now_ms), state
+    if not state:
+        return "", state
+    assert row.sla_due_at is not None
+    age = _age(row.sla_due_at, now_ms)
+    if state == "breached":
+        return ("-0m" if age == "now" else f"-{age}"), state
+    return age, state
 
 
 def _age(ms: int | None, now_ms: int) -> str:
