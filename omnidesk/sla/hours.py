@@ -13,15 +13,18 @@ date closes the shifts that start on it; a shift of the evening before runs on i
 Shifts that overlap (Monday's night shift and Tuesday's early one) count once.
 
 Only zoneinfo is used for the zone rules. Each date's shifts become UTC instants
-once (cached per calendar), so the arithmetic over many conversations is mostly
-integer comparisons.
+once, merged into a table of open intervals with running sums (cached per calendar,
+grown as instants outside it are asked about), so adding or counting business time is
+two binary searches whatever the span.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 #: Minutes of one local day; a shift's end may reach into the next day (up to start + 24 h).
@@ -80,7 +83,8 @@ class BusinessCalendar:
             raise ValueError(f"calendar {name!r} has no open hours")
         # Every day open around the clock and no closed dates: open at every instant.
         self.always = closed is None and all(day == ((0, DAY_MINUTES),) for day in self.week)
-        self._day = lru_cache(maxsize=4096)(self._day_uncached)
+        self._day = lru_cache(maxsize=8192)(self._day_uncached)
+        self._table: _Table | None = None
 
     def __repr__(self) -> str:
         return f"BusinessCalendar({self.name!r}, {self.timezone!r})"
@@ -98,65 +102,92 @@ class BusinessCalendar:
     def _local_ordinal(self, ms: int) -> int:
         return datetime.fromtimestamp(ms / 1000, self.tz).toordinal()
 
-    def intervals(self, since: int) -> Iterator[tuple[int, int]]:
-        """Open intervals [start, end) in time order, merged, from the one holding `since` (or after).
+    def _build(self, first_day: int, last_day: int) -> _Table:
+        """The merged open intervals of the shifts of days first_day-1 .. last_day, with prefix sums.
 
-        Raises NeverOpen after HORIZON_DAYS without one.
+        They are exact for instants from the local midnight starting first_day (yesterday's
+        night shift is in) to the one ending last_day (no later day's shift starts before it).
         """
-        ordinal = self._local_ordinal(since) - 1  # yesterday's night shift may still run
-        current: tuple[int, int] | None = None
-        empty = 0
-        while True:
-            shifts = self._day(ordinal)
-            ordinal += 1
-            if not shifts:
-                empty += 1
-                if empty > HORIZON_DAYS:
-                    if current is not None:
-                        yield current
-                    raise NeverOpen(f"calendar {self.name!r} does not open within {HORIZON_DAYS} days")
-                continue
-            empty = 0
-            for start, end in shifts:  # sorted by start; later days start later
+        starts: list[int] = []
+        ends: list[int] = []
+        for ordinal in range(first_day - 1, last_day + 1):
+            for start, end in self._day(ordinal):  # sorted by start; later days start later
                 if end <= start:
                     continue  # a shift wholly inside a DST gap
-                if current is None:
-                    current = (start, end)
-                elif start <= current[1]:
-                    current = (current[0], max(current[1], end))
+                if ends and start <= ends[-1]:
+                    ends[-1] = max(ends[-1], end)
                 else:
-                    if current[1] > since:
-                        yield current
-                    current = (start, end)
+                    starts.append(start)
+                    ends.append(end)
+        before, through, total = [], [], 0
+        for start, end in zip(starts, ends, strict=True):
+            before.append(total)
+            total += end - start
+            through.append(total)
+        lo = _first_instant(self.tz, date.fromordinal(first_day), 0)
+        hi = _first_instant(self.tz, date.fromordinal(last_day + 1), 0)
+        return _Table(lo, hi, first_day, last_day, starts, ends, before, through)
+
+    def _cover(self, low: int, high: int) -> _Table:
+        """A table exact for every instant in [low, high]; grown (or moved) when it is not."""
+        table = self._table
+        if table is not None and table.lo <= low and high < table.hi:
+            return table
+        first, last = self._local_ordinal(low) - 31, self._local_ordinal(high) + 366
+        if table is not None and first - table.last_day < 731 and table.first_day - last < 731:
+            first, last = min(first, table.first_day), max(last, table.last_day)  # near: grow it
+        self._table = table = self._build(first, last)
+        return table
+
+    @staticmethod
+    def _open_before(table: _Table, at: int) -> int:
+        """Open ms from the table's first interval up to `at`."""
+        i = bisect_right(table.starts, at) - 1
+        if i < 0:
+            return 0
+        return table.before[i] + min(at, table.ends[i]) - table.starts[i]
+
+    def _grow(self, at: int, table: _Table) -> _Table:
+        """The table extended a year further ahead of `at`; NeverOpen past HORIZON_DAYS."""
+        if table.last_day - self._local_ordinal(at) > HORIZON_DAYS:
+            raise NeverOpen(f"calendar {self.name!r} does not open within {HORIZON_DAYS} days")
+        return self._cover(at, table.hi + 366 * 86_400_000)
 
     # -- arithmetic ----------------------------------------------------------------------
 
     def is_open(self, at: int) -> bool:
         if self.always:
             return True
-        for start, end in self.intervals(at):
-            return start <= at < end
-        return False  # pragma: no cover - intervals raises rather than ending
+        table = self._cover(at, at)
+        i = bisect_right(table.starts, at) - 1
+        return i >= 0 and at < table.ends[i]
 
     def next_open(self, at: int) -> int:
         """`at` when open, else the instant it next opens."""
         if self.always:
             return at
-        for start, _end in self.intervals(at):
-            return max(start, at)
-        raise AssertionError("unreachable")  # pragma: no cover
+        table = self._cover(at, at)
+        while True:
+            i = bisect_right(table.starts, at) - 1
+            if i >= 0 and at < table.ends[i]:
+                return at
+            if i + 1 < len(table.starts):
+                return table.starts[i + 1]
+            table = self._grow(at, table)
 
     def add(self, at: int, business_ms: int) -> int:
         """The earliest instant by which `business_ms` of open time has passed since `at`."""
         if business_ms <= 0 or self.always:
             return at + max(0, business_ms)
-        left = business_ms
-        for start, end in self.intervals(at):
-            begin = max(start, at)
-            if begin + left <= end:
-                return begin + left
-            left -= end - begin
-        raise AssertionError("unreachable")  # pragma: no cover
+        table = self._cover(at, at)
+        while True:
+            target = self._open_before(table, at) + business_ms
+            j = bisect_left(table.through, target)
+            if j < len(table.starts):
+                reached = table.starts[j] + target - table.before[j]
+                if reached <= table.hi:
+                    return reached
+            table = self._grow(at, table)
 
     def between(self, start: int, end: int) -> int:
         """Open milliseconds in [start, end); negative when end is before start."""
@@ -164,12 +195,21 @@ class BusinessCalendar:
             return -self.between(end, start)
         if self.always:
             return end - start
-        total = 0
-        for a, b in self.intervals(start):
-            if a >= end:
-                break
-            total += min(b, end) - max(a, start)
-        return total
+        table = self._cover(start, end)
+        return self._open_before(table, end) - self._open_before(table, start)
+
+
+class _Table(NamedTuple):
+    """A calendar's open intervals over a span of days, for bisecting."""
+
+    lo: int  # exact for instants in [lo, hi)
+    hi: int
+    first_day: int
+    last_day: int
+    starts: list[int]
+    ends: list[int]
+    before: list[int]  # open ms before each interval (from the first)
+    through: list[int]  # open ms to each interval's end
 
 
 #: The calendar used where a policy names none: open every moment.
