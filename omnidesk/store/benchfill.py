@@ -208,3 +208,26 @@ def stats(path: Path) -> dict[str, int]:
         }
     finally:
         conn.close()
+
+
+def open_for_sla(path: Path, *, seed: int = 1, pending_share: float = 0.1) -> int:
+    """Bench-only: every live conversation open, a share pending since a status event some hours
+    after it started (so their SLA clocks stand), none with a clock yet. Returns how many."""
+    rng = random.Random(seed)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        conn.execute("UPDATE conversations SET status = 'open', snoozed_until = NULL, resolved_at = NULL,"
+                     " sla_due_at = NULL WHERE merged_into IS NULL")
+        rows = conn.execute("SELECT id, created_at FROM conversations WHERE merged_into IS NULL").fetchall()
+        pending = [(cid, created + rng.randrange(3_600_000, 2 * DAY_MS)) for cid, created in rows
+                   if rng.random() < pending_share]
+        conn.executemany("UPDATE conversations SET status = 'pending' WHERE id = ?",
+                         [(c,) for c, _ in pending])
+        conn.executemany("INSERT INTO events (conversation_id, kind, before, after, created_at) VALUES"
+                         " (?, 'status', '{\"status\":\"open\"}', '{\"status\":\"pending\"}', ?)",
+                         pending)
+        conn.execute("COMMIT")
+        return len(rows)
+    finally:
+        conn.close()
