@@ -54,7 +54,8 @@ class Recomputed(NamedTuple):
 
 async def recompute_all(desk: Desk) -> Recomputed:
     """Every conversation that may have a clock, BATCH per transaction, and the config's fingerprint."""
-    ids = await store.open_ids(desk.db)
+    # Without policies, only clocks left from an earlier configuration need clearing.
+    ids = await store.open_ids(desk.db, showing_only=not desk.settings.sla)
     changed = 0
     for start in range(0, len(ids), BATCH):
         async with desk.db.write() as conn:

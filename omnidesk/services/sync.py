@@ -418,6 +418,15 @@ async def _dispatch(dispatcher: Dispatcher, stop: asyncio.Event, once: bool, rep
 
 async def _timers(desk: Desk, stop: asyncio.Event, once: bool, report: SyncReport) -> None:
     """Snooze wake-ups: snoozed conversations whose time has come are reopened (with an event)."""
+    try:  # calendars or policies changed since the clocks were computed: every open conversation, once
+        recomputed = await sla.ensure_current(desk)
+        if recomputed is not None:
+            log.info("SLA configuration changed: %d conversation(s) recomputed, %d due time(s) moved",
+                     recomputed.conversations, recomputed.changed)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("SLA recomputation failed")
     while True:
         try:
             next_end = await timers.next_snooze_end(desk.db)

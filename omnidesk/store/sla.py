@@ -60,10 +60,10 @@ def _marks(values: Sequence[object]) -> str:
     return ",".join("?" * len(values))
 
 
-async def open_ids(db: Database) -> list[int]:
-    """Every conversation that can have a clock, or still shows one (to be cleared)."""
-    rows = await db.fetchall("SELECT id FROM conversations WHERE merged_into IS NULL AND"
-                             " (status NOT IN ('resolved', 'spam') OR sla_target IS NOT NULL) ORDER BY id")
+async def open_ids(db: Database, *, showing_only: bool = False) -> list[int]:
+    """Every conversation that can have a clock or still shows one (`showing_only`: those showing one)."""
+    can = "" if showing_only else "(merged_into IS NULL AND status NOT IN ('resolved', 'spam')) OR "
+    rows = await db.fetchall(f"SELECT id FROM conversations WHERE {can}sla_target IS NOT NULL ORDER BY id")
     return [r[0] for r in rows]
 
 

@@ -244,11 +244,15 @@ def test_starter_config_is_valid_and_names_the_user(tmp_path: Path) -> None:
 
 
 def all_schema_keys() -> set[str]:
+    from omnidesk.sla.config import CALENDAR_KEYS, ESCALATION_KEYS, SLA_KEYS
+
     keys = {f"desk.{k}" for k in cfg.DESK_KEYS} | {f"agents.{k}" for k in cfg.AGENT_KEYS}
     keys |= {f"views.{k}" for k in cfg.VIEW_KEYS} | {f"tui.{k}" for k in cfg.TUI_KEYS}
     keys |= {f"webhooks.{k}" for k in cfg.WEBHOOK_KEYS}
     keys |= {f"kb.{k}" for k in cfg.KB_KEYS}
     keys |= {f"channels.any.{k}" for k in cfg.SENDER_KEYS} | {f"macros.{k}" for k in cfg.MACRO_KEYS}
+    keys |= {f"calendars.{k}" for k in CALENDAR_KEYS} | {f"sla.{k}" for k in SLA_KEYS}
+    keys |= {f"sla.on_breach.{k}" for k in ESCALATION_KEYS}
     for kind, schema in cfg.CHANNEL_KEYS.items():
         keys |= {f"channels.{kind}.{k}" for k in schema}
     return keys
