@@ -46,6 +46,9 @@ class EventKind:
     AGENT_ADDED = "agent_added"
     IDENTITY_REMOVED = "identity_removed"  # by hand (customer identity remove); added: IDENTITY_ADDED
     CUSTOMER_SET = "customer_set"  # language, timezone or tier by hand: one event per field
+    # SLA escalations (the sync daemon's timers): after {"target", "policy", "due_at", "notify": [agents]}
+    SLA_WARNING = "sla_warning"
+    SLA_BREACHED = "sla_breached"
 
     MERGE_KINDS = frozenset({MERGED, MERGED_INTO, MESSAGE_MOVED, CUSTOMER_MERGED, CUSTOMER_CHANGED})
 

@@ -270,6 +270,23 @@ def _customer_set(who: str, e: Event, c: _Ctx) -> str:
     if _get(e.after, "manual") is False:
         line = f"{who} let detection set the language" + (f" (now {_v(new)})" if new else "")
     return line + (f" (was {_v(old)})" if old is not None and old != new else "")
+_TARGET_WORDS = {"first_response": "first response", "next_response": "next response",
+                 "resolution": "resolution"}
+
+
+def _sla(stage: str) -> Callable[[str, Event, _Ctx], str]:
+    def word(who: str, e: Event, c: _Ctx) -> str:
+        a = e.after
+        if not isinstance(a, dict):
+            raise TypeError("no details")
+        target = _TARGET_WORDS.get(str(a["target"]), _v(a["target"]))  # KeyError: the generic line
+        text = f"the {target} target of SLA policy '{_v(a['policy'])}' {stage}"
+        if _get(a, "due_at") is not None:
+            text += f" (due {_when(_get(a, 'due_at'), c.tz)})"
+        notify = _get(a, "notify") or []
+        return text + (f"; told {', '.join(_v(n) for n in notify)}" if notify else "")
+
+    return word
 
 
 _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
@@ -305,6 +322,8 @@ _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
     "identity_added": _identity_added,
     "identity_removed": _identity_removed,
     "customer_set": _customer_set,
+    "sla_warning": _sla("is due soon"),
+    "sla_breached": _sla("was breached"),
 }
 
 #: Events whose message is already in a timeline: showing both would say it twice.

@@ -39,14 +39,16 @@ from omnidesk.errors import UserError
 from omnidesk.model import Channel
 from omnidesk.outbound.outbox import Dispatcher, DispatchStats
 from omnidesk.runners import runner_gone, runner_id
-from omnidesk.services import sla
+from omnidesk.services import escalation, sla
 from omnidesk.settings import ChannelSettings
 from omnidesk.store import channels as channel_store
+from omnidesk.store import sla as store_sla
 from omnidesk.store import timers
 from omnidesk.timeutil import now_ms
 
 if TYPE_CHECKING:
     from omnidesk.inbound.ingest import IngestResult
+    from omnidesk.store.sla import Stage
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,8 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15.0
 #: A heartbeat younger than this (ms) from another process means a daemon is running.
 LIVE_MS = 60_000
-#: Timers look for snoozes that ended at least this often (seconds), to notice new snoozes.
+#: Timers look for snoozes that ended and SLA stages that fell due at least this often (seconds), to
+#: notice new ones made by other processes.
 TIMER_SECONDS = 10.0
 
 
@@ -83,6 +86,7 @@ class SyncReport:
     channels: dict[str, ChannelReport] = field(default_factory=dict)
     outbox: DispatchStats = field(default_factory=DispatchStats)
     woken: list[int] = field(default_factory=list)
+    escalations: list[Stage] = field(default_factory=list)  # SLA warnings and breaches fired
 
     @property
     def ok(self) -> bool:
@@ -417,7 +421,7 @@ async def _dispatch(dispatcher: Dispatcher, stop: asyncio.Event, once: bool, rep
 
 
 async def _timers(desk: Desk, stop: asyncio.Event, once: bool, report: SyncReport) -> None:
-    """Snooze wake-ups: snoozed conversations whose time has come are reopened (with an event)."""
+    """Snooze wake-ups (reopened, with an event) and SLA escalations, each when its time has come."""
     try:  # calendars or policies changed since the clocks were computed: every open conversation, once
         recomputed = await sla.ensure_current(desk)
         if recomputed is not None:
@@ -429,19 +433,11 @@ async def _timers(desk: Desk, stop: asyncio.Event, once: bool, report: SyncRepor
         log.exception("SLA recomputation failed")
     while True:
         try:
-            next_end = await timers.next_snooze_end(desk.db)
-            # Read first: a write transaction every few seconds would wake every TUI's refresh.
-            due = next_end is not None and next_end <= now_ms()
-            woken = await timers.wake_snoozed(desk.db, now=now_ms()) if due else []
-            if woken:
-                log.info("woke %d snoozed conversation(s): %s", len(woken), woken)
-                report.woken.extend(woken)
-                await sla.recompute(desk, woken)  # their clocks run again
-            next_end = await timers.next_snooze_end(desk.db)
+            next_end = await _timer_pass(desk, report)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("snooze timer failed")
+            log.exception("timers failed")
             next_end = None
         if once or stop.is_set():
             return
@@ -449,3 +445,21 @@ async def _timers(desk: Desk, stop: asyncio.Event, once: bool, report: SyncRepor
         if next_end is not None:
             wait = max(0.05, min(wait, (next_end - now_ms()) / 1000))
         await wait_or_stop(stop, asyncio.sleep(wait), wait + 1)
+
+
+async def _timer_pass(desk: Desk, report: SyncReport) -> int | None:
+    """Wake snoozes and fire SLA warnings and breaches that are due; when the next one is (epoch ms)."""
+    # Read first: a write transaction every few seconds would wake every TUI's refresh.
+    next_end = await timers.next_snooze_end(desk.db)
+    if next_end is not None and next_end <= now_ms():
+        woken = await timers.wake_snoozed(desk.db, now=now_ms())
+        if woken:
+            log.info("woke %d snoozed conversation(s): %s", len(woken), woken)
+            report.woken.extend(woken)
+            await sla.recompute(desk, woken)  # their clocks run again
+    next_stage = await store_sla.next_stage_at(desk.db)
+    if next_stage is not None and next_stage <= now_ms():
+        report.escalations.extend(f.stage for f in await escalation.run_due(desk))
+    due = [t for t in (await timers.next_snooze_end(desk.db), await store_sla.next_stage_at(desk.db))
+           if t is not None]
+    return min(due, default=None)

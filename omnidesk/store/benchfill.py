@@ -15,7 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from omnidesk import textindex
+from omnidesk.eventkinds import EventKind
 from omnidesk.store import references
+from omnidesk.store.events import write_event
 
 DAY_MS = 86_400_000
 
@@ -224,9 +226,8 @@ def open_for_sla(path: Path, *, seed: int = 1, pending_share: float = 0.1) -> in
                    if rng.random() < pending_share]
         conn.executemany("UPDATE conversations SET status = 'pending' WHERE id = ?",
                          [(c,) for c, _ in pending])
-        conn.executemany("INSERT INTO events (conversation_id, kind, before, after, created_at) VALUES"
-                         " (?, 'status', '{\"status\":\"open\"}', '{\"status\":\"pending\"}', ?)",
-                         pending)
+        for cid, at in pending:
+            write_event(conn, cid, None, EventKind.STATUS, {"status": "open"}, {"status": "pending"}, at)
         conn.execute("COMMIT")
         return len(rows)
     finally:

@@ -161,11 +161,11 @@ async def next_stage_at(db: Database) -> int | None:
     return None if row is None or row[0] is None else int(row[0])
 
 
-async def due_stages(conn: aiosqlite.Connection, now: int) -> list[Stage]:
+async def due_stages(db: Database, now: int) -> list[Stage]:
     """Every stage due by `now` and not fired, a warning before the breach of the same clock."""
-    rows = await (await conn.execute(
+    rows = await db.fetchall(
         f"SELECT {_CLOCK_COLUMNS} FROM sla_clocks WHERE next_at IS NOT NULL AND next_at <= ?"
-        " ORDER BY next_at, conversation_id, target", (now,))).fetchall()
+        " ORDER BY next_at, conversation_id, target", (now,))
     out = []
     for r in rows:
         base = (r["conversation_id"], r["target"], r["policy"], r["started_at"])
@@ -185,6 +185,34 @@ async def mark_fired(conn: aiosqlite.Connection, stage: Stage, now: int) -> bool
         f" WHERE conversation_id = ? AND target = ? AND started_at = ? AND {column} IS NULL",
         (now, stage.conversation_id, stage.target, stage.started_at))
     return cursor.rowcount == 1
+
+
+class Notice(NamedTuple):
+    """An SLA event an agent is to be told of."""
+
+    event_id: int
+    conversation_id: int
+    kind: str  # sla_warning | sla_breached
+    target: str
+    policy: str
+
+
+async def notices(db: Database, agent: str, after_event_id: int | None) -> tuple[int, list[Notice]]:
+    """(the newest event id, the SLA events after `after_event_id` that name `agent` in `notify`).
+
+    With `after_event_id` None only the newest id is read: a console tells what happens while it runs.
+    """
+    row = await db.fetchone("SELECT coalesce(max(id), 0) FROM events")
+    newest = int(row[0]) if row else 0
+    if after_event_id is None or newest <= after_event_id:
+        return newest, []
+    rows = await db.fetchall(
+        "SELECT e.id, e.conversation_id, e.kind, json_extract(e.after, '$.target'),"
+        " json_extract(e.after, '$.policy') FROM events e WHERE e.id > ? AND e.id <= ?"
+        " AND e.kind IN ('sla_warning', 'sla_breached')"
+        " AND EXISTS (SELECT 1 FROM json_each(e.after, '$.notify') WHERE value = ?) ORDER BY e.id",
+        (after_event_id, newest, agent))
+    return newest, [Notice(*r) for r in rows]
 
 
 # -- the configuration the clocks were computed with ---------------------------------------------

@@ -74,6 +74,7 @@ class OmnideskApp(App[None]):
         self._polling = False
         self._started_background = False
         self._mine: set[int] | None = None
+        self._sla_seen: int | None = None  # the newest event id looked at for SLA notices
         self._recently_assigned_by_me: set[int] = set()
         self._sync_stop: Any = None
         self.sync_state = "off"
@@ -127,6 +128,7 @@ class OmnideskApp(App[None]):
         self.set_interval(HEALTH_SECONDS, self.load_health)
         self.load_health()
         self._check_assigned()  # the baseline: later additions to "mine" are announced
+        self._check_sla_notices()  # the same: SLA escalations from now on are told
         if self.run_sync_inprocess:
             self.start_sync()
         for task in self.background:
@@ -410,6 +412,32 @@ class OmnideskApp(App[None]):
     def on_store_changed(self, message: StoreChanged) -> None:
         self.broadcast(message)
         self._check_assigned()
+        self._check_sla_notices()
+
+    @work(group="sla-notices", exclusive=True, exit_on_error=False)
+    async def _check_sla_notices(self) -> None:
+        """SLA warnings and breaches whose policy names this agent in `notify` (a team lead)."""
+        if self.desk.agent is None or not self.desk.settings.sla:
+            return
+        from omnidesk.store import sla as store_sla
+
+        try:
+            newest, told = await store_sla.notices(self.desk.db, self.desk.agent.name, self._sla_seen)
+        except Exception:
+            return
+        self._sla_seen = newest
+        if told:
+            self.call_later(self._announce_sla, told)
+
+    def _announce_sla(self, notices: Sequence[Any]) -> None:
+        for notice in notices[:5]:
+            breached = notice.kind == "sla_breached"
+            target = str(notice.target).replace("_", " ")
+            self.notify(f"#{notice.conversation_id}: {target} {'breached' if breached else 'due soon'}"
+                        f" (policy {notice.policy})", title="SLA breached" if breached else "SLA warning",
+                        severity="error" if breached else "warning", markup=False)
+        if len(notices) > 5:
+            self.notify(f"and {len(notices) - 5} more SLA escalations", title="SLA", markup=False)
 
     @work(group="assigned", exclusive=True, exit_on_error=False)
     async def _check_assigned(self) -> None:

@@ -85,3 +85,43 @@ async def test_the_countdown_turns_warning_then_breached(tmp_path: Path) -> None
             assert await reads.count_conversations(desk, ["is:breached"]) == [1]  # the store's own clock
     finally:
         await db.close()
+
+
+async def test_a_lead_named_in_notify_is_told_of_a_breach(tmp_path: Path) -> None:
+    from omnidesk.services import escalation
+    from omnidesk.sla.policy import Escalation
+
+    policy = Policy("normal", (("first_response", HOUR),),
+                    on_breach=Escalation(notify=("lead",)), on_warning=Escalation(notify=("lead",)))
+    settings = Settings(sla=(policy,))
+    db = await Database.open(tmp_path / "omnidesk.db")
+    daemon_db = await Database.open(tmp_path / "omnidesk.db")  # another connection, as the daemon's
+    try:
+        desk = Desk(db=db, settings=settings, data_dir=tmp_path)
+        lead = await factories.agent(desk, "lead")
+        other = await factories.agent(desk, "ann")
+        channel = await factories.email_channel(desk)
+        await factories.thread(desk, channel, address="fresh@example.com")  # so the inbox has a row
+        daemon = Desk(db=daemon_db, settings=settings, data_dir=tmp_path)
+        for agent, told in ((lead, True), (other, False)):
+            app = make_app(desk.as_agent(agent), clock=None)
+            async with app.run_test(size=(140, 30)) as pilot:
+                await until(pilot, lambda app=app: inbox_ready(app) and app._sla_seen is not None, "inbox")
+                t = await factories.thread(desk, channel, address=f"{agent.name}@example.com",
+                                           start=now_ms() - 2 * HOUR)
+                await sla.recompute(desk, [t.conversation_id])
+                assert len(await escalation.run_due(daemon)) == 2
+                newest = (await db.fetchone("SELECT max(id) FROM events"))[0]
+                await until(pilot, lambda app=app, newest=newest: (app._sla_seen or 0) >= newest,
+                            "the events looked at")
+                await pilot.pause()
+                notices = [n for n in app._notifications if n.title.startswith("SLA")]
+                if told:
+                    assert any("first response breached" in n.message and n.severity == "error"
+                               for n in notices)
+                    assert any("due soon" in n.message and n.severity == "warning" for n in notices)
+                else:
+                    assert notices == []
+    finally:
+        await daemon_db.close()
+        await db.close()

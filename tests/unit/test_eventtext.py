@@ -117,6 +117,11 @@ CASES = [
     (ev("customer_set", {"field": "language", "value": "hu"}, {"field": "language", "value": None,
                                                                 "manual": False}),
      "alice let detection set the language (was hu)"),
+    (ev("sla_warning", None, {"target": "first_response", "policy": "urgent", "due_at": 1_795_000_000_000,
+                              "notify": ["lead"]}, agent=None),
+     "the first response target of SLA policy 'urgent' is due soon (due 2026-11-18 11:06); told lead"),
+    (ev("sla_breached", None, {"target": "resolution", "policy": "Számla", "due_at": None, "notify": []},
+        agent=None), "the resolution target of SLA policy 'Számla' was breached"),
 ]
 
 
