@@ -96,6 +96,9 @@ async def _import(ctx: typer.Context, channel_name: str, find: Callable[[], Sequ
                 summary = await _with_progress(desk, channel, jobs, workers, pool)
             else:
                 summary = await import_jobs(desk, channel, jobs, workers=workers, executor=pool)
+            from omnidesk.services import sla
+
+            await sla.recompute(desk, summary.conversation_ids)  # imported conversations have SLA clocks too
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

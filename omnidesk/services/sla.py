@@ -26,7 +26,7 @@ from omnidesk.sla.policy import calendar_named
 from omnidesk.store import sla as store
 from omnidesk.timeutil import now_ms
 
-#: Conversations recomputed per write transaction in `recompute_all`, so other writers get turns.
+#: Conversations recomputed per write transaction, so other writers get turns.
 BATCH = 5_000
 
 P = ParamSpec("P")
@@ -40,11 +40,19 @@ def calendar_of(settings: Settings) -> Callable[[str], BusinessCalendar]:
 
 async def recompute(desk: Desk, conversation_ids: Sequence[int]) -> list[int]:
     """Recompute the SLA clocks of these conversations; returns those whose shown due time changed."""
-    ids = sorted(set(conversation_ids))
-    if not desk.settings.sla or not ids:
+    if not desk.settings.sla:
         return []  # a desk without policies has no clocks (ensure_current cleared any old ones)
-    async with desk.db.write() as conn:
-        return await store.recompute(conn, ids, desk.settings.sla, calendar_of(desk.settings))
+    return await _in_batches(desk, sorted(set(conversation_ids)))
+
+
+async def _in_batches(desk: Desk, ids: Sequence[int]) -> list[int]:
+    """BATCH conversations per write transaction (one, inside a unit of work: it joins the unit)."""
+    changed: list[int] = []
+    for start in range(0, len(ids), BATCH):
+        async with desk.db.write() as conn:
+            changed += await store.recompute(conn, ids[start:start + BATCH], desk.settings.sla,
+                                             calendar_of(desk.settings))
+    return changed
 
 
 class Recomputed(NamedTuple):
@@ -56,14 +64,10 @@ async def recompute_all(desk: Desk) -> Recomputed:
     """Every conversation that may have a clock, BATCH per transaction, and the config's fingerprint."""
     # Without policies, only clocks left from an earlier configuration need clearing.
     ids = await store.open_ids(desk.db, showing_only=not desk.settings.sla)
-    changed = 0
-    for start in range(0, len(ids), BATCH):
-        async with desk.db.write() as conn:
-            changed += len(await store.recompute(conn, ids[start:start + BATCH], desk.settings.sla,
-                                                 calendar_of(desk.settings)))
+    changed = await _in_batches(desk, ids)
     async with desk.db.write() as conn:
         await store.set_fingerprint(conn, fingerprint(desk.settings), now_ms())
-    return Recomputed(len(ids), changed)
+    return Recomputed(len(ids), len(changed))
 
 
 async def ensure_current(desk: Desk) -> Recomputed | None:
