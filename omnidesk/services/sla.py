@@ -92,14 +92,18 @@ def fingerprint(settings: Settings) -> str:
 
 
 def recomputes_sla(action: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Decorate a service action (desk first, returning an ActionResult): recompute what it changed."""
+    """Decorate a service action (desk first, returning an ActionResult): recompute what it changed,
+    in the action's transaction (its own write joins this one), so the two commit together."""
 
     @functools.wraps(action)
     async def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        result = await action(*args, **kwargs)
         desk = args[0]
         assert isinstance(desk, Desk)
-        await recompute(desk, getattr(result, "conversation_ids", ()))
+        if not desk.settings.sla:
+            return await action(*args, **kwargs)
+        async with desk.db.write():
+            result = await action(*args, **kwargs)
+            await recompute(desk, getattr(result, "conversation_ids", ()))
         return result
 
     return run

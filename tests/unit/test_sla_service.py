@@ -140,3 +140,18 @@ async def test_a_desk_without_policies_computes_nothing(desk: Desk) -> None:
     t = await factories.thread(desk, await factories.email_channel(desk))
     assert await sla.recompute(desk, [t.conversation_id]) == []
     assert (await row(desk, t.conversation_id))["sla_due_at"] is None
+
+
+async def test_an_action_and_its_recompute_commit_together(sdesk: Desk,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from omnidesk.store import sla as store_sla
+
+    t = await factories.thread(sdesk, await factories.email_channel(sdesk))
+
+    async def broken(*args: object) -> list[int]:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store_sla, "recompute", broken)
+    with pytest.raises(RuntimeError):
+        await services.set_priority(sdesk, [t.conversation_id], "urgent")
+    assert (await row(sdesk, t.conversation_id))["priority"] == "normal"  # rolled back with it
