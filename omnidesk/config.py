@@ -75,6 +75,7 @@ DESK_KEYS: dict[str, Key] = {
     "quote_last_message": Key("bool", "Quote the message replied to in email replies."),
     "language": Key("str", "Language tag the desk writes in when a customer's language is unknown "
                     "(signatures and macros fall back to it), e.g. en."),
+    "rules": Key("path", "The routing rules file (default: rules.toml beside this file; docs/rules.md)."),
 }
 
 AGENT_KEYS: dict[str, Key] = {
@@ -84,6 +85,8 @@ AGENT_KEYS: dict[str, Key] = {
     "os_user": Key("str", "OS login ($USER) that acts as this agent by default."),
     "skills": Key("list[str]", "Skills for routing, e.g. [\"billing\", \"hu\"]."),
     "teams": Key("list[str]", "Teams the agent belongs to."),
+    "capacity": Key("int", "Most open or pending conversations the assignment strategies give the agent.",
+                    minimum=0, maximum=1_000_000),
     "slack": Key("list[str]", "The agent's Slack users, USER@TEAM (a string or a list)."),
     "telegram": Key("list[str]", "The agent's Telegram user ids (a string or a list)."),
     "phone": Key("list[str]", "The agent's phone numbers, +country code (a string or a list)."),
@@ -290,8 +293,9 @@ def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Se
 
     desk_raw = v.table(data, "desk", "desk")
     desk_values = v.section(desk_raw, DESK_KEYS, "desk")
-    if "data_dir" in desk_values:
-        desk_values["data_dir"] = _resolve_path(desk_values["data_dir"], base)
+    for key in ("data_dir", "rules"):
+        if key in desk_values:
+            desk_values[key] = _resolve_path(desk_values[key], base)
     if "timezone" in desk_values:
         v.check_timezone(desk_values["timezone"], "desk.timezone")
     if "language" in desk_values:

@@ -36,6 +36,8 @@ class Agent:
     active: bool = True
     #: (kind, address) of every identity that is this agent (its email included), sorted.
     identities: tuple[tuple[str, str], ...] = ()
+    capacity: int | None = None  # most open conversations the assignment strategies give it
+    away_since: int | None = None  # epoch ms; None: here
 
 
 @dataclass(slots=True)

@@ -32,6 +32,7 @@ class DeskSettings:
     subject_token: bool = True  # put "[#N]" in outgoing email subjects
     quote_last_message: bool = True  # quote the message replied to in email replies
     language: str = "en"  # the language the desk writes in when a customer's is unknown
+    rules: Path | None = None  # the routing rules file; None: rules.toml beside the config file
 
 
 #: The placeholders a channel's `from_name` and signatures (and an agent's signature) may hold.
@@ -54,6 +55,7 @@ class AgentSettings(NamedTuple):
     identities: tuple[tuple[str, str], ...] = ()
     signature: LangText = ()  # the agent's own signature, `{agent_signature}` in a channel's
     signature_html: LangText = ()
+    capacity: int | None = None  # most open conversations the assignment strategies give it
 
 
 @dataclass(slots=True)
@@ -139,3 +141,10 @@ class Settings:
 
     def channel(self, name: str) -> ChannelSettings | None:
         return next((c for c in self.channels if c.name == name), None)
+
+    @property
+    def rules_path(self) -> Path | None:
+        """The routing rules file: `[desk] rules`, else rules.toml beside the config file."""
+        if self.desk.rules is not None:
+            return self.desk.rules
+        return self.source.parent / "rules.toml" if self.source is not None else None

@@ -125,9 +125,9 @@ def _agent_matches(stored: Agent | None, wanted: AgentSettings) -> bool:
     email = [("email", wanted.email.strip().lower())] if wanted.email and wanted.email.strip() else []
     return stored is not None and stored.active and (
         stored.display_name, stored.email, stored.os_user, tuple(stored.skills), tuple(stored.teams),
-        set(stored.identities),
+        set(stored.identities), stored.capacity,
     ) == (wanted.display_name, wanted.email, wanted.os_user, tuple(wanted.skills), tuple(wanted.teams),
-          {*email, *wanted.identities})
+          {*email, *wanted.identities}, wanted.capacity)
 
 
 def _os_user() -> str | None:

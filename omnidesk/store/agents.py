@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # `omnidesk list` reads agents without an event loop: no aios
 
     from omnidesk.store.db import Database
 
-_COLUMNS = "id, name, display_name, email, os_user, skills, teams, active"
+_COLUMNS = "id, name, display_name, email, os_user, skills, teams, active, capacity, away_since"
 
 
 Pairs = Sequence[tuple[str, str]]
@@ -38,6 +38,8 @@ def row_to_agent(row: sqlite3.Row, identities: Pairs = ()) -> Agent:
         teams=tuple(json.loads(row["teams"] or "[]")),
         active=bool(row["active"]),
         identities=tuple(sorted(identities)),
+        capacity=row["capacity"],
+        away_since=row["away_since"],
     )
 
 
@@ -146,11 +148,11 @@ async def sync_agents(db: Database, agents: Sequence[AgentSettings]) -> list[Age
                 )
         for a in agents:
             cursor = await conn.execute(
-                "INSERT INTO agents (name, display_name, email, os_user, skills, teams, active, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, 1, ?)"
+                "INSERT INTO agents (name, display_name, email, os_user, skills, teams, active, created_at,"
+                " capacity) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)"
                 " ON CONFLICT(name) DO UPDATE SET display_name = excluded.display_name,"
                 " email = excluded.email, os_user = excluded.os_user, skills = excluded.skills,"
-                " teams = excluded.teams, active = 1 RETURNING id",
+                " teams = excluded.teams, capacity = excluded.capacity, active = 1 RETURNING id",
                 (
                     a.name,
                     a.display_name,
@@ -159,6 +161,7 @@ async def sync_agents(db: Database, agents: Sequence[AgentSettings]) -> list[Age
                     json.dumps(list(a.skills)),
                     json.dumps(list(a.teams)),
                     now,
+                    a.capacity,
                 ),
             )
             row = await cursor.fetchone()

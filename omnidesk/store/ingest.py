@@ -22,7 +22,7 @@ import aiosqlite
 from adapters.base import FLAG_OPT_IN, FLAG_OPT_OUT
 from omnidesk import textindex
 from omnidesk.model import Candidate
-from omnidesk.store import references, refusals
+from omnidesk.store import references, refusals, routing
 from omnidesk.store.db import Database
 from omnidesk.store.events import write_event
 from omnidesk.store.identities import (
@@ -451,6 +451,9 @@ def _ingest_one(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, ask
         _known_as_events(c, conversation_id, customer_id, rec, placement)
     if identity_id is not None and not placement.ours and {FLAG_OPT_OUT, FLAG_OPT_IN} & set(rec.flags):
         _consent(c, conversation_id, customer_id, identity_id, rec, message_id)
+    if not placement.ours:  # routing rules look at it after the commit, even after a crash
+        trigger = "new_conversation" if placement.conversation_id is None else "inbound_message"
+        routing.add_pending(c, conversation_id, message_id, trigger, now)
     return conversation_id, message_id, placement.rule
 
 

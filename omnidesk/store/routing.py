@@ -1,0 +1,182 @@
+"""SQL for routing rules and assignment: pending routing, one conversation's facts, candidates.
+
+Ingest records each new inbound message as pending routing in its batch's transaction
+(`add_pending`, plain sqlite3 inside `write_batch`); routing reads the pending rows and
+deletes each in the transaction that applies its rules' actions (`take_pending`), so a
+crash between ingest and routing routes on restart, exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import aiosqlite
+
+    from omnidesk.store.db import Database
+
+#: What made a conversation pending routing (a rule's `on`).
+TRIGGERS = ("new_conversation", "inbound_message", "status_change", "sla_warning", "sla_breach")
+
+
+class Pending(NamedTuple):
+    id: int
+    conversation_id: int
+    message_id: int | None
+    trigger: str
+
+
+def add_pending(c: sqlite3.Connection, conversation_id: int, message_id: int | None, trigger: str,
+                now: int) -> None:
+    """One conversation to route (inside the caller's transaction; sqlite3, as ingest's batch runs)."""
+    c.execute("INSERT INTO pending_routing (conversation_id, message_id, trigger, created_at)"
+              " VALUES (?, ?, ?, ?)", (conversation_id, message_id, trigger, now))
+
+
+async def queue(conn: aiosqlite.Connection, conversation_id: int, trigger: str, now: int,
+                message_id: int | None = None) -> None:
+    """`add_pending` from an aiosqlite transaction (a status change, an SLA timer firing)."""
+    if trigger not in TRIGGERS:
+        raise ValueError(f"unknown routing trigger {trigger!r}")
+    await conn.execute("INSERT INTO pending_routing (conversation_id, message_id, trigger, created_at)"
+                       " VALUES (?, ?, ?, ?)", (conversation_id, message_id, trigger, now))
+
+
+async def pending(db: Database, limit: int = 500) -> list[Pending]:
+    """The oldest pending rows, in the order they were written."""
+    rows = await db.fetchall("SELECT id, conversation_id, message_id, trigger FROM pending_routing"
+                             " ORDER BY id LIMIT ?", (limit,))
+    return [Pending(*r) for r in rows]
+
+
+async def take_pending(conn: aiosqlite.Connection, pending_id: int) -> bool:
+    """Delete one pending row; False when another process took it first (then apply nothing)."""
+    cursor = await conn.execute("DELETE FROM pending_routing WHERE id = ?", (pending_id,))
+    return cursor.rowcount > 0
+
+
+async def clear_pending(db: Database) -> int:
+    """Drop every pending row (there are no rules to run); returns how many."""
+    async with db.write() as conn:
+        cursor = await conn.execute("DELETE FROM pending_routing")
+        return cursor.rowcount
+
+
+async def has_pending(db: Database) -> bool:
+    return await db.fetchone("SELECT 1 FROM pending_routing LIMIT 1") is not None
+
+
+# -- one conversation ------------------------------------------------------------------------
+
+
+class Facts(NamedTuple):
+    """What rule conditions ask about one conversation besides its query."""
+
+    conversation_id: int
+    channel_name: str | None  # of the latest inbound message (conversations.channel_id)
+    channel_kind: str | None
+    tier: str | None
+    language: str | None  # of the message routed, else the customer's
+    customer_language: str | None
+    inbound_count: int  # inbound messages so far: 1 on the first message
+    tags: tuple[str, ...]
+    team: str | None
+    assignee_id: int | None
+    status: str
+
+
+async def facts(db: Database, conversation_id: int, message_id: int | None) -> Facts | None:
+    """The conversation's facts in one indexed read (by primary key), None when it is gone."""
+    row = await db.fetchone(
+        "SELECT c.id, ch.name, ch.kind, cu.tier, (SELECT m.language FROM messages m WHERE m.id = ?),"
+        " cu.language, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id"
+        "   AND m.direction = 'in'),"
+        " (SELECT json_group_array(t.name) FROM conversation_tags ct JOIN tags t ON t.id = ct.tag_id"
+        "   WHERE ct.conversation_id = c.id), c.team, c.assignee_id, c.status"
+        " FROM conversations c JOIN customers cu ON cu.id = c.customer_id"
+        " LEFT JOIN channels ch ON ch.id = c.channel_id WHERE c.id = ?", (message_id, conversation_id))
+    if row is None:
+        return None
+    language = row[4] or row[5]
+    return Facts(row[0], row[1], row[2], row[3], language, row[5], int(row[6]), tuple(json.loads(row[7])),
+                 row[8], row[9], row[10])
+
+
+async def matches(db: Database, conditions: Sequence[tuple[str, Sequence[object]]],
+                  conversation_id: int) -> list[bool]:
+    """Each WHERE clause (over `c`) evaluated for one conversation, in ONE statement by primary key."""
+    if not conditions:
+        return []
+    columns = ", ".join(f"CASE WHEN {where} THEN 1 ELSE 0 END" for where, _ in conditions)
+    params = [p for _, ps in conditions for p in ps]
+    row = await db.fetchone(f"SELECT {columns} FROM conversations c WHERE c.id = ?",
+                            [*params, conversation_id])
+    return [bool(v) for v in row] if row is not None else [False] * len(conditions)
+
+
+def matches_sql(conditions: Sequence[tuple[str, Sequence[object]]]) -> tuple[str, list[object]]:
+    """The statement `matches` runs, without the id parameter (for EXPLAIN QUERY PLAN in tests)."""
+    columns = ", ".join(f"CASE WHEN {where} THEN 1 ELSE 0 END" for where, _ in conditions)
+    return (f"SELECT {columns} FROM conversations c WHERE c.id = ?",
+            [p for _, ps in conditions for p in ps])
+
+
+# -- assignment --------------------------------------------------------------------------------
+
+
+class Candidate(NamedTuple):
+    """An agent a strategy may pick: active, not away, and below capacity."""
+
+    id: int
+    name: str
+    skills: tuple[str, ...]
+    teams: tuple[str, ...]
+    open_count: int
+
+
+async def candidates(conn: aiosqlite.Connection, team: str | None) -> list[Candidate]:
+    """Agents who can take one more conversation (in the team, when given), by id.
+
+    Inside the assignment's write transaction, so two processes never both see a free slot.
+    """
+    rows = await (await conn.execute(
+        "SELECT a.id, a.name, a.skills, a.teams, a.capacity,"
+        " (SELECT count(*) FROM conversations c WHERE c.assignee_id = a.id"
+        "   AND c.status IN ('open', 'pending') AND c.merged_into IS NULL)"
+        " FROM agents a WHERE a.active = 1 AND a.away_since IS NULL ORDER BY a.id")).fetchall()
+    out = []
+    for agent_id, name, skills, teams, capacity, open_count in rows:
+        team_list = tuple(json.loads(teams or "[]"))
+        if team is not None and team not in team_list:
+            continue
+        if capacity is not None and open_count >= capacity:
+            continue
+        out.append(Candidate(agent_id, name, tuple(json.loads(skills or "[]")), team_list, int(open_count)))
+    return out
+
+
+async def last_turn(conn: aiosqlite.Connection, team: str) -> int | None:
+    cursor = await conn.execute("SELECT last_agent_id FROM round_robin WHERE team = ?", (team,))
+    row = await cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+async def record_turn(conn: aiosqlite.Connection, team: str, agent_id: int, now: int) -> None:
+    await conn.execute("INSERT INTO round_robin (team, last_agent_id, updated_at) VALUES (?, ?, ?)"
+                       " ON CONFLICT (team) DO UPDATE SET last_agent_id = excluded.last_agent_id,"
+                       " updated_at = excluded.updated_at", (team, agent_id, now))
+
+
+async def set_away(db: Database, agent_id: int, since: int | None) -> bool:
+    """Mark an agent away (since `since`) or back (None); False when it already was."""
+    async with db.write() as conn:
+        if since is None:
+            cursor = await conn.execute("UPDATE agents SET away_since = NULL WHERE id = ?"
+                                        " AND away_since IS NOT NULL", (agent_id,))
+        else:
+            cursor = await conn.execute("UPDATE agents SET away_since = ? WHERE id = ?"
+                                        " AND away_since IS NULL", (since, agent_id))
+        return cursor.rowcount > 0
