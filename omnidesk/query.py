@@ -1,6 +1,6 @@
 """The search language shared by the CLI and the TUI: text -> AST, and back.
 
-    status:open channel:email assignee:me tag:billing -tag:spam from:ann@example.com
+    status:open channel:email assignee:me team:tier1 skill:hu tag:billing -tag:spam from:ann@example.com
     customer:"Ann Lee" priority:high is:unassigned is:unread after:2026-11-01
     before:-7d #123 "exact phrase" free words OR other (a OR b) -(c d)
     is:breached is:due-soon sort:due
@@ -37,6 +37,7 @@ FIELDS: dict[str, str] = {
     "priority": "low, normal, high or urgent (several: priority:high,urgent)",
     "assignee": "agent name, `me` or `none`",
     "team": "team name or `none`",
+    "skill": "a skill the conversation needs: its customer's or a message's language, or one of its tags",
     "tag": "tag name",
     "channel": "channel name or kind (email, phone, ...) of the latest inbound message",
     "from": "sender address (exact when it has an @) or part of an address or name",

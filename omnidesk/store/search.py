@@ -129,9 +129,10 @@ class _Compiler:
     """Turns a tree into a WHERE clause over `c` (conversations) and, for message search, `m`."""
 
     def __init__(self, ctx: Context, *, message_level: bool, plans: dict[str, str] | None = None,
-                 senders: Senders | None = None, counting: bool = False) -> None:
+                 senders: Senders | None = None, counting: bool = False, one: bool = False) -> None:
         self.ctx = ctx
         self.message_level = message_level
+        self.one = one  # for one conversation (c.id = ?): every lookup correlated, no list built
         self.counting = counting
         self.plans = plans or {}
         self.senders = senders or {}
@@ -176,7 +177,7 @@ class _Compiler:
         self.exprs.append(expr)
         if self.message_level:
             return f"m.id IN (SELECT rowid FROM message_fts WHERE message_fts MATCH {self.p(expr)})"
-        plan = self.plans.get(expr, PLAN_CONVERSATIONS)
+        plan = PLAN_SEEK if self.one else self.plans.get(expr, PLAN_CONVERSATIONS)
         if plan == PLAN_SEEK:
             return ("EXISTS (SELECT 1 FROM messages tm CROSS JOIN message_fts ON message_fts.rowid = tm.id"
                     f" WHERE tm.conversation_id = c.id AND message_fts MATCH {self.p(expr)})")
@@ -217,17 +218,30 @@ class _Compiler:
         if name == "team":
             return "c.team IS NULL" if value == "none" else f"c.team = {self.p(value)} COLLATE NOCASE"
         if name == "tag":
+            if self.one:
+                return self.has_tag(value)
             return (f"c.id IN (SELECT ct.conversation_id FROM conversation_tags ct JOIN tags t"
                     f" ON t.id = ct.tag_id WHERE t.name = {self.p(value)})")
+        if name == "skill":
+            return (f"(EXISTS (SELECT 1 FROM customers sc WHERE sc.id = c.customer_id"
+                    f" AND sc.language = {self.p(value)} COLLATE NOCASE)"
+                    " OR EXISTS (SELECT 1 FROM messages sm WHERE sm.conversation_id = c.id"
+                    f" AND sm.direction = 'in' AND sm.language = {self.p(value)} COLLATE NOCASE)"
+                    f" OR {self.has_tag(value)})")
         if name == "channel":
             return (f"c.channel_id IN (SELECT id FROM channels WHERE name = {self.p(value)}"
                     f" OR kind = {self.p(value)})")
         if name == "from":
-            return self.sender(value)
+            return self.one_sender(value) if self.one else self.sender(value)
         if name == "customer":
             if value.isascii() and value.isdigit():
                 return f"c.customer_id = {self.p(int(value))}"
             like = _like(value)
+            if self.one:
+                return (f"(EXISTS (SELECT 1 FROM customers oc WHERE oc.id = c.customer_id AND oc.name LIKE"
+                        f" {self.p(like)} ESCAPE '\\') OR EXISTS (SELECT 1 FROM identities oi WHERE"
+                        f" oi.customer_id = c.customer_id AND (oi.address LIKE {self.p(like)} ESCAPE '\\'"
+                        f" OR oi.display_name LIKE {self.p(like)} ESCAPE '\\')))")
             return (f"c.customer_id IN (SELECT id FROM customers WHERE name LIKE {self.p(like)} ESCAPE '\\'"
                     f" UNION SELECT customer_id FROM identities WHERE address LIKE {self.p(like)} ESCAPE '\\'"
                     f" OR display_name LIKE {self.p(like)} ESCAPE '\\')")
@@ -251,6 +265,26 @@ class _Compiler:
             op = ">=" if name == "after" else "<"
             return f"{column} {op} {self.p(self.date(node))}"
         raise QueryError("field not supported here", f"{name}:{value}", node.position)  # pragma: no cover
+
+    def has_tag(self, value: str) -> str:
+        return ("EXISTS (SELECT 1 FROM conversation_tags ct JOIN tags t ON t.id = ct.tag_id"
+                f" WHERE ct.conversation_id = c.id AND t.name = {self.p(value)})")
+
+    def one_sender(self, value: str) -> str:
+        """`from:` for one conversation: its customer's identities and its participants, probed."""
+        exact = "@" in value and not value.startswith("@")
+
+        def test() -> str:  # written twice: parameters are numbered in the order they are written
+            if exact:
+                return f"fi.address = {self.p(value.strip().lower())}"
+            like = _like(value)
+            return (f"(fi.address LIKE {self.p(like)} ESCAPE '\\' OR fi.display_name LIKE {self.p(like)}"
+                    " ESCAPE '\\')")
+
+        customer = f"EXISTS (SELECT 1 FROM identities fi WHERE fi.customer_id = c.customer_id AND {test()})"
+        participant = ("EXISTS (SELECT 1 FROM participants p JOIN identities fi ON fi.id = p.identity_id"
+                       f" WHERE p.conversation_id = c.id AND {test()})")
+        return f"({customer} OR {participant})"
 
     def sender(self, value: str) -> str:
         """`from:` an exact address when it has an @ (and a local part), else part of an address or name.
@@ -321,6 +355,18 @@ def default_filter(query: Query) -> str:
     if not asks_merged:
         parts.append("c.merged_into IS NULL")
     return " AND ".join(parts)
+
+
+def compile_one(query: Query, ctx: Context) -> Compiled:
+    """A WHERE clause over `c` for ONE conversation (the caller adds `c.id = ?`): every lookup
+    (tags, words, senders, customers) is a probe of that conversation's rows, never a list of
+    all matches, so evaluating a routing rule's query costs the same on any size of desk."""
+    compiler = _Compiler(ctx, message_level=False, one=True)
+    parts = [compiler.node(query.root)] if query.root is not None else []
+    default = default_filter(query)
+    if default:
+        parts.insert(0, default)
+    return Compiled(" AND ".join(parts) or "1", compiler.params, compiler.exprs)
 
 
 def compile_query(query: Query, ctx: Context, *, message_level: bool = False,
