@@ -89,9 +89,14 @@ class Facts(NamedTuple):
 
 
 async def facts(db: Database, conversation_id: int, message_id: int | None) -> Facts | None:
-    """The conversation's facts in one indexed read (by primary key), None when it is gone."""
+    """The conversation's facts in one indexed read (by primary key), None when it is gone.
+
+    The language is the routed message's (`message_id`; None: the latest inbound one's).
+    """
     row = await db.fetchone(
-        "SELECT c.id, ch.name, ch.kind, cu.tier, (SELECT m.language FROM messages m WHERE m.id = ?),"
+        "SELECT c.id, ch.name, ch.kind, cu.tier, coalesce((SELECT m.language FROM messages m WHERE m.id = ?),"
+        "   (SELECT m.language FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'in'"
+        "    ORDER BY m.id DESC LIMIT 1)),"
         " cu.language, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id"
         "   AND m.direction = 'in'),"
         " (SELECT json_group_array(t.name) FROM conversation_tags ct JOIN tags t ON t.id = ct.tag_id"
