@@ -91,6 +91,10 @@ async def _import(ctx: typer.Context, channel_name: str, find: Callable[[], Sequ
     pool = make_pool(workers) if wants_pool(jobs, workers) else None
     try:
         async with desk_session(ctx) as desk:
+            from omnidesk.rules.routing import Router
+
+            router = Router(desk)
+            await router.run_pending()  # what a crashed import or sync left
             channel = await resolve_channel(desk, channel_name)
             if is_tty(sys.stderr) and jobs:
                 summary = await _with_progress(desk, channel, jobs, workers, pool)
@@ -99,6 +103,7 @@ async def _import(ctx: typer.Context, channel_name: str, find: Callable[[], Sequ
             from omnidesk.services import sla
 
             await sla.recompute(desk, summary.conversation_ids)  # imported conversations have SLA clocks too
+            await router.run_pending()
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

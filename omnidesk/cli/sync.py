@@ -82,9 +82,11 @@ async def _sync_with(ctx: typer.Context, *, once: bool, channels: list[str],
     import signal
     import sys
 
+    from omnidesk.rules.routing import Router
     from omnidesk.services.sync import run_sync
 
     async with desk_session(ctx) as desk:
+        router = Router(desk)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         installed = []
@@ -96,7 +98,7 @@ async def _sync_with(ctx: typer.Context, *, once: bool, channels: list[str],
                 pass
         try:
             report = await run_sync(desk, once=once, stop=stop, channels=channels or None, executor=executor,
-                                    webhooks=True)
+                                    webhooks=True, route=router.run_pending)
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)

@@ -59,6 +59,12 @@ LIVE_MS = 60_000
 #: Timers look for snoozes that ended and SLA stages that fell due at least this often (seconds), to
 #: notice new ones made by other processes.
 TIMER_SECONDS = 10.0
+#: Routing looks for pending work queued by other processes (status changes, SLA events) this often.
+ROUTE_SECONDS = 5.0
+
+#: The post-ingest hook: routing rules run on what ingest left pending (omnidesk/rules/routing.py,
+#: `Router.run_pending`). Passed in by the faces, since the services know nothing of rules.
+Route = Callable[[], Awaitable[object]]
 
 
 @dataclass(slots=True)
@@ -111,7 +117,8 @@ def selected_channels(desk: Desk, names: list[str] | None) -> list[ChannelSettin
 async def run_sync(desk: Desk, *, once: bool, stop: asyncio.Event, channels: list[str] | None = None,
                    dispatch: bool = True, grace: float = 10.0, backoff_base: float = 2.0,
                    backoff_max: float = 300.0, dispatcher: Dispatcher | None = None,
-                   executor: Executor | None = None, webhooks: bool = False) -> SyncReport:
+                   executor: Executor | None = None, webhooks: bool = False,
+                   route: Route | None = None) -> SyncReport:
     """Sync channels, send due replies and wake snoozes, until `stop` is set (or one pass with `once`).
 
     `channels` limits the channels polled (names from the config). `dispatcher` lets a
@@ -120,16 +127,21 @@ async def run_sync(desk: Desk, *, once: bool, stop: asyncio.Event, channels: lis
     `poll_undecoded`, in parallel and written in large transactions; without it each
     batch is parsed in a thread of this process and written on its own.
     `webhooks` serves pushes while the sync runs, when `[webhooks]` is configured (not with `once`).
+    `route` runs first (what a crash left pending), after every batch that stored
+    messages (polled or pushed), every ROUTE_SECONDS, and (with `once`) when the channels are done.
     """
     selected = selected_channels(desk, channels)
     runner = runner_id()
     report = SyncReport()
     listener = None
+    kick = asyncio.Event()  # a batch stored messages: route them
     if webhooks and not once:
         from omnidesk.services.webhooks import open_listener
 
         def pushed(name: str, result: IngestResult) -> None:
             report.channels.setdefault(name, ChannelReport(name)).tally(result, " pushed")
+            if result.imported:
+                kick.set()
 
         # Drained within the daemon's own grace, so the adapters are closed before it cancels anything.
         listener = await open_listener(desk, selected, pushed, grace=grace * 0.8)
@@ -137,11 +149,14 @@ async def run_sync(desk: Desk, *, once: bool, stop: asyncio.Event, channels: lis
     if own_dispatcher:
         dispatcher = Dispatcher(desk)
 
+    if route is not None:
+        await _route(route)
     tasks: list[asyncio.Task[None]] = []
     for settings in selected:
         channel_report = report.channels.setdefault(settings.name, ChannelReport(settings.name))
         loop = _ChannelLoop(desk, settings, runner, stop, once, channel_report, backoff_base, backoff_max,
-                            executor, webhook_url=listener.mount_url(settings.name) if listener else None)
+                            executor, webhook_url=listener.mount_url(settings.name) if listener else None,
+                            kick=kick)
         tasks.append(asyncio.create_task(_supervised(loop.run, stop, once, f"channel {settings.name}"),
                                          name=f"sync:{settings.name}"))
     if dispatcher is not None:
@@ -151,10 +166,14 @@ async def run_sync(desk: Desk, *, once: bool, stop: asyncio.Event, channels: lis
         from omnidesk.services.webhooks import serve
 
         tasks.append(asyncio.create_task(serve(listener, stop), name="sync:webhooks"))
+    if route is not None and not once:
+        tasks.append(asyncio.create_task(_routing(route, kick, stop), name="sync:routing"))
 
     try:
         if once:
             await asyncio.wait(tasks)
+            if route is not None:
+                await _route(route)
         else:
             await stop.wait()
             _, pending = await asyncio.wait(tasks, timeout=grace)
@@ -228,7 +247,8 @@ class _ChannelLoop:
 
     def __init__(self, desk: Desk, settings: ChannelSettings, runner: str, stop: asyncio.Event, once: bool,
                  report: ChannelReport, backoff_base: float, backoff_max: float,
-                 executor: Executor | None = None, webhook_url: str | None = None) -> None:
+                 executor: Executor | None = None, webhook_url: str | None = None,
+                 kick: asyncio.Event | None = None) -> None:
         self.desk = desk
         self.settings = settings
         self.runner = runner
@@ -239,6 +259,7 @@ class _ChannelLoop:
         self.backoff_max = backoff_max
         self.executor = executor
         self.webhook_url = webhook_url  # where the listener serves this channel, for a service to push to
+        self.kick = kick
         self.adapter: Adapter | None = None
         self._beat_at = -HEARTBEAT_SECONDS  # loop time of the last health write
         self._healthy: bool | None = None  # what the store says now: None unknown, True ok, False error
@@ -318,6 +339,8 @@ class _ChannelLoop:
             self.report.tally(result)
             if result.imported:  # new customer messages move SLA clocks: recomputed once committed
                 await sla.recompute(self.desk, result.conversation_ids)
+                if self.kick is not None:  # and go through the rules
+                    self.kick.set()
             if not self.stop.is_set():
                 await self._beat(channel)
 
@@ -418,6 +441,26 @@ async def _dispatch(dispatcher: Dispatcher, stop: asyncio.Event, once: bool, rep
         except Exception:
             log.exception("outbox dispatcher crashed; restarting it")
             await wait_or_stop(stop, asyncio.sleep(5), 6)
+
+
+async def _route(route: Route) -> None:
+    """One routing pass; a failure is logged (the work stays pending for the next pass)."""
+    try:
+        await route()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("routing failed; the conversations stay pending")
+
+
+async def _routing(route: Route, kick: asyncio.Event, stop: asyncio.Event) -> None:
+    """Route after every batch that stored messages, and every ROUTE_SECONDS, until stop."""
+    while not stop.is_set():
+        await wait_or_stop(stop, kick.wait(), ROUTE_SECONDS)
+        if stop.is_set():
+            return
+        kick.clear()
+        await _route(route)
 
 
 async def _timers(desk: Desk, stop: asyncio.Event, once: bool, report: SyncReport) -> None:

@@ -538,7 +538,11 @@ class OmnideskApp(App[None]):
             self.sync_state = "in-process"
             db = await Database.open(self.desk.db.path)
             try:
-                await sync.run_sync(replace(self.desk, db=db), once=False, stop=self._sync_stop)
+                from omnidesk.rules.routing import Router
+
+                synced = replace(self.desk, db=db)
+                route = Router(synced).run_pending
+                await sync.run_sync(synced, once=False, stop=self._sync_stop, route=route)
             finally:
                 await db.close()
             self.sync_state = "stopped"
