@@ -87,20 +87,49 @@ def report(results: Sequence[ActionResult], fmt: str) -> None:
 
 def assign_command(
     ctx: typer.Context,
-    agent: str = typer.Argument(..., metavar="AGENT", help="Agent name, `me`, or `none` to unassign."),
+    agent: str | None = typer.Argument(None, metavar="AGENT",
+                                       help="Agent name, `me`, or `none` to unassign (not with --auto)."),
     ids: list[str] = IDS,
-    team: str | None = typer.Option(None, "--team", help="Also set the team."),
+    team: str | None = typer.Option(None, "--team", help="Also set the team (with --auto: pick in it)."),
+    auto: bool = typer.Option(False, "--auto", help="Let a strategy pick each conversation's agent."),
+    strategy: str = typer.Option("least-open", "--strategy",
+                                 help="With --auto: round-robin, least-open or skills."),
     query: str | None = QUERY,
     yes: bool = YES,
     json_flag: bool = JSON_OPTION,
     fmt: str | None = FORMAT_OPTION,
 ) -> None:
-    """Assign conversations to an agent (and/or a team); `none` unassigns.
+    """Assign conversations to an agent (and/or a team); `none` unassigns; `--auto` lets a strategy pick.
 
-    Examples: omnidesk assign alice 12 13 | omnidesk assign me --query 'is:unassigned tag:billing' --yes
+    Examples: omnidesk assign alice 12 13 | omnidesk assign me --query 'is:unassigned tag:billing' --yes |
+    omnidesk assign --auto --strategy skills --query is:unassigned
     """
+    from omnidesk.errors import UsageError
     from omnidesk.services import services
 
+    if auto:
+        from omnidesk.rules.model import STRATEGIES
+
+        if agent is not None and not ids and query is None:
+            ids = [agent]  # `assign --auto 12`: the argument is a conversation
+        elif agent is not None:
+            ids = [agent, *(ids or [])]
+        if strategy not in STRATEGIES:
+            run(_raise(UsageError(f"--strategy must be one of {', '.join(STRATEGIES)}")))
+
+        async def act_auto(desk: Desk, targets: list[int]) -> list[ActionResult]:
+            from omnidesk.rules.assignment import auto_assign
+
+            results, left = await auto_assign(desk, targets, strategy, team)
+            for line in left:
+                sys.stderr.write(f"omnidesk: {line}\n")
+            return results
+
+        run(_bulk(ctx, ids, query, yes, f"assign by {strategy}", act_auto, json_flag, fmt))
+        return
+    if agent is None:
+        run(_raise(UsageError("give an AGENT, or --auto")))
+        return
     assignee = None if agent.lower() in ("none", "-", "nobody") else agent
 
     async def act(desk: Desk, targets: list[int]) -> list[ActionResult]:

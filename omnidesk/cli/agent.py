@@ -17,7 +17,7 @@ AGENT_COLUMNS = (
     Column("identities", "Identities", "list"),
 )
 
-agent_app = typer.Typer(help="Agents: add and list.", no_args_is_help=True)
+agent_app = typer.Typer(help="Agents: add, list, away and back.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -88,5 +88,25 @@ def add_command(
             sys.stdout.write(f"Added agent {one_line(agent.name)}\n")
         else:
             emit([records.agent(agent)], chosen, fields=records.AGENT_FIELDS, columns=AGENT_COLUMNS)
+
+    run(main())
+
+
+@agent_app.command("away")
+def away_command(
+    ctx: typer.Context,
+    name: str | None = typer.Argument(None, help="The agent (default: you)."),
+    back: bool = typer.Option(False, "--back", help="Back again: the strategies give conversations again."),
+) -> None:
+    """Mark an agent away: routing's assignment strategies skip them until `--back`."""
+
+    async def main() -> None:
+        import sys
+
+        from omnidesk.rules.assignment import mark_away
+        from omnidesk.textsafe import one_line
+
+        async with desk_session(ctx) as desk:
+            sys.stdout.write(one_line(await mark_away(desk, name, away=not back)) + "\n")
 
     run(main())

@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from adapters.base import (
     FLAG_AUTO_REPLY,
@@ -46,6 +47,8 @@ from omnidesk.store import ingest as store
 from omnidesk.store import rawmail
 from omnidesk.store.refusals import RecordRefused
 from omnidesk.timeutil import now_ms, offset_minutes, to_ms
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -313,6 +316,32 @@ async def _write(desk: Desk, channel: Channel, prepared: PreparedBatch, windows:
         return await store.write_batch(conn, channel.id, prepared.records, prepared.cursor,
                                        partial(place, windows=windows), prepared.now, careful=careful,
                                        updates=prepared.updates)
+
+
+class _RolledBack(Exception):
+    """Carries the inspection's value out of the transaction it rolls back."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+async def rehearse(desk: Desk, channel: Channel, batch: Batch,
+                   inspect: Callable[[IngestResult], Awaitable[T]]) -> T:
+    """Write `batch` as ingest would, let `inspect` read the store as it then is, and roll
+    everything back (`omnidesk rules test FILE.eml`). Give records without raw bytes or
+    attachment data, so no blob file is written either."""
+    prepared = await prepare_batch(desk, batch, channel)
+    s = desk.settings.desk
+    windows = Windows.from_settings(s.continuity_window_hours, s.reopen_window_days)
+    try:
+        async with desk.db.write() as conn:
+            outcome = await store.write_batch(conn, channel.id, prepared.records, None,
+                                              partial(place, windows=windows), prepared.now, careful=True)
+            raise _RolledBack(await inspect(IngestResult(
+                outcome.imported, outcome.duplicates + prepared.skipped, outcome.quarantined,
+                outcome.conversation_ids, outcome.message_ids, outcome.decisions)))
+    except _RolledBack as done:
+        return done.value  # type: ignore[return-value]
 
 
 async def ingest_batch(desk: Desk, channel: Channel, batch: Batch) -> IngestResult:

@@ -8,9 +8,10 @@ give the same turn twice, and the turn survives a restart.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from omnidesk.desk import Desk
+from omnidesk.services.actionresult import ActionResult
 from omnidesk.store import routing as store
 from omnidesk.timeutil import now_ms
 
@@ -42,3 +43,46 @@ def describe_none(strategy: str, team: str | None, needs: Iterable[str]) -> str:
     if strategy == "skills":
         return f"no free agent {who} has a skill among {', '.join(sorted(set(needs))) or 'nothing'}"
     return f"no free agent {who} (away or at capacity)"
+
+
+def needs_of(facts: store.Facts) -> list[str]:
+    """What skills match looks for in a conversation: its language and its tags."""
+    return [*(x for x in (facts.language, facts.customer_language) if x), *facts.tags]
+
+
+async def auto_assign(desk: Desk, conversation_ids: Sequence[int], strategy: str,
+                      team: str | None = None) -> tuple[list[ActionResult], list[str]]:
+    """`omnidesk assign --auto`: each conversation to the agent `strategy` picks, by the acting agent.
+
+    Returns the assignments made and, per conversation left alone, why.
+    """
+    from omnidesk.services import services
+
+    results, left = [], []
+    for cid in conversation_ids:
+        facts = await store.facts(desk.db, cid, None)
+        if facts is None:
+            left.append(f"#{cid}: no such conversation")
+            continue
+        needs = needs_of(facts)
+        chosen = await pick(desk, strategy, team, needs)
+        if chosen is None:
+            left.append(f"#{cid}: {describe_none(strategy, team, needs)}")
+            continue
+        results.append(await services.assign(desk, [cid], chosen.name, team=team))
+    return results, left
+
+
+async def mark_away(desk: Desk, name: str | None, *, away: bool) -> str:
+    """`omnidesk agent away [NAME] [--back]`: the strategies skip an agent who is away."""
+    from omnidesk.errors import NotFound, UserError
+    from omnidesk.store.agents import agent_by_name
+
+    agent = desk.agent if name in (None, "me") else await agent_by_name(desk.db, name)
+    if agent is None:
+        if name in (None, "me"):
+            raise UserError("no acting agent to mark", hint="pass NAME, or --as NAME")
+        raise NotFound(f"unknown agent {name!r}")
+    changed = await store.set_away(desk.db, agent.id, now_ms() if away else None)
+    state = "away" if away else "back"
+    return f"{agent.name} is {state}" + ("" if changed else f" (was {state} already)")

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from adapters.base import Batch, Inbound
 from omnidesk.desk import Desk
 from omnidesk.errors import UserError
+from omnidesk.inbound.ingest import IngestResult, rehearse
+from omnidesk.model import Channel
 from omnidesk.rules import assignment
 from omnidesk.rules.engine import Engine, Verdict
 from omnidesk.rules.loader import RuleError, load
@@ -138,6 +141,30 @@ async def explain(desk: Desk, engine: Engine, conversation_id: int, trigger: str
     return await engine.evaluate(desk.db, facts, trigger, now_ms())
 
 
+async def explain_message(desk: Desk, engine: Engine, channel: Channel,
+                          record: Inbound) -> tuple[int | None, str, list[Verdict]]:
+    """(conversation, trigger, verdicts) for a message as if it arrived now; nothing is kept.
+
+    The message is written as ingest would (threading, customer) in a transaction that is
+    rolled back, so the conditions see the conversation it would join.
+    """
+    lazy = tuple(replace(a, data=b"", fetch_ref=a.fetch_ref or "rules-test") for a in record.attachments)
+    record = replace(record, raw=None, attachments=lazy)
+
+    async def inspect(result: IngestResult) -> tuple[int | None, str, list[Verdict]]:
+        if not result.message_ids:
+            return None, "duplicate", []
+        mid = result.message_ids[0]
+        row = await store.pending_for(desk.db, mid)
+        if row is None:  # our own message: no routing
+            return result.conversation_ids[0], "ours", []
+        facts = await store.facts(desk.db, row.conversation_id, mid)
+        assert facts is not None
+        return row.conversation_id, row.trigger, await engine.evaluate(desk.db, facts, row.trigger, now_ms())
+
+    return await rehearse(desk, channel, Batch([record], None), inspect)
+
+
 def describe_actions(rule: Rule) -> list[str]:
     """The actions of a rule as words (for `rules test`)."""
     a, out = rule.then, []
@@ -217,7 +244,7 @@ async def _assignee(desk: Desk, a: Actions, facts: store.Facts, run: RuleRun) ->
     if facts.assignee_id is not None:
         run.skipped.append(f"{a.strategy}: already assigned")
         return None
-    needs = [*(x for x in (facts.language, facts.customer_language) if x), *facts.tags]
+    needs = assignment.needs_of(facts)
     chosen = await assignment.pick(desk, a.strategy, a.team, needs)
     if chosen is None:
         run.skipped.append(assignment.describe_none(a.strategy, a.team, needs))

@@ -52,6 +52,13 @@ async def pending(db: Database, limit: int = 500) -> list[Pending]:
     return [Pending(*r) for r in rows]
 
 
+async def pending_for(db: Database, message_id: int) -> Pending | None:
+    """The pending row a message made, if it is still pending."""
+    row = await db.fetchone("SELECT id, conversation_id, message_id, trigger FROM pending_routing"
+                            " WHERE message_id = ? ORDER BY id LIMIT 1", (message_id,))
+    return None if row is None else Pending(*row)
+
+
 async def take_pending(conn: aiosqlite.Connection, pending_id: int) -> bool:
     """Delete one pending row; False when another process took it first (then apply nothing)."""
     cursor = await conn.execute("DELETE FROM pending_routing WHERE id = ?", (pending_id,))
