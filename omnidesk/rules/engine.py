@@ -2,13 +2,14 @@
 
 The cheap conditions (trigger, channel, tier, language, first message or reply) are
 checked on the conversation's facts (one read by primary key); the queries of the rules
-still standing are evaluated together, in ONE statement restricted to `c.id = ?`
-(`store.routing.matches`, compiled by `store.search.compile_one`), so 200 rules cost
-two reads, not 200.
+still standing are then evaluated for that conversation alone, restricted to
+`c.id = ?` (compiled by `store.search.compile_one`, ten to a statement), all in one
+round trip to the store's thread (`store.routing.probe`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from omnidesk.query import Field, unparse, walk
@@ -41,9 +42,13 @@ class Engine:
         self.rules = rules
         self.timezone = timezone
         self._compiled: dict[int, Compiled] = {}
+        self._texts: dict[int, str] = {}  # each query as written back, for the reasons
+        self._queried = [i for i, rule in enumerate(rules.rules) if rule.when.query is not None]
         for i, rule in enumerate(rules.rules):
-            if rule.when.query is not None and not _dated(rule):
-                self._compiled[i] = compile_one(rule.when.query, Context(timezone=timezone))
+            if rule.when.query is not None:
+                self._texts[i] = unparse(rule.when.query.root)
+                if not _dated(rule):
+                    self._compiled[i] = compile_one(rule.when.query, Context(timezone=timezone))
 
     def compiled(self, index: int, now: int) -> Compiled:
         found = self._compiled.get(index)
@@ -53,61 +58,83 @@ class Engine:
         assert query is not None
         return compile_one(query, Context(now_ms=now, timezone=self.timezone))
 
-    async def evaluate(self, db: Database, facts: store.Facts, trigger: str, now: int) -> list[Verdict]:
-        """Every rule in order: fired or not, and why; a rule that fires with `stop` ends the list."""
+    async def evaluate(self, db: Database, conversation_id: int, message_id: int | None, trigger: str,
+                       now: int, *, explain: bool = True) -> tuple[store.Facts | None, list[Verdict]]:
+        """The conversation's facts and every rule's verdict in order, up to the first rule that
+        fires with `stop`; (None, []) when the conversation is gone. Without `explain` the
+        verdicts carry no reasons."""
+        rules = self.rules.rules
         standing: list[tuple[int, list[str]]] = []
         verdicts: dict[int, Verdict] = {}
-        for i, rule in enumerate(self.rules.rules):
-            failed, reasons = _cheap(rule, facts, trigger)
-            if failed:
-                verdicts[i] = Verdict(rule, False, tuple(reasons))
-            else:
-                standing.append((i, reasons))
-        queried = [(i, self.compiled(i, now)) for i, _ in standing
-                   if self.rules.rules[i].when.query is not None]
-        hits = await store.matches(db, [(c.where, c.params) for _, c in queried], facts.conversation_id)
-        matched = {i: hit for (i, _), hit in zip(queried, hits, strict=True)}
+
+        def choose(facts: store.Facts) -> list[tuple[bool, str, list[object]]]:
+            # Runs in the store's thread between reading the facts and evaluating the queries.
+            for i, rule in enumerate(rules):
+                failed, reasons = _cheap(rule, facts, trigger, explain)
+                if failed:
+                    verdicts[i] = Verdict(rule, False, tuple(reasons))
+                else:
+                    standing.append((i, reasons))
+            return [(i not in verdicts, c.where, c.params)
+                    for i, c in ((i, self.compiled(i, now)) for i in self._queried)]
+
+        facts, hits = await store.probe(db, conversation_id, message_id, choose)
+        if facts is None:
+            return None, []
+        matched = dict(zip(self._queried, hits, strict=True))
         for i, reasons in standing:
-            rule = self.rules.rules[i]
+            rule = rules[i]
             if rule.when.query is not None:
-                text = unparse(rule.when.query.root)
                 if not matched[i]:
-                    verdicts[i] = Verdict(rule, False, (*reasons, f"query {text!r} does not match"))
+                    verdicts[i] = Verdict(rule, False, (*reasons, f"query {self._texts[i]!r} does not match")
+                                          if explain else ())
                     continue
-                reasons.append(f"query {text!r} matches")
-            verdicts[i] = Verdict(rule, True, tuple(reasons or ["no conditions"]))
+                if explain:
+                    reasons.append(f"query {self._texts[i]!r} matches")
+            verdicts[i] = Verdict(rule, True, tuple(reasons or ["no conditions"]) if explain else ())
         out: list[Verdict] = []
-        for i in range(len(self.rules.rules)):
+        for i in range(len(rules)):
             out.append(verdicts[i])
             if verdicts[i].fired and verdicts[i].rule.then.stop:
                 break
-        return out
+        return facts, out
 
 
-def _cheap(rule: Rule, facts: store.Facts, trigger: str) -> tuple[bool, list[str]]:
-    """(failed, reasons) for every condition but the query."""
+def _cheap(rule: Rule, facts: store.Facts, trigger: str, explain: bool) -> tuple[bool, list[str]]:
+    """(failed, reasons) for every condition but the query. Reasons are worded only when
+    `explain`: routing asks 200 rules per message and reads none of them."""
+    why: list[str] = []
+
+    def fail(reason: Callable[[], str]) -> tuple[bool, list[str]]:
+        return True, [reason()] if explain else why
+
+    def passed(reason: Callable[[], str]) -> None:
+        if explain:
+            why.append(reason())
+
+    when = rule.when
     if not rule.on:
-        return True, ["disabled"]
+        return fail(lambda: "disabled")
     if not rule.runs_on(trigger):
-        return True, [f"runs on {', '.join(rule.on)}, not {trigger}"]
-    when, reasons = rule.when, []
+        return fail(lambda: f"runs on {', '.join(rule.on)}, not {trigger}")
     if when.channels:
-        names = {facts.channel_name, facts.channel_kind} - {None}
-        if not names & set(when.channels):
-            return True, [f"channel {facts.channel_name or 'none'} is not {' or '.join(when.channels)}"]
-        reasons.append(f"channel {facts.channel_name} is {' or '.join(when.channels)}")
+        if facts.channel_name not in when.channels and facts.channel_kind not in when.channels:
+            return fail(lambda: f"channel {facts.channel_name or 'none'} is not {' or '.join(when.channels)}")
+        passed(lambda: f"channel {facts.channel_name} is {' or '.join(when.channels)}")
     if when.tiers:
         if (facts.tier or "").lower() not in when.tiers:
-            return True, [f"tier {facts.tier or 'none'} is not {' or '.join(when.tiers)}"]
-        reasons.append(f"tier {facts.tier}")
+            return fail(lambda: f"tier {facts.tier or 'none'} is not {' or '.join(when.tiers)}")
+        passed(lambda: f"tier {facts.tier}")
     if when.languages:
         language = (facts.language or "").lower()
         if language not in when.languages and (facts.customer_language or "").lower() not in when.languages:
-            return True, [f"language {facts.language or 'unknown'} is not {' or '.join(when.languages)}"]
-        reasons.append(f"language {facts.language or facts.customer_language}")
+            return fail(lambda: f"language {facts.language or 'unknown'} is not"
+                        f" {' or '.join(when.languages)}")
+        passed(lambda: f"language {facts.language or facts.customer_language}")
     if when.message is not None:
         first = facts.inbound_count <= 1
         if (when.message == "first") != first:
-            return True, ["a reply, not the first message" if not first else "the first message, not a reply"]
-        reasons.append("the first message" if first else "a reply")
-    return False, reasons
+            return fail(lambda: "the first message, not a reply" if first
+                        else "a reply, not the first message")
+        passed(lambda: "the first message" if first else "a reply")
+    return False, why

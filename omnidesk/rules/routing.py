@@ -122,9 +122,9 @@ class Router:
     async def route(self, row: store.Pending) -> list[RuleRun]:
         """Run the rules for one pending row and take it off the list."""
         runs: list[RuleRun] = []
-        facts = await store.facts(self.desk.db, row.conversation_id, row.message_id)
+        facts, verdicts = await self.engine.evaluate(self.desk.db, row.conversation_id, row.message_id,
+                                                     row.trigger, now_ms(), explain=False)
         if facts is not None:
-            verdicts = await self.engine.evaluate(self.desk.db, facts, row.trigger, now_ms())
             for verdict in verdicts:
                 if verdict.fired:
                     runs.append(await apply(self.desk, verdict.rule, facts))
@@ -135,10 +135,10 @@ class Router:
 
 async def explain(desk: Desk, engine: Engine, conversation_id: int, trigger: str) -> list[Verdict]:
     """The verdicts of every rule for one conversation; nothing is changed."""
-    facts = await store.facts(desk.db, conversation_id, None)
+    facts, verdicts = await engine.evaluate(desk.db, conversation_id, None, trigger, now_ms())
     if facts is None:
         raise UserError(f"no such conversation: #{conversation_id}")
-    return await engine.evaluate(desk.db, facts, trigger, now_ms())
+    return verdicts
 
 
 async def explain_message(desk: Desk, engine: Engine, channel: Channel,
@@ -158,9 +158,8 @@ async def explain_message(desk: Desk, engine: Engine, channel: Channel,
         row = await store.pending_for(desk.db, mid)
         if row is None:  # our own message: no routing
             return result.conversation_ids[0], "ours", []
-        facts = await store.facts(desk.db, row.conversation_id, mid)
-        assert facts is not None
-        return row.conversation_id, row.trigger, await engine.evaluate(desk.db, facts, row.trigger, now_ms())
+        _, verdicts = await engine.evaluate(desk.db, row.conversation_id, mid, row.trigger, now_ms())
+        return row.conversation_id, row.trigger, verdicts
 
     return await rehearse(desk, channel, Batch([record], None), inspect)
 

@@ -161,10 +161,9 @@ async def test_which_rules_fire(desk: Desk, subject: str, text: str, language: s
         row = await desk.db.fetchone("SELECT external_id FROM messages WHERE id = ?", (first,))
         mid = await inbound(desk, subject=subject, text=text, language=language, refs=(row[0],))
     cid = await conversation_of(desk, mid)
-    facts = await store_routing.facts(desk.db, cid, mid)
-    assert facts is not None
     trigger = "inbound_message" if reply else "new_conversation"
-    verdicts = await engine.evaluate(desk.db, facts, trigger, 0)
+    facts, verdicts = await engine.evaluate(desk.db, cid, mid, trigger, 0)
+    assert facts is not None and facts.conversation_id == cid
     assert [v.rule.name for v in verdicts if v.fired] == fired
     assert all(v.reasons for v in verdicts)
 
@@ -182,7 +181,7 @@ tag = "x"
 ''')
     await inbound(desk)
     compiled = engine.compiled(0, 0)
-    sql, params = store_routing.matches_sql([(compiled.where, compiled.params)])
+    sql, params = store_routing.matches_sql([(True, compiled.where, compiled.params)])
     plan = [r[3] for r in await desk.db.fetchall(f"EXPLAIN QUERY PLAN {sql}", [*params, 1])]
     assert any("SEARCH c USING INTEGER PRIMARY KEY" in p for p in plan), plan
     # Allowed scans: the configured channels (a handful of rows) and FTS5 probed by rowid.
