@@ -326,3 +326,10 @@ async def test_least_open(desk: Desk, tmp_path: Path) -> None:
     row = await desk.db.fetchone("SELECT a.name FROM conversations c JOIN agents a ON a.id = c.assignee_id"
                                  " WHERE c.id = ?", (await conversation_of(desk, mid),))
     assert row[0] == "bob"
+
+
+def test_the_example_rules_load() -> None:
+    example = Path(__file__).resolve().parents[2] / "config" / "rules.example.toml"
+    rules = load(example, known_agents={"alice", "chen"}, known_teams={"tier1", "tier2"}).rules
+    assert [r.name for r in rules][:2] == ["Spam words", "Hungarian billing"]
+    assert all(r.then != r.then.__class__() for r in rules)
