@@ -15,6 +15,8 @@ AGENT_COLUMNS = (
     Column("skills", "Skills", "list"),
     Column("teams", "Teams", "list"),
     Column("identities", "Identities", "list"),
+    Column("capacity", "Capacity", "int"),
+    Column("away_since", "Away since", "time"),
 )
 
 agent_app = typer.Typer(help="Agents: add, list, away and back.", no_args_is_help=True)

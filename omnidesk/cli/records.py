@@ -198,7 +198,8 @@ def conversation(c: Conversation) -> dict[str, Any]:
     return row
 
 
-AGENT_FIELDS = ("id", "name", "display_name", "email", "os_user", "skills", "teams", "active", "identities")
+AGENT_FIELDS = ("id", "name", "display_name", "email", "os_user", "skills", "teams", "active", "identities",
+                "capacity", "away_since")
 
 
 def agent(a: Agent) -> dict[str, Any]:
@@ -212,6 +213,8 @@ def agent(a: Agent) -> dict[str, Any]:
         "teams": list(a.teams),
         "active": a.active,
         "identities": [f"{kind}:{address}" for kind, address in a.identities],
+        "capacity": a.capacity,
+        "away_since": iso(a.away_since),
     }
 
 
