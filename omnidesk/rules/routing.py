@@ -133,6 +133,14 @@ class Router:
         return runs
 
 
+async def fire(desk: Desk, conversation_id: int, trigger: str) -> None:
+    """Queue `trigger` (an SLA warning or breach, a status change) for the rules of one
+    conversation; the daemon's next routing pass runs them. Code below the rules (the SLA
+    timers in the services) queues with `store.routing.queue` inside its own transaction."""
+    async with desk.db.write() as conn:
+        await store.queue(conn, conversation_id, trigger, now_ms())
+
+
 async def explain(desk: Desk, engine: Engine, conversation_id: int, trigger: str) -> list[Verdict]:
     """The verdicts of every rule for one conversation; nothing is changed."""
     facts, verdicts = await engine.evaluate(desk.db, conversation_id, None, trigger, now_ms())

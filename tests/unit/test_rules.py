@@ -333,3 +333,20 @@ def test_the_example_rules_load() -> None:
     rules = load(example, known_agents={"alice", "chen"}, known_teams={"tier1", "tier2"}).rules
     assert [r.name for r in rules][:2] == ["Spam words", "Hungarian billing"]
     assert all(r.then != r.then.__class__() for r in rules)
+
+
+async def test_an_sla_event_fires_the_rules_that_run_on_it(desk: Desk, tmp_path: Path) -> None:
+    from omnidesk.rules.routing import fire
+
+    desk = write_rules(desk, tmp_path, '[[rules]]\nname = "Breach"\non = ["sla_breach"]\n'
+                                       'then = { priority = "urgent", tag = "breached" }\n')
+    mid = await inbound(desk)
+    cid = await conversation_of(desk, mid)
+    router = Router(desk)
+    assert (await router.run_pending()).runs == []  # the new conversation: no rule runs on it
+    await fire(desk, cid, "sla_breach")
+    assert [r.rule for r in (await router.run_pending()).runs] == ["Breach"]
+    row = await desk.db.fetchone("SELECT priority FROM conversations WHERE id = ?", (cid,))
+    assert row[0] == "urgent"
+    with pytest.raises(ValueError):
+        await fire(desk, cid, "sla_maybe")
