@@ -61,8 +61,8 @@ class Engine:
     async def evaluate(self, db: Database, conversation_id: int, message_id: int | None, trigger: str,
                        now: int, *, explain: bool = True) -> tuple[store.Facts | None, list[Verdict]]:
         """The conversation's facts and every rule's verdict in order, up to the first rule that
-        fires with `stop`; (None, []) when the conversation is gone. Without `explain` the
-        verdicts carry no reasons."""
+        fires with `stop`; no verdicts when the conversation is gone (no facts) or merged into
+        another. Without `explain` the verdicts carry no reasons."""
         rules = self.rules.rules
         standing: list[tuple[int, list[str]]] = []
         verdicts: dict[int, Verdict] = {}
@@ -79,8 +79,8 @@ class Engine:
                     for i, c in ((i, self.compiled(i, now)) for i in self._queried)]
 
         facts, hits = await store.probe(db, conversation_id, message_id, choose)
-        if facts is None:
-            return None, []
+        if facts is None or facts.merged_into is not None:
+            return facts, []
         matched = dict(zip(self._queried, hits, strict=True))
         for i, reasons in standing:
             rule = rules[i]

@@ -146,6 +146,9 @@ async def explain(desk: Desk, engine: Engine, conversation_id: int, trigger: str
     facts, verdicts = await engine.evaluate(desk.db, conversation_id, None, trigger, now_ms())
     if facts is None:
         raise UserError(f"no such conversation: #{conversation_id}")
+    if facts.merged_into is not None:
+        raise UserError(f"#{conversation_id} was merged into #{facts.merged_into}; no rules run on it",
+                        hint=f"test #{facts.merged_into}")
     return verdicts
 
 

@@ -95,6 +95,7 @@ class Facts(NamedTuple):
     team: str | None
     assignee_id: int | None
     status: str
+    merged_into: int | None  # merged away: no rules run on it
 
 
 #: Each rule query's WHERE clause (over `c`) and whether to evaluate it, decided from the facts
@@ -121,8 +122,8 @@ async def probe(db: Database, conversation_id: int, message_id: int | None,
     all in aiosqlite's worker thread, one round trip (as ingest's batch writer runs)."""
     def run(c: sqlite3.Connection) -> tuple[Facts | None, list[bool]]:
         found = _facts(c, conversation_id, message_id)
-        if found is None:
-            return None, []
+        if found is None or found.merged_into is not None:
+            return found, []
         conditions = list(choose(found))
         hits: list[bool] = []
         for start in range(0, len(conditions), COLUMNS_PER_STATEMENT):
@@ -145,14 +146,14 @@ def _facts(c: sqlite3.Connection, conversation_id: int, message_id: int | None) 
         " cu.language, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id"
         "   AND m.direction = 'in'),"
         " (SELECT json_group_array(t.name) FROM conversation_tags ct JOIN tags t ON t.id = ct.tag_id"
-        "   WHERE ct.conversation_id = c.id), c.team, c.assignee_id, c.status"
+        "   WHERE ct.conversation_id = c.id), c.team, c.assignee_id, c.status, c.merged_into"
         " FROM conversations c JOIN customers cu ON cu.id = c.customer_id"
         " LEFT JOIN channels ch ON ch.id = c.channel_id WHERE c.id = ?",
         (message_id, conversation_id)).fetchone()
     if row is None:
         return None
     return Facts(row[0], row[1], row[2], row[3], row[4] or row[5], row[5], int(row[6]),
-                 tuple(json.loads(row[7])), row[8], row[9], row[10])
+                 tuple(json.loads(row[7])), row[8], row[9], row[10], row[11])
 
 
 def matches_sql(conditions: Sequence[tuple[bool, str, Sequence[object]]]) -> tuple[str, list[object]]:
