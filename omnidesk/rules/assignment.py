@@ -2,8 +2,9 @@
 
 Every strategy picks among agents who are active, not away (`omnidesk agent away`) and
 below their `capacity` of open or pending conversations. The pick is made inside a write
-transaction that also records round-robin's turn, so two processes routing at once never
-give the same turn twice, and the turn survives a restart.
+transaction that also records round-robin's turn (and, called inside a unit of work or a
+routing run, also holds the assignment), so two processes routing at once never give the
+same turn twice, and the turn survives a restart.
 """
 
 from __future__ import annotations
@@ -52,24 +53,27 @@ def needs_of(facts: store.Facts) -> list[str]:
 
 async def auto_assign(desk: Desk, conversation_ids: Sequence[int], strategy: str,
                       team: str | None = None) -> tuple[list[ActionResult], list[str]]:
-    """`omnidesk assign --auto`: each conversation to the agent `strategy` picks, by the acting agent.
+    """`omnidesk assign --auto`: each conversation to the agent `strategy` picks, by the acting agent
+    (the pick, the turn and the assignment in one unit of work per conversation).
 
     Returns the assignments made and, per conversation left alone, why.
     """
     from omnidesk.services import services
+    from omnidesk.services.unit import unit_of_work
 
     results, left = [], []
     for cid in conversation_ids:
-        facts = await store.facts(desk.db, cid, None)
-        if facts is None:
-            left.append(f"#{cid}: no such conversation")
-            continue
-        needs = needs_of(facts)
-        chosen = await pick(desk, strategy, team, needs)
-        if chosen is None:
-            left.append(f"#{cid}: {describe_none(strategy, team, needs)}")
-            continue
-        results.append(await services.assign(desk, [cid], chosen.name, team=team))
+        async with unit_of_work(desk):
+            facts = await store.facts(desk.db, cid, None)
+            if facts is None:
+                left.append(f"#{cid}: no such conversation")
+                continue
+            needs = needs_of(facts)
+            chosen = await pick(desk, strategy, team, needs)
+            if chosen is None:
+                left.append(f"#{cid}: {describe_none(strategy, team, needs)}")
+                continue
+            results.append(await services.assign(desk, [cid], chosen.name, team=team))
     return results, left
 
 

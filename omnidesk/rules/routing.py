@@ -47,7 +47,8 @@ class RuleRun:
     conversation_id: int
     results: list[ActionResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # actions that could not be taken, and why
-    unit: ActionResult | None = None  # the rule's unit of work: undo it to undo the rule
+    #: The rule's unit of work; undoing it undoes the whole routing of that message.
+    unit: ActionResult | None = None
 
 
 @dataclass(slots=True)
@@ -120,16 +121,27 @@ class Router:
         return report
 
     async def route(self, row: store.Pending) -> list[RuleRun]:
-        """Run the rules for one pending row and take it off the list."""
+        """Run the rules for one pending row and take it off the list, in ONE transaction.
+
+        A crash before the commit leaves the row and none of the actions; a row another
+        process took first is left alone. The conditions see the conversation as the
+        message left it; each rule's actions see what the rules before it did.
+        """
         runs: list[RuleRun] = []
-        facts, verdicts = await self.engine.evaluate(self.desk.db, row.conversation_id, row.message_id,
-                                                     row.trigger, now_ms(), explain=False)
-        if facts is not None:
-            for verdict in verdicts:
-                if verdict.fired:
-                    runs.append(await apply(self.desk, verdict.rule, facts))
         async with self.desk.db.write() as conn:
-            await store.take_pending(conn, row.id)
+            taken = await store.take_pending(conn, row.id)
+            if taken is None:
+                return runs
+            facts, verdicts = await self.engine.evaluate(self.desk.db, taken.conversation_id,
+                                                         taken.message_id, taken.trigger, now_ms(),
+                                                         explain=False)
+            for verdict in verdicts:
+                if facts is None or not verdict.fired:
+                    continue
+                run = await apply(self.desk, verdict.rule, facts)
+                runs.append(run)
+                if run.results:  # what the next rule's actions start from
+                    facts = await store.facts(self.desk.db, taken.conversation_id, taken.message_id)
         return runs
 
 
@@ -271,7 +283,7 @@ async def _current(desk: Desk, facts: store.Facts) -> str | None:
 
 
 async def undo_run(desk: Desk, run: RuleRun) -> ActionResult:
-    """Undo what one rule did to one conversation, as one."""
+    """Undo the routing `run` was part of: every rule's actions for that message, as one."""
     if run.unit is None:
         return ActionResult("undo", (run.conversation_id,), (), "Nothing to undo")
     return await services.undo(desk, run.unit)

@@ -61,10 +61,14 @@ async def pending_for(db: Database, message_id: int) -> Pending | None:
     return None if row is None else Pending(*row)
 
 
-async def take_pending(conn: aiosqlite.Connection, pending_id: int) -> bool:
-    """Delete one pending row; False when another process took it first (then apply nothing)."""
-    cursor = await conn.execute("DELETE FROM pending_routing WHERE id = ?", (pending_id,))
-    return cursor.rowcount > 0
+async def take_pending(conn: aiosqlite.Connection, pending_id: int) -> Pending | None:
+    """Delete one pending row and return it as it was; None when another process took it
+    first (then apply nothing)."""
+    cursor = await conn.execute("DELETE FROM pending_routing WHERE id = ?"
+                                " RETURNING id, conversation_id, message_id, trigger", (pending_id,))
+    row = await cursor.fetchone()
+    await cursor.close()
+    return None if row is None else Pending(*row)
 
 
 async def clear_pending(db: Database) -> int:

@@ -103,8 +103,8 @@ def _routed(tmp: Path) -> tuple[Counter[int], Counter[str], int]:
     c = _db(tmp)
     try:
         per_conversation = Counter(r[0] for r in c.execute(
-            "SELECT conversation_id FROM events WHERE kind = 'assigned'"
-            " AND json_extract(after, '$.by_rule') = 'Round the team'"))
+            "SELECT conversation_id FROM events WHERE kind = 'assigned' AND reason = ?",
+            ("rule 'Round the team'",)))
         per_agent = Counter(r[0] for r in c.execute(
             "SELECT a.name FROM conversations c JOIN agents a ON a.id = c.assignee_id"))
         pending = c.execute("SELECT count(*) FROM pending_routing").fetchone()[0]
@@ -133,6 +133,41 @@ def test_kill_between_ingest_and_routing_then_restart_routes_once(desk_dir: Path
 
     _sync_once(desk_dir)  # another start finds nothing to route
     assert _routed(desk_dir)[0] == per_conversation
+
+
+@pytest.mark.slow
+def test_kill_while_routing_then_restart_routes_each_once(desk_dir: Path) -> None:
+    """A daemon killed in the middle of routing: each routed conversation has all of its rule's
+    actions or none (one transaction per message), and the restart routes the rest once."""
+    count = 600
+    proc = _worker(desk_dir, "support", count, "hang")
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ingested"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    daemon = subprocess.Popen([sys.executable, "-m", "omnidesk", "--config", str(desk_dir / "config.toml"),
+                               "sync"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              env=_env(), cwd=desk_dir)
+    deadline = time.monotonic() + 120
+    while True:  # kill it once some, not all, are routed
+        assert time.monotonic() < deadline and daemon.poll() is None, "the daemon routed nothing"
+        per_conversation, _, pending = _routed(desk_dir)
+        if per_conversation and pending:
+            break
+        time.sleep(0.01)
+    daemon.send_signal(signal.SIGKILL)
+    daemon.wait(timeout=30)
+    c = _db(desk_dir)
+    try:  # every conversation the killed daemon routed has its tag too: nothing half done
+        tagged = {r[0] for r in c.execute("SELECT conversation_id FROM events WHERE kind = 'tagged'")}
+    finally:
+        c.close()
+    per_conversation, _, pending = _routed(desk_dir)
+    assert set(per_conversation) == tagged and 0 < pending < count
+
+    _sync_once(desk_dir)
+    per_conversation, per_agent, pending = _routed(desk_dir)
+    assert pending == 0 and len(per_conversation) == count and set(per_conversation.values()) == {1}
+    assert per_agent == Counter(dict.fromkeys(AGENTS, count // len(AGENTS)))  # the turns went on
 
 
 @pytest.mark.slow

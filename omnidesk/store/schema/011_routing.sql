@@ -4,8 +4,10 @@
 -- batch's transaction, and routing deletes it in the transaction that applies the rules'
 -- actions, so a crash between the two routes the message on restart, once.
 -- `trigger`: new_conversation | inbound_message | status_change | sla_warning | sla_breach.
+-- AUTOINCREMENT: an id is never reused, so a row read by one process and taken by another
+-- is never mistaken for a newer one.
 CREATE TABLE pending_routing (
-    id               INTEGER PRIMARY KEY,
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
     conversation_id  INTEGER NOT NULL REFERENCES conversations(id),
     message_id       INTEGER,                   -- the inbound message, when a message caused it
     trigger          TEXT NOT NULL,
