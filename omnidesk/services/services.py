@@ -51,6 +51,7 @@ from omnidesk.services.unit import UnitOfWork, unit_of_work
 from omnidesk.store import actions as store
 from omnidesk.store import agents as store_agents
 from omnidesk.store import reads as store_reads
+from omnidesk.store import routing as store_routing
 from omnidesk.store.events import group_event_rows
 from omnidesk.timeutil import now_ms
 
@@ -304,19 +305,25 @@ async def set_status(
     elif snooze_until is not None:
         raise UserError("--until only goes with status snoozed")
     ids = unique(conversation_ids)
+    changed: list[int] = []
 
     def plan(row: sqlite3.Row) -> _Change | None:
         before = {"status": row["status"], "snoozed_until": row["snoozed_until"]}
         after = {"status": status, "snoozed_until": snooze_until}
         if before == after:
             return None
+        changed.append(row["id"])
         fields: dict[str, object] = dict(after)
         if status == "resolved":
             fields["resolved_at"] = now
             before["resolved_at"] = row["resolved_at"]
         return before, after, fields
 
-    events = await _change_each(desk, ids, EventKind.STATUS, plan, now=now)
+    async with desk.db.write() as conn:
+        events = await _change_each(desk, ids, EventKind.STATUS, plan, now=now)
+        if desk.agent is not None:  # an agent's change runs the `status_change` rules; a rule's never does
+            for cid in changed:
+                await store_routing.queue(conn, cid, "status_change", now)
     verb = {
         "open": "Reopened",
         "pending": "Set pending",

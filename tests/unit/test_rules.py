@@ -350,3 +350,25 @@ async def test_an_sla_event_fires_the_rules_that_run_on_it(desk: Desk, tmp_path:
     assert row[0] == "urgent"
     with pytest.raises(ValueError):
         await fire(desk, cid, "sla_maybe")
+
+
+async def test_an_agents_status_change_fires_status_change_rules_and_a_rules_does_not(
+        desk: Desk, tmp_path: Path) -> None:
+    ann = await insert_agent(desk.db, name="ann")
+    desk = write_rules(desk, tmp_path, '''
+[[rules]]
+name = "Waiting on the customer"
+on = ["status_change"]
+when = { query = "status:pending" }
+then = { tag = "waiting", status = "open" }
+''')
+    cid = await conversation_of(desk, await inbound(desk))
+    router = Router(desk)
+    await router.run_pending()
+    await services.set_status(desk.as_agent(ann), [cid], "pending")
+    runs = (await router.run_pending()).runs
+    assert [r.rule for r in runs] == ["Waiting on the customer"]
+    # The rule set the status back to open: that queues nothing, so no rule runs again.
+    assert not await store_routing.has_pending(desk.db)
+    row = await desk.db.fetchone("SELECT status FROM conversations WHERE id = ?", (cid,))
+    assert row[0] == "open"
