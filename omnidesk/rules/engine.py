@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from omnidesk.query import Field, unparse, walk
 from omnidesk.rules.model import Rule, RuleSet
@@ -44,6 +45,7 @@ class Engine:
         self._compiled: dict[int, Compiled] = {}
         self._texts: dict[int, str] = {}  # each query as written back, for the reasons
         self._queried = [i for i, rule in enumerate(rules.rules) if rule.when.query is not None]
+        self._checks = [_checks(rule) for rule in rules.rules]
         for i, rule in enumerate(rules.rules):
             if rule.when.query is not None:
                 self._texts[i] = unparse(rule.when.query.root)
@@ -70,9 +72,17 @@ class Engine:
         def choose(facts: store.Facts) -> list[tuple[bool, str, list[object]]]:
             # Runs in the store's thread between reading the facts and evaluating the queries.
             for i, rule in enumerate(rules):
-                failed, reasons = _cheap(rule, facts, trigger, explain)
-                if failed:
-                    verdicts[i] = Verdict(rule, False, tuple(reasons))
+                if not rule.runs_on(trigger):
+                    why = ("disabled" if not rule.on else f"runs on {', '.join(rule.on)}, not {trigger}",)
+                    verdicts[i] = Verdict(rule, False, why if explain else ())
+                    continue
+                reasons: list[str] = []
+                for check in self._checks[i]:
+                    if not check.test(facts):
+                        verdicts[i] = Verdict(rule, False, (check.failed(facts),) if explain else ())
+                        break
+                    if explain:
+                        reasons.append(check.passed(facts))
                 else:
                     standing.append((i, reasons))
             return [(i not in verdicts, c.where, c.params)
@@ -100,41 +110,37 @@ class Engine:
         return facts, out
 
 
-def _cheap(rule: Rule, facts: store.Facts, trigger: str, explain: bool) -> tuple[bool, list[str]]:
-    """(failed, reasons) for every condition but the query. Reasons are worded only when
-    `explain`: routing asks 200 rules per message and reads none of them."""
-    why: list[str] = []
+class _Check(NamedTuple):
+    """One cheap condition of a rule: its test on the facts, and how to word either answer."""
 
-    def fail(reason: Callable[[], str]) -> tuple[bool, list[str]]:
-        return True, [reason()] if explain else why
+    test: Callable[[store.Facts], bool]
+    passed: Callable[[store.Facts], str]
+    failed: Callable[[store.Facts], str]
 
-    def passed(reason: Callable[[], str]) -> None:
-        if explain:
-            why.append(reason())
 
-    when = rule.when
-    if not rule.on:
-        return fail(lambda: "disabled")
-    if not rule.runs_on(trigger):
-        return fail(lambda: f"runs on {', '.join(rule.on)}, not {trigger}")
+def _checks(rule: Rule) -> tuple[_Check, ...]:
+    """Every condition but the query, as tests made once per rule (routing asks 200 rules per
+    message: no string is made unless `rules test` asks why)."""
+    when, out = rule.when, []
     if when.channels:
-        if facts.channel_name not in when.channels and facts.channel_kind not in when.channels:
-            return fail(lambda: f"channel {facts.channel_name or 'none'} is not {' or '.join(when.channels)}")
-        passed(lambda: f"channel {facts.channel_name} is {' or '.join(when.channels)}")
+        names, shown = frozenset(when.channels), " or ".join(when.channels)
+        out.append(_Check(lambda f: f.channel_name in names or f.channel_kind in names,
+                          lambda f: f"channel {f.channel_name} is {shown}",
+                          lambda f: f"channel {f.channel_name or 'none'} is not {shown}"))
     if when.tiers:
-        if (facts.tier or "").lower() not in when.tiers:
-            return fail(lambda: f"tier {facts.tier or 'none'} is not {' or '.join(when.tiers)}")
-        passed(lambda: f"tier {facts.tier}")
+        tiers, shown = frozenset(when.tiers), " or ".join(when.tiers)
+        out.append(_Check(lambda f: (f.tier or "").lower() in tiers, lambda f: f"tier {f.tier}",
+                          lambda f: f"tier {f.tier or 'none'} is not {shown}"))
     if when.languages:
-        language = (facts.language or "").lower()
-        if language not in when.languages and (facts.customer_language or "").lower() not in when.languages:
-            return fail(lambda: f"language {facts.language or 'unknown'} is not"
-                        f" {' or '.join(when.languages)}")
-        passed(lambda: f"language {facts.language or facts.customer_language}")
-    if when.message is not None:
-        first = facts.inbound_count <= 1
-        if (when.message == "first") != first:
-            return fail(lambda: "the first message, not a reply" if first
-                        else "a reply, not the first message")
-        passed(lambda: "the first message" if first else "a reply")
-    return False, why
+        languages, shown = frozenset(when.languages), " or ".join(when.languages)
+        out.append(_Check(lambda f: ((f.language or "").lower() in languages
+                                     or (f.customer_language or "").lower() in languages),
+                          lambda f: f"language {f.language or f.customer_language}",
+                          lambda f: f"language {f.language or 'unknown'} is not {shown}"))
+    if when.message == "first":
+        out.append(_Check(lambda f: f.inbound_count <= 1, lambda f: "the first message",
+                          lambda f: "a reply, not the first message"))
+    elif when.message == "reply":
+        out.append(_Check(lambda f: f.inbound_count > 1, lambda f: "a reply",
+                          lambda f: "the first message, not a reply"))
+    return tuple(out)

@@ -135,13 +135,17 @@ class Router:
             facts, verdicts = await self.engine.evaluate(self.desk.db, taken.conversation_id,
                                                          taken.message_id, taken.trigger, now_ms(),
                                                          explain=False)
+            stale = False  # an earlier rule changed the conversation since `facts` was read
             for verdict in verdicts:
                 if facts is None or not verdict.fired:
                     continue
+                then = verdict.rule.then
+                if stale and (then.assign or then.team or then.strategy):  # they read the assignee
+                    facts = await store.facts(self.desk.db, taken.conversation_id, taken.message_id)
+                    stale = False
                 run = await apply(self.desk, verdict.rule, facts)
                 runs.append(run)
-                if run.results:  # what the next rule's actions start from
-                    facts = await store.facts(self.desk.db, taken.conversation_id, taken.message_id)
+                stale = stale or bool(run.results)
         return runs
 
 
