@@ -111,7 +111,9 @@ class Router:
         await self.refresh()
         report = RoutingReport()
         if not self.engine.rules.rules:
-            if await store.has_pending(self.desk.db):  # a read first: most passes find nothing
+            # No rules: nothing to wait for. A refused file with none in force yet keeps the rows
+            # for the rules that the corrected file will bring.
+            if self.error is None and await store.has_pending(self.desk.db):  # most passes: nothing
                 report.routed = await store.clear_pending(self.desk.db)
             return report
         while batch := await store.pending(self.desk.db, limit):

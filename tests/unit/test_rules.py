@@ -372,3 +372,18 @@ then = { tag = "waiting", status = "open" }
     assert not await store_routing.has_pending(desk.db)
     row = await desk.db.fetchone("SELECT status FROM conversations WHERE id = ?", (cid,))
     assert row[0] == "open"
+
+
+async def test_a_bad_file_at_start_keeps_the_messages_pending_until_it_is_fixed(desk: Desk,
+                                                                              tmp_path: Path) -> None:
+    desk = write_rules(desk, tmp_path, '[[rules]]\nname = "tag all"\nthen = { tag = "seen", colour = 1 }\n')
+    mid = await inbound(desk)
+    router = Router(desk)
+    assert (await router.run_pending()).routed == 0 and router.error is not None
+    assert await store_routing.has_pending(desk.db)
+    desk.settings.rules_path.write_text('[[rules]]\nname = "tag all"\nthen = { tag = "seen" }\n', "utf-8")
+    assert [r.rule for r in (await router.run_pending()).runs] == ["tag all"]
+    assert router.error is None
+    tags = await desk.db.fetchone("SELECT count(*) FROM conversation_tags WHERE conversation_id = ?",
+                                  (await conversation_of(desk, mid),))
+    assert tags[0] == 1
