@@ -3,7 +3,8 @@
 Ingest records every new inbound message as pending routing in its batch's
 transaction (omnidesk/store/routing.py); `Router.run_pending` takes each pending row,
 runs the rules for its conversation and applies the actions of those that fire through
-the service functions (every event names the rule, `Desk.rule`), then deletes the row.
+the service functions (each event carries the reason `rule 'NAME'`), and deletes the row,
+all in one transaction.
 The daemon runs it on start, after every batch that stored messages, and every few
 seconds (status changes and SLA events queued by other processes); `sync --once` and
 `import` run it when they start and when they are done.
@@ -116,9 +117,15 @@ class Router:
             if self.error is None and await store.has_pending(self.desk.db):  # most passes: nothing
                 report.routed = await store.clear_pending(self.desk.db)
             return report
-        while batch := await store.pending(self.desk.db, limit):
+        last = 0
+        while batch := await store.pending(self.desk.db, limit, after=last):
             for row in batch:
-                report.runs.extend(await self.route(row))
+                last = row.id
+                try:
+                    report.runs.extend(await self.route(row))
+                except Exception:  # not this one now: it stays pending, the ones after it go on
+                    log.exception("routing #%d failed; it stays pending", row.conversation_id)
+                    continue
                 report.routed += 1
         return report
 

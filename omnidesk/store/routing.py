@@ -47,10 +47,10 @@ async def queue(conn: aiosqlite.Connection, conversation_id: int, trigger: str, 
                        " VALUES (?, ?, ?, ?)", (conversation_id, message_id, trigger, now))
 
 
-async def pending(db: Database, limit: int = 500) -> list[Pending]:
-    """The oldest pending rows, in the order they were written."""
+async def pending(db: Database, limit: int = 500, after: int = 0) -> list[Pending]:
+    """The oldest pending rows after id `after`, in the order they were written."""
     rows = await db.fetchall("SELECT id, conversation_id, message_id, trigger FROM pending_routing"
-                             " ORDER BY id LIMIT ?", (limit,))
+                             " WHERE id > ? ORDER BY id LIMIT ?", (after, limit))
     return [Pending(*r) for r in rows]
 
 

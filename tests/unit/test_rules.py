@@ -387,3 +387,24 @@ async def test_a_bad_file_at_start_keeps_the_messages_pending_until_it_is_fixed(
     tags = await desk.db.fetchone("SELECT count(*) FROM conversation_tags WHERE conversation_id = ?",
                                   (await conversation_of(desk, mid),))
     assert tags[0] == 1
+
+
+async def test_a_message_that_fails_to_route_stays_pending_and_the_rest_go_on(
+        desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    desk = write_rules(desk, tmp_path, '[[rules]]\nname = "tag all"\nthen = { tag = "seen" }\n')
+    first = await conversation_of(desk, await inbound(desk))
+    second = await conversation_of(desk, await inbound(desk, sender="bob@example.com"))
+    router = Router(desk)
+    route = router.route
+
+    async def failing(row: store_routing.Pending) -> list:
+        if row.conversation_id == first:
+            raise RuntimeError("a bug")
+        return await route(row)
+
+    monkeypatch.setattr(router, "route", failing)
+    report = await router.run_pending()
+    assert [r.conversation_id for r in report.runs] == [second]
+    assert [p.conversation_id for p in await store_routing.pending(desk.db)] == [first]
+    monkeypatch.setattr(router, "route", route)
+    assert [r.conversation_id for r in (await router.run_pending()).runs] == [first]
