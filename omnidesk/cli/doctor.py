@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import typer
 
 from omnidesk.cli.common import cli_state, run
 from omnidesk.cli.output import FORMAT_OPTION, JSON_OPTION, Column
+
+if TYPE_CHECKING:
+    from omnidesk.desk import Desk
 
 CHECK_FIELDS = ("check", "status", "detail")
 CHECK_COLUMNS = (Column("status", "", "str"), Column("check", "Check", "str"),
@@ -181,6 +185,7 @@ async def _store_checks(settings: object, state: object) -> list[Check]:
             if failed:
                 checks.append(Check("outbox", "warn", f"{failed} failed replies (`omnidesk outbox list`)"))
         checks.extend(Check("file permissions", "warn", w) for w in permission_warnings(db.path))
+        checks.extend(await _rules_checks(desk))
         if desk.agent is not None:
             checks.append(Check("agent", "ok", f"acting as {desk.agent.name}"))
         else:
@@ -224,3 +229,23 @@ def _print(checks: list[Check]) -> None:
     failed = sum(c.status == "fail" for c in checks)
     if failed:
         sys.stderr.write(f"{failed} check(s) failed\n")
+
+
+async def _rules_checks(desk: Desk) -> list[Check]:
+    """The routing rules file, checked as the daemon would load it, and what waits for it."""
+    from omnidesk.rules.loader import RuleError
+    from omnidesk.rules.routing import load_for
+    from omnidesk.store.routing import pending_count
+
+    checks = []
+    try:
+        rules = await load_for(desk)
+    except RuleError as exc:
+        checks.append(Check("rules", "fail", str(exc)))
+    else:
+        if rules.source is not None and rules.signature is not None:
+            checks.append(Check("rules", "ok", f"{rules.source}: {len(rules.rules)} rules"))
+    waiting = await pending_count(desk.db)
+    if waiting:
+        checks.append(Check("routing", "warn", f"{waiting} messages wait for routing (run `omnidesk sync`)"))
+    return checks

@@ -78,6 +78,11 @@ async def clear_pending(db: Database) -> int:
         return cursor.rowcount
 
 
+async def pending_count(db: Database) -> int:
+    row = await db.fetchone("SELECT count(*) FROM pending_routing")
+    return int(row[0]) if row else 0
+
+
 async def has_pending(db: Database) -> bool:
     return await db.fetchone("SELECT 1 FROM pending_routing LIMIT 1") is not None
 

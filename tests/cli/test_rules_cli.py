@@ -98,3 +98,13 @@ def test_assign_auto(cli_env: CliEnv) -> None:
     assert sum(counts.values()) == len(ids) and max(counts.values()) - min(counts.values()) <= 1
     done = cli_env.process("assign", "--auto", "--strategy", "nearest", str(ids[0]))
     assert done.returncode == 2 and "round-robin, least-open, skills" in done.stderr
+
+
+def test_doctor_checks_the_rules_file(cli_env: CliEnv) -> None:
+    _rules(cli_env)
+    done = cli_env.process("doctor", "--json")
+    assert '"check": "rules"' in done.stdout and "2 rules" in done.stdout
+    _rules(cli_env, '[[rules]]\nname = "VIP"\nwhen = { query = "tga:x" }\nthen = { tag = "x" }\n')
+    done = cli_env.process("doctor")
+    assert done.returncode == 1
+    assert "rules.toml:3: rule 'VIP': when.query: bad query at column 1: unknown field" in done.stdout
