@@ -73,6 +73,7 @@ def test_command(
     channel: str | None = typer.Option(None, "--channel", help="With FILE.eml: the channel it arrives on."),
     rules_file: Path | None = RULES_FILE,
     limit: int = typer.Option(50, "--limit", min=1, max=10_000, help="With -q: at most this many."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also the rules that do not fire, and why."),
     json_flag: bool = JSON_OPTION,
 ) -> None:
     """Show which rules would fire, and why; nothing is changed.
@@ -107,7 +108,7 @@ def test_command(
                     if not ids:
                         raise UserError(f"no conversation matches {query!r}")
                 tests = [(cid, trigger, await explain(desk, engine, cid, trigger)) for cid in ids]
-        _show(tests, json_flag)
+        _show(tests, json_flag, verbose)
 
     run(main())
 
@@ -133,7 +134,7 @@ async def _message(desk: Desk, engine: Engine, path: Path, channel_name: str | N
     return await explain_message(desk, engine, chan, importer_for(FILES_KIND).parse(raw, None))
 
 
-def _show(tests: list[Test], json_flag: bool) -> None:
+def _show(tests: list[Test], json_flag: bool, verbose: bool) -> None:
     from omnidesk.cli.output import render_json
     from omnidesk.rules.routing import describe_actions
     from omnidesk.textsafe import one_line
@@ -154,8 +155,14 @@ def _show(tests: list[Test], json_flag: bool) -> None:
         if not verdicts:
             sys.stdout.write("  no rules\n")
         for v in verdicts:
-            mark = "fires" if v.fired else "no   "
-            line = f"  {mark} {v.rule.name}: {'; '.join(v.reasons)}"
+            if not v.fired and not verbose:
+                continue
+            mark = "fires" if v.fired else "no   "  # the text is folded to one line, the layout kept
+            line = one_line(f"{v.rule.name}: {'; '.join(v.reasons)}")
             if v.fired:
-                line += " -> " + ", ".join(describe_actions(v.rule))
-            sys.stdout.write(one_line(line) + "\n")
+                line += " -> " + one_line(", ".join(describe_actions(v.rule)))
+            sys.stdout.write(f"  {mark} {line}\n")
+        quiet = sum(1 for v in verdicts if not v.fired)
+        if quiet and not verbose:
+            sys.stdout.write(f"  ({quiet} other rule{'s do' if quiet != 1 else ' does'} not fire;"
+                             " -v says why)\n")

@@ -51,6 +51,11 @@ def test_rules_test_shows_why_and_changes_nothing(cli_env: CliEnv) -> None:
     done = cli_env.process("rules", "test", "--conversation", str(ids[0]))
     assert done.returncode == 0, done.stderr
     assert "fires Hungarian billing: query 'számla OR invoice' matches -> assign to alice" in done.stdout
+    done = cli_env.process("rules", "test", "--conversation", str(ids[1]))
+    assert "fires Everyone else: no conditions -> assign by round-robin" in done.stdout
+    assert "(1 other rule does not fire; -v says why)" in done.stdout
+    done = cli_env.process("rules", "test", "-v", "--conversation", str(ids[1]))
+    assert "no    Hungarian billing: query 'számla OR invoice' does not match" in done.stdout
     done = cli_env.process("rules", "test", "--query", "status:open", "--json")
     assert done.returncode == 0, done.stderr
     eml = cli_env.tmp / "mail.eml"
