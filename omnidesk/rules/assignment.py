@@ -21,21 +21,22 @@ async def pick(desk: Desk, strategy: str, team: str | None,
                needs: Iterable[str] = ()) -> store.Candidate | None:
     """The agent `strategy` gives the next conversation (of `team`, when given), or None.
 
-    `needs`: what skills match looks for (the conversation's language and tags).
+    `needs`: what skills match looks for (the conversation's language and tags). Every pick
+    is the team's last turn, so round-robin goes on after whoever had one by any strategy.
     """
     wanted = {n.lower() for n in needs if n}
-    async with desk.db.write() as conn:
-        free = await store.candidates(conn, team)
+
+    def decide(free: list[store.Candidate], last: int | None) -> store.Candidate | None:
         if strategy == "skills":
             free = [a for a in free if wanted & {s.lower() for s in a.skills}]
         if not free:
             return None
         if strategy == "round-robin":
-            last = await store.last_turn(conn, team or "")
-            chosen = next((a for a in free if last is None or a.id > last), free[0])
-            await store.record_turn(conn, team or "", chosen.id, now_ms())
-            return chosen
+            return next((a for a in free if last is None or a.id > last), free[0])
         return min(free, key=lambda a: (a.open_count, a.id))
+
+    async with desk.db.write() as conn:
+        return await store.take_turn(conn, team, decide, now_ms())
 
 
 def describe_none(strategy: str, team: str | None, needs: Iterable[str]) -> str:

@@ -1,4 +1,4 @@
-"""SQL for routing rules and assignment: pending routing, one conversation's facts, candidates.
+"""SQL for routing rules and assignment: pending routing, one conversation's facts, turns.
 
 Ingest records each new inbound message as pending routing in its batch's transaction
 (`add_pending`, plain sqlite3 inside `write_batch`); routing reads the pending rows and
@@ -186,37 +186,40 @@ class Candidate(NamedTuple):
     open_count: int
 
 
-async def candidates(conn: aiosqlite.Connection, team: str | None) -> list[Candidate]:
-    """Agents who can take one more conversation (in the team, when given), by id.
+#: A strategy's choice among the free agents, given the id of the team's last turn (None: none yet).
+Decide = Callable[[list[Candidate], int | None], Candidate | None]
 
-    Inside the assignment's write transaction, so two processes never both see a free slot.
-    """
-    rows = await (await conn.execute(
+
+async def take_turn(conn: aiosqlite.Connection, team: str | None, decide: Decide,
+                    now: int) -> Candidate | None:
+    """The agent `decide` picks among those who can take one more conversation (in `team`),
+    recorded as the team's last turn ('' for all agents): one trip to the store's thread,
+    inside the caller's write transaction, so two processes never take the same turn or
+    both see a last free slot."""
+    return await call_sync(conn, _take_turn, team, decide, now)
+
+
+def _take_turn(c: sqlite3.Connection, team: str | None, decide: Decide, now: int) -> Candidate | None:
+    rows = c.execute(
         "SELECT a.id, a.name, a.skills, a.teams, a.capacity,"
         " (SELECT count(*) FROM conversations c WHERE c.assignee_id = a.id"
         "   AND c.status IN ('open', 'pending') AND c.merged_into IS NULL)"
-        " FROM agents a WHERE a.active = 1 AND a.away_since IS NULL ORDER BY a.id")).fetchall()
-    out = []
+        " FROM agents a WHERE a.active = 1 AND a.away_since IS NULL ORDER BY a.id").fetchall()
+    free = []
     for agent_id, name, skills, teams, capacity, open_count in rows:
         team_list = tuple(json.loads(teams or "[]"))
         if team is not None and team not in team_list:
             continue
         if capacity is not None and open_count >= capacity:
             continue
-        out.append(Candidate(agent_id, name, tuple(json.loads(skills or "[]")), team_list, int(open_count)))
-    return out
-
-
-async def last_turn(conn: aiosqlite.Connection, team: str) -> int | None:
-    cursor = await conn.execute("SELECT last_agent_id FROM round_robin WHERE team = ?", (team,))
-    row = await cursor.fetchone()
-    return None if row is None else int(row[0])
-
-
-async def record_turn(conn: aiosqlite.Connection, team: str, agent_id: int, now: int) -> None:
-    await conn.execute("INSERT INTO round_robin (team, last_agent_id, updated_at) VALUES (?, ?, ?)"
-                       " ON CONFLICT (team) DO UPDATE SET last_agent_id = excluded.last_agent_id,"
-                       " updated_at = excluded.updated_at", (team, agent_id, now))
+        free.append(Candidate(agent_id, name, tuple(json.loads(skills or "[]")), team_list, int(open_count)))
+    last = c.execute("SELECT last_agent_id FROM round_robin WHERE team = ?", (team or "",)).fetchone()
+    chosen = decide(free, None if last is None else int(last[0]))
+    if chosen is not None:
+        c.execute("INSERT INTO round_robin (team, last_agent_id, updated_at) VALUES (?, ?, ?)"
+                  " ON CONFLICT (team) DO UPDATE SET last_agent_id = excluded.last_agent_id,"
+                  " updated_at = excluded.updated_at", (team or "", chosen.id, now))
+    return chosen
 
 
 async def set_away(db: Database, agent_id: int, since: int | None) -> bool:
