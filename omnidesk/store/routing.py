@@ -43,8 +43,7 @@ async def queue(conn: aiosqlite.Connection, conversation_id: int, trigger: str, 
     """`add_pending` from an aiosqlite transaction (a status change, an SLA timer firing)."""
     if trigger not in TRIGGERS:
         raise ValueError(f"unknown routing trigger {trigger!r}")
-    await conn.execute("INSERT INTO pending_routing (conversation_id, message_id, trigger, created_at)"
-                       " VALUES (?, ?, ?, ?)", (conversation_id, message_id, trigger, now))
+    await call_sync(conn, add_pending, conversation_id, message_id, trigger, now)
 
 
 async def pending(db: Database, limit: int = 500, after: int = 0) -> list[Pending]:
