@@ -408,3 +408,14 @@ async def test_a_message_that_fails_to_route_stays_pending_and_the_rest_go_on(
     assert [p.conversation_id for p in await store_routing.pending(desk.db)] == [first]
     monkeypatch.setattr(router, "route", route)
     assert [r.conversation_id for r in (await router.run_pending()).runs] == [first]
+
+
+def test_the_rules_file_is_beside_the_config_unless_named(tmp_path: Path) -> None:
+    from omnidesk.config import load_settings
+
+    config = tmp_path / "conf" / "config.toml"
+    config.parent.mkdir()
+    config.write_text("[desk]\nname = 'x'\n", encoding="utf-8")
+    assert load_settings(config, warn=None).rules_path == config.parent / "rules.toml"
+    config.write_text("[desk]\nrules = 'routing/ünnep.toml'\n", encoding="utf-8")
+    assert load_settings(config, warn=None).rules_path == (config.parent / "routing" / "ünnep.toml").resolve()
