@@ -419,3 +419,15 @@ def test_the_rules_file_is_beside_the_config_unless_named(tmp_path: Path) -> Non
     assert load_settings(config, warn=None).rules_path == config.parent / "rules.toml"
     config.write_text("[desk]\nrules = 'routing/ünnep.toml'\n", encoding="utf-8")
     assert load_settings(config, warn=None).rules_path == (config.parent / "routing" / "ünnep.toml").resolve()
+
+
+async def test_language_rules_read_the_detected_language(desk: Desk, tmp_path: Path) -> None:
+    rule = '[[rules]]\nname = "{0}"\nwhen = {{ language = "{0}" }}\nthen = {{ tag = "{0}" }}\n'
+    desk = write_rules(desk, tmp_path, rule.format("hu") + rule.format("fa"))
+    hu = await inbound(desk, language=None, subject="Számla",
+                       text="Jó napot kívánok! Kérem, küldjék el újra a múlt havi számlát, köszönöm szépen.")
+    fa = await inbound(desk, sender="reza@example.ir", language=None, subject="سفارش",
+                       text="سلام، سفارش من هنوز نرسیده است. لطفا وضعیت ارسال را بررسی کنید. متشکرم")
+    runs = (await Router(desk).run_pending()).runs
+    assert {(r.rule, r.conversation_id) for r in runs} == {("hu", await conversation_of(desk, hu)),
+                                                          ("fa", await conversation_of(desk, fa))}
