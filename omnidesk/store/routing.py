@@ -63,11 +63,13 @@ async def pending_for(db: Database, message_id: int) -> Pending | None:
 async def take_pending(conn: aiosqlite.Connection, pending_id: int) -> Pending | None:
     """Delete one pending row and return it as it was; None when another process took it
     first (then apply nothing)."""
-    cursor = await conn.execute("DELETE FROM pending_routing WHERE id = ?"
-                                " RETURNING id, conversation_id, message_id, trigger", (pending_id,))
-    row = await cursor.fetchone()
-    await cursor.close()
-    return None if row is None else Pending(*row)
+    return await call_sync(conn, _take_pending, pending_id)
+
+
+def _take_pending(c: sqlite3.Connection, pending_id: int) -> Pending | None:
+    rows = c.execute("DELETE FROM pending_routing WHERE id = ? RETURNING id, conversation_id, message_id,"
+                     " trigger", (pending_id,)).fetchall()  # all: the statement ends before the commit
+    return Pending(*rows[0]) if rows else None
 
 
 async def clear_pending(db: Database) -> int:
