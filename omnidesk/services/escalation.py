@@ -27,6 +27,7 @@ from omnidesk.services.actionresult import ActionResult, record_event
 from omnidesk.services.unit import unit_of_work
 from omnidesk.sla.policy import Escalation, Policy
 from omnidesk.store import reads as store_reads
+from omnidesk.store import routing as store_routing
 from omnidesk.store import sla as store
 from omnidesk.timeutil import now_ms
 
@@ -71,6 +72,9 @@ async def fire(desk: Desk, stage: store.Stage, now: int) -> Fired | None:
             await record_event(conn, desk, kind, now, conversation_id=stage.conversation_id,
                                after={"target": stage.target, "policy": stage.policy, "due_at": stage.at,
                                       "notify": list(escalation.notify)})
+            # The routing rules that run on this event (docs/rules.md), once, with the mark.
+            await store_routing.queue(conn, stage.conversation_id,
+                                      "sla_warning" if stage.stage == "warning" else "sla_breach", now)
         skipped = await _act(desk, stage.conversation_id, escalation)
     what = "warned" if stage.stage == "warning" else "breached"
     log.info("#%d: %s target of SLA policy %r %s", stage.conversation_id, stage.target, stage.policy, what)

@@ -160,3 +160,18 @@ async def test_a_new_customer_message_is_a_new_cycle_that_may_fire_again(tmp_pat
         assert kinds == ["sla_warning", "sla_breached"] * 2
     finally:
         await desk.db.close()
+
+
+async def test_each_stage_fired_queues_its_routing_rules_once(tmp_path: Path) -> None:
+    """A warning and a breach queue `sla_warning` and `sla_breach` for the rules (docs/rules.md),
+    in the unit that marks them fired, so a second run queues nothing more."""
+    desk = await open_desk(tmp_path)
+    try:
+        cid = await late_conversation(desk)
+        for _ in range(2):
+            await run_sync(desk, once=True, stop=asyncio.Event(), dispatch=False)
+        rows = await desk.db.fetchall("SELECT trigger FROM pending_routing WHERE conversation_id = ?"
+                                      " AND trigger LIKE 'sla_%' ORDER BY id", (cid,))
+        assert [r[0] for r in rows] == ["sla_warning", "sla_breach"]
+    finally:
+        await desk.db.close()
