@@ -84,8 +84,7 @@ def test_command(
 
     async def main() -> None:
         from omnidesk.errors import UserError
-        from omnidesk.rules.engine import Engine
-        from omnidesk.rules.routing import explain, load_for
+        from omnidesk.rules.routing import engine_for, explain, load_for
         from omnidesk.store.routing import TRIGGERS
 
         given = [x for x in (message, conversation, query) if x is not None]
@@ -94,7 +93,7 @@ def test_command(
         if trigger not in TRIGGERS:
             raise UserError(f"unknown trigger {trigger!r}: use one of {', '.join(TRIGGERS)}")
         async with desk_session(ctx) as desk:
-            engine = Engine(await load_for(desk, rules_file), desk.settings.desk.timezone)
+            engine = engine_for(desk, await load_for(desk, rules_file))
             if message is not None:
                 cid, event, verdicts = await _message(desk, engine, message, channel)
                 tests = [(cid, event, verdicts)]

@@ -9,12 +9,13 @@ round trip to the store's thread (`store.routing.probe`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from omnidesk.query import Field, unparse, walk
 from omnidesk.rules.model import Rule, RuleSet
+from omnidesk.sla.policy import CalendarSpec, build_calendar
 from omnidesk.store import routing as store
 from omnidesk.store.db import Database
 from omnidesk.store.search import Compiled, Context, compile_one
@@ -39,18 +40,35 @@ def _dated(rule: Rule) -> bool:
 class Engine:
     """A loaded RuleSet with its queries compiled once (dated ones per run)."""
 
-    def __init__(self, rules: RuleSet, timezone: str = "UTC") -> None:
+    def __init__(self, rules: RuleSet, timezone: str = "UTC", calendars: Sequence[CalendarSpec] = ()) -> None:
         self.rules = rules
         self.timezone = timezone
+        #: [calendars.NAME] for `hours` (the first is the default), and the time of the current run.
+        self.calendars = {c.name: c for c in calendars}
+        self.default_calendar = calendars[0].name if calendars else None
+        self.now = 0
         self._compiled: dict[int, Compiled] = {}
         self._texts: dict[int, str] = {}  # each query as written back, for the reasons
         self._queried = [i for i, rule in enumerate(rules.rules) if rule.when.query is not None]
-        self._checks = [_checks(rule) for rule in rules.rules]
+        self._checks = [(*_checks(rule), *self._hours(rule)) for rule in rules.rules]
         for i, rule in enumerate(rules.rules):
             if rule.when.query is not None:
                 self._texts[i] = unparse(rule.when.query.root)
                 if not _dated(rule):
                     self._compiled[i] = compile_one(rule.when.query, Context(timezone=timezone))
+
+    def _hours(self, rule: Rule) -> tuple[_Check, ...]:
+        """`hours = "inside"|"outside"` as a check of the rule's calendar at the run's time."""
+        hours, name = rule.when.hours, rule.when.calendar or self.default_calendar
+        if hours is None:
+            return ()
+        spec = self.calendars.get(name or "")
+        if spec is None:
+            return (_Check(lambda f: False, lambda f: "", lambda f: "no calendar for hours"),)
+        calendar, inside = build_calendar(spec), hours == "inside"
+        state = ("inside" if inside else "outside") + f" the hours of {spec.name}"
+        return (_Check(lambda f: calendar.is_open(self.now) == inside, lambda f: state,
+                       lambda f: f"not {state}"),)
 
     def compiled(self, index: int, now: int) -> Compiled:
         found = self._compiled.get(index)
@@ -66,6 +84,7 @@ class Engine:
         fires with `stop`; no verdicts when the conversation is gone (no facts) or merged into
         another. Without `explain` the verdicts carry no reasons."""
         rules = self.rules.rules
+        self.now = now
         standing: list[tuple[int, list[str]]] = []
         verdicts: dict[int, Verdict] = {}
 

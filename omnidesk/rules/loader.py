@@ -27,7 +27,7 @@ from omnidesk.rules.model import HOURS, MESSAGE_KINDS, STRATEGIES, Actions, Cond
 from omnidesk.store.routing import TRIGGERS
 
 RULE_KEYS = {"name", "on", "when", "then", "enabled"}
-WHEN_KEYS = {"channel", "query", "tier", "language", "hours", "message"}
+WHEN_KEYS = {"channel", "query", "tier", "language", "hours", "calendar", "message"}
 THEN_KEYS = {"assign", "team", "strategy", "tag", "priority", "status", "snooze", "note", "stop"}
 #: Statuses a rule may set (snoozing is `snooze = "4h"`, which needs the time).
 RULE_STATUSES = ("open", "pending", "resolved", "spam")
@@ -88,6 +88,7 @@ class _Lines:
 
 
 def load(path: Path, *, known_agents: set[str] | None = None, known_teams: set[str] | None = None,
+         known_calendars: list[str] | None = None,
          read: Callable[[Path], bytes] = Path.read_bytes) -> RuleSet:
     """Read and check a rules file. A missing file is no rules; any mistake is a RuleError."""
     try:
@@ -97,12 +98,14 @@ def load(path: Path, *, known_agents: set[str] | None = None, known_teams: set[s
         return RuleSet((), path, None)
     except OSError as exc:
         raise RuleError(str(path), None, None, f"cannot read the rules file: {exc.strerror}") from None
-    rules = parse_text(raw, str(path), known_agents=known_agents, known_teams=known_teams)
+    rules = parse_text(raw, str(path), known_agents=known_agents, known_teams=known_teams,
+                       known_calendars=known_calendars)
     return RuleSet(rules, path, (stat.st_mtime_ns, stat.st_size, stat.st_ino))
 
 
 def parse_text(raw: bytes, source: str, *, known_agents: set[str] | None = None,
-               known_teams: set[str] | None = None) -> tuple[Rule, ...]:
+               known_teams: set[str] | None = None,
+               known_calendars: list[str] | None = None) -> tuple[Rule, ...]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -126,7 +129,7 @@ def parse_text(raw: bytes, source: str, *, known_agents: set[str] | None = None,
         raise RuleError(source, None, None, "rules: expected [[rules]] tables")
     if len(items) > MAX_RULES:
         raise RuleError(source, lines.of(MAX_RULES), None, f"too many rules (at most {MAX_RULES})")
-    checker = _Checker(source, lines, known_agents, known_teams)
+    checker = _Checker(source, lines, known_agents, known_teams, known_calendars)
     rules = [checker.rule(i, item) for i, item in enumerate(items)]
     seen: dict[str, int] = {}
     for i, rule in enumerate(rules):
@@ -161,8 +164,10 @@ def parse_duration(value: str) -> int:
 
 
 class _Checker:
-    def __init__(self, source: str, lines: _Lines, agents: set[str] | None, teams: set[str] | None) -> None:
+    def __init__(self, source: str, lines: _Lines, agents: set[str] | None, teams: set[str] | None,
+                 calendars: list[str] | None = None) -> None:
         self.source, self.lines, self.agents, self.teams = source, lines, agents, teams
+        self.calendars = calendars
         self.index, self.name = 0, None  # the rule being checked
 
     def fail(self, section: str | None, key: str | None, reason: str) -> RuleError:
@@ -232,15 +237,22 @@ class _Checker:
         if text is not None:
             query = self.query(text)
         hours = self.string(when, "when", "hours", HOURS)
-        if hours is not None:
-            raise self.fail("when", "hours", "business hours need calendars, which this desk has not"
-                            " got yet (docs/rules.md)")
+        calendar = self.string(when, "when", "calendar")
+        if calendar is not None and hours is None:
+            raise self.fail("when", "calendar", "goes with hours = \"inside\" or \"outside\"")
+        if hours is not None and self.calendars is not None:
+            if not self.calendars:
+                raise self.fail("when", "hours", "business hours need a calendar: configure [calendars.NAME]")
+            if calendar is not None and calendar not in self.calendars:
+                raise self.fail("when", "calendar", f"unknown calendar {calendar!r};"
+                                f" known: {', '.join(self.calendars)}")
         return Conditions(
             channels=self.strings(when, "when", "channel"),
             query=query,
             tiers=tuple(t.lower() for t in self.strings(when, "when", "tier")),
             languages=tuple(x.lower() for x in self.strings(when, "when", "language")),
             hours=hours,
+            calendar=calendar,
             message=self.string(when, "when", "message", MESSAGE_KINDS),
         )
 

@@ -21,6 +21,7 @@ class Conditions:
     tiers: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     hours: str | None = None  # inside | outside business hours
+    calendar: str | None = None  # of this [calendars.NAME]; None: the first configured
     message: str | None = None  # first | reply
 
 

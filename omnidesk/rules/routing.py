@@ -70,7 +70,13 @@ async def load_for(desk: Desk, path: Path | None = None) -> RuleSet:
     if path is None:
         return RuleSet()
     agents, teams = await known_names(desk)
-    return load(path, known_agents=agents, known_teams=teams)
+    return load(path, known_agents=agents, known_teams=teams,
+                known_calendars=[c.name for c in desk.settings.calendars])
+
+
+def engine_for(desk: Desk, rules: RuleSet) -> Engine:
+    """The rules with the desk's time zone and business-hours calendars."""
+    return Engine(rules, desk.settings.desk.timezone, desk.settings.calendars)
 
 
 class Router:
@@ -78,7 +84,7 @@ class Router:
 
     def __init__(self, desk: Desk, rules: RuleSet | None = None) -> None:
         self.desk = desk
-        self.engine = Engine(rules or RuleSet(), desk.settings.desk.timezone)
+        self.engine = engine_for(desk, rules or RuleSet())
         self.fixed = rules is not None  # given by the caller: never re-read
         self.error: RuleError | None = None  # the last refused file, while it stays so
         self._seen: tuple[int, int, int] | None = None  # the signature last read (good or bad)
@@ -105,7 +111,7 @@ class Router:
         self.error = None
         if self.engine.rules.rules or rules.rules:
             log.info("routing rules: %d from %s", len(rules.rules), path)
-        self.engine = Engine(rules, self.desk.settings.desk.timezone)
+        self.engine = engine_for(self.desk, rules)
 
     async def run_pending(self, limit: int = 500) -> RoutingReport:
         """Route every pending conversation (in the order written), until none is left."""

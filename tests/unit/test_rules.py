@@ -93,7 +93,10 @@ def test_good_file_loads_in_order() -> None:
     ('[[rules]]\nname = "A"\nthen = { tag = "x" }\n[[rules]]\nname = "A"\nthen = { tag = "y" }\n', 5, "A",
      "a second rule of that name (the first is at line 1)"),
     ('[[rules]]\nname = "Ünnep"\nthen = { snooze = "forever" }\n', 3, "Ünnep", "duration"),
-    ('[[rules]]\nname = "A"\nwhen = { hours = "inside" }\nthen = { tag = "x" }\n', 3, "A", "calendars"),
+    ('[[rules]]\nname = "A"\nwhen = { hours = "inside", calendar = "mars" }\nthen = { tag = "x" }\n', 3, "A",
+     "unknown calendar 'mars'"),
+    ('[[rules]]\nname = "A"\nwhen = { calendar = "budapest" }\nthen = { tag = "x" }\n', 3, "A",
+     "goes with hours"),
     ('[[rules]]\nname = "A"\nwhen = { query = "is:mine" }\nthen = { tag = "x" }\n', 3, "A", "acting agent"),
     ('[[rules]]\nname = "A"\nthen = { tag = "x" }\ncolour = "red"\n', 4, "A", "unknown key"),
     ('[[rules]]\nname = "A"\nthen = { tag = "x" }\n\n[[rules]]\nname = "B"\nthen = { tag = \n', 7, "B",
@@ -103,7 +106,8 @@ def test_good_file_loads_in_order() -> None:
 def test_a_mistake_names_file_line_rule_and_reason(text: str, line: int, rule: str | None,
                                                    reason: str) -> None:
     with pytest.raises(RuleError) as caught:
-        parse_text(text.encode(), "/etc/omnidesk/rules.toml", known_agents={"ann"}, known_teams=set())
+        parse_text(text.encode(), "/etc/omnidesk/rules.toml", known_agents={"ann"}, known_teams=set(),
+                   known_calendars=["budapest"])
     err = caught.value
     assert (err.line, err.rule) == (line, rule)
     assert reason in err.reason
@@ -431,3 +435,23 @@ async def test_language_rules_read_the_detected_language(desk: Desk, tmp_path: P
     runs = (await Router(desk).run_pending()).runs
     assert {(r.rule, r.conversation_id) for r in runs} == {("hu", await conversation_of(desk, hu)),
                                                           ("fa", await conversation_of(desk, fa))}
+
+
+@pytest.mark.parametrize(("hour", "fired"), [(10, ["inside"]), (20, ["outside"]), (3, ["outside"])])
+async def test_business_hours_by_the_calendar(desk: Desk, hour: int, fired: list[str]) -> None:
+    """Budapest, weekdays 09:00-17:00: a rule for inside the hours and one for outside."""
+    from zoneinfo import ZoneInfo
+
+    from omnidesk.rules.model import RuleSet
+    from omnidesk.sla.policy import CalendarSpec
+
+    day = ((540, 1020),)
+    budapest = CalendarSpec("budapest", "Europe/Budapest", (day,) * 5 + ((), ()))
+    text = ('[[rules]]\nname = "inside"\nwhen = { hours = "inside" }\nthen = { tag = "in" }\n'
+            '[[rules]]\nname = "outside"\nwhen = { hours = "outside", calendar = "budapest" }\n'
+            'then = { tag = "out" }\n')
+    engine = Engine(RuleSet(parse_text(text.encode(), "r", known_calendars=["budapest"])), "UTC", [budapest])
+    cid = await conversation_of(desk, await inbound(desk))
+    when = datetime(2026, 11, 4, hour, 30, tzinfo=ZoneInfo("Europe/Budapest"))  # a Wednesday
+    _, verdicts = await engine.evaluate(desk.db, cid, None, "new_conversation", int(when.timestamp() * 1000))
+    assert [v.rule.name for v in verdicts if v.fired] == fired
