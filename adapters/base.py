@@ -26,6 +26,7 @@ docs/adapters.md walks through a whole channel.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,6 +70,13 @@ def valid_text(value: str) -> str:
     except UnicodeEncodeError:
         return _SURROGATE.sub("\ufffd", value)
     return value
+
+
+def raw_json(value: Any) -> bytes:
+    """`value` as the JSON kept as an `Inbound.raw`; a lone surrogate (JSON allows `\\ud800`) stays
+    a JSON escape there, so the raw copy is valid UTF-8 and still says what came."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return text.encode("utf-8", "backslashreplace")
 
 
 def email_address_problem(address: str) -> str | None:

@@ -27,6 +27,7 @@ from adapters.base import (
     Deletion,
     Edit,
     Inbound,
+    raw_json,
     valid_text,
 )
 from adapters.mastodon.content import clean, full_acct, html_to_text
@@ -88,12 +89,6 @@ def load_state(cursor: str | None) -> State:
 def id_order(value: str) -> tuple[int, str]:
     """Mastodon ids are numeric strings of growing length; compare them as numbers."""
     return (len(value), value)
-
-
-def raw_json(value: Any) -> bytes:
-    """`value` as the JSON kept raw; a lone surrogate (JSON allows `\\ud800`) stays a JSON escape."""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    return text.encode("utf-8", "backslashreplace")
 
 
 def when(value: Any) -> datetime:

@@ -8,12 +8,11 @@ left out. Entity offsets count UTF-16 code units, as the Bot API documents.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.base import FLAG_QUARANTINED, Address, Attachment, Edit, Inbound, valid_text
+from adapters.base import FLAG_QUARANTINED, Address, Attachment, Edit, Inbound, raw_json, valid_text
 
 #: Keys that make a message a service message (Bot API `Message`), never a customer's words.
 SERVICE_KEYS = frozenset({
@@ -118,7 +117,7 @@ def _contact(message: Mapping[str, Any]) -> tuple[str, tuple[Address, ...], tupl
     """Text, also_known_as and defects of a shared contact (the sender's own number is an identity)."""
     contact = message["contact"]
     phone = str(contact.get("phone_number") or "")
-    name = " ".join(str(contact[k]) for k in ("first_name", "last_name") if contact.get(k))
+    name = valid_text(" ".join(str(contact[k]) for k in ("first_name", "last_name") if contact.get(k)))
     text = f"Shared a contact: {name}, {phone}" if name else f"Shared a contact: {phone}"
     if contact.get("user_id") != (message.get("from") or {}).get("id"):
         return text, (), ()
@@ -160,7 +159,7 @@ def inbound(message: Mapping[str, Any]) -> Inbound:
         also_known_as=also_known_as,
         chat_like=True,
         attachments=attachments,
-        raw=json.dumps(message, ensure_ascii=False, sort_keys=True).encode(),
+        raw=raw_json(message),
         defects=defects,
         meta={"telegram": {"chat_id": chat["id"], "chat_type": chat.get("type", ""),
                            "message_id": message["message_id"]}},
@@ -208,7 +207,7 @@ def quarantined(update: Mapping[str, Any], exc: Exception) -> Inbound:
         sent_at=datetime.now(UTC),
         text="",
         chat_like=True,
-        raw=json.dumps(update, ensure_ascii=False, sort_keys=True).encode(),
+        raw=raw_json(update),
         defects=(valid_text(f"unreadable Telegram update: {what}"),),
         flags=frozenset({FLAG_QUARANTINED}),
     )

@@ -360,3 +360,23 @@ def test_the_adapter_class_loads_without_httpx() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_lone_surrogates_in_an_update_become_replacement_characters_and_stay_escapes_raw() -> None:
+    from adapters.telegram import updates
+
+    # JSON allows a lone surrogate escape; Python's json reads it into a str UTF-8 cannot encode.
+    update = json.loads('{"update_id": 9, "message": {"message_id": 3, "date": 1764000000,'
+                        ' "chat": {"id": 5550001, "type": "private"},'
+                        ' "from": {"id": 5550001, "is_bot": false, "first_name": "Anna \\ud83d"},'
+                        ' "text": "hol a csomagom \\udfff?"}}')
+    (record,), _ = updates.translate([update], None)
+    assert record.text == "hol a csomagom \ufffd?" and record.sender.display_name == "Anna \ufffd"
+    assert record.raw is not None and b"\\udfff" in record.raw  # the escape, as it came
+    assert json.loads(record.raw)["text"] == "hol a csomagom \udfff?"
+    contact = json.loads('{"message_id": 4, "date": 1764000000, "chat": {"id": 5550001, "type": "private"},'
+                         ' "from": {"id": 5550001, "first_name": "Anna"}, "contact": {"user_id": 5550001,'
+                         ' "first_name": "Anna \\ud800", "phone_number": "+36301234567"}}')
+    shared = updates.inbound(contact)
+    shared.raw.decode("utf-8")
+    assert shared.text.encode("utf-8") and shared.also_known_as[0].display_name == "Anna \ufffd"
