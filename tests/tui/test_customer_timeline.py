@@ -116,3 +116,31 @@ async def test_a_new_message_joins_the_open_story(seeded: Desk) -> None:
 
 async def _identity(desk: Desk, cid: int) -> int:
     return (await reads.get_customer(desk, cid)).identities[0].id
+
+
+async def test_page_and_first_last_keys_move_through_the_whole_story(seeded: Desk) -> None:
+    cid, _ = await _story(seeded, mails=3 * customer_timeline.PAGE_SIZE)
+    entries = (await reads.customer_timeline(seeded, cid, limit=10_000)).entries
+    app = make_app(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open_customer(pilot, app, cid)
+        story = screen.story
+        await until(pilot, lambda: not story.loading, "the newest pages")
+        newest = story.current().key
+        assert newest == entries[-1].key and story.older is not None  # the oldest are not held yet
+        await pilot.press("pageup")
+        moved = story.current().key
+        assert moved != newest and [e.key for e in entries].index(moved) >= len(entries) - story.size.height
+        await pilot.press("pagedown")
+        assert story.current().key == newest
+        await pilot.press("g")  # the oldest entry, read from the start of the story
+        await until(pilot, lambda: not story.loading and story.current() is not None
+                    and story.current().key == entries[0].key, "the oldest entry")
+        assert story.older is None and "mail 0" in screen_text(app)
+        await pilot.press("ctrl+d")
+        assert story.current().key != entries[0].key
+        await pilot.press("end")  # the newest again, far below what is held now
+        await until(pilot, lambda: not story.loading and story.current() is not None
+                    and story.current().key == newest, "the newest entry")
+        await pilot.press("home")
+        await until(pilot, lambda: story.current().key == entries[0].key, "the oldest entry again")

@@ -194,6 +194,18 @@ class CustomerScreen(DeskScreen):
     def cursor_up(self, arg: str | None = None) -> None:
         self.story.move(-1)
 
+    def page_down(self, arg: str | None = None) -> None:
+        self.story.move(self.story.page_rows())
+
+    def page_up(self, arg: str | None = None) -> None:
+        self.story.move(-self.story.page_rows())
+
+    def cursor_first(self, arg: str | None = None) -> None:
+        self.story.to_first()
+
+    def cursor_last(self, arg: str | None = None) -> None:
+        self.story.to_last()
+
     def open_selected(self, arg: str | None = None) -> None:
         conversation_id = self.current_id()
         if conversation_id is not None:

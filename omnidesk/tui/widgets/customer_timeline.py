@@ -21,6 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from omnidesk.conversations.eventtext import describe, switch_line
+from omnidesk.conversations.reads import TIMELINE_START
 from omnidesk.model import TimelineEntry, TimelinePage
 from omnidesk.tui.textfmt import fit, glyph, inert_line, relative
 
@@ -182,6 +183,30 @@ class CustomerTimeline(ScrollView, can_focus=True, inherit_bindings=False):
             self._scroll_to_cursor()
             self.refresh()
         self._want_more()
+
+    def page_rows(self) -> int:
+        """Entries a page key moves: a screenful less one, so one entry stays in sight."""
+        return max(1, self.size.height - 1)
+
+    def to_first(self) -> None:
+        """The oldest entry of the whole story: at hand when held, else the story read from its start."""
+        if self.older is None:
+            if self.entries:
+                self._keep_cursor_on(self.entries[0])
+                self._scroll_to_cursor()
+                self.refresh()
+            return
+        self.generation += 1
+        self.entries, self.older, self.newer, self.loading = [], None, None, False
+        self._layout()
+        self._ask(None, TIMELINE_START)
+
+    def to_last(self) -> None:
+        """The newest entry: at hand when held, else the newest page again (the cursor at its bottom)."""
+        if self.newer is None:
+            self.move(len(self.rows))
+        else:
+            self.reset()
 
     def _scroll_to_cursor(self, force: bool = False) -> None:
         top, height = int(self.scroll_offset.y), max(1, self.size.height)
