@@ -2,11 +2,12 @@
 
 Nothing here imports Textual at module level: the CLI's other commands stay fast.
 The demo builds a fresh desk with omnidesk.demo's builder (real Maildir ingest, real SMTP to
-a LocalReceiver on 127.0.0.1, a Slack workspace and a Telegram bot served by local fakes),
+a LocalReceiver on 127.0.0.1; Slack, Telegram, Mastodon and Twilio served by local fakes),
 keeps simulated customers writing in, runs the sync in-process, and opens the console
 on it. `--headless` drives the same console with Textual's Pilot through a scripted
-session (open, reply, assign, resolve; then a reply on Telegram) and checks that the
-replies really reached the local receiver and the Telegram fake.
+session (open, reply, assign, resolve; then replies on Telegram, Mastodon and SMS) and
+checks that the replies really reached the local receiver and the fakes, and that the
+customer who wrote on four channels is one customer.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def _interactive(directory: Path, *, conversations: int, seed: int) -> None:
         sys.stderr.write(
             f"omnidesk demo: mail replies go to a local receiver on 127.0.0.1:{receiver.port} "
             f"(copies in {directory / 'received'}); Slack at {chat.slack.base_url}, "
-            f"Telegram at {chat.telegram.api_url}, both local fakes\n"
+            f"Telegram at {chat.telegram.api_url}, Mastodon at {chat.mastodon.base_url}, "
+            f"SMS and WhatsApp (Twilio) at {chat.twilio.api_url}, all local fakes\n"
         )
         from omnidesk.tui.app import OmnideskApp
 
@@ -113,8 +115,8 @@ def _interactive(directory: Path, *, conversations: int, seed: int) -> None:
 
 
 async def headless_session(directory: Path, *, conversations: int = 80, seed: int = 1) -> bool:
-    """Open, reply, assign, resolve through the real console (Pilot), reply on Telegram, then check
-    the store, the receiver and the Telegram fake."""
+    """Open, reply, assign, resolve through the real console (Pilot), reply on Telegram, Mastodon and
+    SMS, then check the store, the receiver, the fakes and the four-channel customer."""
     from omnidesk.demo.builder import build_demo, chat_conversations, load_state
     from omnidesk.demo.chat import ChatServices
     from omnidesk.demo.receiver import LocalReceiver
@@ -132,11 +134,12 @@ async def headless_session(directory: Path, *, conversations: int = 80, seed: in
             _say("no acting agent in the demo config")
             await desk.db.close()
             return False
-        crossing = load_state(directory)["cross_channel_conversation"]
+        state = load_state(directory)
+        crossing, on_chat = state["cross_channel_conversation"], state["chat_conversations"]
         by_mail = [s for s in await chat_conversations(desk, "support") if s.id != crossing]
         on_telegram = await chat_conversations(desk, "telegram")
-        if not by_mail or not on_telegram:
-            _say("no mail or no Telegram conversation in the demo desk")
+        if not by_mail or not on_telegram or crossing is None or not {"mastodon", "sms"} <= set(on_chat):
+            _say("no mail, Telegram, Mastodon or SMS conversation, or no four-channel customer in the desk")
             await desk.db.close()
             return False
         before = len(receiver.messages)
@@ -174,35 +177,43 @@ async def headless_session(directory: Path, *, conversations: int = 80, seed: in
                 lambda: getattr(app.screen, "conversation_id", None) != target.id,
                 "resolve-and-next to move on",
             )
-            _say(f"opening Telegram conversation #{on_telegram[0].id} and replying there")
-            inbox.open_conversation(on_telegram[0].id, compose="reply")
-            await _until(pilot, lambda: app.screen.open_composer() is not None, "the Telegram composer")
-            composer = app.screen.open_composer()
-            # The composer takes focus once it has loaded its routes and draft; keys sent before go elsewhere.
-            await _until(pilot, lambda: composer.has_focus_within, "the Telegram composer to take the keys")
-            composer.query_one("TextArea").insert(chat_reply)
-            await pilot.press("ctrl+j")
-            await _until(pilot, lambda: app.screen.open_composer() is None, "the Telegram reply to be queued")
-            on_fake = await _until(
-                pilot, lambda: chat_reply in chat.telegram_replies(), "the reply to reach Telegram",
-                timeout=60,
-            )
+            on_fake = {}
+            for service, conversation_id, replies in (
+                ("Telegram", on_telegram[0].id, chat.telegram_replies),
+                ("Mastodon", on_chat["mastodon"], chat.mastodon_replies),
+                ("SMS", on_chat["sms"], chat.sms_replies),
+            ):
+                _say(f"opening {service} conversation #{conversation_id} and replying there")
+                await _reply_in_console(pilot, inbox, conversation_id, chat_reply, service)
+                on_fake[service] = await _until(
+                    pilot, lambda r=replies: any(chat_reply in t for t in r()),
+                    f"the reply to reach {service}", timeout=60,
+                )
         conversation = await _reopen_check(config, target.id)
+        story = await _reopen_check(config, crossing)
         sent = [m for m in conversation.messages if m.direction == "out" and reply in m.text]
         delivered = [c for c in receiver.messages[before:] if reply in c.data.decode("utf-8", "replace")]
+        identities = sorted({i.kind for i in story.customer.identities})
+        channels = sorted({m.channel_kind for m in story.messages if m.direction == "in" and m.channel_kind})
+        one_story = {"email", "telegram", "phone", "mastodon"} <= set(identities) and {
+            "maildir", "telegram", "twilio", "mastodon"} <= set(channels)
         ok = (
             bool(captured)
             and bool(delivered)
             and bool(sent)
             and conversation.summary.status == "resolved"
             and conversation.summary.assignee == desk.agent.name
-            and on_fake
+            and all(on_fake.values())
+            and one_story
         )
         _say(
             f"reply delivered to 127.0.0.1:{receiver.port}: {bool(delivered)}; stored as out message: "
             f"{bool(sent)} ({sent[0].delivery if sent else '-'}); status {conversation.summary.status}; "
             f"assignee {conversation.summary.assignee}; Telegram reply reached {chat.telegram.api_url}: "
-            f"{on_fake}; {time.perf_counter() - began:.1f} s"
+            f"{on_fake['Telegram']}; Mastodon reply reached {chat.mastodon.base_url}: {on_fake['Mastodon']};"
+            f" SMS reply reached {chat.twilio.api_url}: {on_fake['SMS']}; four-channel customer"
+            f" {story.customer.id} of #{crossing}: one customer with {', '.join(identities)} on"
+            f" {', '.join(channels)}: {one_story}; {time.perf_counter() - began:.1f} s"
         )
         return ok
     except TimeoutError as exc:
@@ -211,6 +222,19 @@ async def headless_session(directory: Path, *, conversations: int = 80, seed: in
     finally:
         receiver.stop()
         chat.stop()
+
+
+async def _reply_in_console(pilot: Any, inbox: Any, conversation_id: int, text: str, service: str) -> None:
+    """Open the conversation with its composer, type `text`, send it (ctrl+j) and wait until it is queued."""
+    inbox.open_conversation(conversation_id, compose="reply")
+    await _until(pilot, lambda: getattr(pilot.app.screen, "conversation_id", None) == conversation_id
+                 and pilot.app.screen.open_composer() is not None, f"the {service} composer")
+    composer = pilot.app.screen.open_composer()
+    # The composer takes focus once it has loaded its routes and draft; keys sent before go elsewhere.
+    await _until(pilot, lambda: composer.has_focus_within, f"the {service} composer to take the keys")
+    composer.query_one("TextArea").insert(text)
+    await pilot.press("ctrl+j")
+    await _until(pilot, lambda: pilot.app.screen.open_composer() is None, f"the {service} reply to be queued")
 
 
 def demo_agent(config: Path) -> str | None:

@@ -4,11 +4,13 @@ Customer mail is written as RFC 5322 files into a local Maildir and ingested by
 the `maildir` channel (omnidesk.services.sync.run_sync), agents' actions go through
 omnidesk.services.services (assign, tag, note, status, priority, log_call), and agents'
 replies leave through the real SMTP adapter to a LocalReceiver on 127.0.0.1,
-whose captured copies customers then answer. Customers also write on Slack and
-Telegram, served by the fakes (omnidesk.demo.chat) that the desk's `slack` and
-`telegram` channels reach over HTTP on 127.0.0.1; one of them writes by email first
-and continues on Telegram, sharing the phone number the desk knows from a call.
-Nothing leaves the machine.
+whose captured copies customers then answer. Customers also write on Slack,
+Telegram, Mastodon, SMS and WhatsApp, served by the fakes (omnidesk.demo.chat) that
+the desk's `slack`, `telegram`, `mastodon` and `sms` (Twilio) channels reach over HTTP
+on 127.0.0.1. One customer tells one story on four channels: she writes by email,
+goes on on Telegram sharing the phone number the desk knows from a call, texts from
+that phone by SMS and on WhatsApp, and, once an agent added her Mastodon handle, on
+Mastodon; every message joins her one open conversation. Nothing leaves the machine.
 
 Layout of `directory`:
     omnidesk.toml   the desk's config (pass it with --config)
@@ -26,6 +28,7 @@ import json
 import logging
 import os
 import random
+import re
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -34,7 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from omnidesk.demo import corpus
-from omnidesk.demo.chat import SLACK_CHANNEL, TELEGRAM_CHANNEL, ChatServices
+from omnidesk.demo.chat import CHAT_CHANNELS, ChatServices
 from omnidesk.demo.mailgen import customer_mail, deliver, ensure_maildir, tiny_png
 from omnidesk.demo.receiver import REFUSED_DOMAIN, LocalReceiver, free_port
 
@@ -71,7 +74,7 @@ class Thread:
     thanks: bool = False
     call: bool = False
     hostile: bool = False
-    continued: bool = False  # the customer goes on writing on Telegram (cross-channel continuity)
+    continued: bool = False  # the customer goes on writing on four channels (cross-channel continuity)
 
 
 def _toml(value: str) -> str:
@@ -79,7 +82,7 @@ def _toml(value: str) -> str:
 
 
 def config_text(directory: Path, *, smtp_port: int, os_user: str, chat: ChatServices) -> str:
-    """The demo desk's config: three agents (alice is you), maildir, Slack and Telegram channels, views."""
+    """The demo desk's config: three agents (alice is you), maildir, the chat channels, views."""
     agents = []
     for i, (name, display, email, skills) in enumerate(corpus.AGENTS):
         lines = ["[[agents]]", f"name = {_toml(name)}", f"display_name = {_toml(display)}",
@@ -338,7 +341,7 @@ async def build_demo(directory: Path, *, conversations: int = 300, seed: int = 1
                                         customer_id=found[i][1], conversation_id=cid)
 
         # Chat after the calls: the mover's phone is on file when they share it on Telegram.
-        crossing = await _chat_history(desk, chat, people, threads, found, rng, stop)
+        crossing, on_chat = await _chat_history(lead, chat, people, threads, found, rng, stop)
 
         # Agents' replies really leave through the maildir channel's SMTP to the local receiver.
         replied = [(i, cid) for i, cid in ids.items() if threads[i].reply]
@@ -347,9 +350,11 @@ async def build_demo(directory: Path, *, conversations: int = 300, seed: int = 1
             actor = agents.get(t.assignee or "alice", lead)
             text = rng.choice(t.customer.lang.replies).format(name=t.customer.name, order=t.order)
             await services.queue_reply(actor, cid, text)
-        # ... and on chat, through the real Slack and Telegram adapters to the fakes.
-        for name in (SLACK_CHANNEL, TELEGRAM_CHANNEL):
-            for summary in (await chat_conversations(desk, name))[:1]:
+        # ... and on chat, through the real adapters to the fakes; the four-channel customer and the
+        # WhatsApp customer outside the 24-hour window are left for the agent.
+        waiting = {crossing, on_chat.get("whatsapp_window")}
+        for name in CHAT_CHANNELS:
+            for summary in [s for s in await chat_conversations(desk, name) if s.id not in waiting][:1]:
                 await services.queue_reply(lead, summary.id, rng.choice(CHAT_ANSWERS))
         if own_receiver:
             await receiver.__aenter__()
@@ -392,7 +397,7 @@ async def build_demo(directory: Path, *, conversations: int = 300, seed: int = 1
 
         await backdate(desk.db, list(ids.values()), since=build_started, until=int(time.time() * 1000),
                        now=int(time.time() * 1000))
-        _write_state(directory, threads, people, port, seed, time.perf_counter() - began, crossing)
+        _write_state(directory, threads, people, port, seed, time.perf_counter() - began, crossing, on_chat)
     finally:
         await desk.db.close()
         if own_chat:
@@ -407,28 +412,73 @@ CHAT_ANSWERS = ("Thanks! Looking into it now.", "Köszönjük, utánanézünk!",
 
 async def _chat_history(desk: Any, chat: ChatServices, people: list[Customer], threads: list[Thread],
                         found: dict[int, tuple[int, int]], rng: random.Random,
-                        stop: asyncio.Event) -> int | None:
-    """Customers on Slack (#support) and Telegram (private chats), read in by the desk's real sync.
+                        stop: asyncio.Event) -> tuple[int | None, dict[str, int]]:
+    """Customers on Slack (#support), Telegram (private chats), Mastodon (mentions and direct
+    messages), SMS and WhatsApp, read in by the desk's real sync.
 
-    The mover (who wrote by email) shares their phone on Telegram and writes on: the
-    shared phone links them to their email customer and continuity puts the message in
-    their open email conversation. Returns the mover's conversation (email, then Telegram).
+    The mover (who wrote by email) shares their phone on Telegram and writes on, then texts from
+    that phone by SMS and on WhatsApp (the phone identity), and, after `desk`'s agent added their
+    Mastodon handle, writes there: continuity puts every message in their open email conversation.
+    Returns that conversation and, by role, conversations the headless session answers.
     """
+    from omnidesk.services.customer_edits import add_identity
     from omnidesk.services.sync import run_sync
 
+    now = datetime.now(UTC)
     by_lang = {lang.code: [p for p in people if p.lang is lang] for lang in corpus.LANGUAGES}
+    on_mastodon = chat.add_mastodon(by_lang["zh"][3].name, "zh", _username(by_lang["zh"][3]),
+                                    visibility="public")
+    on_sms = chat.add_phone(by_lang["fa"][3].name, "fa", _e164(corpus.FA, 77))
     writers = [chat.add_slack(by_lang["en"][1].name, "en", email=by_lang["en"][1].email),
                chat.add_slack(by_lang["zh"][1].name, "zh"), chat.add_slack(by_lang["hu"][4].name, "hu"),
-               chat.add_telegram(by_lang["fa"][1].name, "fa"), chat.add_telegram(by_lang["zh"][2].name, "zh")]
+               chat.add_telegram(by_lang["fa"][1].name, "fa"), chat.add_telegram(by_lang["zh"][2].name, "zh"),
+               on_mastodon, chat.add_mastodon(by_lang["fa"][2].name, "fa", _username(by_lang["fa"][2])),
+               on_sms, chat.add_phone(by_lang["zh"][4].name, "zh", _e164(corpus.ZH, 77), whatsapp=True)]
     for person in writers:
         chat.say(person, rng.choice(chat.chat_lines(person)))
+    # Wrote on WhatsApp yesterday: a free-form answer is refused now, an approved template is not.
+    late = chat.add_phone(by_lang["hu"][5].name, "hu", _e164(corpus.HU, 77), whatsapp=True)
+    chat.say(late, corpus.CHAT_LINES["hu"][1], at=now - timedelta(hours=30))
     index = next(i for i, t in enumerate(threads) if t.continued)
     mover = threads[index].customer
+    assert mover.phone is not None
     on_telegram = chat.add_telegram(mover.name, mover.lang.code, phone=mover.phone)
-    chat.share_contact(on_telegram)
-    chat.say(on_telegram, corpus.CHAT_LINES["hu"][3])
-    await run_sync(desk, once=True, stop=stop, channels=[SLACK_CHANNEL, TELEGRAM_CHANNEL], dispatch=False)
-    return found[index][0] if index in found else None
+    chat.share_contact(on_telegram, at=now - timedelta(minutes=41))
+    chat.say(on_telegram, corpus.CHAT_LINES["hu"][3], at=now - timedelta(minutes=40))
+    phone = mover.phone.replace(" ", "")
+    chat.say(chat.add_phone(mover.name, "hu", phone), corpus.MOVER_LINES[0], at=now - timedelta(minutes=30))
+    chat.say(chat.add_phone(mover.name, "hu", phone, whatsapp=True), corpus.MOVER_LINES[1],
+             at=now - timedelta(minutes=20))
+    handle = _username(mover)
+    if index in found:  # she said on WhatsApp where else she is; the agent notes it on her
+        await add_identity(desk, found[index][1], "mastodon", f"{handle}@mastodon.social")
+    chat.say(chat.add_mastodon(mover.name, "hu", handle), corpus.MOVER_LINES[2],
+             at=now - timedelta(minutes=10))
+    await run_sync(desk, once=True, stop=stop, channels=list(CHAT_CHANNELS), dispatch=False)
+    roles = {"mastodon": on_mastodon.handle.acct.lower(), "sms": on_sms.phone, "whatsapp_window": late.phone}
+    on_chat = {role: cid for role, address in roles.items()
+               if address and (cid := await _latest_conversation(desk, address)) is not None}
+    return (found[index][0] if index in found else None), on_chat
+
+
+def _username(person: Customer) -> str:
+    """A Mastodon username for `person` (letters, digits and underscores)."""
+    return re.sub(r"\W", "_", person.email.split("@", 1)[0], flags=re.ASCII)
+
+
+def _e164(lang: corpus.Language, index: int) -> str:
+    return f"{lang.phone_prefix}{index:02d}".replace(" ", "")
+
+
+async def _latest_conversation(desk: Any, address: str) -> int | None:
+    """The newest conversation of the customer with identity `address`."""
+    from omnidesk.conversations import reads
+
+    for customer in await reads.find_customers(desk, address, limit=5):
+        if any(i.address == address for i in customer.identities):
+            conversations = await reads.customer_conversations(desk, customer.id)
+            return conversations[0].id if conversations else None
+    return None
 
 
 async def chat_conversations(desk: Any, channel: str) -> list[Any]:
@@ -466,14 +516,15 @@ def _answer_replies(maildir: Path, receiver: LocalReceiver, threads: list[Thread
 
 
 def _write_state(directory: Path, threads: list[Thread], people: list[Customer], port: int, seed: int,
-                 seconds: float, crossing: int | None) -> None:
+                 seconds: float, crossing: int | None, on_chat: dict[str, int]) -> None:
     state = {
         "seed": seed,
         "smtp_port": port,
         "maildir": str(directory / "maildir"),
         "support_address": SUPPORT_ADDRESS,
         "build_seconds": round(seconds, 3),
-        "cross_channel_conversation": crossing,  # the customer who wrote by email, then on Telegram
+        "cross_channel_conversation": crossing,  # the customer who wrote on four channels
+        "chat_conversations": on_chat,  # role (mastodon, sms, whatsapp_window) -> conversation
         "customers": [{"name": p.name, "email": p.email, "lang": p.lang.code, "tz": p.tz}
                       for p in people if not p.email.endswith(REFUSED_DOMAIN)],
         "threads": [{"email": t.customer.email, "subject": t.subject, "message_ids": t.message_ids}
@@ -483,5 +534,6 @@ def _write_state(directory: Path, threads: list[Thread], people: list[Customer],
 
 
 def load_state(directory: Path) -> dict[str, Any]:
-    """What build_demo recorded (customers, threads, the SMTP port, the cross-channel conversation)."""
+    """What build_demo recorded (customers, threads, the SMTP port, the cross-channel conversation,
+    chat conversations by role)."""
     return json.loads((Path(directory) / STATE_NAME).read_text("utf-8"))

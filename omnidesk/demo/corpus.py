@@ -238,3 +238,8 @@ CHAT_LINES: dict[str, tuple[str, ...]] = {
     "fa": ("سلام، سفارش من هنوز نرسیده است.", "فاکتور من اشتباه است، لطفاً اصلاح کنید.",
            "ممنون، مشکل حل شد!"),
 }
+
+#: What the four-channel customer writes after Telegram: by SMS, on WhatsApp, on Mastodon (Hungarian).
+MOVER_LINES = ("Most SMS-ben írok, mert nincs netem. A rendelésszám ugyanaz, mint az e-mailben.",
+               "Átváltottam WhatsAppra, itt gyorsabban látom a választ. Mastodonon is megtaláltok. 🙂",
+               "Itt is írok, hátha így hamarabb látjátok: még mindig várom a csomagot, és holnap utazom.")

@@ -4,8 +4,9 @@ Every few seconds one of: a new conversation from a known customer, a
 follow-up on one of their threads (In-Reply-To, so it threads by rule 1), or,
 when a LocalReceiver is given, a customer answering the reply an agent just
 sent (the whole round trip: TUI -> outbox -> SMTP -> receiver -> Maildir -> ingest).
-When the demo's ChatServices are given, some customers write on Slack or Telegram
-instead, through the fakes the desk's chat channels poll.
+When the demo's ChatServices are given, some customers write on Slack, Telegram,
+Mastodon, SMS or WhatsApp instead, through the fakes the desk's chat channels poll,
+and the desk's SMS and WhatsApp messages move on to delivered.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ async def simulate(desk_dir: Path, stop: asyncio.Event, *, receiver: LocalReceiv
             break
         now = datetime.now(UTC)
         key = f"sim{now.timestamp():.6f}-{written}"
+        if chat is not None:
+            chat.twilio.advance()  # the carrier moves our SMS and WhatsApp messages on: sent, delivered
         if chat is not None and chat.people and rng.random() < 0.3:
             person = rng.choice(chat.people)
             chat.say(person, rng.choice(chat.chat_lines(person)))

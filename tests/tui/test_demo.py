@@ -1,6 +1,7 @@
-"""`omnidesk demo --headless`: a scripted session (open, reply, assign, resolve, then a reply on
-Telegram) through the real console, real Maildir ingest, the in-process sync, real SMTP to the local
-receiver and the real Telegram adapter to the Telegram fake; exit 0 only if all of it worked."""
+"""`omnidesk demo --headless`: a scripted session (open, reply, assign, resolve, then replies on
+Telegram, Mastodon and SMS) through the real console, real Maildir ingest, the in-process sync, real
+SMTP to the local receiver and the real chat adapters to the fakes; exit 0 only if all of it worked
+and the customer who wrote on four channels is one customer."""
 
 from __future__ import annotations
 
@@ -37,5 +38,8 @@ def test_demo_headless_exits_zero_after_a_delivered_reply(tmp_path):
     assert "warning" not in done.stderr, done.stderr
     assert "reply delivered to 127.0.0.1" in done.stderr and ": True" in done.stderr
     assert "status resolved" in done.stderr
-    assert re.search(r"Telegram reply reached http://127\.0\.0\.1:\d+: True", done.stderr), done.stderr
+    for service in ("Telegram", "Mastodon", "SMS"):
+        assert re.search(service + r" reply reached http://127\.0\.0\.1:\d+: True", done.stderr), done.stderr
+    assert re.search(r"four-channel customer \d+ of #\d+: one customer with email, mastodon, phone, telegram"
+                     r" on maildir, mastodon, telegram, twilio: True", done.stderr), done.stderr
     assert list((tmp_path / "received").glob("*.eml")), "the local receiver kept the reply"

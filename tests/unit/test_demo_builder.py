@@ -1,5 +1,5 @@
 """The demo desk: built through the real paths, multilingual, hostile samples included, fast; mail,
-Slack and Telegram (the fakes), and a customer who moves from email to Telegram."""
+Slack, Telegram, Mastodon, SMS and WhatsApp (the fakes), and a customer who writes on four channels."""
 
 from __future__ import annotations
 
@@ -47,12 +47,15 @@ async def test_build_is_fast_and_writes_a_loadable_config(built: tuple[Path, flo
     settings = load_settings(config)
     assert [a.name for a in settings.agents] == ["alice", "bob", "chen"]
     assert sum(1 for a in settings.agents if a.os_user) == 1
-    channel, slack, telegram = settings.channels
+    channel, slack, telegram, mastodon, sms = settings.channels
     assert channel.kind == "maildir" and channel.options["smtp_host"] == "127.0.0.1"
-    # The chat channels reach the fakes on loopback only, through their configured api_url.
-    assert (slack.kind, telegram.kind) == ("slack", "telegram")
-    assert slack.options["api_url"].startswith("http://127.0.0.1:")
-    assert telegram.options["api_url"].startswith("http://127.0.0.1:")
+    # The chat channels reach the fakes on loopback only, through their configured URLs.
+    assert (slack.kind, telegram.kind, mastodon.kind, sms.kind) == ("slack", "telegram", "mastodon", "twilio")
+    for url in (slack.options["api_url"], telegram.options["api_url"], mastodon.options["instance"],
+                sms.options["api_url"]):
+        assert url.startswith("http://127.0.0.1:"), url
+    assert sms.options["numbers"] == ["+15005550006", "whatsapp:+14155238886"]
+    assert [t.split("=")[0] for t in sms.options["whatsapp_templates"]] == ["order_update", "delivery_delay"]
     assert len(settings.views) >= 3
 
 
@@ -181,14 +184,15 @@ async def chat_rows(desk, kind: str):  # type: ignore[no-untyped-def]
         " JOIN channels c ON c.id = m.channel_id WHERE c.kind = ? ORDER BY m.id", (kind,))
 
 
-async def test_slack_and_telegram_customers_wrote_through_the_fakes(built: tuple[Path, float]) -> None:
+async def test_chat_customers_wrote_through_the_fakes(built: tuple[Path, float]) -> None:
     config, _ = built
     desk = await open_desk(config)
     try:
-        for kind in ("slack", "telegram"):
+        kinds = ("slack", "telegram", "mastodon", "twilio")
+        for kind in kinds:
             inbound = [r for r in await chat_rows(desk, kind) if r[1] == "in"]
             assert len({r[0] for r in inbound}) >= 2, f"{kind}: conversations of more than one customer"
-        rows = [*await chat_rows(desk, "slack"), *await chat_rows(desk, "telegram")]
+        rows = [r for kind in kinds for r in await chat_rows(desk, kind)]
         texts = " ".join(r[2] for r in rows)
         for language in ("hu", "zh", "fa"):  # Hungarian accents, Chinese, Persian (RTL) lines
             assert any(line in texts for line in corpus.CHAT_LINES[language]), language
@@ -196,35 +200,68 @@ async def test_slack_and_telegram_customers_wrote_through_the_fakes(built: tuple
         await desk.db.close()
 
 
-async def test_the_customer_who_moved_to_telegram_has_one_conversation_spanning_both(
+async def test_the_customer_on_four_channels_is_one_customer_with_one_story(
         built: tuple[Path, float]) -> None:
+    from omnidesk.conversations import reads
+
     config, _ = built
     crossing = load_state(config.parent)["cross_channel_conversation"]
     desk = await open_desk(config)
     try:
-        kinds = await desk.db.fetchall(
-            "SELECT DISTINCT c.kind FROM messages m JOIN channels c ON c.id = m.channel_id"
-            " WHERE m.conversation_id = ? AND m.direction = 'in'", (crossing,))
-        assert {"maildir", "telegram"} <= {r[0] for r in kinds}
-        # One customer: the Telegram user and the email address are identities of the same person.
-        owners = await desk.db.fetchall(
-            "SELECT i.kind FROM identities i JOIN conversations c ON c.customer_id = i.customer_id"
-            " WHERE c.id = ?", (crossing,))
-        assert {"email", "telegram", "phone"} <= {r[0] for r in owners}
-        moved = [r for r in await chat_rows(desk, "telegram") if r[2] == corpus.CHAT_LINES["hu"][3]]
-        assert [r[0] for r in moved] == [crossing]
+        conversation = await reads.get_conversation(desk, crossing)
+        # One customer: her email, the Telegram user, the phone she shared (SMS and WhatsApp write
+        # from it) and the Mastodon handle an agent added are four identities of the same person.
+        customer = conversation.customer
+        assert sorted(i.kind for i in customer.identities) == ["email", "mastodon", "phone", "telegram"]
+        # Every message she wrote is in the one conversation, in the order she wrote them.
+        said = [m for m in conversation.messages if m.direction == "in"]
+        order = [(m.channel_kind, (m.meta.get("twilio") or {}).get("transport")) for m in said
+                 if m.channel_kind not in ("maildir", "phone") and "Shared a contact" not in m.text]
+        assert order == [("telegram", None), ("twilio", "sms"), ("twilio", "whatsapp"), ("mastodon", None)]
+        assert said[0].channel_kind == "maildir"
+        texts = " ".join(m.text for m in said)
+        assert corpus.CHAT_LINES["hu"][3] in texts and all(line in texts for line in corpus.MOVER_LINES)
+        # Her customer screen's story: the channel switches between the entries.
+        story = await reads.customer_timeline(desk, customer.id, limit=500)
+        switched = [e.message.channel_kind for e in story.entries
+                    if e.switched and e.message is not None and e.message.conversation_id == crossing]
+        assert {"telegram", "twilio", "mastodon"} <= set(switched)
+        assert len(await reads.find_customers(desk, "+3615550100")) <= 1  # no second customer of her phone
     finally:
         await desk.db.close()
 
 
-async def test_a_chat_reply_went_out_through_the_adapter_into_the_telegram_fake(
+async def test_the_late_whatsapp_customer_can_be_answered_only_with_a_template(
+        built: tuple[Path, float], chat: ChatServices) -> None:
+    from omnidesk.errors import UserError
+    from omnidesk.services import services
+
+    config, _ = built
+    late = load_state(config.parent)["chat_conversations"]["whatsapp_window"]
+    desk = await open_desk(config, as_agent="alice")
+    try:
+        with pytest.raises(UserError, match=r"within 24 hours.*order_update"):
+            await services.queue_reply(desk, late, "Elnézést a késésért!")
+        queued = await services.queue_reply(desk, late, "", template="order_update",
+                                            template_variables={"1": "A-1"})
+        await services.cancel_reply(desk, queued.message_id)  # the module's desk stays as built
+    finally:
+        await desk.db.close()
+
+
+async def test_a_chat_reply_went_out_through_each_adapter_into_its_fake(
         built: tuple[Path, float], chat: ChatServices) -> None:
     config, _ = built
     desk = await open_desk(config)
     try:
-        sent = [r for r in await chat_rows(desk, "telegram") if r[1] == "out" and r[3] == "sent"]
-        assert sent, "a reply on Telegram was delivered"
-        assert {r[2] for r in sent} <= set(chat.telegram_replies())
+        # Twilio answers `queued` until the carrier moves the message on (the simulator does).
+        for kind, states, replies in (("telegram", ("sent",), chat.telegram_replies),
+                                      ("mastodon", ("sent",), chat.mastodon_replies),
+                                      ("twilio", ("sent", "queued"), chat.sms_replies)):
+            sent = [r for r in await chat_rows(desk, kind) if r[1] == "out" and r[3] in states]
+            assert sent, f"a reply on {kind} was delivered"
+            # Mastodon's reply starts with the customer's handle.
+            assert all(any(r[2] in got for got in replies()) for r in sent), kind
     finally:
         await desk.db.close()
 

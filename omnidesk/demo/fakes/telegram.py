@@ -218,9 +218,10 @@ class FakeTelegram(FakeHTTPServer):
             content["caption"] = caption
         return self.say(user, None, **content)
 
-    def share_contact(self, user: dict[str, Any], phone_number: str) -> dict[str, Any]:
+    def share_contact(self, user: dict[str, Any], phone_number: str, **fields: Any) -> dict[str, Any]:
+        """`user` shares their own number; `fields` as in `say` (a `date`)."""
         contact = {"phone_number": phone_number, "first_name": user["first_name"], "user_id": user["id"]}
-        return self.say(user, None, contact=contact)
+        return self.say(user, None, contact=contact, **fields)
 
     def edit(self, message: dict[str, Any], text: str) -> dict[str, Any]:
         with self.lock:
