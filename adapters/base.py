@@ -584,6 +584,11 @@ class WebhookReply:
     content_type: str = "text/plain; charset=utf-8"
 
 
+#: The key of a `reply_note` context under which the composer hands the agent's choices for this reply
+#: (keys of the adapter's `reply_choices`, e.g. {"visibility": "public"}), so the note describes the reply
+#: as it will go; absent when the agent chose nothing.
+CHOSEN = "chosen"
+
 #: The option the core adds to a channel's options when the daemon's listener serves it: the public
 #: URL of the channel's mount (`<[webhooks] public_url>/hooks/<channel name>`), for a service that is
 #: told where to push (Telegram's setWebhook). Absent when nothing listens (`sync --once`, the console).
@@ -634,6 +639,9 @@ class Adapter(Protocol):
     `reply_refusal(check: ReplyCheck) -> str | None` (a staticmethod) is asked before a
     reply is queued: a reason the channel would refuse it (a WhatsApp reply outside the
     24-hour window, a template that is not configured), which the agent sees, or None.
+    `reply_templates(options: Mapping) -> tuple[str, ...]` (a staticmethod) names the
+    approved templates a reply may be sent as with the channel's configured `options`
+    (WhatsApp's), which the console offers when a free-form reply is refused.
     """
 
     kind: ClassVar[str]

@@ -35,6 +35,15 @@ class ConfigError(UserError):
     """The configuration file is wrong: the message names the file and the key."""
 
 
+class ChannelRefusal(UserError):
+    """The reply's channel would refuse it (its `reply_refusal`: WhatsApp's 24-hour window); nothing
+    was queued. `templates` names the channel's approved templates a reply may be sent as instead."""
+
+    def __init__(self, message: str, templates: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.templates = templates
+
+
 class ReplyCollision(UserError):
     """Another agent replied after the acting agent last read the conversation.
 

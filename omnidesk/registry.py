@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from adapters.base import (
+    CHOSEN,
     WEBHOOK_URL_OPTION,
     Adapter,
     AdapterFactory,
@@ -181,16 +182,28 @@ def reply_choices(kind: str) -> Mapping[str, tuple[str, ...]]:
     return {str(k): tuple(str(v) for v in values) for k, values in declared.items()}
 
 
-def reply_note(kind: str, text: str, context: Mapping[str, Any]) -> str | None:
+def reply_templates(kind: str, options: Mapping[str, Any]) -> tuple[str, ...]:
+    """The approved templates a reply on a `kind` channel configured with `options` may be sent as
+    (the adapter class's optional `reply_templates`: WhatsApp's), by name; empty when none."""
+    own = _class_attribute(kind, "reply_templates")
+    return tuple(str(t) for t in own(options)) if callable(own) else ()
+
+
+def reply_note(kind: str, text: str, context: Mapping[str, Any],
+               chosen: Mapping[str, str] | None = None) -> str | None:
     """The one line the composer shows under a reply on a `kind` channel as it is typed (the adapter
     class's `reply_note`: SMS segments, Mastodon visibility and characters left), or None.
 
-    `context` is the answered message's stored meta. A note is a hint: an adapter that fails to
-    make one is logged and the composer shows none, rather than the composer failing.
+    `context` is the answered message's stored meta; `chosen` the agent's `reply_choices` for this
+    reply, handed to the note in the context under `adapters.base.CHOSEN`. A note is a hint: an
+    adapter that fails to make one is logged and the composer shows none, rather than the composer
+    failing.
     """
     own = _class_attribute(kind, "reply_note")
     if not callable(own):
         return None
+    if chosen:
+        context = {**context, CHOSEN: dict(chosen)}
     try:
         note = own(text, context)
     except Exception:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from adapters.base import Outbound, PermanentError, Receipt, partly_sent
+from adapters.base import CHOSEN, Outbound, PermanentError, Receipt, partly_sent
 from adapters.base import split_text as split_at_boundaries
 from adapters.mastodon import notifications as notes
 from adapters.mastodon.content import countable_length, mentions_handle
@@ -59,16 +59,19 @@ def reply_parts(text: str, acct: str, limit: int) -> list[str]:
 
 
 def note(text: str, context: Mapping[str, Any]) -> str:
-    """`direct · 312 of 500 characters`, with the handle counted; past the limit, how many statuses."""
+    """`direct · 312 of 500 characters`, with the handle counted; past the limit, how many statuses.
+    The visibility is the agent's choice when the context carries one (`CHOSEN`)."""
     found = context.get("mastodon") if isinstance(context, Mapping) else None
     ctx: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
-    visibility = reply_visibility(None, ctx.get("visibility"))
+    chosen = context.get(CHOSEN) if isinstance(context, Mapping) else None
+    picked = chosen.get("visibility") if isinstance(chosen, Mapping) else None
+    visibility = reply_visibility(picked if picked in VISIBILITIES else None, ctx.get("visibility"))
     limit = int(ctx.get("max_characters") or MAX_LENGTH)
     acct = str(ctx.get("acct") or "")
     used = countable_length(text if not acct or mentions_handle(text, acct, local=False)
                             else f"@{acct} {text}")
     why = " (public mention: answered unlisted; reply --visibility to change)" \
-        if ctx.get("visibility") == "public" else ""
+        if ctx.get("visibility") == "public" and not picked else ""
     if used <= limit:
         return f"{visibility} · {used:,} of {limit:,} characters{why}"
     try:

@@ -142,6 +142,11 @@ class TwilioAdapter:
         return note + (f" · {len(parts)} messages" if len(parts) > 1 else "")
 
     @staticmethod
+    def reply_templates(options: Mapping[str, Any]) -> tuple[str, ...]:
+        """The approved WhatsApp templates (`whatsapp_templates`) a reply may be sent as, by name."""
+        return tuple(sorted(templates("", options.get("whatsapp_templates"))))
+
+    @staticmethod
     def reply_refusal(check: ReplyCheck) -> str | None:
         """Why Twilio would refuse this reply: a free-form WhatsApp reply outside the customer's
         24-hour window, or a template that is not configured (or not on WhatsApp)."""

@@ -309,7 +309,7 @@ def reply_command(
 
     ids, text = guarded(lambda: split_text(ids, text))
     files = [str(p.resolve()) for p in attach or ()]
-    values = guarded(lambda: template_variables(variables or ()))
+    values = guarded(lambda: services.template_variables(variables or (), "--var "))
     # Read the text before the event loop starts: Ctrl-C must interrupt a read from stdin.
     # A template needs no text: the channel sends the template.
     reply = "" if template and text is None and file is None else guarded(
@@ -331,19 +331,6 @@ def reply_command(
         return results
 
     run(_bulk(ctx, ids, query, yes, "reply to", act, json_flag, fmt))
-
-
-def template_variables(given: Sequence[str]) -> dict[str, str]:
-    """`--var KEY=VALUE` options as a mapping; UserError naming one without `=`."""
-    from omnidesk.errors import UserError
-
-    out: dict[str, str] = {}
-    for item in given:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UserError(f"--var {item!r} is not KEY=VALUE (for example --var 1=Anna)")
-        out[key.strip()] = value
-    return out
 
 
 async def _unless_collision(send: Callable[..., Awaitable[ActionResult]]) -> ActionResult | None:

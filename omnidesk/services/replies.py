@@ -20,7 +20,7 @@ from adapters.base import Address, Outbound, ReplyCheck
 from omnidesk import blobs
 from omnidesk.customers.consent import opted_out
 from omnidesk.desk import Desk
-from omnidesk.errors import NotFound, ReplyCollision, UserError, shown
+from omnidesk.errors import ChannelRefusal, NotFound, ReplyCollision, UserError, shown
 from omnidesk.model import Channel, Customer, Identity
 from omnidesk.outbound import outbound_payload, replyfmt, signature
 from omnidesk.registry import capabilities, reply_choices
@@ -454,6 +454,27 @@ async def _channel_refusal(desk: Desk, chan: Channel, to: Address, text: str,
     return refusal(check)
 
 
+def reply_templates(desk: Desk, channel: str) -> tuple[str, ...]:
+    """The approved templates a reply on the configured `channel` may be sent as (WhatsApp's), by
+    name, as its adapter reads them from the channel's options; empty when it has none."""
+    from omnidesk.registry import reply_templates as declared
+
+    settings = desk.settings.channel(channel)
+    return declared(settings.kind, settings.options) if settings is not None else ()
+
+
+def template_variables(given: Sequence[str], option: str = "") -> dict[str, str]:
+    """`KEY=VALUE` items (a template's variables) as a mapping; UserError naming one without `=`.
+    `option` is how they were given (`--var `), for the message."""
+    out: dict[str, str] = {}
+    for item in given:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"{option}{item!r} is not KEY=VALUE (for example {option}1=Anna)")
+        out[key.strip()] = value
+    return out
+
+
 def _checked_choices(chan: Channel, choices: Mapping[str, str]) -> dict[str, str]:
     """`choices` if the channel's adapter declares each key and value; else UserError naming it."""
     allowed = reply_choices(chan.kind)
@@ -519,10 +540,13 @@ async def queue_reply(
     inbound = [m for m in here if m["direction"] == "in"]
     parent = inbound[-1] if inbound else None
     in_reply_to = parent["external_id"] if parent is not None else None
-    refusal = await opted_out(desk, [recipient]) or await _channel_refusal(
-        desk, chan, recipient, text, _stored_meta(parent), template)
+    refusal = await opted_out(desk, [recipient])
     if refusal is not None:
         raise UserError(f"the reply is not queued: {refusal}")
+    refusal = await _channel_refusal(desk, chan, recipient, text, _stored_meta(parent), template)
+    if refusal is not None:
+        raise ChannelRefusal(f"the reply is not queued: {refusal}",
+                             () if template else reply_templates(desk, chan.name))
     # Only ids that really went out (or came in) belong in References.
     refs = [m["external_id"] for m in here
             if m["external_id"] and (m["direction"] == "in" or m["delivery"] == "sent")]

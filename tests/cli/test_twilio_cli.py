@@ -68,7 +68,7 @@ def test_a_late_whatsapp_reply_is_refused_and_a_template_is_queued(
     monkeypatch.setenv("TWILIO_TEST_TOKEN", AUTH_TOKEN)
     fake.text("whatsapp:" + ANNA, WA, "Szia", at=datetime.now(UTC).replace(microsecond=0) - timedelta(days=2))
     synced(env)
-    refused = env.invoke("reply", "1", "Szia Anna!")
+    refused = env.invoke("reply", "1", "Szia Anna!")  # ChannelRefusal: still one line, exit 1
     assert (
         refused.exit_code == 1
         and "24 hours" in refused.stderr

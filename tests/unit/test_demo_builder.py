@@ -233,15 +233,16 @@ async def test_the_customer_on_four_channels_is_one_customer_with_one_story(
 
 async def test_the_late_whatsapp_customer_can_be_answered_only_with_a_template(
         built: tuple[Path, float], chat: ChatServices) -> None:
-    from omnidesk.errors import UserError
+    from omnidesk.errors import ChannelRefusal
     from omnidesk.services import services
 
     config, _ = built
     late = load_state(config.parent)["chat_conversations"]["whatsapp_window"]
     desk = await open_desk(config, as_agent="alice")
     try:
-        with pytest.raises(UserError, match=r"within 24 hours.*order_update"):
+        with pytest.raises(ChannelRefusal, match=r"within 24 hours.*order_update") as refused:
             await services.queue_reply(desk, late, "Elnézést a késésért!")
+        assert refused.value.templates == ("delivery_delay", "order_update")  # what the console offers
         queued = await services.queue_reply(desk, late, "", template="order_update",
                                             template_variables={"1": "A-1"})
         await services.cancel_reply(desk, queued.message_id)  # the module's desk stays as built

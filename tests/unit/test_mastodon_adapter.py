@@ -431,6 +431,17 @@ def test_reply_note_says_visibility_and_characters_left() -> None:
     assert MastodonAdapter.reply_note("سلام " * 3, direct) == "direct · 20 of 500 characters"
 
 
+def test_reply_note_says_the_visibility_the_agent_chose() -> None:
+    from adapters.base import CHOSEN
+    from omnidesk.registry import reply_note
+
+    public = {"mastodon": {"visibility": "public", "acct": "ann@mastodon.social", "max_characters": 500}}
+    assert reply_note("mastodon", "x", public, {"visibility": "public"}) == "public · 6 of 500 characters"
+    assert reply_note("mastodon", "x", public, {}).startswith("unlisted · ")  # nothing chosen: the default
+    bogus = {**public, CHOSEN: {"visibility": "everyone"}}  # not a visibility: the default, never a crash
+    assert MastodonAdapter.reply_note("x", bogus).startswith("unlisted · ")
+
+
 async def test_probe_reports_the_account_the_instance_and_the_policy(social: FakeMastodon,
                                                                     desk: MastodonAdapter) -> None:
     steps = await desk.probe()

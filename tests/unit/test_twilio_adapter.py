@@ -414,3 +414,12 @@ async def test_probe_names_the_account_or_why_it_failed(fake: FakeTwilio, twilio
     (failed,) = await revoked.probe()
     await revoked.close()
     assert failed.status == "fail" and "auth_token" in failed.detail
+
+
+def test_reply_templates_are_the_configured_names() -> None:
+    from omnidesk.registry import reply_templates
+
+    options = {"whatsapp_templates": ["order_update=HX" + "1" * 32, "delivery_delay=HX" + "2" * 32]}
+    assert reply_templates("twilio", options) == ("delivery_delay", "order_update")
+    assert reply_templates("twilio", {}) == ()
+    assert reply_templates("mastodon", options) == ()  # a channel without templates offers none
