@@ -348,6 +348,14 @@ ACTIONS: tuple[Action, ...] = (
         show=True,
     ),
     Action(
+        "reply-options",
+        "Choose how the reply goes out: the channel's choices (Mastodon's visibility) or a template",
+        "ctrl+l",
+        ("composer",),
+        "pick_options",
+        priority=True,
+    ),
+    Action(
         "pick-route",
         "Pick the reply's channel and address from a list",
         "ctrl+g",

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widgets import Label
 
 from omnidesk.conversations import reads
-from omnidesk.errors import ReplyCollision
+from omnidesk.errors import ChannelRefusal, ReplyCollision
 from omnidesk.registry import capabilities
 from omnidesk.services import services
 from omnidesk.tui.routes import with_reply_all_cc
@@ -43,6 +43,15 @@ class ReplyCollided(Message):
         super().__init__()
         self.error = error
         self.request = request
+
+
+class TemplatesOffered(Message):
+    """The channel refused a free-form reply; it has approved templates to send instead."""
+
+    def __init__(self, reason: str, templates: tuple[str, ...]) -> None:
+        super().__init__()
+        self.reason = reason
+        self.templates = templates
 
 
 class Composing:
@@ -78,7 +87,8 @@ class Composing:
         # What a reply on each channel answers: its latest inbound message there (meta: visibility, chat).
         answered = {m.channel_name: m.meta for m in conversation.messages
                     if m.direction == "in" and m.channel_name}
-        routes = [Route(r.channel, r.kind, r.to, r.address_kind, context=answered.get(r.channel) or {})
+        routes = [Route(r.channel, r.kind, r.to, r.address_kind, context=answered.get(r.channel) or {},
+                        templates=services.reply_templates(self.desk, r.channel))
                   for r in offered]
         if mode == "reply-all":
             routes = with_reply_all_cc(routes, conversation, channels)
@@ -123,6 +133,11 @@ class Composing:
     def on_composer_send_requested(self, message: Composer.SendRequested) -> None:
         self._send(message)
 
+    def on_templates_offered(self, message: TemplatesOffered) -> None:
+        composer = self.open_composer()
+        if composer is not None:
+            composer.offer_templates(message.reason, message.templates)
+
     def on_reply_collided(self, message: ReplyCollided) -> None:
         """Ask before sending over another agent's reply; no keeps the composer and its text."""
 
@@ -148,14 +163,24 @@ class Composing:
                 from omnidesk.services import macro_replies
 
                 try:
+                    # The agent's reply choices and template, as the composer took them.
+                    chosen = {"choices": message.choices, "template": message.template,
+                              "template_variables": message.template_variables}
                     result = await macro_replies.send(
                         desk, conversation_id, text, message.actions, macro=message.macro,
-                        channel=route.channel, to=to, cc=cc, bcc=bcc, force=force,
+                        channel=route.channel, to=to, cc=cc, bcc=bcc, force=force, **chosen,
                     ) if message.actions else await services.queue_reply(
-                        desk, conversation_id, text, channel=route.channel, to=to, cc=cc, bcc=bcc, force=force
+                        desk, conversation_id, text, channel=route.channel, to=to, cc=cc, bcc=bcc,
+                        force=force, choices=message.choices, template=message.template,
+                        template_variables=message.template_variables,
                     )
                 except ReplyCollision as exc:
                     self.post_message(ReplyCollided(str(exc), message))
+                    return None
+                except ChannelRefusal as exc:
+                    if not exc.templates:
+                        raise
+                    self.post_message(TemplatesOffered(str(exc), exc.templates))
                     return None
                 if desk.agent is not None:
                     from omnidesk.store.drafts import delete_draft

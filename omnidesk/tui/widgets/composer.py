@@ -11,6 +11,9 @@ as it is typed.
 The from name and the signature the route's channel adds (omnidesk/outbound/signature.py)
 are shown read-only too, as they will be sent. A macro (`M`) puts its text into the
 editor and its actions on the composer; they are applied with the reply when it is sent.
+ctrl+l chooses how the reply goes out: among the channel's declared `reply_choices`
+(Mastodon's visibility, which the note then shows), or one of its approved templates (WhatsApp's),
+which is also offered when the channel refuses a free-form reply (the 24-hour window).
 
 Drafts are saved a moment after each pause in typing (omnidesk/store/drafts.py),
 so quitting or a crash loses nothing; reopening the composer restores them.
@@ -36,7 +39,7 @@ from adapters.base import Capabilities
 from omnidesk.customers.identity import can_copy
 from omnidesk.errors import UserError
 from omnidesk.macros.definition import Actions
-from omnidesk.registry import capabilities, reply_note, reply_parts
+from omnidesk.registry import capabilities, reply_choices, reply_note, reply_parts
 from omnidesk.textsafe import one_line
 from omnidesk.tui import actions
 from omnidesk.tui.textfmt import inert
@@ -57,6 +60,7 @@ class Route:
     cc: tuple[str, ...] = ()  # for reply-all: who else gets a copy, as `Name <address>`
     # The stored meta of the message a reply on this route answers (visibility, chat): for reply_note.
     context: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False, hash=False)
+    templates: tuple[str, ...] = ()  # the channel's approved templates (services.reply_templates)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -84,7 +88,9 @@ class Composer(Vertical):
     class SendRequested(Message):
         def __init__(self, mode: str, text: str, route: Route | None, *, to: str | None = None,
                      cc: tuple[str, ...] = (), bcc: tuple[str, ...] = (),
-                     actions: Actions = Actions(), macro: str = "") -> None:
+                     actions: Actions = Actions(), macro: str = "",
+                     choices: Mapping[str, str] | None = None, template: str = "",
+                     template_variables: Mapping[str, str] | None = None) -> None:
             super().__init__()
             self.mode = mode
             self.text = text
@@ -94,6 +100,9 @@ class Composer(Vertical):
             self.bcc = bcc
             self.actions = actions  # a macro's, applied with the reply
             self.macro = macro  # its name
+            self.choices = dict(choices or {})  # among the channel's reply_choices (visibility)
+            self.template = template  # an approved template sent instead of the text
+            self.template_variables = dict(template_variables or {})
 
     def __init__(self, conversation_id: int, *, mode: str, routes: list[Route], quote: str = "",
                  language: str | None = None, id: str = "composer") -> None:
@@ -106,6 +115,7 @@ class Composer(Vertical):
         self.macro_name = ""
         self.macro_actions = Actions()
         self.route_index = 0
+        self.chosen: dict[str, str] = {}  # the agent's reply_choices for this reply (visibility)
         self._save_timer: Any = None
         self._unsaved: str | None = None  # the text typed since the last draft write started
         self._loading_draft = True
@@ -125,6 +135,7 @@ class Composer(Vertical):
         yield quote
         yield Label("", id="composer-parts")
         yield Label("", id="composer-note")
+        yield Label("", id="composer-choices")
         yield Label("", id="composer-hint")
 
     def on_mount(self) -> None:
@@ -247,11 +258,12 @@ class Composer(Vertical):
         left, which knows the instance's or carrier's limits), else how many messages the reply goes
         out as where the route's channel splits long text."""
         route = self.route
-        note = reply_note(route.kind, self.text, route.context) if route is not None and self.mode != "note" \
-            else None
+        note = reply_note(route.kind, self.text, route.context, self.chosen) \
+            if route is not None and self.mode != "note" else None
         shown = self.query_one("#composer-note", Label)
         shown.display = bool(note)
         shown.update(Text(one_line(note or ""), style="dim"))
+        self._render_choices()
         parts = len(reply_parts(route.kind, self.text)) if route is not None and self.mode != "note" else 1
         limit = route.capabilities.max_length if route is not None else None
         label = self.query_one("#composer-parts", Label)
@@ -259,6 +271,26 @@ class Composer(Vertical):
         label.update(Text(f"sent as {parts} messages (at most {limit:,} characters each on {route.channel})"
                           if parts > 1 and route is not None and limit else f"sent as {parts} messages",
                           style="yellow"))
+
+    def _offered(self) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+        """What ctrl+l offers on this route: the channel's declared reply choices, its templates."""
+        route = self.route
+        if route is None or self.mode == "note":
+            return {}, ()
+        return dict(reply_choices(route.kind)), route.templates
+
+    def _render_choices(self) -> None:
+        """`visibility: public (your choice) · ctrl+l changes`, or what ctrl+l would choose."""
+        choices, templates = self._offered()
+        label = self.query_one("#composer-choices", Label)
+        label.display = bool(choices or templates)
+        offers = [*choices, *(["an approved template"] if templates else [])]
+        text = Text()
+        if self.chosen:
+            text.append(", ".join(f"{k}: {v}" for k, v in self.chosen.items()), style="bold")
+            text.append(" (your choice) · ")
+        text.append(f"ctrl+l chooses {' or '.join(offers)}", style="dim")
+        label.update(text)
 
     # -- registry dispatch --------------------------------------------------------------
 
@@ -351,10 +383,13 @@ class Composer(Vertical):
     # -- actions ------------------------------------------------------------------------------
 
     def send(self, arg: str | None = None) -> None:
-        text = self.text
-        if not text.strip():
+        if not self.text.strip():
             self.notify("nothing to send", severity="warning")
             return
+        self._request(self.text)
+
+    def _request(self, text: str, template: str = "", variables: Mapping[str, str] | None = None) -> None:
+        """Ask the screen to send `text` (or `template` with `variables`) to the fields' recipients."""
         if self.mode != "note" and self.route is None:
             self.notify("no channel can reach this customer", severity="error")
             return
@@ -372,7 +407,66 @@ class Composer(Vertical):
             # If the send fails, the text is still written when the composer closes.
             self._save_timer.stop()
         self.post_message(self.SendRequested(self.mode, text, self.route, to=to, cc=cc, bcc=bcc,
-                                             actions=self.macro_actions, macro=self.macro_name))
+                                             actions=self.macro_actions, macro=self.macro_name,
+                                             choices=self.chosen, template=template,
+                                             template_variables=variables))
+
+    def pick_options(self, arg: str | None = None) -> None:
+        """How the reply goes out: a value of each of the channel's reply choices, or a template."""
+        choices, templates = self._offered()
+        if not choices and not templates:
+            self.notify("this channel offers no choices for a reply", severity="warning")
+            return
+        items = []
+        for key, values in choices.items():
+            items.append(Choice(f"choice:{key}=", f"{key}: the channel's default",
+                                "" if key in self.chosen else "now"))
+            items.extend(Choice(f"choice:{key}={v}", f"{key}: {v}",
+                                "now" if self.chosen.get(key) == v else "") for v in values)
+        items.extend(Choice(f"template:{t}", f"template: {t}", "sent instead of the text") for t in templates)
+        self.app.push_screen(PickerScreen("How the reply goes out", items), self._option_picked)
+
+    def _option_picked(self, value: str | None) -> None:
+        if value is None:
+            return
+        what, _, rest = value.partition(":")
+        if what == "template":
+            self.ask_template_variables(rest)
+            return
+        key, _, chosen = rest.partition("=")
+        if chosen:
+            self.chosen[key] = chosen
+        else:
+            self.chosen.pop(key, None)
+        self._render_parts()
+
+    def offer_templates(self, reason: str, templates: tuple[str, ...]) -> None:
+        """The channel refused a free-form reply (`reason`): offer its approved templates instead."""
+        choices = [Choice(t, t, "approved template") for t in templates]
+        self.app.push_screen(PickerScreen(f"{one_line(reason)}. Send an approved template instead?", choices),
+                             lambda name: name and self.ask_template_variables(name))
+
+    def ask_template_variables(self, template: str) -> None:
+        """The template's variables as `1=Anna 2="Kovács Bence"` (enter on nothing sends none), then send."""
+        skip = [Choice("-", "no variables", "send the template as it is")]
+
+        def given(typed: str | None) -> None:
+            import shlex
+
+            from omnidesk.services.replies import template_variables
+
+            if typed is None:
+                self.notify(f"template {template} not sent", severity="warning", markup=False)
+                return
+            try:
+                variables = {} if typed == "-" else template_variables(shlex.split(typed))
+            except (UserError, ValueError) as exc:
+                self.notify(one_line(str(exc)), severity="error", markup=False)
+                return
+            self._request("", template, variables)
+
+        self.app.push_screen(PickerScreen(f"Variables of template {one_line(template)} (KEY=VALUE ...)", skip,
+                                          free_text=True, placeholder="1=Anna 2=A-12345"), given)
 
     def edit_in_editor(self, arg: str | None = None) -> None:
         edited = self.app.edit_externally(self.text, suffix=".md")  # type: ignore[attr-defined]
@@ -410,6 +504,8 @@ class Composer(Vertical):
 
     def _use_route(self, index: int) -> None:
         self.route_index = index
+        allowed = reply_choices(self.routes[index].kind)  # a choice the new channel has not is dropped
+        self.chosen = {k: v for k, v in self.chosen.items() if v in allowed.get(k, ())}
         self._fill_fields()
         self._render_via()
         self.save_draft()
