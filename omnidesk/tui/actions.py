@@ -350,7 +350,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "reply-options",
         "Choose how the reply goes out: the channel's choices (Mastodon's visibility) or a template",
-        "ctrl+l",
+        "ctrl+n",
         ("composer",),
         "pick_options",
         priority=True,

@@ -1,4 +1,4 @@
-"""The composer's reply options (ctrl+l): Mastodon's visibility chosen and sent so to the instance;
+"""The composer's reply options (ctrl+n): Mastodon's visibility chosen and sent so to the instance;
 WhatsApp's approved templates offered when the 24-hour window refuses a free-form reply, and the
 chosen one sent to Twilio. Real adapters against the fakes; the console queues, a dispatcher sends."""
 
@@ -88,8 +88,8 @@ async def test_the_agent_chooses_public_for_a_public_mention_and_it_is_posted_pu
         await _compose(pilot, app, cid)
         # What the reply would go out as, and how to change it.
         await until(pilot, lambda: "unlisted · " in screen_text(app), "the default visibility in the note")
-        assert "ctrl+l chooses visibility" in screen_text(app)
-        await pilot.press("ctrl+l")
+        assert "ctrl+n chooses visibility" in screen_text(app)
+        await pilot.press("ctrl+n")
         await _pick(pilot, app, "public")
         await until(pilot, lambda: "visibility: public (your choice)" in screen_text(app), "the choice shown")
         assert "public · " in screen_text(app) and "unlisted · " not in screen_text(app)
@@ -113,7 +113,7 @@ async def test_a_refused_whatsapp_reply_offers_the_templates_and_sends_the_chose
     app = make_app(desk)
     async with app.run_test(size=SIZE) as pilot:
         await _compose(pilot, app, cid)
-        await until(pilot, lambda: "ctrl+l chooses an approved template" in screen_text(app), "offered")
+        await until(pilot, lambda: "ctrl+n chooses an approved template" in screen_text(app), "offered")
         await pilot.press(*"Holnap érkezik", "ctrl+enter")
         # The window refuses the free text; the channel's templates are offered instead.
         picker = await until(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen, "templates")

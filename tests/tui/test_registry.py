@@ -115,3 +115,13 @@ def test_tag_syntax(text, add, remove):
     from omnidesk.tui.screens.base import parse_tags
 
     assert parse_tags(text) == (add, remove)
+
+
+def test_no_key_is_bound_twice_in_one_context() -> None:
+    from collections import Counter
+
+    from omnidesk.tui import actions
+
+    for context in sorted({c for a in actions.ACTIONS for c in a.contexts}):
+        keys = Counter(k.strip() for a in actions.for_context(context) for k in a.keys.split(","))
+        assert [k for k, n in keys.items() if n > 1] == [], f"{context}: a key would run two actions"

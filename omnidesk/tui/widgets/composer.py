@@ -11,7 +11,7 @@ as it is typed.
 The from name and the signature the route's channel adds (omnidesk/outbound/signature.py)
 are shown read-only too, as they will be sent. A macro (`M`) puts its text into the
 editor and its actions on the composer; they are applied with the reply when it is sent.
-ctrl+l chooses how the reply goes out: among the channel's declared `reply_choices`
+ctrl+n chooses how the reply goes out: among the channel's declared `reply_choices`
 (Mastodon's visibility, which the note then shows), or one of its approved templates (WhatsApp's),
 which is also offered when the channel refuses a free-form reply (the 24-hour window).
 
@@ -273,14 +273,14 @@ class Composer(Vertical):
                           style="yellow"))
 
     def _offered(self) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
-        """What ctrl+l offers on this route: the channel's declared reply choices, its templates."""
+        """What ctrl+n offers on this route: the channel's declared reply choices, its templates."""
         route = self.route
         if route is None or self.mode == "note":
             return {}, ()
         return dict(reply_choices(route.kind)), route.templates
 
     def _render_choices(self) -> None:
-        """`visibility: public (your choice) · ctrl+l changes`, or what ctrl+l would choose."""
+        """`visibility: public (your choice) · ctrl+n changes`, or what ctrl+n would choose."""
         choices, templates = self._offered()
         label = self.query_one("#composer-choices", Label)
         label.display = bool(choices or templates)
@@ -289,7 +289,7 @@ class Composer(Vertical):
         if self.chosen:
             text.append(", ".join(f"{k}: {v}" for k, v in self.chosen.items()), style="bold")
             text.append(" (your choice) · ")
-        text.append(f"ctrl+l chooses {' or '.join(offers)}", style="dim")
+        text.append(f"ctrl+n chooses {' or '.join(offers)}", style="dim")
         label.update(text)
 
     # -- registry dispatch --------------------------------------------------------------
