@@ -333,6 +333,9 @@ class Outbound:
     context: Mapping[str, Any] = field(default_factory=dict)
     template: str = ""  # an approved template's configured name, sent instead of the text (WhatsApp)
     template_variables: Mapping[str, str] = field(default_factory=dict)
+    #: Sent by the desk itself, not a person (an automatic acknowledgement): mail marks it
+    #: `Auto-Submitted: auto-replied` (RFC 3834), so responders at the other end stay quiet.
+    automatic: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,6 +106,16 @@ SENDER_KEYS: dict[str, Key] = {
     "signature_html": Key("lang_text", "The signature as HTML, for channels that send HTML (email)."),
 }
 
+#: The automatic acknowledgement of a new conversation, which every channel takes (docs/macros.md).
+AUTO_ACK_KEYS: dict[str, Key] = {
+    "auto_ack": Key("str", "Macro that acknowledges the first message of a new conversation on this "
+                    "channel automatically (unset: none)."),
+    "auto_ack_kb": Key("int", "Knowledge-base suggestions appended to the acknowledgement as links "
+                       "(default 0).", minimum=0, maximum=5),
+    "auto_ack_limit": Key("int", "At most this many acknowledgements per sender address per hour, "
+                          "across channels (default 3).", minimum=1, maximum=100),
+}
+
 MACRO_KEYS: dict[str, Key] = {
     "dir": Key("path", "Folder of macro files (*.toml); default: macros/ next to this config file."),
 }
@@ -419,7 +429,9 @@ def _channel(v: _Validator, name: str, item: Mapping[str, Any], base: Path) -> C
     sender = v.section({k: val for k, val in item.items() if k in SENDER_KEYS}, SENDER_KEYS, where)
     for key, value in sender.items():
         v.check_placeholders(value if key != "from_name" else (("", value),), f"{where}.{key}")
-    given = {k: val for k, val in item.items() if k != "kind" and k not in SENDER_KEYS}
+    sender.update(v.section({k: val for k, val in item.items() if k in AUTO_ACK_KEYS}, AUTO_ACK_KEYS, where))
+    core = SENDER_KEYS.keys() | AUTO_ACK_KEYS.keys()
+    given = {k: val for k, val in item.items() if k != "kind" and k not in core}
     if schema is None:  # an adapter that declares no options checks its own
         address = given.get("address")
         return ChannelSettings(name=name, kind=kind, address=address if isinstance(address, str) else None,

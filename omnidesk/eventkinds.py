@@ -49,6 +49,8 @@ class EventKind:
     # SLA escalations (the sync daemon's timers): after {"target", "policy", "due_at", "notify": [agents]}
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
+    # the desk answered a new conversation's first message by itself: after {"macro", "message_id", ...}
+    AUTO_ACKNOWLEDGED = "auto_acknowledged"
 
     MERGE_KINDS = frozenset({MERGED, MERGED_INTO, MESSAGE_MOVED, CUSTOMER_MERGED, CUSTOMER_CHANGED})
 

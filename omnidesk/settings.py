@@ -61,7 +61,8 @@ class AgentSettings(NamedTuple):
 @dataclass(slots=True)
 class ChannelSettings:
     """One [channels.NAME] table. `options` are the adapter's own keys, validated by it;
-    the sender identity keys (`from_name`, `signature`, `signature_html`) are the core's."""
+    the sender identity keys (`from_name`, `signature`, `signature_html`) and the automatic
+    acknowledgement's (`auto_ack`, `auto_ack_kb`, `auto_ack_limit`) are the core's."""
 
     name: str
     kind: str
@@ -70,6 +71,9 @@ class ChannelSettings:
     from_name: str = ""  # "{agent} at Example Support"; "" = the desk's name
     signature: LangText | None = None  # None: the agent's signature on channels with subjects
     signature_html: LangText = ()
+    auto_ack: str = ""  # the macro that acknowledges a new conversation's first message; "" = none
+    auto_ack_kb: int = 0  # that many knowledge-base suggestions appended as links
+    auto_ack_limit: int = 3  # at most this many acknowledgements per sender address per hour
 
 
 class SavedView(NamedTuple):

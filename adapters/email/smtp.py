@@ -119,7 +119,11 @@ def build_message(outbound: Outbound) -> EmailMessage:
     if refs:
         msg["References"] = " ".join(refs)
     msg["MIME-Version"] = "1.0"
-    msg["Auto-Submitted"] = "no"  # a human answered; auto-responders may reply to this
+    if outbound.automatic:  # RFC 3834: responders must not answer this; Exchange's own switch too
+        msg["Auto-Submitted"] = "auto-replied"
+        msg["X-Auto-Response-Suppress"] = "All"
+    else:
+        msg["Auto-Submitted"] = "no"  # a human answered; auto-responders may reply to this
 
     text = outbound.text if outbound.text.endswith("\n") or not outbound.text else outbound.text + "\n"
     if _wants_flowed(text):

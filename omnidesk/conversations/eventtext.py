@@ -324,6 +324,8 @@ _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
     "customer_set": _customer_set,
     "sla_warning": _sla("is due soon"),
     "sla_breached": _sla("was breached"),
+    "auto_acknowledged": lambda who, e, c: "acknowledged automatically"
+    + (f" with macro '{_v(_get(e.after, 'macro'))}'" if _get(e.after, "macro") else ""),
 }
 
 #: Events whose message is already in a timeline: showing both would say it twice.

@@ -23,7 +23,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "customer": ("name", "first_name", "language", "email", "phone", "address", "tier", "timezone"),
     "conversation": ("id", "number", "subject", "status", "priority", "tags", "channel", "assignee"),
     "agent": ("name", "display_name", "first_name", "email"),
-    "desk": ("name", "channel", "language", "from_name"),
+    "desk": ("name", "channel", "language", "from_name", "back_at"),
 }
 
 #: Largest rendered text (characters), as a reply may be (replies.MAX_TEXT).
@@ -155,5 +155,5 @@ def sample_variables() -> dict[str, Fields]:
          "priority": "normal", "tags": ("billing",), "channel": "support", "assignee": "ann"},
         {"name": "ann", "display_name": "Ann Lee", "first_name": "Ann", "email": "ann@example.com"},
         {"name": "Example Support", "channel": "support", "language": "en",
-         "from_name": "Ann Lee at Example"},
+         "from_name": "Ann Lee at Example", "back_at": "2026-12-07 09:00 CET"},
     )

@@ -35,6 +35,7 @@ def dump(outbound: Outbound, attachment_refs: list[dict[str, Any]] | None = None
         "context": dict(outbound.context),
         "template": outbound.template,
         "template_variables": dict(outbound.template_variables),
+        "automatic": outbound.automatic,
     }, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -57,5 +58,6 @@ def load(payload: str) -> tuple[Outbound, list[dict[str, Any]]]:
         context=data.get("context", {}),
         template=data.get("template", ""),
         template_variables=data.get("template_variables", {}),
+        automatic=bool(data.get("automatic", False)),
     )
     return outbound, list(data.get("attachments", []))

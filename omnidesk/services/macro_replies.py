@@ -83,13 +83,44 @@ async def reply_context(desk: Desk, conversation_id: int, *, channel: str | None
             "first_name": _first(shown), "email": agent.email if agent is not None else "",
         },
         desk={"name": desk.settings.desk.name, "channel": route.channel,
-              "language": desk.settings.desk.language, "from_name": signer.from_name},
+              "language": desk.settings.desk.language, "from_name": signer.from_name,
+              "back_at": back_at(desk, route, summary.priority, summary.tags, customer.tier)},
     )
     return ReplyContext(conversation_id, route, target, values)
 
 
 def _first(name: str) -> str:
     return name.split()[0] if name.split() else ""
+
+
+def back_at(desk: Desk, route: ReplyRoute, priority: str, tags: Sequence[str], tier: str | None,
+            now: int | None = None) -> str:
+    """When the team is back, in the calendar's zone ("2026-12-07 09:00 CET"), while it is closed;
+    "" while open or without calendars. The calendar is that of the conversation's SLA policy
+    ([sla.NAME] calendar), else the first [calendars.NAME] of the config."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from omnidesk.sla.hours import NeverOpen
+    from omnidesk.sla.policy import build_calendar, calendar_named, choose
+    from omnidesk.timeutil import now_ms
+
+    settings = desk.settings
+    policy = choose(settings.sla, priority, tags, (route.channel, route.kind), tier)
+    if policy is not None:
+        calendar = calendar_named(settings.calendars, policy.calendar)
+    elif settings.calendars:
+        calendar = build_calendar(settings.calendars[0])
+    else:
+        return ""
+    at = now_ms() if now is None else now
+    try:
+        opens = calendar.next_open(at)
+    except NeverOpen:  # closed dates ran past the horizon: no time to promise
+        return ""
+    if opens <= at:
+        return ""
+    return datetime.fromtimestamp(opens / 1000, ZoneInfo(calendar.timezone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def render_for(desk: Desk, macro: Macro, context: ReplyContext) -> Prepared:

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import aiosqlite
 
-from adapters.base import Address, Outbound, ReplyCheck
+from adapters.base import FLAG_AUTO_REPLY, Address, Outbound, ReplyCheck
 from omnidesk import blobs
 from omnidesk.customers.consent import opted_out
 from omnidesk.desk import Desk
@@ -503,6 +503,7 @@ async def queue_reply(
     template: str = "",
     template_variables: Mapping[str, str] | None = None,
     choices: Mapping[str, str] | None = None,
+    automatic: bool = False,
 ) -> ActionResult:
     """Store an `out` message plus an outbox row (one transaction); the dispatcher sends it.
 
@@ -518,6 +519,8 @@ async def queue_reply(
     opted out on that address or the channel says it would refuse the reply (`reply_refusal`).
     `choices` are what the agent chose for this reply among the channel's declared
     `reply_choices` (Mastodon's visibility); they reach the adapter in `Outbound.meta`.
+    `automatic` marks a message the desk wrote by itself (an automatic acknowledgement): flagged
+    `auto-reply`, it is no response to the customer (SLA, first response), and the channel says so.
     """
     text = _check_text(text, "reply")
     variables = dict(template_variables or {})
@@ -586,6 +589,7 @@ async def queue_reply(
         context=_stored_meta(parent),
         template=template,
         template_variables=variables,
+        automatic=automatic,
     )
     recipients = [
         {"kind": a.kind, "address": a.address, "display_name": a.display_name, "role": role}
@@ -619,6 +623,7 @@ async def queue_reply(
             sent_at=now,
             received_at=now,
             delivery="queued",
+            flags=[FLAG_AUTO_REPLY] if automatic else [],
         )
         for ref in refs_att:
             await store.insert_attachment(

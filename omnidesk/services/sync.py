@@ -151,6 +151,7 @@ async def run_sync(desk: Desk, *, once: bool, stop: asyncio.Event, channels: lis
 
     if route is not None:
         await _route(route)
+    await acknowledge(desk)  # first messages a crash left undecided (omnidesk/services/autoack.py)
     tasks: list[asyncio.Task[None]] = []
     for settings in selected:
         channel_report = report.channels.setdefault(settings.name, ChannelReport(settings.name))
@@ -341,6 +342,7 @@ class _ChannelLoop:
                 await sla.recompute(self.desk, result.conversation_ids)
                 if self.kick is not None:  # and go through the rules
                     self.kick.set()
+                await acknowledge(self.desk)  # and new conversations may be acknowledged
             if not self.stop.is_set():
                 await self._beat(channel)
 
@@ -427,6 +429,21 @@ async def _supervised(body: Callable[[], Awaitable[None]], stop: asyncio.Event, 
             if once or stop.is_set():
                 return
             await wait_or_stop(stop, asyncio.sleep(backoff_delay(failures, 1.0, 60.0)), 61)
+
+
+async def acknowledge(desk: Desk) -> None:
+    """Acknowledge new conversations automatically; a failure is logged (they stay for the next scan)."""
+    from omnidesk.services.autoack import acknowledge_new
+
+    try:
+        acknowledged = await acknowledge_new(desk)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("automatic acknowledgements failed; the conversations wait for the next scan")
+        return
+    if acknowledged:
+        log.info("acknowledged %d new conversation(s) automatically", len(acknowledged))
 
 
 async def _dispatch(dispatcher: Dispatcher, stop: asyncio.Event, once: bool, report: SyncReport) -> None:

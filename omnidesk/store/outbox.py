@@ -17,6 +17,7 @@ from typing import Any
 import aiosqlite
 
 from omnidesk.store import references
+from omnidesk.store.actions import HUMAN_MESSAGE
 from omnidesk.store.db import Database
 from omnidesk.store.identities import call_sync
 from omnidesk.store.updates import apply_pending
@@ -155,8 +156,10 @@ async def mark_sent(db: Database, outbox_id: int, *, owner: str, sent_at: int, n
             await call_sync(conn, references.add, row["channel_id"], scope, ids, row["id"])
             await call_sync(conn, apply_pending, row["channel_id"], scope, ids, now)
         await conn.execute(
-            "UPDATE conversations SET first_response_at = COALESCE(first_response_at, ?) WHERE id = ?",
-            (sent_at, row["conversation_id"]),
+            # An automatic acknowledgement (flagged auto-reply) is no response to the customer.
+            "UPDATE conversations SET first_response_at = COALESCE(first_response_at, ?) WHERE id = ?"
+            f" AND EXISTS (SELECT 1 FROM messages WHERE id = ?{HUMAN_MESSAGE})",
+            (sent_at, row["conversation_id"], row["id"]),
         )
         return True
 

@@ -57,10 +57,10 @@ class Distribution(NamedTuple):
 
 
 _START_CHANNEL = "coalesce(json_extract(ce.after, '$.channel_id'), c.channel_id)"
-# Replies that left or are leaving, and customer messages a person wrote (not responders, bounces).
+# Replies that left or are leaving, and customer messages a person wrote (not responders, bounces,
+# nor the desk's own automatic acknowledgements, which are flagged auto-reply too).
 _COUNTED = ("m.direction IN ('in', 'out') AND coalesce(m.delivery, '') NOT IN ('cancelled', 'failed')"
-            " AND NOT (m.direction = 'in'"
-            " AND (instr(m.flags, '\"auto-reply\"') OR instr(m.flags, '\"bounce\"')))")
+            " AND NOT (instr(m.flags, '\"auto-reply\"') OR instr(m.flags, '\"bounce\"'))")
 _AT = "min(m.sent_at, m.received_at)"
 
 

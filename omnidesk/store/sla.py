@@ -38,7 +38,7 @@ FROM (SELECT c.id, c.status, c.priority, c.created_at, ch.name AS channel_name, 
       LEFT JOIN channels ch ON ch.id = c.channel_id
       LEFT JOIN (SELECT m.conversation_id, min(m.sent_at) AS first_reply, max(m.sent_at) AS last_reply
                  FROM messages m WHERE m.conversation_id IN ({{marks}}) AND m.direction = 'out'
-                   AND coalesce(m.delivery, '') <> 'cancelled' GROUP BY m.conversation_id) r
+                   AND coalesce(m.delivery, '') <> 'cancelled'{HUMAN_MESSAGE} GROUP BY m.conversation_id) r
         ON r.conversation_id = c.id
       WHERE c.id IN ({{marks}})) f
 """

@@ -251,6 +251,7 @@ def all_schema_keys() -> set[str]:
     keys |= {f"webhooks.{k}" for k in cfg.WEBHOOK_KEYS}
     keys |= {f"kb.{k}" for k in cfg.KB_KEYS}
     keys |= {f"channels.any.{k}" for k in cfg.SENDER_KEYS} | {f"macros.{k}" for k in cfg.MACRO_KEYS}
+    keys |= {f"channels.any.{k}" for k in cfg.AUTO_ACK_KEYS}
     keys |= {f"calendars.{k}" for k in CALENDAR_KEYS} | {f"sla.{k}" for k in SLA_KEYS}
     keys |= {f"sla.on_breach.{k}" for k in ESCALATION_KEYS}
     for kind, schema in cfg.CHANNEL_KEYS.items():

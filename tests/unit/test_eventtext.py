@@ -122,6 +122,8 @@ CASES = [
      "the first response target of SLA policy 'urgent' is due soon (due 2026-11-18 11:06); told lead"),
     (ev("sla_breached", None, {"target": "resolution", "policy": "Számla", "due_at": None, "notify": []},
         agent=None), "the resolution target of SLA policy 'Számla' was breached"),
+    (ev("auto_acknowledged", None, {"macro": "köszönjük\x1b[31m", "message_id": 9}, agent=None),
+     "acknowledged automatically with macro 'köszönjük␛[31m'"),
 ]
 
 
