@@ -39,6 +39,7 @@ from omnidesk.errors import UserError
 from omnidesk.eventkinds import EventKind
 from omnidesk.macros.definition import Macro, MacroError, load
 from omnidesk.macros.library import macro_folder
+from omnidesk.model import Channel
 from omnidesk.services import macro_replies
 from omnidesk.services.actionresult import record_event
 from omnidesk.settings import ChannelSettings
@@ -67,6 +68,7 @@ async def acknowledge_new(desk: Desk, *, now: int | None = None) -> list[int]:
     if not channels:
         return []
     system = replace(desk, agent=None)  # written by the desk itself: no agent, the desk's name
+    ours = _own_addresses(desk, await list_channels(desk.db))
     acknowledged: list[int] = []
     while True:
         async with desk.db.write() as conn:
@@ -78,7 +80,7 @@ async def acknowledge_new(desk: Desk, *, now: int | None = None) -> list[int]:
             at = now_ms() if now is None else now
             for first in firsts:
                 settings = channels[first.channel_id]
-                why_not = await _refusal(system, conn, first, settings, at)
+                why_not = await _refusal(system, conn, first, settings, at, ours)
                 if why_not is None:
                     why_not = await _acknowledge(system, first, settings, at)
                 if why_not is None:
@@ -91,7 +93,7 @@ async def acknowledge_new(desk: Desk, *, now: int | None = None) -> list[int]:
 
 
 async def _refusal(desk: Desk, conn: aiosqlite.Connection, first: store.FirstMessage,
-                   settings: ChannelSettings, now: int) -> str | None:
+                   settings: ChannelSettings, now: int, ours: frozenset[str]) -> str | None:
     """Why this first message gets no acknowledgement, or None when it gets one."""
     flagged = sorted(first.flags & _NEVER)
     if flagged:
@@ -100,6 +102,8 @@ async def _refusal(desk: Desk, conn: aiosqlite.Connection, first: store.FirstMes
         return "the conversation is merged, quarantined or spam"
     if not first.sender_address:
         return "the message has no sender address"
+    if first.sender_address.casefold() in ours:  # our own mailbox or an agent: never answer ourselves
+        return "the sender is one of the desk's own addresses"
     if now - first.sent_at > MAX_AGE_MS:
         return "the message was written more than a day ago"
     if await store.acknowledged(conn, first.conversation_id):
@@ -140,6 +144,14 @@ async def _acknowledge(desk: Desk, first: store.FirstMessage, settings: ChannelS
     except UserError as exc:  # MacroError included: a broken macro is reported, never half-sent
         return str(exc)
     return None
+
+
+def _own_addresses(desk: Desk, channels: list[Channel]) -> frozenset[str]:
+    """The desk's addresses (channels', agents' emails and identities), case-folded."""
+    found = {c.address for c in channels if c.address}
+    for agent in desk.settings.agents:
+        found.update(a for a in (agent.email, *(address for _, address in agent.identities)) if a)
+    return frozenset(a.casefold() for a in found)
 
 
 def _macro(desk: Desk, name: str) -> Macro:

@@ -50,7 +50,7 @@ def smtp():  # type: ignore[no-untyped-def]
 
 async def ack_desk(tmp_path: Path, smtp: FakeSMTPServer, **channel: object) -> tuple[Desk, Path]:
     macros = tmp_path / "macros"
-    macros.mkdir()
+    macros.mkdir(parents=True)
     (macros / "ack.toml").write_text(MACRO, "utf-8")
     maildir = ensure_maildir(tmp_path / "Maildir")
     settings = replace(maildir_channel("support", maildir, smtp_port=smtp.port), auto_ack="ack", **channel)
@@ -164,6 +164,30 @@ async def test_rate_limit_per_sender_across_conversations(tmp_path: Path, smtp: 
         await desk.db.close()
 
 
+async def test_bounces_our_own_mail_and_opted_out_senders_get_none(tmp_path: Path,
+                                                                   smtp: FakeSMTPServer) -> None:
+    desk, maildir = await ack_desk(tmp_path, smtp)
+    try:
+        await round_(desk)
+        mail(maildir, "mailer-daemon@mx.example", "Undelivered Mail Returned to Sender",
+             name="Mail Delivery System", body="This is the mail system at host mx.example.")
+        mail(maildir, "support@desk.test", "Sent from our own mailbox", name="Support")  # our echo
+        await round_(desk)
+        mail(maildir, "stop@phone.example", "First", name="Leila")
+        await round_(desk)
+        assert len(smtp.messages) == 1
+        # Leila opts out (as SMS STOP would mark it); her next new conversation gets nothing.
+        async with desk.db.write() as conn:
+            await conn.execute("UPDATE identities SET opted_out_at = 1 WHERE address = 'stop@phone.example'")
+        mail(maildir, "stop@phone.example", "Second question", name="Leila")
+        await round_(desk)
+        assert len(smtp.messages) == 1
+        assert await count(desk, "SELECT count(*) FROM auto_acks") == 1
+        assert await count(desk, "SELECT count(*) FROM conversations") == 4
+    finally:
+        await desk.db.close()
+
+
 async def test_history_and_other_channels_are_not_acknowledged(tmp_path: Path, smtp: FakeSMTPServer) -> None:
     desk, maildir = await ack_desk(tmp_path, smtp)
     try:
@@ -172,3 +196,79 @@ async def test_history_and_other_channels_are_not_acknowledged(tmp_path: Path, s
         assert smtp.messages == []
     finally:
         await desk.db.close()
+
+
+CRASHING = r'''
+import asyncio, sys, time
+from dataclasses import replace
+from pathlib import Path
+from omnidesk.inbound.ingest import ingest_batch
+from omnidesk.registry import build_adapter
+from omnidesk.services.autoack import acknowledge_new
+from omnidesk.store.channels import ensure_channel, get_cursor
+from tests.integration.sync_env import maildir_channel, open_desk_with
+
+async def main():
+    root, port = Path(sys.argv[1]), int(sys.argv[2])
+    settings = replace(maildir_channel("support", root / "Maildir", smtp_port=port), auto_ack="ack")
+    desk = await open_desk_with(root, settings)
+    channel = await ensure_channel(desk.db, "support", "maildir", "support@desk.test")
+    await acknowledge_new(desk)  # the scan starts here
+    adapter = build_adapter(settings)
+    async for batch in adapter.poll(await get_cursor(desk.db, channel.id)):
+        await ingest_batch(desk, channel, batch)
+    print("ingested", flush=True)
+    time.sleep(600)  # killed here: the batch committed, no acknowledgement yet
+
+asyncio.run(main())
+'''
+
+
+def test_kill_between_ingest_and_acknowledgement_then_restart(tmp_path: Path, smtp: FakeSMTPServer) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    script = tmp_path / "crashing.py"
+    script.write_text(CRASHING)
+    maildir = ensure_maildir(tmp_path / "Maildir")
+    mail(maildir, "dilshod@pochta.example", "Tizimga kira olmayapman", name="Dilshod Karimov",
+         body="Parol noto‘g‘ri deb chiqyapti.")
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path), str(smtp.port)], cwd=repo,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(repo)})
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # blocks until the batch committed (or the worker died)
+    assert line.strip() == "ingested", proc.communicate(timeout=30)[1]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+    async def restart() -> None:
+        desk, _ = await ack_desk(tmp_path / "again", smtp)  # the macro folder; the data is the crashed one's
+        desk = await reopen(desk, tmp_path)
+        try:
+            for _ in range(3):
+                await round_(desk)
+            await smtp.wait_for(1)
+            assert await count(desk, "SELECT count(*) FROM auto_acks") == 1
+        finally:
+            await desk.db.close()
+
+    asyncio.run(restart())
+    assert len(smtp.messages) == 1
+    assert smtp.messages[0].rcpt_tos == ("dilshod@pochta.example",)
+
+
+async def reopen(desk: Desk, root: Path) -> Desk:
+    """`desk`'s settings on the database under `root/data`, with `root/Maildir` as its channel."""
+    from omnidesk.store.db import Database
+
+    await desk.db.close()
+    [channel] = desk.settings.channels
+    channel = replace(channel, options={**channel.options, "path": str(root / "Maildir")})
+    db = await Database.open(root / "data" / "omnidesk.db")
+    return replace(desk, db=db, data_dir=root / "data",
+                   settings=replace(desk.settings, channels=(channel,)))
