@@ -138,10 +138,15 @@ async def run_sync(desk: Desk, *, once: bool, stop: asyncio.Event, channels: lis
     if webhooks and not once:
         from omnidesk.services.webhooks import open_listener
 
+        acking: set[asyncio.Task[None]] = set()  # held until done, or the loop could drop them
+
         def pushed(name: str, result: IngestResult) -> None:
             report.channels.setdefault(name, ChannelReport(name)).tally(result, " pushed")
-            if result.imported:
+            if result.imported:  # committed already: route, and acknowledge new conversations
                 kick.set()
+                task = asyncio.get_running_loop().create_task(acknowledge(desk))
+                acking.add(task)
+                task.add_done_callback(acking.discard)
 
         # Drained within the daemon's own grace, so the adapters are closed before it cancels anything.
         listener = await open_listener(desk, selected, pushed, grace=grace * 0.8)
