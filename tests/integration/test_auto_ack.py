@@ -188,6 +188,29 @@ async def test_bounces_our_own_mail_and_opted_out_senders_get_none(tmp_path: Pat
         await desk.db.close()
 
 
+async def test_top_articles_are_appended_as_links_in_the_customers_language(tmp_path: Path,
+                                                                             smtp: FakeSMTPServer) -> None:
+    from omnidesk.kb import library
+    from omnidesk.settings import KbSettings
+
+    desk, maildir = await ack_desk(tmp_path, smtp, auto_ack_kb=1)
+    examples = Path(__file__).resolve().parents[2] / "config" / "kb"
+    desk = replace(desk, settings=replace(desk.settings, kb=KbSettings(examples, "https://help.example")))
+    try:
+        await library.refresh(desk)
+        await round_(desk)
+        mail(maildir, "bela@posta.example", "Jelszó", name="Kiss Béla",
+             body="Elfelejtettem a jelszavamat, és nem tudok belépni a fiókomba.")
+        await round_(desk)
+        [got] = await smtp.wait_for(1)
+        text = text_of(got)
+        assert "Kedves Kiss Béla! Megkaptuk az üzenetét (#1)." in text
+        assert "https://help.example/hu/reset-password.html" in text
+        assert text.count("https://help.example/") == 1  # auto_ack_kb = 1
+    finally:
+        await desk.db.close()
+
+
 async def test_history_and_other_channels_are_not_acknowledged(tmp_path: Path, smtp: FakeSMTPServer) -> None:
     desk, maildir = await ack_desk(tmp_path, smtp)
     try:
