@@ -100,18 +100,43 @@ async def build(desk: Desk, kind: str, filters: Filters) -> Report:
         raise UserError("the sla report needs SLA policies, which this desk has none of yet")
     if kind == "csat":
         raise UserError("the csat report needs satisfaction surveys, which this desk does not send yet")
+    if kind in ("summary", "backlog", *GROUPED):
+        return (await build_many(desk, (kind,), filters))[kind]
     scope = await scope_of(desk, filters)
     tz = desk.settings.desk.timezone
-    if kind == "summary":
-        fields, rows = await _summary(desk, scope, filters)
-    elif kind == "backlog":
-        fields = ("date", "backlog")
-        rows = [{"date": d.isoformat(), "backlog": n} for d, n in await backlog(desk, scope, tz)]
-    elif kind == "hours":
-        fields, rows = await _hours(desk, scope, tz)
-    else:
-        fields, rows = await _grouped(desk, scope, filters, kind)
+    fields, rows = await _hours(desk, scope, tz)
     return Report(kind, filters, tz, fields, rows)
+
+
+async def build_many(desk: Desk, kinds: Iterable[str], filters: Filters) -> dict[str, Report]:
+    """Several of summary, backlog and the grouped reports over one period, as `build` makes each,
+    sharing the work: the backlog is summed once, and the distributions of every kind come from
+    one statement (store.distributions_by) when at most one groups by channel, language or day.
+    """
+    kinds = tuple(kinds)
+    scope = await scope_of(desk, filters)
+    tz = desk.settings.desk.timezone
+    groupings = {k: "none" if k == "summary" else GROUPED[k][0] for k in kinds if k != "backlog"}
+    wanted = list(dict.fromkeys(groupings.values()))
+    in_cohort = [g for g in wanted if g in store.IN_COHORT]  # one of them per statement
+    batches = [[g for g in wanted if g not in in_cohort] + in_cohort[:1], *([g] for g in in_cohort[1:])]
+    found: dict[str, list[store.Distribution]] = {}
+    for batch in batches:
+        if batch:
+            found.update(await store.distributions_by(desk.db, scope, batch,
+                                                      reopen_window_ms=filters.reopen_window_ms))
+    days = await backlog(desk, scope, tz) if {"summary", "backlog"} & set(kinds) else []
+    out = {}
+    for kind in kinds:
+        if kind == "summary":
+            fields, rows = _summary(found["none"], [n for _, n in days])
+        elif kind == "backlog":
+            fields = ("date", "backlog")
+            rows = [{"date": d.isoformat(), "backlog": n} for d, n in days]
+        else:
+            fields, rows = await _grouped(desk, found[groupings[kind]], kind)
+        out[kind] = Report(kind, filters, tz, fields, rows)
+    return out
 
 
 SUMMARY_FIELDS = ("metric", "unit", "n", "total", "median", "p90", "mean")
@@ -142,11 +167,9 @@ def _summary_row(name: str, d: store.Distribution | None) -> dict[str, Any]:
     return row
 
 
-async def _summary(desk: Desk, scope: store.Scope, filters: Filters) -> tuple[tuple[str, ...], list[dict]]:
-    found = {d.metric: d for d in await store.distributions(
-        desk.db, scope, reopen_window_ms=filters.reopen_window_ms)}
+def _summary(distributions: list[store.Distribution], days: list[int]) -> tuple[tuple[str, ...], list[dict]]:
+    found = {d.metric: d for d in distributions}
     rows = [_summary_row(m.name, found.get(m.name)) for m in METRICS if m.name != "replies"]
-    days = [n for _, n in await backlog(desk, scope, desk.settings.desk.timezone)]
     rows.append(_backlog_row(days))
     return SUMMARY_FIELDS, rows
 
@@ -229,11 +252,9 @@ def grouped_fields(kind: str) -> tuple[str, ...]:
     return tuple(fields)
 
 
-async def _grouped(desk: Desk, scope: store.Scope, filters: Filters,
+async def _grouped(desk: Desk, found: list[store.Distribution],
                    kind: str) -> tuple[tuple[str, ...], list[dict]]:
     grouping, key = GROUPED[kind]
-    found = await store.distributions(desk.db, scope, grouping=grouping,
-                                      reopen_window_ms=filters.reopen_window_ms)
     table = "channels" if grouping == "channel" else "agents" if grouping == "agent" else None
     ids = sorted({int(d.group) for d in found if d.group}) if table else []
     names = await store.names(desk.db, table, ids) if table else {}

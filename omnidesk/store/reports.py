@@ -168,12 +168,14 @@ def _sources(grouping: str) -> tuple[str, str, str, str]:
                   " LEFT JOIN tags tg ON tg.id = ct.tag_id")
         return ("facts f" + tagged.format("f.id"), "waits w" + tagged.format("w.c"),
                 "coalesce(tg.name, '')", "coalesce(tg.name, '')")
+    if grouping == "none":
+        return ("facts f", "waits w", "''", "''")
     return ("facts f", "waits w", *_GROUP_OF.get(grouping, ("f.g", "w.g")))
 
 
 def _values(grouping: str) -> str:
-    """`vals(g, metric, v)`: one row per value of each metric reported as a distribution (ms for
-    times, a count for replies and transfers)."""
+    """Rows of `vals(k, g, metric, v)` for one grouping `k`: one per value of each metric reported
+    as a distribution (ms for times, a count for replies and transfers)."""
     fact_from, wait_from, g_fact, g_wait = _sources(grouping)
     resolved = "f.first_res IS NOT NULL"
     fact_metrics = [
@@ -183,73 +185,96 @@ def _values(grouping: str) -> str:
     if grouping != "agent":  # per agent, replies are the agent's own (a tally), transfers nobody's
         fact_metrics += [("replies_per_conversation", "f.replies"),
                          ("transfers_per_conversation", "f.transfers")]
-    parts = [f"SELECT {g_fact} AS g, '{name}' AS metric, {expr} AS v FROM {fact_from}"
-             for name, expr in fact_metrics]
+    k = f"'{grouping}'"  # a name from GROUPINGS: safe in the SQL text
+    parts = [f"SELECT {k}, {g_fact}, '{name}', {expr} FROM {fact_from}" for name, expr in fact_metrics]
     parts += [
-        f"SELECT {g_wait}, 'first_response_time', w.reply_t - w.t FROM {wait_from} WHERE w.first",
-        f"SELECT {g_wait}, 'next_response_time', w.reply_t - w.t FROM {wait_from} WHERE NOT w.first",
+        f"SELECT {k}, {g_wait}, 'first_response_time', w.reply_t - w.t FROM {wait_from} WHERE w.first",
+        f"SELECT {k}, {g_wait}, 'next_response_time', w.reply_t - w.t FROM {wait_from} WHERE NOT w.first",
     ]
-    return "vals AS (" + " UNION ALL ".join(parts) + ")"
+    return " UNION ALL ".join(parts)
 
 
-def _tallies(grouping: str) -> str:
-    """`tallies(g, metric, n, total)`: counts and rates, summed per group without sorting values.
+def _tallies(grouping: str) -> tuple[str, str]:
+    """(its CTEs, rows of `tallies(k, g, metric, n, total)`) for one grouping `k`: counts and rates,
+    summed per group without sorting values.
 
     For a rate, n is the conversations it is a share of and total those that count (mean = total / n).
     The reopen window comes from the statement's first CTE, `reopen_window(ms)`.
     """
     fact_from, wait_from, g_fact, g_wait = _sources(grouping)
+    k, ft, wt = f"'{grouping}'", f"ft_{grouping}", f"wt_{grouping}"
     resolved = "f.first_res IS NOT NULL"
     reopened_soon = "(f.reopen_t IS NOT NULL AND f.reopen_t < f.first_res + (SELECT ms FROM reopen_window))"
     per_fact = (
-        f"ft AS (SELECT {g_fact} AS g, count(*) AS conversations, count(f.first_res) AS resolved,"
+        f"{ft} AS (SELECT {g_fact} AS g, count(*) AS conversations, count(f.first_res) AS resolved,"
         " count(f.reopen_t) AS reopened,"
         f" total(CASE WHEN {resolved} THEN f.early_replies = 1 AND NOT {reopened_soon} END) AS fcr"
         f" FROM {fact_from} GROUP BY 1),"
-        f" wt AS (SELECT {g_wait} AS g, count(*) AS waits, count(*) - count(w.reply_t) AS unanswered"
+        f" {wt} AS (SELECT {g_wait} AS g, count(*) AS waits, count(*) - count(w.reply_t) AS unanswered"
         f" FROM {wait_from} GROUP BY 1)"
     )
     rows = [
-        "SELECT g, 'resolved', conversations, resolved FROM ft",
-        "SELECT g, 'reopen_rate', resolved, reopened FROM ft",
-        "SELECT g, 'fcr_rate', resolved, fcr FROM ft",
-        "SELECT g, 'unanswered', waits, unanswered FROM wt",
+        f"SELECT {k}, g, 'resolved', conversations, resolved FROM {ft}",
+        f"SELECT {k}, g, 'reopen_rate', resolved, reopened FROM {ft}",
+        f"SELECT {k}, g, 'fcr_rate', resolved, fcr FROM {ft}",
+        f"SELECT {k}, g, 'unanswered', waits, unanswered FROM {wt}",
     ]
     if grouping == "agent":
-        rows.append("SELECT coalesce(mm.a, ''), 'replies', count(*), count(*) FROM mm"
-                    " WHERE mm.d = 'out' GROUP BY 1")
+        rows.append(f"SELECT {k}, coalesce(mm.a, ''), 'replies', count(*), count(*) FROM mm"
+                    " WHERE mm.d = 'out' GROUP BY 2")
     else:
-        rows.append("SELECT g, 'conversations', conversations, conversations FROM ft")
-    return f"{per_fact}, tallies(g, metric, n, total) AS (" + " UNION ALL ".join(rows) + ")"
+        rows.append(f"SELECT {k}, g, 'conversations', conversations, conversations FROM {ft}")
+    return per_fact, " UNION ALL ".join(rows)
 
 
 _DISTRIBUTION = (
-    " o AS (SELECT g, metric, v, row_number() OVER (PARTITION BY g, metric ORDER BY v) AS rn,"
-    " count(*) OVER (PARTITION BY g, metric) AS n FROM vals WHERE v IS NOT NULL)"
-    " SELECT g, metric, max(n) AS n, total(v) AS total, avg(v) AS mean,"
+    " o AS (SELECT k, g, metric, v, row_number() OVER (PARTITION BY k, g, metric ORDER BY v) AS rn,"
+    " count(*) OVER (PARTITION BY k, g, metric) AS n FROM vals WHERE v IS NOT NULL)"
+    " SELECT k, g, metric, max(n) AS n, total(v) AS total, avg(v) AS mean,"
     " max(CASE WHEN rn = (n * 50 + 99) / 100 THEN v END) AS median,"
     " max(CASE WHEN rn = (n * 90 + 99) / 100 THEN v END) AS p90"
-    " FROM o GROUP BY g, metric"
-    " UNION ALL SELECT g, metric, n, total, CASE WHEN n > 0 THEN 1.0 * total / n END, NULL, NULL FROM tallies"
+    " FROM o GROUP BY k, g, metric"
+    " UNION ALL SELECT k, g, metric, n, total, CASE WHEN n > 0 THEN 1.0 * total / n END, NULL, NULL"
+    " FROM tallies"
 )
+#: Groupings that are one value per conversation, taken in the cohort (at most one per statement).
+IN_COHORT = ("channel", "language", "day")
 
 
 async def distributions(db: Database, scope: Scope, *, grouping: str = "none",
                         reopen_window_ms: int) -> list[Distribution]:
-    """Every metric of the conversations in `scope`, per group (docs/reports.md).
+    """Every metric of the conversations in `scope`, per group (docs/reports.md)."""
+    found = await distributions_by(db, scope, (grouping,), reopen_window_ms=reopen_window_ms)
+    return found[grouping]
 
-    One statement: the facts of each conversation, one row per value, then per (group,
+
+async def distributions_by(db: Database, scope: Scope, groupings: Sequence[str], *,
+                           reopen_window_ms: int) -> dict[str, list[Distribution]]:
+    """`distributions` for several groupings of the same scope, in one statement (the console's
+    dashboard): each conversation's facts once, then its values under each grouping.
+
+    One statement: the facts of each conversation, one row per value, then per (grouping, group,
     metric) n, sum, mean, median and p90 by nearest rank (the value at rank ceil(p * n)).
     """
-    if grouping not in GROUPINGS:
-        raise ValueError(f"unknown grouping {grouping!r}")
-    cohort, params = _cohort(scope, grouping)
+    unknown = [g for g in groupings if g not in GROUPINGS]
+    if unknown or not groupings:
+        raise ValueError(f"unknown grouping {unknown or groupings!r}")
+    in_cohort = [g for g in groupings if g in IN_COHORT]
+    if len(in_cohort) > 1:
+        raise ValueError(f"groupings {in_cohort!r} cannot share one statement")
+    cohort, params = _cohort(scope, in_cohort[0] if in_cohort else "none")
+    tallies = [_tallies(g) for g in groupings]
     sql = (f"WITH reopen_window(ms) AS (SELECT ?), {cohort}, {_MESSAGES}, {_STATES},"
-           f" {_FACTS}, {_values(grouping)},"
-           f" {_tallies(grouping)}, {_DISTRIBUTION}")
+           f" {_FACTS}, vals(k, g, metric, v) AS ({' UNION ALL '.join(_values(g) for g in groupings)}),"
+           f" {', '.join(ctes for ctes, _ in tallies)},"
+           f" tallies(k, g, metric, n, total) AS ({' UNION ALL '.join(rows for _, rows in tallies)}),"
+           f" {_DISTRIBUTION}")
     rows = await db.fetchall(sql, [reopen_window_ms, *params, scope.until, scope.until, scope.until])
-    return [Distribution(str(r["g"]), r["metric"], r["n"], r["total"], r["mean"], r["median"], r["p90"])
-            for r in rows]
+    found: dict[str, list[Distribution]] = {g: [] for g in groupings}
+    for r in rows:
+        found[r["k"]].append(
+            Distribution(str(r["g"]), r["metric"], r["n"], r["total"], r["mean"], r["median"], r["p90"]))
+    return found
 
 
 _OPEN = "IN ('open', 'pending', 'snoozed')"

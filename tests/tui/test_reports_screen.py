@@ -6,8 +6,6 @@ from pathlib import Path
 
 from omnidesk.desk import Desk
 from omnidesk.settings import Settings
-from omnidesk.store import actions as store_actions
-from omnidesk.store import customers
 from omnidesk.store.db import Database
 from omnidesk.tui import actions
 from tests.tui.conftest import make_app, screen_text, until
@@ -37,15 +35,7 @@ async def test_reports_screen_shows_the_figures_and_follows_the_store(tmp_path: 
             await pilot.press("s", "s")  # -> FCR -> name
             assert "by name" in screen_text(app)
 
-            other = await Database.open(db.path)  # another process's write reaches the screen
-            try:
-                async with other.write() as conn:
-                    cust = await customers.create_customer(conn, name="Zoë", now=rd.at(1400))
-                    await store_actions.create_conversation(conn, customer_id=cust, subject="new",
-                                                            channel_id=None, now=rd.at(1400))
-            finally:
-                await other.close()
-            # Created without a `created` event: the backlog (events) stays, the cohort grows.
+            await rd.add_elsewhere(db.path, "Zoë", "new", 1400)  # another process's write reaches the screen
             await until(pilot, lambda: "Conversations      6" in screen_text(app), "live refresh")
             await pilot.press("escape")
             await until(pilot, lambda: getattr(app.screen, "context", "") == "inbox", "back to the inbox")

@@ -137,3 +137,18 @@ async def build(desk: Desk) -> Built:
             for tag_id in (await actions.tag_ids(conn, names, create=True)).values():
                 await actions.add_tag(conn, b.ids[n], tag_id)
     return b
+
+
+async def add_elsewhere(path: Any, name: str, subject: str, minutes: float) -> None:
+    """Another process's write: a customer and a conversation created without a `created` event
+    (so the cohort grows and the backlog, read from events, stays)."""
+    from omnidesk.store.db import Database
+
+    other = await Database.open(path)
+    try:
+        async with other.write() as conn:
+            cust = await customers.create_customer(conn, name=name, now=at(minutes))
+            await actions.create_conversation(conn, customer_id=cust, subject=subject, channel_id=None,
+                                              now=at(minutes))
+    finally:
+        await other.close()
