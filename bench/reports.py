@@ -39,14 +39,19 @@ DAY_MS = 86_400_000
 NOW_MS = 1_795_000_000_000  # benchfill's "now": the desk's newest traffic is just before it
 
 
+def migrate(path: Path) -> None:
+    """Create the desk's schema, or bring a desk built by an older version up to date."""
+
+    async def run() -> None:
+        await (await Database.open(path)).close()
+
+    asyncio.run(run())
+
+
 def build(path: Path, conversations: int, messages: int) -> None:
     if path.parent.exists():
         shutil.rmtree(path.parent)
-
-    async def migrate() -> None:
-        await (await Database.open(path)).close()
-
-    asyncio.run(migrate())
+    migrate(path)
     t0 = time.perf_counter()
     counts = benchfill.fill(path, conversations=conversations, messages=messages, now_ms=NOW_MS,
                             progress=lambda s: print(f"  ... {s}", file=sys.stderr))
@@ -98,6 +103,7 @@ def main() -> None:
     path = args.dir / "omnidesk.db"
     if args.rebuild or not path.exists():
         build(path, args.conversations, args.messages)
+    migrate(path)  # the read-only connection below cannot
     db = ReadOnlyDatabase.open(path)
     desk = Desk(db=db, settings=Settings(), data_dir=args.dir)  # type: ignore[arg-type]
     stats = benchfill.stats(path)
