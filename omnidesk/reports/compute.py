@@ -8,7 +8,7 @@ day or quarter hour, never one per conversation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -108,10 +108,12 @@ async def build(desk: Desk, kind: str, filters: Filters) -> Report:
     return Report(kind, filters, tz, fields, rows)
 
 
-async def build_many(desk: Desk, kinds: Iterable[str], filters: Filters) -> dict[str, Report]:
+async def build_many(desk: Desk, kinds: Iterable[str], filters: Filters,
+                     only: Mapping[str, Collection[str]] | None = None) -> dict[str, Report]:
     """Several of summary, backlog and the grouped reports over one period, as `build` makes each,
     sharing the work: the backlog is summed once, and the distributions of every kind come from
     one statement (store.distributions_by) when at most one groups by channel, language or day.
+    `only` names, per kind, the time and per-conversation metrics wanted; the others come out empty.
     """
     kinds = tuple(kinds)
     scope = await scope_of(desk, filters)
@@ -124,7 +126,8 @@ async def build_many(desk: Desk, kinds: Iterable[str], filters: Filters) -> dict
     for batch in batches:
         if batch:
             found.update(await store.distributions_by(desk.db, scope, batch,
-                                                      reopen_window_ms=filters.reopen_window_ms))
+                                                      reopen_window_ms=filters.reopen_window_ms,
+                                                      only=_wanted(groupings, only)))
     days = await backlog(desk, scope, tz) if {"summary", "backlog"} & set(kinds) else []
     out = {}
     for kind in kinds:
@@ -165,6 +168,16 @@ def _summary_row(name: str, d: store.Distribution | None) -> dict[str, Any]:
         row.update(total=_scaled(d.total, m.kind) if d else None,
                    **{k: _scaled(getattr(d, k), m.kind) if d else None for k in ("median", "p90", "mean")})
     return row
+
+
+def _wanted(groupings: dict[str, str], only: Mapping[str, Collection[str]] | None) -> dict[str, set[str]]:
+    """Per grouping, the distributions its kinds want; a grouping with a kind not in `only` wants all."""
+    wanted = {}
+    for grouping in set(groupings.values()):
+        kinds = [k for k, g in groupings.items() if g == grouping]
+        if only is not None and all(k in only for k in kinds):
+            wanted[grouping] = set().union(*(only[k] for k in kinds))
+    return wanted
 
 
 def _summary(distributions: list[store.Distribution], days: list[int]) -> tuple[tuple[str, ...], list[dict]]:

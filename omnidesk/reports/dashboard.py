@@ -1,7 +1,8 @@
 """What the console's Reports screen shows, loaded in as few statements as the figures allow.
 
 The figures are `omnidesk report`'s (compute.build_many shares the backlog and the
-distributions between the summary, backlog, days and agents of the last `DAYS` days);
+distributions between the summary, backlog, days and agents of the last `DAYS` days, and
+sorts the values of the distributions shown only, `SHOWN`);
 today's volume by channel is `report channels` from the desk's local midnight. A refresh
 when `PRAGMA data_version` has not moved and the figures are under a minute old keeps them.
 """
@@ -20,6 +21,10 @@ DAY_MS = 86_400_000
 #: How long unchanged figures are kept: the period slides with the clock even when nothing is written.
 MAX_AGE_MS = 60_000
 MONTH_KINDS = ("summary", "backlog", "days", "agents")
+#: The distributions the screen shows of each (its counts and rates all come): the others are not
+#: computed, and come out empty.
+SHOWN = {"summary": ("first_response_time", "resolution_time"), "days": ("first_response_time",),
+         "agents": ("first_response_time", "next_response_time")}
 
 
 def periods(now: int, timezone: str) -> tuple[compute.Filters, compute.Filters]:
@@ -32,7 +37,7 @@ def periods(now: int, timezone: str) -> tuple[compute.Filters, compute.Filters]:
 async def load(desk: Desk, now: int) -> dict[str, compute.Report]:
     """The screen's reports: MONTH_KINDS over the last DAYS days and `channels` for today."""
     month, today = periods(now, desk.settings.desk.timezone)
-    reports = await compute.build_many(desk, MONTH_KINDS, month)
+    reports = await compute.build_many(desk, MONTH_KINDS, month, SHOWN)
     reports["channels"] = await compute.build(desk, "channels", today)
     return reports
 

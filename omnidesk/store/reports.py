@@ -13,7 +13,7 @@ received_at)` of a message (as ingest's `rec.at`), `created_at` of an event, in 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -173,9 +173,9 @@ def _sources(grouping: str) -> tuple[str, str, str, str]:
     return ("facts f", "waits w", *_GROUP_OF.get(grouping, ("f.g", "w.g")))
 
 
-def _values(grouping: str) -> str:
+def _values(grouping: str, only: Collection[str] | None = None) -> str:
     """Rows of `vals(k, g, metric, v)` for one grouping `k`: one per value of each metric reported
-    as a distribution (ms for times, a count for replies and transfers)."""
+    as a distribution (ms for times, a count for replies and transfers); of those in `only` if given."""
     fact_from, wait_from, g_fact, g_wait = _sources(grouping)
     resolved = "f.first_res IS NOT NULL"
     fact_metrics = [
@@ -186,12 +186,17 @@ def _values(grouping: str) -> str:
         fact_metrics += [("replies_per_conversation", "f.replies"),
                          ("transfers_per_conversation", "f.transfers")]
     k = f"'{grouping}'"  # a name from GROUPINGS: safe in the SQL text
-    parts = [f"SELECT {k}, {g_fact}, '{name}', {expr} FROM {fact_from}" for name, expr in fact_metrics]
+    parts = [(name, f"SELECT {k}, {g_fact}, '{name}', {expr} FROM {fact_from}")
+             for name, expr in fact_metrics]
     parts += [
-        f"SELECT {k}, {g_wait}, 'first_response_time', w.reply_t - w.t FROM {wait_from} WHERE w.first",
-        f"SELECT {k}, {g_wait}, 'next_response_time', w.reply_t - w.t FROM {wait_from} WHERE NOT w.first",
+        ("first_response_time",
+         f"SELECT {k}, {g_wait}, 'first_response_time', w.reply_t - w.t FROM {wait_from} WHERE w.first"),
+        ("next_response_time",
+         f"SELECT {k}, {g_wait}, 'next_response_time', w.reply_t - w.t FROM {wait_from} WHERE NOT w.first"),
     ]
-    return " UNION ALL ".join(parts)
+    # Sorting values is most of a distribution's cost: a caller showing a few skips the rest.
+    return " UNION ALL ".join([sql for name, sql in parts if only is None or name in only]
+                              or [f"SELECT {k}, '', '', NULL"])
 
 
 def _tallies(grouping: str) -> tuple[str, str]:
@@ -248,10 +253,13 @@ async def distributions(db: Database, scope: Scope, *, grouping: str = "none",
     return found[grouping]
 
 
-async def distributions_by(db: Database, scope: Scope, groupings: Sequence[str], *,
-                           reopen_window_ms: int) -> dict[str, list[Distribution]]:
+async def distributions_by(
+    db: Database, scope: Scope, groupings: Sequence[str], *, reopen_window_ms: int,
+    only: Mapping[str, Collection[str]] | None = None,
+) -> dict[str, list[Distribution]]:
     """`distributions` for several groupings of the same scope, in one statement (the console's
-    dashboard): each conversation's facts once, then its values under each grouping.
+    dashboard): each conversation's facts once, then its values under each grouping. `only`
+    names, per grouping, the distributions wanted (counts and rates always come).
 
     One statement: the facts of each conversation, one row per value, then per (grouping, group,
     metric) n, sum, mean, median and p90 by nearest rank (the value at rank ceil(p * n)).
@@ -264,8 +272,9 @@ async def distributions_by(db: Database, scope: Scope, groupings: Sequence[str],
         raise ValueError(f"groupings {in_cohort!r} cannot share one statement")
     cohort, params = _cohort(scope, in_cohort[0] if in_cohort else "none")
     tallies = [_tallies(g) for g in groupings]
+    values = " UNION ALL ".join(_values(g, (only or {}).get(g)) for g in groupings)
     sql = (f"WITH reopen_window(ms) AS (SELECT ?), {cohort}, {_MESSAGES}, {_STATES},"
-           f" {_FACTS}, vals(k, g, metric, v) AS ({' UNION ALL '.join(_values(g) for g in groupings)}),"
+           f" {_FACTS}, vals(k, g, metric, v) AS ({values}),"
            f" {', '.join(ctes for ctes, _ in tallies)},"
            f" tallies(k, g, metric, n, total) AS ({' UNION ALL '.join(rows for _, rows in tallies)}),"
            f" {_DISTRIBUTION}")
