@@ -83,6 +83,9 @@ AGENT_KEYS: dict[str, Key] = {
     "display_name": Key("str", "Full name shown in the console."),
     "email": Key("str", "The agent's own email address."),
     "os_user": Key("str", "OS login ($USER) that acts as this agent by default."),
+    "role": Key("enum", "What the agent may do: agent, lead (merge, export, erase, audit) or admin "
+                "(also manage agents, act as another with --as); docs/security.md.",
+                choices=("agent", "lead", "admin")),
     "skills": Key("list[str]", "Skills for routing, e.g. [\"billing\", \"hu\"]."),
     "teams": Key("list[str]", "Teams the agent belongs to."),
     "capacity": Key("int", "Most open or pending conversations the assignment strategies give the agent.",
@@ -680,6 +683,7 @@ subject_token = true            # "[#123]" in outgoing email subjects
 name = {_toml_str(agent_name)}
 display_name = {_toml_str(agent_name)}
 os_user = {_toml_str(os_user)}
+role = "admin"                  # agent | lead | admin (docs/security.md)
 skills = []
 
 {_starter_channels()}

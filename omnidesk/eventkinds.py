@@ -51,6 +51,9 @@ class EventKind:
     SLA_BREACHED = "sla_breached"
     # the desk answered a new conversation's first message by itself: after {"macro", "message_id", ...}
     AUTO_ACKNOWLEDGED = "auto_acknowledged"
+    AGENT_DEACTIVATED = "agent_deactivated"
+    AGENT_REACTIVATED = "agent_reactivated"
+    ROLE_CHANGED = "role_changed"  # the config gave an agent another role
 
     MERGE_KINDS = frozenset({MERGED, MERGED_INTO, MESSAGE_MOVED, CUSTOMER_MERGED, CUSTOMER_CHANGED})
 

@@ -38,6 +38,7 @@ class Agent:
     identities: tuple[tuple[str, str], ...] = ()
     capacity: int | None = None  # most open conversations the assignment strategies give it
     away_since: int | None = None  # epoch ms; None: here
+    role: str = "agent"  # agent | lead | admin (omnidesk/permissions.py)
 
 
 @dataclass(slots=True)
@@ -185,6 +186,7 @@ class Event:
     after: object
     created_at: int
     reason: str | None = None  # why its unit of work acted ("rule 'Hungarian billing'")
+    via: str | None = None  # the admin who acted as `agent` (`--as`)
 
 
 @dataclass(slots=True)

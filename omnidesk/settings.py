@@ -56,6 +56,7 @@ class AgentSettings(NamedTuple):
     signature: LangText = ()  # the agent's own signature, `{agent_signature}` in a channel's
     signature_html: LangText = ()
     capacity: int | None = None  # most open conversations the assignment strategies give it
+    role: str = "agent"  # agent | lead | admin: what the agent may do (omnidesk/permissions.py)
 
 
 @dataclass(slots=True)

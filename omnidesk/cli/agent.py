@@ -1,4 +1,4 @@
-"""`omnidesk agent add|list`: the people who work the desk."""
+"""`omnidesk agent add|list|deactivate|reactivate`: the people who work the desk."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ AGENT_COLUMNS = (
     Column("display_name", "Display name", "text"),
     Column("email", "Email", "text"),
     Column("os_user", "OS user", "str"),
+    Column("role", "Role", "str"),
+    Column("active", "Active", "str"),
     Column("skills", "Skills", "list"),
     Column("teams", "Teams", "list"),
     Column("identities", "Identities", "list"),
@@ -19,7 +21,7 @@ AGENT_COLUMNS = (
     Column("away_since", "Away since", "time"),
 )
 
-agent_app = typer.Typer(help="Agents: add, list, away and back.", no_args_is_help=True)
+agent_app = typer.Typer(help="Agents: add, list, away and back, deactivate, reactivate.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -57,6 +59,7 @@ def add_command(
     os_user: str | None = typer.Option(None, "--os-user", help="Login that acts as this agent by default."),
     skill: list[str] = typer.Option(None, "--skill", help="Repeatable."),
     team: list[str] = typer.Option(None, "--team", help="Repeatable."),
+    role: str = typer.Option("agent", "--role", help="agent, lead or admin (docs/security.md)."),
     json_flag: bool = JSON_OPTION,
     fmt: str | None = FORMAT_OPTION,
 ) -> None:
@@ -85,7 +88,7 @@ def add_command(
         async with desk_session(ctx) as desk:
             agent = await services.add_agent(desk, name, display_name=display_name, email=email,
                                              os_user=os_user, skills=skill or (), teams=team or (),
-                                             identities=identities)
+                                             identities=identities, role=role)
         if chosen == "table":
             sys.stdout.write(f"Added agent {one_line(agent.name)}\n")
         else:
@@ -112,3 +115,33 @@ def away_command(
             sys.stdout.write(one_line(await mark_away(desk, name, away=not back)) + "\n")
 
     run(main())
+
+
+def _set_active(ctx: typer.Context, name: str, active: bool, unassign: bool) -> None:
+    async def main() -> None:
+        import sys
+
+        from omnidesk.services.staff import set_agent_active
+        from omnidesk.textsafe import one_line
+
+        async with desk_session(ctx, need_agent=True) as desk:
+            result = await set_agent_active(desk, name, active, unassign=unassign)
+        sys.stdout.write(one_line(result.description) + "\n")
+
+    run(main())
+
+
+@agent_app.command("deactivate")
+def deactivate_command(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The agent."),
+    unassign: bool = typer.Option(False, "--unassign", help="Also unassign their unresolved conversations."),
+) -> None:
+    """Deactivate an agent (admins): they can no longer act; their history stays."""
+    _set_active(ctx, name, False, unassign)
+
+
+@agent_app.command("reactivate")
+def reactivate_command(ctx: typer.Context, name: str = typer.Argument(..., help="The agent.")) -> None:
+    """Reactivate a deactivated agent (admins)."""
+    _set_active(ctx, name, True, False)

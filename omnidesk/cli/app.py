@@ -74,7 +74,8 @@ def _root(
         dir_okay=False,
     ),
     as_agent: str | None = typer.Option(
-        None, "--as", metavar="NAME", help="Act as this agent (default: the agent whose os_user is $USER).",
+        None, "--as", metavar="NAME",
+        help="Act as this agent (admins only; default: the agent whose os_user is $USER).",
     ),
     version: bool = typer.Option(
         False, "--version", is_eager=True, callback=_print_version,

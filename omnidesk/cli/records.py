@@ -110,6 +110,7 @@ def event(e: Event) -> dict[str, Any]:
         "conversation_id": e.conversation_id,
         "customer_id": e.customer_id,
         "agent": e.agent,
+        "via": e.via,
         "kind": e.kind,
         "before": e.before,
         "after": e.after,
@@ -198,8 +199,8 @@ def conversation(c: Conversation) -> dict[str, Any]:
     return row
 
 
-AGENT_FIELDS = ("id", "name", "display_name", "email", "os_user", "skills", "teams", "active", "identities",
-                "capacity", "away_since")
+AGENT_FIELDS = ("id", "name", "display_name", "email", "os_user", "role", "skills", "teams", "active",
+                "identities", "capacity", "away_since")
 
 
 def agent(a: Agent) -> dict[str, Any]:
@@ -209,6 +210,7 @@ def agent(a: Agent) -> dict[str, Any]:
         "display_name": a.display_name,
         "email": a.email,
         "os_user": a.os_user,
+        "role": a.role,
         "skills": list(a.skills),
         "teams": list(a.teams),
         "active": a.active,

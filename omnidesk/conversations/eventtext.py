@@ -318,6 +318,11 @@ _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
     "customer_unmerged": _customer_unmerged,
     "customer_changed": _customer_changed,
     "agent_added": lambda who, e, c: f"{who} added agent {_v(_get(e.after, 'agent') or '?')}",
+    "agent_deactivated": lambda who, e, c: f"{who} deactivated agent {_v(_get(e.after, 'agent') or '?')}",
+    "agent_reactivated": lambda who, e, c: f"{who} reactivated agent {_v(_get(e.after, 'agent') or '?')}",
+    "role_changed": lambda who, e, c: (f"{who} made {_v(_get(e.after, 'agent') or '?')} "
+                                       f"{_v(_get(e.after, 'role') or '?')}"
+                                       f" (was {_v(_get(e.before, 'role') or '?')})"),
     "identity_linked": _identity_linked,
     "identity_added": _identity_added,
     "identity_removed": _identity_removed,
@@ -383,6 +388,8 @@ def describe(event: Event, *, channels: Mapping[int, str] | None = None, tz: tzi
     `channels` maps channel id -> name (ingest's `created` stores only the id).
     """
     who = _v(event.agent) if event.agent else "system"
+    if event.via:
+        who = f"{_v(event.via)} acting as {who}"
     wording = _WORDING.get(event.kind)
     if wording is not None:
         try:

@@ -88,7 +88,7 @@ def config_text(directory: Path, *, smtp_port: int, os_user: str, chat: ChatServ
         lines = ["[[agents]]", f"name = {_toml(name)}", f"display_name = {_toml(display)}",
                  f"email = {_toml(email)}", f"skills = [{', '.join(_toml(s) for s in skills)}]"]
         if i == 0:
-            lines.append(f"os_user = {_toml(os_user)}")
+            lines.extend([f"os_user = {_toml(os_user)}", 'role = "admin"'])
         agents.append("\n".join(lines))
     views = [("Mine", "assignee:me status:open", "1"), ("Unassigned", "is:unassigned status:open", "2"),
              ("Billing", "tag:billing -status:resolved", "3"), ("VIP", "tag:vip", "4"),

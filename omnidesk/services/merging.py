@@ -14,6 +14,7 @@ import aiosqlite
 
 from omnidesk.desk import Desk
 from omnidesk.errors import NotFound, UserError
+from omnidesk.permissions import require
 from omnidesk.services.actionresult import (
     ActionResult,
     EventKind,
@@ -185,6 +186,7 @@ async def merge_customers(desk: Desk, source_id: int, target_id: int) -> ActionR
     The source stays as a row marked `merged_into` target, so unmerge can hand
     it back exactly what it had. An unnamed target takes the source's name.
     """
+    require(desk.agent, "customer.merge")
     if source_id == target_id:
         raise UserError(f"cannot merge customer {source_id} into itself")
     now = now_ms()
@@ -276,6 +278,7 @@ async def unmerge_customer(desk: Desk, customer_id: int) -> ActionResult:
     is undone. Conversations started after the merge only by the returned
     identities go back too.
     """
+    require(desk.agent, "customer.merge")
     now = now_ms()
     async with desk.db.write() as conn:
         row = await store_customers.customer_row(conn, customer_id)

@@ -35,7 +35,8 @@ async def open_desk(config: Path | None = None, *, as_agent: str | None = None,
                     data_dir: Path | None = None, read_only: bool = False) -> Desk:
     """Load the config and open `<data_dir>/omnidesk.db` (migrated, agents/channels synced).
 
-    `as_agent` must name a known agent. Without it the agent configured for
+    `as_agent` must name a known agent, and only an admin (or anyone on a desk of one
+    agent) may name another than themselves. Without it the agent configured for
     $USER acts, or nobody (None): reading needs no agent, mutating commands check.
     `read_only` opens a `ReadOnlyDatabase` (store/readonly.py), which raises
     `NeedsWriter` where the full open would migrate or write the config.
@@ -63,7 +64,8 @@ async def open_desk_from_settings(settings: Settings, *, as_agent: str | None = 
             await db.migrate()
         desk = Desk(db=db, settings=settings, data_dir=directory)
         await _sync_config(desk)
-        agent = await _acting_agent(desk, as_agent)
+        agent, via = await _acting_agent(desk, as_agent)
+        db.via_agent_id = via.id if via is not None else None
         return desk.as_agent(agent)
     except BaseException:
         await db.close()
@@ -123,11 +125,11 @@ def _normalised(agent: AgentSettings, settings: Settings) -> AgentSettings:
 
 def _agent_matches(stored: Agent | None, wanted: AgentSettings) -> bool:
     email = [("email", wanted.email.strip().lower())] if wanted.email and wanted.email.strip() else []
-    return stored is not None and stored.active and (
+    return stored is not None and (
         stored.display_name, stored.email, stored.os_user, tuple(stored.skills), tuple(stored.teams),
-        set(stored.identities), stored.capacity,
+        set(stored.identities), stored.capacity, stored.role,
     ) == (wanted.display_name, wanted.email, wanted.os_user, tuple(wanted.skills), tuple(wanted.teams),
-          {*email, *wanted.identities}, wanted.capacity)
+          {*email, *wanted.identities}, wanted.capacity, wanted.role)
 
 
 def _os_user() -> str | None:
@@ -143,16 +145,45 @@ def _os_user() -> str | None:
         return None
 
 
-async def _acting_agent(desk: Desk, as_agent: str | None) -> Agent | None:
-    os_user = _os_user()
-    if as_agent is not None:
-        from omnidesk.services import services
+async def _acting_agent(desk: Desk, as_agent: str | None) -> tuple[Agent | None, Agent | None]:
+    """(who acts, the admin acting as them or None).
 
-        return await services.resolve_agent(desk, as_agent, os_user)
-    if not os_user:
-        return None
-    # The lenient lookup (what services.resolve_agent does for an os_user) without importing
-    # the whole service layer: read-only commands stay quick to start.
+    Who you are is the agent whose `os_user` is your OS user. `--as NAME` names
+    another only for an admin (every event then says "admin acting as NAME"), or on
+    a desk with a single active agent; a deactivated agent cannot act at all.
+    """
     from omnidesk.store.agents import agent_by_os_user
 
-    return await agent_by_os_user(desk.db, os_user)
+    os_user = _os_user()
+    # The lenient lookup, without importing the whole service layer: reads stay quick to start.
+    me = await agent_by_os_user(desk.db, os_user) if os_user else None
+    if as_agent is None:
+        return _active(me), None
+    from omnidesk.services import services
+
+    target = await services.resolve_agent(desk, as_agent, os_user)
+    if me is not None and me.id == target.id:
+        return _active(me), None
+    if me is None:
+        from omnidesk.store.agents import active_count
+
+        if target.active and await active_count(desk.db) == 1:
+            return target, None  # a desk of one: --as can only name that one
+        raise UserError(
+            f"--as {as_agent}: OS user {os_user!r} is not an agent of this desk, and only an admin "
+            "may act as another agent",
+            hint=f"an admin adds you: `omnidesk agent add NAME --os-user {os_user}`, or an [[agents]] "
+            f"entry with os_user = {os_user!r} in the config",
+        )
+    from omnidesk.permissions import require
+
+    require(_active(me), "agent.act_as")
+    return _active(target), me
+
+
+def _active(agent: Agent | None) -> Agent | None:
+    """`agent`, unless it is deactivated: then a UserError, since it cannot act."""
+    if agent is not None and not agent.active:
+        raise UserError(f"agent {agent.name} is deactivated and cannot act",
+                        hint=f"an admin runs `omnidesk agent reactivate {agent.name}`")
+    return agent

@@ -137,11 +137,19 @@ async def add_agent(
     skills: Sequence[str] = (),
     teams: Sequence[str] = (),
     identities: Sequence[tuple[str, str]] = (),
+    role: str = "agent",
 ) -> Agent:
     """Add an agent with its identities besides `email` ((kind, address), normalised here): a
-    message from any of them is the agent's own. One identity belongs to one agent."""
+    message from any of them is the agent's own. One identity belongs to one agent. Admins only
+    (or anyone while the desk has no agent)."""
     from omnidesk.customers.identity import normalise, normalise_typed
+    from omnidesk.permissions import ROLES
+    from omnidesk.services.staff import require_manager
     from omnidesk.store.agents import agent_by_identity
+
+    await require_manager(desk)
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}: use {', '.join(ROLES)}")
 
     if not _AGENT_NAME.match(name) or name == "me":
         raise UserError(f"bad agent name {name!r}: use letters, digits, '.', '_' or '-' (not 'me')")
@@ -164,9 +172,10 @@ async def add_agent(
         skills=skills,
         teams=teams,
         identities=pairs,
+        role=role,
     )
     async with desk.db.write() as conn:
-        await record_event(conn, desk, EventKind.AGENT_ADDED, now_ms(), after={"agent": name})
+        await record_event(conn, desk, EventKind.AGENT_ADDED, now_ms(), after={"agent": name, "role": role})
     return agent
 
 
@@ -208,6 +217,8 @@ async def assign(
     """
     ids = unique(conversation_ids)
     target = await _agent_named(desk, assignee) if assignee is not None else None
+    if target is not None and not target.active:
+        raise UserError(f"agent {target.name} is deactivated: nothing can be assigned to them")
     if team:
         teams = await store_reads.known_teams(desk.db)
         if team not in teams:

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from omnidesk.eventkinds import EventKind
 from omnidesk.model import Agent
 from omnidesk.settings import AgentSettings
 from omnidesk.timeutil import now_ms
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # `omnidesk list` reads agents without an event loop: no aios
 
     from omnidesk.store.db import Database
 
-_COLUMNS = "id, name, display_name, email, os_user, skills, teams, active, capacity, away_since"
+_COLUMNS = "id, name, display_name, email, os_user, skills, teams, active, capacity, away_since, role"
 
 
 Pairs = Sequence[tuple[str, str]]
@@ -40,6 +41,7 @@ def row_to_agent(row: sqlite3.Row, identities: Pairs = ()) -> Agent:
         identities=tuple(sorted(identities)),
         capacity=row["capacity"],
         away_since=row["away_since"],
+        role=row["role"],
     )
 
 
@@ -110,6 +112,7 @@ async def insert_agent(
     skills: Sequence[str] = (),
     teams: Sequence[str] = (),
     identities: Pairs = (),
+    role: str = "agent",
 ) -> Agent:
     """Create an agent with its identities (besides `email`).
 
@@ -117,9 +120,10 @@ async def insert_agent(
     """
     async with db.write() as conn:
         cursor = await conn.execute(
-            "INSERT INTO agents (name, display_name, email, os_user, skills, teams, active, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
-            (name, display_name, email, os_user, json.dumps(list(skills)), json.dumps(list(teams)), now_ms()),
+            "INSERT INTO agents (name, display_name, email, os_user, skills, teams, active, created_at, role)"
+            " VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
+            (name, display_name, email, os_user, json.dumps(list(skills)), json.dumps(list(teams)), now_ms(),
+             role),
         )
         agent_id = cursor.lastrowid
         await conn.executemany(
@@ -136,10 +140,17 @@ async def sync_agents(db: Database, agents: Sequence[AgentSettings]) -> list[Age
     Agents missing from config are left alone: `omnidesk agent add` creates
     agents outside config, and events and assignments point at old ones. An
     os_user moving from one agent to another is released first so the UNIQUE
-    constraint never trips half-way.
+    constraint never trips half-way. Whether an agent is active is the database's
+    (`omnidesk agent deactivate`), never the config's; a role the config changes is
+    a `role_changed` event (the system's: the config file is who decided).
     """
+    from omnidesk.store.events import write_event  # aiosqlite: the read path imports this module
+    from omnidesk.store.identities import call_sync
+
     now = now_ms()
     async with db.write() as conn:
+        rows = await (await conn.execute("SELECT name, role FROM agents")).fetchall()
+        old_roles = {r[0]: r[1] for r in rows}
         # Release os_users that config gives to a different agent now.
         for a in agents:
             if a.os_user:
@@ -149,10 +160,10 @@ async def sync_agents(db: Database, agents: Sequence[AgentSettings]) -> list[Age
         for a in agents:
             cursor = await conn.execute(
                 "INSERT INTO agents (name, display_name, email, os_user, skills, teams, active, created_at,"
-                " capacity) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)"
+                " capacity, role) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)"
                 " ON CONFLICT(name) DO UPDATE SET display_name = excluded.display_name,"
                 " email = excluded.email, os_user = excluded.os_user, skills = excluded.skills,"
-                " teams = excluded.teams, capacity = excluded.capacity, active = 1 RETURNING id",
+                " teams = excluded.teams, capacity = excluded.capacity, role = excluded.role RETURNING id",
                 (
                     a.name,
                     a.display_name,
@@ -162,9 +173,25 @@ async def sync_agents(db: Database, agents: Sequence[AgentSettings]) -> list[Age
                     json.dumps(list(a.teams)),
                     now,
                     a.capacity,
+                    a.role,
                 ),
             )
             row = await cursor.fetchone()
             assert row is not None  # RETURNING gives the row inserted or updated
             await _set_identities(conn, row[0], _all_identities(a.email, a.identities))
+            if a.name in old_roles and old_roles[a.name] != a.role:
+                await call_sync(conn, write_event, None, None, EventKind.ROLE_CHANGED,
+                                {"agent": a.name, "role": old_roles[a.name]},
+                                {"agent": a.name, "role": a.role}, now)
     return await list_agents(db)
+
+
+async def set_active(db: Database, agent_id: int, active: bool) -> None:
+    """Deactivate or reactivate an agent (inside the caller's write; its history stays)."""
+    async with db.write() as conn:
+        await conn.execute("UPDATE agents SET active = ? WHERE id = ?", (int(active), agent_id))
+
+
+async def active_count(db: Database) -> int:
+    row = await db.fetchone("SELECT count(*) FROM agents WHERE active = 1")
+    return int(row[0]) if row else 0

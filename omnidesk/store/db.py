@@ -63,6 +63,8 @@ class Database:
         self.conn = conn
         self.path = path
         self._write_lock = asyncio.Lock()
+        #: The admin acting as this desk's agent (`--as`), written with each agent event.
+        self.via_agent_id: int | None = None
         self._tx: Transaction | None = None
 
     @classmethod

@@ -28,16 +28,20 @@ def _json(value: object) -> str | None:
 
 def write_event(c: sqlite3.Connection, conversation_id: int | None, customer_id: int | None, kind: str,
                 before: object, after: object, at: int, *, agent_id: int | None = None,
-                group_id: int | None = None, reason: str | None = None) -> int:
+                group_id: int | None = None, reason: str | None = None,
+                via_agent_id: int | None = None) -> int:
     """One event row, `before`/`after` as JSON (None stays NULL); no agent means the system.
 
-    No group: ingest's events, which nothing undoes."""
+    No group: ingest's events, which nothing undoes. `via_agent_id`: the admin acting as
+    `agent_id` (`--as`). Rows are only ever added: no command changes or deletes one
+    (erasure redacts the content of a customer's, omnidesk/store/erasure.py)."""
     if kind not in EVENT_KINDS:  # a kind the timeline cannot word: add it to omnidesk/eventkinds.py
         raise ValueError(f"unknown event kind {kind!r}")
     cur = c.execute(
         "INSERT INTO events (conversation_id, customer_id, agent_id, kind, before, after, created_at,"
-        " group_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (conversation_id, customer_id, agent_id, kind, _json(before), _json(after), at, group_id, reason),
+        " group_id, reason, via_agent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (conversation_id, customer_id, agent_id, kind, _json(before), _json(after), at, group_id, reason,
+         via_agent_id if agent_id is not None else None),
     )
     assert cur.lastrowid is not None
     return cur.lastrowid
@@ -56,13 +60,14 @@ async def insert_event(
     after: object = None,
 ) -> int:
     """`write_event` inside the current task's `db.write()`, in that transaction's group, with
-    the reason of the unit of work it is in."""
+    the reason of the unit of work it is in and the admin acting as the agent, if one is."""
     tx = db.transaction
     if tx is None:
         raise RuntimeError("insert_event needs an open db.write() of this task")
     event_id, tx.group_id = await call_sync(conn, functools.partial(
         _write_grouped, group_id=tx.group_id, conversation_id=conversation_id, customer_id=customer_id,
-        kind=kind, before=before, after=after, at=now, agent_id=agent_id, reason=tx.reason))
+        kind=kind, before=before, after=after, at=now, agent_id=agent_id, reason=tx.reason,
+        via_agent_id=db.via_agent_id))
     return event_id
 
 

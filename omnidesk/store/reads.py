@@ -145,7 +145,8 @@ _EDITS_SQL = (
     " WHERE m.conversation_id = ? ORDER BY e.id"
 )
 _EVENTS_SQL = (
-    "SELECT e.*, a.name AS agent_name FROM events e LEFT JOIN agents a ON a.id = e.agent_id"
+    "SELECT e.*, a.name AS agent_name, v.name AS via_name FROM events e"
+    " LEFT JOIN agents a ON a.id = e.agent_id LEFT JOIN agents v ON v.id = e.via_agent_id"
     " WHERE e.{column} = ? ORDER BY e.created_at, e.id"
 )
 _PARTICIPANTS_SQL = (
@@ -269,6 +270,8 @@ def _row_to_event(r: sqlite3.Row) -> Event:
         after=_loads(r["after"], None),
         created_at=r["created_at"],
         reason=r["reason"],
+        # A read that does not join the admin has none; a Row's `in` looks at values, not keys.
+        via=r["via_name"] if "via_name" in r.keys() else None,  # noqa: SIM118
     )
 
 

@@ -20,8 +20,11 @@ from omnidesk.timeutil import now_ms
 _counter = itertools.count(1)
 
 
-async def agent(desk: Desk, name: str, *, os_user: str | None = None, teams: tuple[str, ...] = ()) -> Agent:
-    return await insert_agent(desk.db, name=name, display_name=name.title(), os_user=os_user, teams=teams)
+async def agent(desk: Desk, name: str, *, os_user: str | None = None, teams: tuple[str, ...] = (),
+                role: str = "admin") -> Agent:
+    """An agent; an admin unless `role` says otherwise, so tests of other things may do anything."""
+    return await insert_agent(desk.db, name=name, display_name=name.title(), os_user=os_user, teams=teams,
+                              role=role)
 
 
 async def email_channel(desk: Desk, name: str = "support", address: str = "support@example.com") -> Channel:

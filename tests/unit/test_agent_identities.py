@@ -46,7 +46,9 @@ def test_config_agent_keys_are_the_identity_kinds() -> None:
 async def test_agent_add_with_identities_of_every_kind(desk: Desk) -> None:
     alice = await services.add_agent(desk, "alice", email="Alice@Acme.Example",
                                      identities=[("slack", "u0123abc@t0team01"), ("telegram", "5550001"),
-                                                 ("telegram", "5550002"), ("phone", "+36 30 123 4567")])
+                                                 ("telegram", "5550002"), ("phone", "+36 30 123 4567")],
+                                     role="admin")
+    desk = desk.as_agent(alice)  # the first agent of a desk is anyone's to add; the next ones an admin's
     assert alice.identities == (("email", "alice@acme.example"), ("phone", "+36301234567"),
                                 ("slack", "U0123ABC@T0TEAM01"), ("telegram", "5550001"),
                                 ("telegram", "5550002"))

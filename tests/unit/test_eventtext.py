@@ -96,6 +96,10 @@ CASES = [
     (ev("customer_changed", {"customer_id": 4}, {"customer_id": 3}),
      "alice moved this from customer 4 to customer 3"),
     (ev("agent_added", None, {"agent": "dana"}), "alice added agent dana"),
+    (ev("agent_deactivated", None, {"agent": "dana"}), "alice deactivated agent dana"),
+    (ev("agent_reactivated", None, {"agent": "dana"}), "alice reactivated agent dana"),
+    (ev("role_changed", {"agent": "dana", "role": "agent"}, {"agent": "dana", "role": "lead"}, agent=None),
+     "system made dana lead (was agent)"),
     (ev("identity_linked", {"customer_id": 9},
         {"kind": "telegram", "address": "5550001", "by_kind": "phone", "by_address": "+36301234567",
          "channel_kind": "telegram"}, agent=None),
@@ -161,7 +165,7 @@ def test_every_kind_written_anywhere_is_in_the_list() -> None:
 def test_the_writer_refuses_a_kind_that_is_not_in_the_list() -> None:
     c = sqlite3.connect(":memory:")
     c.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, conversation_id, customer_id, agent_id, kind,"
-              " before, after, created_at, group_id, reason)")
+              " before, after, created_at, group_id, reason, via_agent_id)")
     with pytest.raises(ValueError, match="unknown event kind 'sla_braeched'"):
         write_event(c, 1, None, "sla_braeched", None, None, 0)
     assert write_event(c, 1, None, EventKind.LINKED, None, {"conversation_id": 2}, 0) == 1
