@@ -21,6 +21,7 @@ ROLES: tuple[str, ...] = ("agent", "lead", "admin")
 #: action -> the least role that may do it.
 PERMISSIONS: dict[str, str] = {
     "customer.merge": "lead",  # merge and unmerge customers
+    "customer.export": "lead",
     "agent.manage": "admin",  # add, deactivate, reactivate agents
     "agent.act_as": "admin",  # `--as NAME` for another agent (a desk of one agent excepted)
 }
@@ -28,6 +29,7 @@ PERMISSIONS: dict[str, str] = {
 #: How each action is named in a refusal.
 DESCRIPTIONS: dict[str, str] = {
     "customer.merge": "merging customers",
+    "customer.export": "exporting a customer",
     "agent.manage": "managing agents",
     "agent.act_as": "acting as another agent (--as)",
 }

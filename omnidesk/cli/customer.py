@@ -26,6 +26,9 @@ customer_app.add_typer(identity_app, name="identity")
 
 
 def register(app: typer.Typer) -> None:
+    from omnidesk.cli.privacy import add_commands
+
+    add_commands(customer_app)
     app.add_typer(customer_app, name="customer")
 
 

@@ -320,6 +320,7 @@ _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
     "agent_added": lambda who, e, c: f"{who} added agent {_v(_get(e.after, 'agent') or '?')}",
     "agent_deactivated": lambda who, e, c: f"{who} deactivated agent {_v(_get(e.after, 'agent') or '?')}",
     "agent_reactivated": lambda who, e, c: f"{who} reactivated agent {_v(_get(e.after, 'agent') or '?')}",
+    "customer_exported": lambda who, e, c: f"{who} exported everything held about this customer",
     "role_changed": lambda who, e, c: (f"{who} made {_v(_get(e.after, 'agent') or '?')} "
                                        f"{_v(_get(e.after, 'role') or '?')}"
                                        f" (was {_v(_get(e.before, 'role') or '?')})"),

@@ -14,6 +14,7 @@ from tests.cli.conftest import CliEnv, seed_emails
 #: A command per action of the table (the table test covers each).
 COMMANDS: dict[str, tuple[str, ...]] = {
     "customer.merge": ("customer", "merge", "1", "--into", "2"),
+    "customer.export": ("customer", "export", "1", "--out", "{tmp}/export.zip"),
     "agent.manage": ("agent", "deactivate", "bob"),
     "agent.act_as": ("--as", "bob", "note", "1", "hello"),
 }
@@ -40,7 +41,8 @@ def test_every_action_of_the_table_has_a_command_here() -> None:
 def test_the_role_table_on_the_cli(cli_env: CliEnv, action: str, role: str) -> None:
     _seed(cli_env)
     _set_role(cli_env, "alice", role)
-    result = cli_env.invoke(*COMMANDS[action], env={"USER": "alice-login", "LOGNAME": "alice-login"})
+    args = [a.replace("{tmp}", str(cli_env.tmp)) for a in COMMANDS[action]]
+    result = cli_env.invoke(*args, env={"USER": "alice-login", "LOGNAME": "alice-login"})
     needed = PERMISSIONS[action]
     if rank(role) >= rank(needed):
         assert "needs the" not in result.stderr, result.stderr

@@ -1,0 +1,62 @@
+"""A customer's data as a whole: export (GDPR articles 15 and 20), each recorded in the audit log.
+
+What is exported is what the reads show (`customer show`, `show` of each conversation), plus
+the customers merged into this one, the customer's own events and the original bytes (raw
+messages, attachment blobs). The faces turn it into records and an archive (omnidesk/cli/archive.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from omnidesk.conversations import reads
+from omnidesk.desk import Desk
+from omnidesk.eventkinds import EventKind
+from omnidesk.model import Conversation, ConversationSummary, Customer, Event
+from omnidesk.permissions import require
+from omnidesk.services.actionresult import record_event
+from omnidesk.store import privacy as store_privacy
+from omnidesk.store import reads as store_reads
+from omnidesk.timeutil import now_ms
+
+
+@dataclass(slots=True)
+class CustomerData:
+    """Everything held about one customer."""
+
+    customer: Customer
+    summaries: list[ConversationSummary]
+    conversations: list[Conversation]
+    merged: list[Customer] = field(default_factory=list)  # customers merged into this one
+    events: list[Event] = field(default_factory=list)  # the customers' events outside conversations
+    raw: Mapping[int, str] = field(default_factory=dict)  # message id -> raw_sha256
+
+
+async def customer_data(desk: Desk, customer_id: int) -> CustomerData:
+    """Read everything held about `customer_id` (leads and admins)."""
+    require(desk.agent, "customer.export")
+    customer = await reads.get_customer(desk, customer_id)
+    summaries = await reads.customer_conversations(desk, customer_id)
+    conversations = [await reads.get_conversation(desk, s.id) for s in summaries]
+    closure = await store_privacy.merged_closure(desk.db, customer_id)
+    merged = [await reads.get_customer(desk, cid) for cid in closure if cid != customer_id]
+    events = [e for cid in closure for e in await store_reads.events(desk.db, customer_id=cid)
+              if e.conversation_id is None]
+    raw = await store_privacy.raw_refs(desk.db, [s.id for s in summaries])
+    return CustomerData(customer, summaries, conversations, merged, events, raw)
+
+
+async def raw_bytes(desk: Desk, sha: str) -> bytes | None:
+    """The bytes of a raw message or an attachment blob; None when not held."""
+    from omnidesk.store.rawmail import read_raw
+
+    return await read_raw(desk.db, desk.blob_dir, sha)
+
+
+async def record_export(desk: Desk, customer_id: int, facts: Mapping[str, object]) -> None:
+    """The audit log's line for an export that was written (`facts`: what went out)."""
+    require(desk.agent, "customer.export")
+    async with desk.db.write() as conn:
+        await record_event(conn, desk, EventKind.CUSTOMER_EXPORTED, now_ms(), customer_id=customer_id,
+                           after=dict(facts))
