@@ -73,5 +73,10 @@ def read(blob_dir: Path, sha: str) -> bytes:
     return path_for(blob_dir, sha).read_bytes()
 
 
+def remove(blob_dir: Path, sha: str) -> None:
+    """Delete a blob's file (an erasure's, once nothing refers to it); a missing one is fine."""
+    path_for(blob_dir, sha).unlink(missing_ok=True)
+
+
 def exists(blob_dir: Path, sha: str) -> bool:
     return path_for(blob_dir, sha).is_file()

@@ -55,6 +55,7 @@ class EventKind:
     AGENT_REACTIVATED = "agent_reactivated"
     ROLE_CHANGED = "role_changed"  # the config gave an agent another role
     CUSTOMER_EXPORTED = "customer_exported"  # everything held about them written to an archive
+    CUSTOMER_ERASED = "customer_erased"  # their personal data removed; an anonymous shell stays
 
     MERGE_KINDS = frozenset({MERGED, MERGED_INTO, MESSAGE_MOVED, CUSTOMER_MERGED, CUSTOMER_CHANGED})
 

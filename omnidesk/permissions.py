@@ -22,6 +22,7 @@ ROLES: tuple[str, ...] = ("agent", "lead", "admin")
 PERMISSIONS: dict[str, str] = {
     "customer.merge": "lead",  # merge and unmerge customers
     "customer.export": "lead",
+    "customer.erase": "lead",
     "agent.manage": "admin",  # add, deactivate, reactivate agents
     "agent.act_as": "admin",  # `--as NAME` for another agent (a desk of one agent excepted)
 }
@@ -30,6 +31,7 @@ PERMISSIONS: dict[str, str] = {
 DESCRIPTIONS: dict[str, str] = {
     "customer.merge": "merging customers",
     "customer.export": "exporting a customer",
+    "customer.erase": "erasing a customer",
     "agent.manage": "managing agents",
     "agent.act_as": "acting as another agent (--as)",
 }

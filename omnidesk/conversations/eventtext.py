@@ -321,6 +321,7 @@ _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
     "agent_deactivated": lambda who, e, c: f"{who} deactivated agent {_v(_get(e.after, 'agent') or '?')}",
     "agent_reactivated": lambda who, e, c: f"{who} reactivated agent {_v(_get(e.after, 'agent') or '?')}",
     "customer_exported": lambda who, e, c: f"{who} exported everything held about this customer",
+    "customer_erased": lambda who, e, c: f"{who} erased this customer's personal data",
     "role_changed": lambda who, e, c: (f"{who} made {_v(_get(e.after, 'agent') or '?')} "
                                        f"{_v(_get(e.after, 'role') or '?')}"
                                        f" (was {_v(_get(e.before, 'role') or '?')})"),

@@ -60,3 +60,27 @@ async def record_export(desk: Desk, customer_id: int, facts: Mapping[str, object
     async with desk.db.write() as conn:
         await record_event(conn, desk, EventKind.CUSTOMER_EXPORTED, now_ms(), customer_id=customer_id,
                            after=dict(facts))
+
+
+async def erase_customer(desk: Desk, customer_id: int) -> store_privacy.ErasedCustomer:
+    """Remove a customer's personal data everywhere (leads and admins; docs/privacy.md): the
+    database, the full-text index and the blobs no one else refers to, then VACUUM and an
+    emptied WAL. The customer stays as "erased customer #N" with anonymous message shells,
+    and a `customer_erased` event says who erased them and when."""
+    from omnidesk import blobs
+    from omnidesk.errors import UserError
+
+    require(desk.agent, "customer.erase")
+    customer = await reads.get_customer(desk, customer_id)
+    if customer.merged_into is not None:
+        raise UserError(f"customer {customer_id} was merged into {customer.merged_into}",
+                        hint=f"erase customer {customer.merged_into}: that erases both")
+    closure = await store_privacy.merged_closure(desk.db, customer_id)
+    async with desk.db.write() as conn:
+        erased = await store_privacy.erase_in(conn, closure, customer_id)
+        await record_event(conn, desk, EventKind.CUSTOMER_ERASED, now_ms(), customer_id=customer_id,
+                           after={"conversations": erased.conversations, "messages": erased.messages})
+    for sha in erased.blobs:
+        blobs.remove(desk.blob_dir, sha)
+    await store_privacy.compact_db(desk.db)
+    return erased

@@ -15,6 +15,7 @@ from tests.cli.conftest import CliEnv, seed_emails
 COMMANDS: dict[str, tuple[str, ...]] = {
     "customer.merge": ("customer", "merge", "1", "--into", "2"),
     "customer.export": ("customer", "export", "1", "--out", "{tmp}/export.zip"),
+    "customer.erase": ("customer", "erase", "1", "--yes"),
     "agent.manage": ("agent", "deactivate", "bob"),
     "agent.act_as": ("--as", "bob", "note", "1", "hello"),
 }

@@ -99,6 +99,7 @@ CASES = [
     (ev("agent_deactivated", None, {"agent": "dana"}), "alice deactivated agent dana"),
     (ev("agent_reactivated", None, {"agent": "dana"}), "alice reactivated agent dana"),
     (ev("customer_exported", None, {"messages": 3}), "alice exported everything held about this customer"),
+    (ev("customer_erased", None, {"messages": 3}), "alice erased this customer's personal data"),
     (ev("role_changed", {"agent": "dana", "role": "agent"}, {"agent": "dana", "role": "lead"}, agent=None),
      "system made dana lead (was agent)"),
     (ev("identity_linked", {"customer_id": 9},
