@@ -23,6 +23,7 @@ PERMISSIONS: dict[str, str] = {
     "customer.merge": "lead",  # merge and unmerge customers
     "customer.export": "lead",
     "customer.erase": "lead",
+    "audit.read": "lead",
     "agent.manage": "admin",  # add, deactivate, reactivate agents
     "agent.act_as": "admin",  # `--as NAME` for another agent (a desk of one agent excepted)
 }
@@ -32,6 +33,7 @@ DESCRIPTIONS: dict[str, str] = {
     "customer.merge": "merging customers",
     "customer.export": "exporting a customer",
     "customer.erase": "erasing a customer",
+    "audit.read": "reading the audit log",
     "agent.manage": "managing agents",
     "agent.act_as": "acting as another agent (--as)",
 }

@@ -40,6 +40,7 @@ OWN_MODULES = (
     "omnidesk.cli.kb",
     "omnidesk.cli.report",
     "omnidesk.cli.doctor",
+    "omnidesk.cli.audit",
     "omnidesk.cli.meta",
 )
 #: Command modules of the optional parts (import, sync, console and demo): loaded if they import.
@@ -121,6 +122,7 @@ COMMAND_MODULES = {
     "kb": "omnidesk.cli.kb",
     "report": "omnidesk.cli.report",
     "doctor": "omnidesk.cli.doctor",
+    "audit": "omnidesk.cli.audit",
     **dict.fromkeys(("completion", "man"), "omnidesk.cli.meta"),
     "import": "omnidesk.cli.importer",
     "sync": "omnidesk.cli.sync",

@@ -84,3 +84,25 @@ async def erase_customer(desk: Desk, customer_id: int) -> store_privacy.ErasedCu
         blobs.remove(desk.blob_dir, sha)
     await store_privacy.compact_db(desk.db)
     return erased
+
+
+async def audit_log(desk: Desk, *, agent: str | None = None, since: int | None = None,
+                    kinds: tuple[str, ...] = (), system: bool = False, limit: int = 200) -> list[Event]:
+    """Who did what, newest first (leads and admins). `agent` also finds what an admin did as
+    another agent (`--as`). Events are only read here: no command changes or deletes one."""
+    from omnidesk.errors import UserError
+    from omnidesk.eventkinds import EVENT_KINDS
+    from omnidesk.store.agents import agent_by_name
+
+    require(desk.agent, "audit.read")
+    unknown = sorted(set(kinds) - EVENT_KINDS)
+    if unknown:
+        raise UserError(f"unknown action {unknown[0]!r}", hint="kinds: " + ", ".join(sorted(EVENT_KINDS)))
+    agent_id = None
+    if agent is not None:
+        found = await agent_by_name(desk.db, agent)
+        if found is None:
+            raise UserError(f"unknown agent {agent!r}", hint="see `omnidesk agent list`")
+        agent_id = found.id
+    return await store_reads.audit_events(desk.db, agent_id=agent_id, since=since, kinds=kinds, system=system,
+                                          limit=limit)

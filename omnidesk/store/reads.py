@@ -354,3 +354,23 @@ async def thread_messages(db: Database, conversation_id: int) -> list[sqlite3.Ro
             (conversation_id,),
         )
     )
+
+
+async def audit_events(db: Database, *, agent_id: int | None = None, since: int | None = None,
+                       kinds: Sequence[str] = (), system: bool = False, limit: int = 200) -> list[Event]:
+    """The newest events first: by agents (also the system's with `system`), filtered."""
+    where, params = ["1 = 1" if system or agent_id is not None else "e.agent_id IS NOT NULL"], []
+    if agent_id is not None:
+        where.append("(e.agent_id = ? OR e.via_agent_id = ?)")
+        params += [agent_id, agent_id]
+    if since is not None:
+        where.append("e.created_at >= ?")
+        params.append(since)
+    if kinds:
+        where.append(f"e.kind IN ({','.join('?' * len(kinds))})")
+        params += list(kinds)
+    rows = await db.fetchall(
+        "SELECT e.*, a.name AS agent_name, v.name AS via_name FROM events e"
+        " LEFT JOIN agents a ON a.id = e.agent_id LEFT JOIN agents v ON v.id = e.via_agent_id"
+        f" WHERE {' AND '.join(where)} ORDER BY e.created_at DESC, e.id DESC LIMIT ?", (*params, limit))
+    return [_row_to_event(r) for r in rows]

@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "customer.merge": ("customer", "merge", "1", "--into", "2"),
     "customer.export": ("customer", "export", "1", "--out", "{tmp}/export.zip"),
     "customer.erase": ("customer", "erase", "1", "--yes"),
+    "audit.read": ("audit",),
     "agent.manage": ("agent", "deactivate", "bob"),
     "agent.act_as": ("--as", "bob", "note", "1", "hello"),
 }
