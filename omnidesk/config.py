@@ -30,6 +30,7 @@ from omnidesk.settings import (
     KbSettings,
     LangText,
     MacroSettings,
+    RetentionSettings,
     SavedView,
     Settings,
     TuiSettings,
@@ -132,6 +133,13 @@ VIEW_KEYS: dict[str, Key] = {
     "query": Key("str", "A search-language query (see docs/cli.md).", required=True),
     "key": Key("enum", "Digit key that opens the view in the console.",
                choices=tuple("123456789")),
+}
+
+RETENTION_KEYS: dict[str, Key] = {
+    "raw_mail_days": Key("int", "Raw bytes of messages received longer ago than this many days are removed "
+                         "(0: kept forever).", minimum=0, maximum=36500),
+    "resolved_conversation_days": Key("int", "Conversations resolved longer ago than this many days keep "
+                                      "only anonymous shells (0: kept forever).", minimum=0, maximum=36500),
 }
 
 TUI_KEYS: dict[str, Key] = {
@@ -301,7 +309,7 @@ def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Se
     """Validate an already-parsed TOML document."""
     v = _Validator(source)
     v.check_keys(data, {"desk", "agents", "channels", "views", "tui", "webhooks", "kb", "macros",
-                       "calendars", "sla"}, "")
+                       "calendars", "sla", "retention"}, "")
     base = source.parent if source is not None else Path.cwd()
 
     desk_raw = v.table(data, "desk", "desk")
@@ -357,6 +365,8 @@ def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Se
     settings = Settings(desk=desk, agents=tuple(agents), channels=tuple(channels), views=tuple(views),
                         tui=tui, webhooks=webhooks, kb=_kb(v, data, source),
                         macros=MacroSettings(**macro_values), source=source)
+    retention = v.table(data, "retention", "retention")
+    settings.retention = RetentionSettings(**v.section(retention, RETENTION_KEYS, "retention"))
     if "calendars" in data or "sla" in data:  # most desks have neither: skip importing the SLA code
         from omnidesk.sla.config import parse_calendars, parse_policies
 

@@ -56,6 +56,7 @@ class EventKind:
     ROLE_CHANGED = "role_changed"  # the config gave an agent another role
     CUSTOMER_EXPORTED = "customer_exported"  # everything held about them written to an archive
     CUSTOMER_ERASED = "customer_erased"  # their personal data removed; an anonymous shell stays
+    RETENTION_APPLIED = "retention_applied"  # [retention]: raw bytes and old resolved conversations removed
 
     MERGE_KINDS = frozenset({MERGED, MERGED_INTO, MESSAGE_MOVED, CUSTOMER_MERGED, CUSTOMER_CHANGED})
 

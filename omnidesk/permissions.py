@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, str] = {
     "customer.export": "lead",
     "customer.erase": "lead",
     "audit.read": "lead",
+    "retention.run": "admin",  # `omnidesk retention`, also --dry-run
     "agent.manage": "admin",  # add, deactivate, reactivate agents
     "agent.act_as": "admin",  # `--as NAME` for another agent (a desk of one agent excepted)
 }
@@ -34,6 +35,7 @@ DESCRIPTIONS: dict[str, str] = {
     "customer.export": "exporting a customer",
     "customer.erase": "erasing a customer",
     "audit.read": "reading the audit log",
+    "retention.run": "running the retention policy",
     "agent.manage": "managing agents",
     "agent.act_as": "acting as another agent (--as)",
 }

@@ -128,6 +128,13 @@ class MacroSettings:
     dir: Path | None = None  # None: `macros/` next to the config file
 
 
+class RetentionSettings(NamedTuple):
+    """The [retention] table: how long content is kept; 0 keeps it forever."""
+
+    raw_mail_days: int = 0  # raw bytes of messages (the mail as received)
+    resolved_conversation_days: int = 0  # a resolved conversation's content becomes a shell
+
+
 @dataclass(slots=True)
 class Settings:
     """The whole validated configuration."""
@@ -142,6 +149,7 @@ class Settings:
     macros: MacroSettings = field(default_factory=MacroSettings)
     source: Path | None = None  # the file these came from, for messages
     calendars: tuple[CalendarSpec, ...] = ()  # [calendars.NAME], in file order
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     sla: tuple[Policy, ...] = ()  # [sla.NAME] policies, in file order (the first that matches applies)
 
     def channel(self, name: str) -> ChannelSettings | None:

@@ -41,6 +41,7 @@ OWN_MODULES = (
     "omnidesk.cli.report",
     "omnidesk.cli.doctor",
     "omnidesk.cli.audit",
+    "omnidesk.cli.retention",
     "omnidesk.cli.meta",
 )
 #: Command modules of the optional parts (import, sync, console and demo): loaded if they import.
@@ -123,6 +124,7 @@ COMMAND_MODULES = {
     "report": "omnidesk.cli.report",
     "doctor": "omnidesk.cli.doctor",
     "audit": "omnidesk.cli.audit",
+    "retention": "omnidesk.cli.retention",
     **dict.fromkeys(("completion", "man"), "omnidesk.cli.meta"),
     "import": "omnidesk.cli.importer",
     "sync": "omnidesk.cli.sync",

@@ -322,6 +322,10 @@ _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
     "agent_reactivated": lambda who, e, c: f"{who} reactivated agent {_v(_get(e.after, 'agent') or '?')}",
     "customer_exported": lambda who, e, c: f"{who} exported everything held about this customer",
     "customer_erased": lambda who, e, c: f"{who} erased this customer's personal data",
+    "retention_applied": lambda who, e, c: (
+        f"{who} applied the retention policy: raw bytes of "
+        f"{_plural(int(_get(e.after, 'raw') or 0), 'message')}, "
+        f"{_plural(int(_get(e.after, 'conversations') or 0), 'conversation')}"),
     "role_changed": lambda who, e, c: (f"{who} made {_v(_get(e.after, 'agent') or '?')} "
                                        f"{_v(_get(e.after, 'role') or '?')}"
                                        f" (was {_v(_get(e.before, 'role') or '?')})"),

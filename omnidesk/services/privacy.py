@@ -106,3 +106,35 @@ async def audit_log(desk: Desk, *, agent: str | None = None, since: int | None =
         agent_id = found.id
     return await store_reads.audit_events(desk.db, agent_id=agent_id, since=since, kinds=kinds, system=system,
                                           limit=limit)
+
+
+def _cutoffs(desk: Desk, now: int) -> tuple[int | None, int | None]:
+    day = 86_400_000
+    r = desk.settings.retention
+    return (now - r.raw_mail_days * day if r.raw_mail_days else None,
+            now - r.resolved_conversation_days * day if r.resolved_conversation_days else None)
+
+
+async def retention_plan(desk: Desk, now: int | None = None) -> store_privacy.RetentionPlan:
+    """What the `[retention]` policy would remove now (admins, or the system)."""
+    require(desk.agent, "retention.run")
+    return await store_privacy.plan_retention(desk.db, *_cutoffs(desk, now_ms() if now is None else now))
+
+
+async def apply_retention(desk: Desk, now: int | None = None) -> store_privacy.RetentionPlan:
+    """Remove what the `[retention]` policy says (planned and applied in one transaction, so it is
+    what `retention_plan` lists), the blobs no longer referenced, and write one event."""
+    from omnidesk import blobs
+
+    require(desk.agent, "retention.run")
+    raw_before, resolved_before = _cutoffs(desk, now_ms() if now is None else now)
+    if raw_before is None and resolved_before is None:
+        return store_privacy.RetentionPlan((), ())
+    async with desk.db.write() as conn:
+        plan, gone = await store_privacy.retention_in(conn, raw_before, resolved_before)
+        if plan.raw or plan.conversations:
+            await record_event(conn, desk, EventKind.RETENTION_APPLIED, now_ms(),
+                               after={"raw": len(plan.raw), "conversations": len(plan.conversations)})
+    for sha in gone:
+        blobs.remove(desk.blob_dir, sha)
+    return plan

@@ -496,7 +496,11 @@ async def _timers(desk: Desk, stop: asyncio.Event, once: bool, report: SyncRepor
         raise
     except Exception:
         log.exception("SLA recomputation failed")
+    retention_due = 0
     while True:
+        if now_ms() >= retention_due:
+            retention_due = now_ms() + RETENTION_SECONDS * 1000
+            await _retention(desk)
         try:
             next_end = await _timer_pass(desk, report)
         except asyncio.CancelledError:
@@ -510,6 +514,26 @@ async def _timers(desk: Desk, stop: asyncio.Event, once: bool, report: SyncRepor
         if next_end is not None:
             wait = max(0.05, min(wait, (next_end - now_ms()) / 1000))
         await wait_or_stop(stop, asyncio.sleep(wait), wait + 1)
+
+
+#: How often the timers apply the [retention] policy (seconds).
+RETENTION_SECONDS = 3600
+
+
+async def _retention(desk: Desk) -> None:
+    """One pass of the [retention] policy, as the system; a failure is logged, never fatal."""
+    from omnidesk.services import privacy
+
+    try:
+        plan = await privacy.apply_retention(desk.as_agent(None))
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("retention failed")
+        return
+    if plan.raw or plan.conversations:
+        log.info("retention: raw bytes of %d message(s) and %d conversation(s) removed",
+                 len(plan.raw), len(plan.conversations))
 
 
 async def _timer_pass(desk: Desk, report: SyncReport) -> int | None:

@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "customer.export": ("customer", "export", "1", "--out", "{tmp}/export.zip"),
     "customer.erase": ("customer", "erase", "1", "--yes"),
     "audit.read": ("audit",),
+    "retention.run": ("retention", "--dry-run"),
     "agent.manage": ("agent", "deactivate", "bob"),
     "agent.act_as": ("--as", "bob", "note", "1", "hello"),
 }

@@ -249,7 +249,7 @@ def all_schema_keys() -> set[str]:
     keys = {f"desk.{k}" for k in cfg.DESK_KEYS} | {f"agents.{k}" for k in cfg.AGENT_KEYS}
     keys |= {f"views.{k}" for k in cfg.VIEW_KEYS} | {f"tui.{k}" for k in cfg.TUI_KEYS}
     keys |= {f"webhooks.{k}" for k in cfg.WEBHOOK_KEYS}
-    keys |= {f"kb.{k}" for k in cfg.KB_KEYS}
+    keys |= {f"kb.{k}" for k in cfg.KB_KEYS} | {f"retention.{k}" for k in cfg.RETENTION_KEYS}
     keys |= {f"channels.any.{k}" for k in cfg.SENDER_KEYS} | {f"macros.{k}" for k in cfg.MACRO_KEYS}
     keys |= {f"channels.any.{k}" for k in cfg.AUTO_ACK_KEYS}
     keys |= {f"calendars.{k}" for k in CALENDAR_KEYS} | {f"sla.{k}" for k in SLA_KEYS}

@@ -100,6 +100,8 @@ CASES = [
     (ev("agent_reactivated", None, {"agent": "dana"}), "alice reactivated agent dana"),
     (ev("customer_exported", None, {"messages": 3}), "alice exported everything held about this customer"),
     (ev("customer_erased", None, {"messages": 3}), "alice erased this customer's personal data"),
+    (ev("retention_applied", None, {"raw": 3, "conversations": 1}, agent=None),
+     "system applied the retention policy: raw bytes of 3 messages, 1 conversation"),
     (ev("role_changed", {"agent": "dana", "role": "agent"}, {"agent": "dana", "role": "lead"}, agent=None),
      "system made dana lead (was agent)"),
     (ev("identity_linked", {"customer_id": 9},
