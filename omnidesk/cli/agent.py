@@ -21,7 +21,8 @@ AGENT_COLUMNS = (
     Column("away_since", "Away since", "time"),
 )
 
-agent_app = typer.Typer(help="Agents: add, list, away and back, deactivate, reactivate.", no_args_is_help=True)
+agent_app = typer.Typer(help="Agents: add, list, away and back, deactivate, reactivate.",
+                        no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
