@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from omnidesk.errors import ConfigError
+from omnidesk.errors import ConfigError, UserError
 from omnidesk.settings import (
     DEFAULT_MAX_BODY_BYTES,
     SENDER_FIELDS,
@@ -33,6 +33,7 @@ from omnidesk.settings import (
     RetentionSettings,
     SavedView,
     Settings,
+    SurveySettings,
     TuiSettings,
     WebhookSettings,
 )
@@ -118,6 +119,24 @@ AUTO_ACK_KEYS: dict[str, Key] = {
                        "(default 0).", minimum=0, maximum=5),
     "auto_ack_limit": Key("int", "At most this many acknowledgements per sender address per hour, "
                           "across channels (default 3).", minimum=1, maximum=100),
+}
+
+#: Survey keys every channel takes (the core reads them; docs/reports.md "Surveys").
+SURVEY_CHANNEL_KEYS: dict[str, Key] = {
+    "csat": Key("bool", "Ask the customer for a 1-5 rating on this channel after a resolve."),
+    "nps": Key("bool", "Ask the 0-10 NPS question instead when the customer is due one."),
+    "csat_delay": Key("str", "How long after the resolve (not reopened meanwhile) to ask, e.g. 1h, 30m, 1d."),
+}
+
+SURVEY_KEYS: dict[str, Key] = {
+    "nps_period": Key("str", "Ask a customer NPS at most once in this long, e.g. 90d."),
+    "expire": Key("str", "How long a rating link or chat answer is taken after asking, e.g. 14d."),
+    "max_age": Key("str", "Conversations resolved longer ago than the delay plus this are not asked "
+                   "(so turning csat on does not survey old ones), e.g. 7d."),
+    "reopen_on_question": Key("bool", "A survey comment that asks something (a ? or a question word "
+                              "first) reopens the conversation."),
+    "csat_question": Key("lang_text", "The CSAT question (text, or a table language = text)."),
+    "nps_question": Key("lang_text", "The NPS question (text, or a table language = text)."),
 }
 
 MACRO_KEYS: dict[str, Key] = {
@@ -309,7 +328,7 @@ def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Se
     """Validate an already-parsed TOML document."""
     v = _Validator(source)
     v.check_keys(data, {"desk", "agents", "channels", "views", "tui", "webhooks", "kb", "macros",
-                       "calendars", "sla", "retention"}, "")
+                       "calendars", "sla", "retention", "surveys"}, "")
     base = source.parent if source is not None else Path.cwd()
 
     desk_raw = v.table(data, "desk", "desk")
@@ -362,9 +381,13 @@ def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Se
     macro_values = v.section(v.table(data, "macros", "macros"), MACRO_KEYS, "macros")
     if "dir" in macro_values:
         macro_values["dir"] = _resolve_path(macro_values["dir"], base)
+    for chan in channels:
+        if chan.surveys and webhooks is None and _has_subjects(chan.kind):
+            v.fail(f"channels.{toml_key(chan.name)}.csat", "email surveys link to the webhook listener:"
+                   " add a [webhooks] table (listen, public_url)")
     settings = Settings(desk=desk, agents=tuple(agents), channels=tuple(channels), views=tuple(views),
                         tui=tui, webhooks=webhooks, kb=_kb(v, data, source),
-                        macros=MacroSettings(**macro_values), source=source)
+                        macros=MacroSettings(**macro_values), surveys=_surveys(v, data), source=source)
     retention = v.table(data, "retention", "retention")
     settings.retention = RetentionSettings(**v.section(retention, RETENTION_KEYS, "retention"))
     if "calendars" in data or "sla" in data:  # most desks have neither: skip importing the SLA code
@@ -373,6 +396,37 @@ def parse_settings(data: Mapping[str, Any], *, source: Path | None = None) -> Se
         settings.calendars = parse_calendars(v, v.table(data, "calendars", "calendars"))
         settings.sla = parse_policies(v, v.table(data, "sla", "sla"), settings.calendars)
     return settings
+
+
+def _has_subjects(kind: str) -> bool:
+    """Channels whose surveys are links (email): the others are answered with a number."""
+    from omnidesk.registry import capabilities
+
+    return capabilities(kind).subject
+
+
+def _duration(v: _Validator, values: Mapping[str, Any], key: str, where: str) -> int | None:
+    from omnidesk.timeutil import parse_duration
+
+    if key not in values:
+        return None
+    try:
+        return parse_duration(values[key], f"{where}.{key}")
+    except UserError:
+        v.fail(f"{where}.{key}", "expected a duration like 30m, 1h, 7d or 2w", values[key])
+        return None
+
+
+def _surveys(v: _Validator, data: Mapping[str, Any]) -> SurveySettings:
+    values = v.section(v.table(data, "surveys", "surveys"), SURVEY_KEYS, "surveys")
+    found = SurveySettings(reopen_on_question=values.get("reopen_on_question", True),
+                           csat_question=values.get("csat_question", ()),
+                           nps_question=values.get("nps_question", ()))
+    for key, attr in (("nps_period", "nps_period_ms"), ("expire", "expire_ms"), ("max_age", "max_age_ms")):
+        ms = _duration(v, values, key, "surveys")
+        if ms is not None:
+            setattr(found, attr, ms)
+    return found
 
 
 def _webhooks(v: _Validator, table: Any) -> WebhookSettings:
@@ -443,7 +497,13 @@ def _channel(v: _Validator, name: str, item: Mapping[str, Any], base: Path) -> C
     for key, value in sender.items():
         v.check_placeholders(value if key != "from_name" else (("", value),), f"{where}.{key}")
     sender.update(v.section({k: val for k, val in item.items() if k in AUTO_ACK_KEYS}, AUTO_ACK_KEYS, where))
-    core = SENDER_KEYS.keys() | AUTO_ACK_KEYS.keys()
+    survey = v.section({k: val for k, val in item.items() if k in SURVEY_CHANNEL_KEYS}, SURVEY_CHANNEL_KEYS,
+                       where)
+    delay = _duration(v, survey, "csat_delay", where)
+    sender.update(csat=survey.get("csat", False), nps=survey.get("nps", False))
+    if delay is not None:
+        sender["csat_delay_ms"] = delay
+    core = SENDER_KEYS.keys() | AUTO_ACK_KEYS.keys() | SURVEY_CHANNEL_KEYS.keys()
     given = {k: val for k, val in item.items() if k != "kind" and k not in core}
     if schema is None:  # an adapter that declares no options checks its own
         address = given.get("address")

@@ -25,6 +25,9 @@ class EventKind:
     MESSAGE_DELETED = "message_deleted"
     OPTED_OUT = "opted_out"  # the customer's message was an opt-out (SMS STOP): nothing is sent to them
     OPTED_IN = "opted_in"  # ... an opt-in (START) after one
+    SURVEY_SENT = "survey_sent"  # a CSAT/NPS question queued (or skipped, and why) after a resolve
+    SURVEY_ANSWERED = "survey_answered"  # the customer's rating: it never reopens
+    SURVEY_COMMENTED = "survey_commented"  # their comment with it (one that asks something reopens)
     # agent actions (services)
     ASSIGNED = "assigned"
     TAGGED = "tagged"

@@ -75,6 +75,13 @@ class ChannelSettings:
     auto_ack: str = ""  # the macro that acknowledges a new conversation's first message; "" = none
     auto_ack_kb: int = 0  # that many knowledge-base suggestions appended as links
     auto_ack_limit: int = 3  # at most this many acknowledgements per sender address per hour
+    csat: bool = False  # ask a CSAT rating after a resolve (docs/reports.md "Surveys")
+    nps: bool = False  # ask NPS instead when the customer is due one ([surveys] nps_period)
+    csat_delay_ms: int = 3_600_000  # after the resolve, if not reopened meanwhile
+
+    @property
+    def surveys(self) -> bool:
+        return self.csat or self.nps
 
 
 class SavedView(NamedTuple):
@@ -122,6 +129,18 @@ class KbSettings:
 
 
 @dataclass(slots=True)
+class SurveySettings:
+    """The [surveys] table: how often NPS is asked, how long an answer is taken, the questions."""
+
+    nps_period_ms: int = 90 * 86_400_000  # at most one NPS question per customer in this long
+    expire_ms: int = 14 * 86_400_000  # a rating link or chat answer is taken this long after asking
+    max_age_ms: int = 7 * 86_400_000  # conversations resolved longer ago than delay + this are not asked
+    reopen_on_question: bool = True  # a comment that asks something reopens the conversation
+    csat_question: LangText = ()  # () = omnidesk.surveytext.DEFAULT_QUESTIONS
+    nps_question: LangText = ()
+
+
+@dataclass(slots=True)
 class MacroSettings:
     """The [macros] table."""
 
@@ -147,6 +166,7 @@ class Settings:
     webhooks: WebhookSettings | None = None  # None: no [webhooks] table, no listener
     kb: KbSettings = field(default_factory=KbSettings)
     macros: MacroSettings = field(default_factory=MacroSettings)
+    surveys: SurveySettings = field(default_factory=SurveySettings)
     source: Path | None = None  # the file these came from, for messages
     calendars: tuple[CalendarSpec, ...] = ()  # [calendars.NAME], in file order
     retention: RetentionSettings = field(default_factory=RetentionSettings)

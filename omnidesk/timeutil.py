@@ -8,6 +8,7 @@ of crashing every command that lists it.
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
@@ -91,3 +92,18 @@ def span(ms: int) -> str:
     if hours:
         return f"{hours}h{minutes}m" if minutes else f"{hours}h"
     return f"{minutes}m"
+
+
+_DURATION = re.compile(r"^(\d{1,5})\s*(m|h|d|w)$", re.IGNORECASE)
+_DURATION_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
+
+
+def parse_duration(text: str, option: str) -> int:
+    """`30m`, `48h`, `7d`, `2w` in ms (up to ten years)."""
+    m = _DURATION.match(text.strip())
+    if not m:
+        raise UserError(f"cannot read {option} {text!r}; use e.g. 30m, 48h, 7d or 2w")
+    value = int(m.group(1)) * _DURATION_MS[m.group(2).lower()]
+    if value > MAX_AHEAD_MS:
+        raise UserError(f"{option} {text!r} is longer than ten years")
+    return value

@@ -260,6 +260,24 @@ def _consent(e: Event, what: str) -> str:
     return f"{identity} {what}"
 
 
+def _survey_kind(e: Event) -> tuple[str, int]:
+    """("CSAT", 5) or ("NPS", 10): the survey's name and its top rating."""
+    return ("CSAT", 5) if _get(e.after, "kind") == "csat" else ("NPS", 10)
+
+
+def _survey_sent(who: str, e: Event, c: _Ctx) -> str:
+    kind = _survey_kind(e)[0]
+    skipped = _get(e.after, "skipped")
+    if skipped:
+        return f"the {kind} survey was not sent: {_v(skipped)}"
+    return f"the customer was asked for a {kind} rating via {_v(_get(e.after, 'channel'))}"
+
+
+def _survey_answered(who: str, e: Event, c: _Ctx) -> str:
+    kind, top = _survey_kind(e)
+    return f"the customer rated this {_v(_get(e.after, 'rating'))}/{top} ({kind})"
+
+
 def _identity_removed(who: str, e: Event, c: _Ctx) -> str:
     return f"{who} removed the {_identity(_get(e.before, 'kind'), _get(e.before, 'address'))}"
 
@@ -309,6 +327,9 @@ _WORDING: dict[str, Callable[[str, Event, _Ctx], str]] = {
     "message_deleted": lambda who, e, c: "a message was deleted on its channel (its text is kept)",
     "opted_out": lambda who, e, c: _consent(e, "opted out of messages (STOP): nothing is sent to it"),
     "opted_in": lambda who, e, c: _consent(e, "opted in to messages again (START)"),
+    "survey_sent": _survey_sent,
+    "survey_answered": _survey_answered,
+    "survey_commented": lambda who, e, c: f"the customer commented: {_v(_get(e.after, 'comment'))}",
     "call_logged": _call_logged,
     "merged": _merged,
     "merged_into": _merged_into,

@@ -19,12 +19,20 @@ holds; `place` decides and returns a `Placement` the store writes as told:
   Telegram, a Slack profile's email) link the sender to the customer who has one
   (with an event saying why), or are added to the sender's customer.
 - The conversation follows omnidesk/inbound/threading.py's rules.
+- A customer's message that is only a rating ("4", "⭐⭐⭐⭐", 👍) in a conversation
+  whose survey waits for one is that survey's answer: it joins the conversation and
+  reopens nothing (omnidesk/services/surveys.py asks; docs/reports.md "Surveys").
 """
 
 from __future__ import annotations
 
 from omnidesk.inbound.threading import Facts, Windows, decide
 from omnidesk.store.ingest import KnownAs, Lookups, NewCustomer, Placement, PreparedRecord
+from omnidesk.store.surveys import Survey
+from omnidesk.surveytext import parse_rating
+
+#: The longest text read as a rating ("⭐⭐⭐⭐⭐" with variation selectors, " 10 / 10 ").
+MAX_RATING_TEXT = 16
 
 
 def place(ask: Lookups, rec: PreparedRecord, windows: Windows) -> Placement:
@@ -67,6 +75,7 @@ def place(ask: Lookups, rec: PreparedRecord, windows: Windows) -> Placement:
     customer_id = customer if isinstance(customer, int) else None
 
     live = not rec.quarantined
+    latest = ask.latest(customer_id) if customer_id and rec.chat_like and not rec.thread_refs else None
     decision = decide(Facts(
         at=rec.at,
         sender_customer_id=customer_id,
@@ -78,22 +87,38 @@ def place(ask: Lookups, rec: PreparedRecord, windows: Windows) -> Placement:
         automated=rec.automated,
         by_reference=ask.by_reference(rec.thread_refs, rec.scope) if live and rec.thread_refs else None,
         by_token=ask.conversation(rec.token) if live and rec.token else None,
-        latest=ask.latest(customer_id) if customer_id and rec.chat_like and not rec.thread_refs else None,
+        latest=latest,
     ), windows)
+    # A chat rating after a resolve would start a new conversation (rule 3 joins only open ones):
+    # it answers the survey of the conversation it would have joined, or of the customer's latest.
+    target = decision.conversation_id
+    if target is None and latest is not None:
+        target = latest.id
+    rating = _rating(ask, rec, target) if target is not None and live and not ours else None
     return Placement(
-        conversation_id=decision.conversation_id,
-        rule=decision.rule,
+        conversation_id=target if rating is not None else decision.conversation_id,
+        rule="survey" if rating is not None else decision.rule,
         customer=customer,
         identity_id=sender[0] if sender else None,
         ours=ours,
         agent_id=ask.own.get(own_key) if ours else None,
-        linked_to=decision.linked_to,
-        reopen=decision.reopen,
+        linked_to=decision.linked_to if rating is None else None,
+        reopen=decision.reopen and rating is None,
         add_participant=decision.sender_is_participant,
         name=name,
         known_as=known_as,
         identity_moves_from=moves_from,
+        rating=rating,
     )
+
+
+def _rating(ask: Lookups, rec: PreparedRecord, conversation_id: int) -> tuple[Survey, int] | None:
+    """(survey, rating) when the record is only a rating and the conversation's survey waits for one."""
+    if rec.automated or len(rec.text) > MAX_RATING_TEXT:  # the lookup is skipped for nearly every message
+        return None
+    survey = ask.survey(conversation_id, rec.at)
+    value = parse_rating(rec.text, survey.kind) if survey is not None else None
+    return (survey, value) if survey is not None and value is not None else None
 
 
 def _known_as(ask: Lookups, rec: PreparedRecord, customer: int | NewCustomer,

@@ -7,7 +7,9 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from omnidesk.errors import UserError
-from omnidesk.timeutil import to_ms
+from omnidesk.timeutil import parse_duration, to_ms
+
+__all__ = ["parse_duration", "parse_point", "period"]
 
 _AGO = re.compile(r"^(\d{1,5})\s*(h|d|w|y)$", re.IGNORECASE)
 _UNIT = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1), "y": timedelta(days=365)}
@@ -46,18 +48,3 @@ def period(since: str, until: str | None, timezone: str, now: int) -> tuple[int,
     if start >= end:
         raise UserError(f"--since {since!r} is not before --until {until or 'now'!r}")
     return start, end
-
-
-_DURATION = re.compile(r"^(\d{1,5})\s*(m|h|d|w)$", re.IGNORECASE)
-_DURATION_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
-
-
-def parse_duration(text: str, option: str) -> int:
-    """`30m`, `48h`, `7d`, `2w` in ms (up to ten years)."""
-    m = _DURATION.match(text.strip())
-    if not m:
-        raise UserError(f"cannot read {option} {text!r}; use e.g. 30m, 48h, 7d or 2w")
-    value = int(m.group(1)) * _DURATION_MS[m.group(2).lower()]
-    if value > MAX_AGO.total_seconds() * 1000:
-        raise UserError(f"{option} {text!r} is longer than ten years")
-    return value

@@ -93,6 +93,7 @@ class SyncReport:
     outbox: DispatchStats = field(default_factory=DispatchStats)
     woken: list[int] = field(default_factory=list)
     escalations: list[Stage] = field(default_factory=list)  # SLA warnings and breaches fired
+    surveys: list[int] = field(default_factory=list)  # survey rows written (asked or skipped)
 
     @property
     def ok(self) -> bool:
@@ -486,7 +487,8 @@ async def _routing(route: Route, kick: asyncio.Event, stop: asyncio.Event) -> No
 
 
 async def _timers(desk: Desk, stop: asyncio.Event, once: bool, report: SyncReport) -> None:
-    """Snooze wake-ups (reopened, with an event) and SLA escalations, each when its time has come."""
+    """Snooze wake-ups (reopened, with an event), SLA escalations and surveys due after a resolve, each
+    when its time has come."""
     try:  # calendars or policies changed since the clocks were computed: every open conversation, once
         recomputed = await sla.ensure_current(desk)
         if recomputed is not None:
@@ -537,7 +539,10 @@ async def _retention(desk: Desk) -> None:
 
 
 async def _timer_pass(desk: Desk, report: SyncReport) -> int | None:
-    """Wake snoozes and fire SLA warnings and breaches that are due; when the next one is (epoch ms)."""
+    """Wake snoozes, fire SLA warnings and breaches and ask surveys that are due; when the next one is
+    (epoch ms; surveys are looked for on every pass)."""
+    from omnidesk.services.surveys import ask_due
+
     # Read first: a write transaction every few seconds would wake every TUI's refresh.
     next_end = await timers.next_snooze_end(desk.db)
     if next_end is not None and next_end <= now_ms():
@@ -549,6 +554,10 @@ async def _timer_pass(desk: Desk, report: SyncReport) -> int | None:
     next_stage = await store_sla.next_stage_at(desk.db)
     if next_stage is not None and next_stage <= now_ms():
         report.escalations.extend(f.stage for f in await escalation.run_due(desk))
+    asked = await ask_due(desk)
+    if asked:
+        log.info("surveys: %d asked or skipped", len(asked))
+        report.surveys.extend(asked)
     due = [t for t in (await timers.next_snooze_end(desk.db), await store_sla.next_stage_at(desk.db))
            if t is not None]
     return min(due, default=None)

@@ -33,13 +33,13 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from adapters.base import Adapter, Batch, WebhookRejected, WebhookRequest
+from adapters.base import Adapter, Batch, WebhookRejected, WebhookReply, WebhookRequest
 from omnidesk.desk import Desk
 from omnidesk.errors import UserError
 from omnidesk.inbound.ingest import IngestResult, ingest_batch
@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MOUNT = "/hooks/"
+#: A desk-owned endpoint (the survey links): GET or POST under its prefix, answered by the desk itself.
+Endpoint = Callable[[WebhookRequest], Awaitable[WebhookReply]]
 
 
 @dataclass(slots=True)
@@ -119,10 +121,13 @@ class _Committer:
 class Listener:
     """An aiohttp server on `[webhooks] listen`, routing `/hooks/<name>` to `served[name]`."""
 
-    def __init__(self, desk: Desk, settings: WebhookSettings, served: Mapping[str, Served]) -> None:
+    def __init__(self, desk: Desk, settings: WebhookSettings, served: Mapping[str, Served],
+                 endpoints: Mapping[str, Endpoint] | None = None) -> None:
         self.desk = desk
         self.settings = settings
         self.served = dict(served)
+        #: Path prefix ("/survey/") -> the desk's own handler; the rest of the path is its `path`.
+        self.endpoints = dict(endpoints or {})
         self._committers = {name: _Committer(desk, s) for name, s in self.served.items()}
         self._runner: web.AppRunner | None = None
 
@@ -163,8 +168,10 @@ class Listener:
                 await served.adapter.close()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        from aiohttp import web
 
+        for prefix, endpoint in self.endpoints.items():
+            if request.path.startswith(prefix):
+                return await self._endpoint(request, prefix, endpoint)
         name, sub = _route(request.path)
         served = self.served.get(name) if name else None
         where = f"channel {name}" if served is not None else f"path {_safe(request.path)}"
@@ -183,18 +190,32 @@ class Listener:
         except WebhookRejected as exc:
             return self._refuse(request, where, exc.status, str(exc))
         except Exception as exc:  # a bug or an unreachable service: let the sender try again later
-            log.warning("webhook %s: failed, answering 500: %s: %s", where, type(exc).__name__,
-                        _safe(str(exc)))
-            return web.Response(status=500, text="not stored; send it again\n")
+            return _failed(where, "failed", exc, "not stored; send it again")
         if batch is not None and (batch.records or batch.undecoded or batch.updates):
             try:
                 await self._committers[name].commit(Batch(batch.decoded(), None, updates=list(batch.updates)))
             except Exception as exc:
-                log.warning("webhook %s: commit failed, answering 500: %s: %s", where, type(exc).__name__,
-                            _safe(str(exc)))
-                return web.Response(status=500, text="not stored; send it again\n")
-        return web.Response(status=reply.status, body=reply.body,
-                            headers={"Content-Type": reply.content_type})
+                return _failed(where, "commit failed", exc, "not stored; send it again")
+        return _answer(reply)
+
+    async def _endpoint(self, request: web.Request, prefix: str, endpoint: Endpoint) -> web.StreamResponse:
+        """A desk-owned page: GET or POST, the body capped as for pushes; a failure is a 500 page."""
+
+        where = f"endpoint {prefix}"
+        if request.method not in ("GET", "POST"):
+            return self._refuse(request, where, 405, f"method {_safe(request.method)}",
+                                {"Allow": "GET, POST"})
+        body = await _read_capped(request, self.settings.max_body_bytes)
+        if body is None:
+            return self._refuse(request, where, 413, f"body over {self.settings.max_body_bytes} bytes")
+        try:
+            reply = await endpoint(WebhookRequest(
+                method=request.method, path=request.path[len(prefix):],
+                url=self.settings.public_url + request.raw_path, headers=_headers(request), body=body,
+                received_at=datetime.now(UTC)))
+        except Exception as exc:
+            return _failed(where, "failed", exc, "not recorded; please try again later")
+        return _answer(reply)
 
     @staticmethod
     def _refuse(request: web.Request, where: str, status: int, reason: str,
@@ -203,6 +224,20 @@ class Listener:
 
         log.warning("webhook %s: refused %d from %s: %s", where, status, request.remote or "?", _safe(reason))
         return web.Response(status=status, text=f"{status} refused\n", headers=headers)
+
+
+def _failed(where: str, what: str, exc: Exception, text: str) -> web.Response:
+    """A 500 (the sender tries again), logged in one line."""
+    from aiohttp import web
+
+    log.warning("webhook %s: %s, answering 500: %s: %s", where, what, type(exc).__name__, _safe(str(exc)))
+    return web.Response(status=500, text=text + "\n")
+
+
+def _answer(reply: WebhookReply) -> web.Response:
+    from aiohttp import web
+
+    return web.Response(status=reply.status, body=reply.body, headers={"Content-Type": reply.content_type})
 
 
 def _route(path: str) -> tuple[str, str]:
@@ -274,7 +309,9 @@ async def open_listener(desk: Desk, selected: list[ChannelSettings],
             continue
         channel = await ensure_channel(desk.db, settings.name, settings.kind, settings.address)
         served[settings.name] = Served(channel, adapter, partial(on_commit, settings.name))
-    listener = Listener(desk, hooks, served)
+    from omnidesk.services import surveys
+
+    listener = Listener(desk, hooks, served, {surveys.MOUNT: partial(surveys.answer, desk)})
     try:
         await listener.start(grace)
     except BaseException:

@@ -33,6 +33,8 @@ from omnidesk.store.identities import (
     find_identity,
     own_addresses,
 )
+from omnidesk.store.surveys import Survey, rate
+from omnidesk.store.surveys import pending as pending_survey
 from omnidesk.store.updates import PreparedUpdate, UpdateOutcome, apply_pending, has_pending
 from omnidesk.store.updates import apply as apply_updates
 
@@ -150,6 +152,8 @@ class Placement:
     known_as: tuple[KnownAs, ...] = ()
     #: The author's identity joins `customer`: moved from this customer (-1: it is created there).
     identity_moves_from: int | None = None
+    #: The message answers this survey with this rating: stored as the answer, reopening nothing.
+    rating: tuple[Survey, int] | None = None
 
 
 @dataclass(slots=True)
@@ -245,6 +249,10 @@ class Lookups:
     def latest(self, customer_id: int) -> Candidate | None:
         """The customer's most recently active conversation."""
         return _latest(self._c, customer_id)
+
+    def survey(self, conversation_id: int, at: int) -> Survey | None:
+        """The conversation's survey waiting for an answer at `at`, if any."""
+        return pending_survey(self._c, conversation_id, at)
 
 
 #: Decides one record's Placement from its answers (pure code above the store).
@@ -449,6 +457,8 @@ def _ingest_one(c: sqlite3.Connection, channel_id: int, rec: PreparedRecord, ask
         add_participant(c, conversation_id, identity_id)
     if placement.known_as:
         _known_as_events(c, conversation_id, customer_id, rec, placement)
+    if placement.rating is not None:
+        rate(c, *placement.rating, rec.at, via="message", message_id=message_id)
     if identity_id is not None and not placement.ours and {FLAG_OPT_OUT, FLAG_OPT_IN} & set(rec.flags):
         _consent(c, conversation_id, customer_id, identity_id, rec, message_id)
     if not placement.ours:  # routing rules look at it after the commit, even after a crash

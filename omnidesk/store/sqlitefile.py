@@ -14,7 +14,7 @@ BUSY_TIMEOUT_MS = 5_000
 #: The schema version this omnidesk writes: the number of scripts in schema/.
 #: A constant so opening the desk need not list the package's files;
 #: tests/unit/test_migrations.py checks it against the scripts.
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 
 
 class StoreError(Exception):
