@@ -14,7 +14,8 @@ from omnidesk.cli.output import FORMAT_OPTION, JSON_OPTION
 if TYPE_CHECKING:
     from omnidesk.reports.compute import Report
 
-KIND_HELP = "summary | agents | channels | tags | languages | days | hours | backlog (sla and csat: not yet)."
+KIND_HELP = ("summary | agents | channels | tags | languages | days | hours | backlog | csat (surveys asked"
+             " in the period; sla: not yet).")
 
 
 def register(app: typer.Typer) -> None:

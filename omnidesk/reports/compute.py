@@ -93,13 +93,17 @@ async def scope_of(desk: Desk, filters: Filters) -> store.Scope:
 
 
 async def build(desk: Desk, kind: str, filters: Filters) -> Report:
-    """The report `kind` over `filters` (KINDS; `sla` and `csat` are not available yet)."""
+    """The report `kind` over `filters` (KINDS; `sla` is not available yet)."""
     if kind not in KINDS:
         raise UserError(f"unknown report {kind!r}; expected one of {', '.join(KINDS)}")
     if kind == "sla":
         raise UserError("the sla report needs SLA policies, which this desk has none of yet")
     if kind == "csat":
-        raise UserError("the csat report needs satisfaction surveys, which this desk does not send yet")
+        from omnidesk.reports import csat
+
+        found = await csat.rows(desk, filters.since, filters.until, channel=filters.channel,
+                                team=filters.team, query=filters.query)
+        return Report(kind, filters, desk.settings.desk.timezone, csat.FIELDS, found)
     if kind in ("summary", "backlog", *GROUPED):
         return (await build_many(desk, (kind,), filters))[kind]
     scope = await scope_of(desk, filters)

@@ -35,6 +35,16 @@ def test_summary_json_has_the_documented_schema(desk_env) -> None:
     assert rows["backlog"]["total"] == 3
 
 
+def test_csat_json_on_a_desk_with_no_surveys(desk_env) -> None:
+    result = desk_env.invoke("report", "csat", *PERIOD, "--json")
+    assert result.exit_code == 0, result.stderr
+    [row] = json.loads(result.stdout)["rows"]
+    assert row == {"group": "all", "name": "", "csat_asked": 0, "csat_answered": 0,
+                   "csat_response_rate": None, "csat_rate": None, "nps_asked": 0, "nps_answered": 0,
+                   "nps_response_rate": None,
+                   "promoters": 0, "passives": 0, "detractors": 0, "nps": None}
+
+
 def test_piped_output_is_tsv_and_csv_has_a_header(desk_env) -> None:
     tsv = desk_env.invoke("report", "channels", *PERIOD)
     assert tsv.exit_code == 0, tsv.stderr
@@ -71,6 +81,7 @@ def test_process_pipe_and_filters(desk_env) -> None:
     (("report", "--reopen-window", "forever"), "cannot read --reopen-window"),
     (("report", "--csv", "--json"), "--csv conflicts"),
     (("report", "sla"), "needs SLA policies"),
+    (("report", "csat", "--team", "x"), "not --team or --query"),
     (("report", "--since", "99999y"), "more than ten years"),
 ])
 def test_bad_arguments_are_one_line(desk_env, args, message) -> None:

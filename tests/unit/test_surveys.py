@@ -169,3 +169,41 @@ async def test_nps_at_most_once_per_customer_per_period(chat_kind: Any, desk: De
     async with desk.db.write() as conn:  # the period has passed for the first customer
         await conn.execute("UPDATE surveys SET asked_at = asked_at - ?", (31 * 24 * HOUR,))
     assert await asked("5550001") == ("nps", 9)
+
+
+async def test_the_csat_report_on_a_hand_computed_desk(chat_kind: Any, desk: Desk) -> None:
+    from omnidesk.reports.compute import Filters, build
+    from tests.unit import factories
+
+    tg = ChannelSettings("tg", CHAT_KIND, csat=True, csat_delay_ms=HOUR)
+    vip = ChannelSettings("vip", CHAT_KIND, nps=True, csat_delay_ms=HOUR)
+    desk = dataclasses.replace(desk, settings=_settings(tg, vip))
+    await factories.agent(desk, "alice")
+    await factories.agent(desk, "bob")
+    chans = {name: await ensure_channel(desk.db, name, CHAT_KIND, None) for name in ("tg", "vip")}
+    # (channel, agent, answer): alice CSAT 5, 4, 2; bob CSAT 3 and one unanswered;
+    # NPS 10, 9 (promoters), 7 (passive), 3 (detractor) and one unanswered, all bob's.
+    plan = [("tg", "alice", "5"), ("tg", "alice", "4"), ("tg", "alice", "2"), ("tg", "bob", "3"),
+            ("tg", "bob", None), ("vip", "bob", "10"), ("vip", "bob", "9"), ("vip", "bob", "7"),
+            ("vip", "bob", "3"), ("vip", "bob", None)]
+    for i, (chan, agent, answer) in enumerate(plan):
+        who = f"55500{i:02d}"
+        result = await ingest_batch(desk, chans[chan], Batch([_chat("Szia! 你好", who=who)], None))
+        await services.assign(desk, result.conversation_ids, agent)
+        await services.set_status(desk, result.conversation_ids, "resolved")
+        await ask_due(desk, now=now_ms() + 2 * HOUR)
+        if answer is not None:
+            await ingest_batch(desk, chans[chan], Batch([_chat(answer, who=who)], None))
+    report = await build(desk, "csat", Filters(now_ms() - HOUR, now_ms() + 3 * HOUR))
+    got = {(r["group"], r["name"]): r for r in report.rows}
+    assert got[("all", "")] == {
+        "group": "all", "name": "", "csat_asked": 5, "csat_answered": 4, "csat_response_rate": 0.8,
+        "csat_rate": 0.5, "nps_asked": 5, "nps_answered": 4, "nps_response_rate": 0.8,
+        "promoters": 2, "passives": 1, "detractors": 1, "nps": 25.0}
+    alice, bob = got[("agent", "alice")], got[("agent", "bob")]
+    assert (alice["csat_rate"], alice["csat_response_rate"], alice["nps"]) == (0.6667, 1.0, None)
+    assert (bob["csat_rate"], bob["csat_response_rate"], bob["nps"], bob["nps_asked"]) == (0.0, 0.5, 25.0, 5)
+    assert (got[("channel", "tg")]["csat_asked"], got[("channel", "vip")]["nps_answered"]) == (5, 4)
+    assert list(report.rows[0]) == list(report.fields)
+    empty = await build(desk, "csat", Filters(now_ms() + 10 * HOUR, now_ms() + 11 * HOUR))
+    assert [(r["csat_asked"], r["csat_rate"], r["nps"]) for r in empty.rows] == [(0, None, None)]
