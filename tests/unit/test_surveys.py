@@ -207,3 +207,25 @@ async def test_the_csat_report_on_a_hand_computed_desk(chat_kind: Any, desk: Des
     assert list(report.rows[0]) == list(report.fields)
     empty = await build(desk, "csat", Filters(now_ms() + 10 * HOUR, now_ms() + 11 * HOUR))
     assert [(r["csat_asked"], r["csat_rate"], r["nps"]) for r in empty.rows] == [(0, None, None)]
+
+
+async def test_the_daemon_asks_once_and_sends_once_across_restarts(chat_kind: Any, tmp_path: Any) -> None:
+    import asyncio
+
+    from omnidesk.services.sync import run_sync
+    from omnidesk.store.db import Database
+
+    tg = ChannelSettings("tg", CHAT_KIND, csat=True, csat_delay_ms=0)
+    path = tmp_path / "data" / "omnidesk.db"
+    for run in range(3):  # three daemon runs on one data dir, the first after the resolve
+        db = await Database.open(path)
+        desk = Desk(db=db, settings=_settings(tg), data_dir=path.parent)
+        try:
+            if run == 0:
+                await _resolved(desk, await ensure_channel(db, "tg", CHAT_KIND, None))
+            report = await run_sync(desk, once=True, stop=asyncio.Event())
+            assert report.surveys == ([1] if run == 0 else [])
+        finally:
+            await db.close()
+    [sent] = RecordingChat.sent
+    assert sent.text.endswith("(1-5)") and sent.to == (Address("telegram", "5550001", "Éva"),)
