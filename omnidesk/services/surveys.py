@@ -72,8 +72,9 @@ async def _ask(desk: Desk, settings: ChannelSettings, channel_id: int, due: stor
             skipped = "NPS was asked within the NPS period"
         else:
             customer = await store_customers.get_customer(desk.db, due.customer_id)
+            asked = await _macro_text(system, kind, due.conversation_id, settings.name)
             text = question(desk, settings.kind, kind, customer.language if customer else None, survey_id,
-                            now + surveys.expire_ms)
+                            now + surveys.expire_ms, asked=asked)
             try:
                 queued = await queue_reply(system, due.conversation_id, text, channel=settings.name,
                                            force=True)
@@ -87,12 +88,35 @@ async def _ask(desk: Desk, settings: ChannelSettings, channel_id: int, due: stor
     return survey_id
 
 
+async def _macro_text(desk: Desk, kind: str, conversation_id: int, channel: str) -> str | None:
+    """The text of the macro named `csat`/`nps` for this reply (its variant and language), if there is one.
+
+    Only its text: a survey applies no actions. A macro that cannot be read or rendered is
+    logged and the configured question used instead, so a typo in it never stops the survey."""
+    from omnidesk.macros.library import load_library
+    from omnidesk.services.macro_replies import prepare
+
+    try:
+        library = load_library(desk.settings)
+        if kind not in library.macros and kind not in library.problems:
+            return None
+        return (await prepare(desk, library.get(kind), conversation_id, channel=channel)).text
+    except UserError as exc:  # MacroError is one
+        log.warning("surveys: macro %s not used: %s", kind, one_line(str(exc)))
+        return None
+
+
 def question(desk: Desk, channel_kind: str, kind: str, language: str | None, survey_id: int,
-             expires_at: int) -> str:
-    """The question in the customer's language: a number to reply with on chat, links on email."""
-    configured = desk.settings.surveys.csat_question if kind == "csat" else desk.settings.surveys.nps_question
-    found = pick(configured or DEFAULT_QUESTIONS[kind], language, desk.settings.desk.language)
-    text = found[1] if found else ""
+             expires_at: int, *, asked: str | None = None) -> str:
+    """The question in the customer's language (`asked`: a macro's text, already in it): a number to
+    reply with on chat, links on email; `{scale}` in a configured question places the scale."""
+    if asked is None:
+        surveys = desk.settings.surveys
+        configured = surveys.csat_question if kind == "csat" else surveys.nps_question
+        found = pick(configured or DEFAULT_QUESTIONS[kind], language, desk.settings.desk.language)
+        text = found[1] if found else ""
+    else:
+        text = asked.strip() + ("" if "{scale}" in asked else " {scale}")
     if not capabilities(channel_kind).subject:
         return text.replace("{scale}", chat_scale(kind))
     hooks = desk.settings.webhooks

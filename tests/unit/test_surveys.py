@@ -229,3 +229,28 @@ async def test_the_daemon_asks_once_and_sends_once_across_restarts(chat_kind: An
             await db.close()
     [sent] = RecordingChat.sent
     assert sent.text.endswith("(1-5)") and sent.to == (Address("telegram", "5550001", "Éva"),)
+
+
+async def test_a_macro_named_csat_words_the_question_per_channel_style_and_language(
+        sdesk: Desk, tmp_path: Any) -> None:
+    from omnidesk.settings import MacroSettings
+
+    folder = tmp_path / "macros"
+    folder.mkdir()
+    (folder / "csat.toml").write_text(
+        '[actions]\nstatus = "open"\n\n[text.chat]\nen = "Rate us, {{ customer.first_name }}!"\n'
+        'hu = "Értékeljen minket, {{ customer.name }}! {scale}"\n', encoding="utf-8")
+    macros = MacroSettings(folder)
+    desk = dataclasses.replace(sdesk, settings=dataclasses.replace(sdesk.settings, macros=macros))
+    tg = await ensure_channel(desk.db, "tg", CHAT_KIND, None)
+    cid = await _resolved(desk, tg)
+    await ask_due(desk, now=now_ms() + 2 * HOUR)
+    conv = await reads.get_conversation(desk, cid)
+    assert conv.messages[-1].text == "Rate us, Éva! (1-5)"
+    assert conv.summary.status == "resolved", "a survey macro's actions are not applied"
+    (folder / "nps.toml").write_text("text = [", encoding="utf-8")  # broken: the built-in question instead
+    desk = dataclasses.replace(desk, settings=dataclasses.replace(
+        desk.settings, channels=(ChannelSettings("tg", CHAT_KIND, nps=True, csat_delay_ms=HOUR),)))
+    second = await _resolved(desk, tg, who="5550009")
+    await ask_due(desk, now=now_ms() + 2 * HOUR)
+    assert (await reads.get_conversation(desk, second)).messages[-1].text.endswith("a friend? (0-10)")
