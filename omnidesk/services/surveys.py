@@ -53,7 +53,11 @@ async def ask_due(desk: Desk, *, now: int | None = None) -> list[int]:
         latest = now - settings.csat_delay_ms
         for due in await store.due(desk.db, chan.id, resolved_before=latest,
                                    resolved_after=latest - desk.settings.surveys.max_age_ms):
-            written.append(await _ask(desk, settings, chan.id, due, now))
+            try:
+                written.append(await _ask(desk, settings, chan.id, due, now))
+            except Exception as exc:  # rolled back whole: tried again next pass; the others go on
+                log.warning("surveys: #%d not asked: %s: %s", due.conversation_id, type(exc).__name__,
+                            one_line(str(exc)))
     return written
 
 
