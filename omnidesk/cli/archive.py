@@ -36,8 +36,17 @@ def document(data: Any, *, desk_name: str, exported_by: str | None, exported_at:
         "merged_customers": [records.customer(c) for c in data.merged],
         "customer_events": [records.event(e) for e in data.events],
         "conversations": [records.conversation(c) for c in data.conversations],
-        "ratings": [],  # this version holds none
+        "ratings": [_rating(s) for s in data.surveys],
     }
+
+
+def _rating(s: Any) -> dict[str, Any]:
+    """One CSAT/NPS survey: asked (or skipped, and why), the rating and comment if answered."""
+    from omnidesk.timeutil import iso
+
+    return {"id": s.id, "conversation_id": s.conversation_id, "kind": s.kind, "channel": s.channel,
+            "asked_at": iso(s.asked_at), "skipped": s.skipped, "expires_at": iso(s.expires_at),
+            "rating": s.rating, "answered_at": iso(s.answered_at), "comment": s.comment}
 
 
 def _entries(data: Any) -> list[tuple[str, str, dict[str, Any]]]:

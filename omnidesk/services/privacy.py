@@ -18,6 +18,7 @@ from omnidesk.permissions import require
 from omnidesk.services.actionresult import record_event
 from omnidesk.store import privacy as store_privacy
 from omnidesk.store import reads as store_reads
+from omnidesk.store import surveys as store_surveys
 from omnidesk.timeutil import now_ms
 
 
@@ -31,6 +32,7 @@ class CustomerData:
     merged: list[Customer] = field(default_factory=list)  # customers merged into this one
     events: list[Event] = field(default_factory=list)  # the customers' events outside conversations
     raw: Mapping[int, str] = field(default_factory=dict)  # message id -> raw_sha256
+    surveys: list[store_surveys.Asked] = field(default_factory=list)  # CSAT/NPS asked, with answers
 
 
 async def customer_data(desk: Desk, customer_id: int) -> CustomerData:
@@ -44,7 +46,8 @@ async def customer_data(desk: Desk, customer_id: int) -> CustomerData:
     events = [e for cid in closure for e in await store_reads.events(desk.db, customer_id=cid)
               if e.conversation_id is None]
     raw = await store_privacy.raw_refs(desk.db, [s.id for s in summaries])
-    return CustomerData(customer, summaries, conversations, merged, events, raw)
+    asked = await store_surveys.of_customers(desk.db, closure)
+    return CustomerData(customer, summaries, conversations, merged, events, raw, asked)
 
 
 async def raw_bytes(desk: Desk, sha: str) -> bytes | None:

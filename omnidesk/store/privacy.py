@@ -41,7 +41,8 @@ async def raw_refs(db: Database, conversation_ids: Sequence[int]) -> dict[int, s
 #: Event kinds whose before/after hold no personal data (statuses, assignees, tags, ids, channels):
 #: kept as they are, so reports on an erased customer's conversations stay right.
 _PLAIN_EVENTS = frozenset({"created", "reopened", "linked", "status", "assigned", "priority", "tagged",
-                           "merged", "merged_into", "unmerged", "channel_switched", "customer_erased"})
+                           "merged", "merged_into", "unmerged", "channel_switched", "customer_erased",
+                           "survey_sent", "survey_answered"})
 REDACTED = '{"redacted":true}'
 
 
@@ -95,6 +96,8 @@ def _shell(c: sqlite3.Connection, msgs: Sequence[int], convs: Sequence[int]) -> 
               f" ELSE delivery END WHERE id IN {m}", msgs)
     c.execute(f"UPDATE conversations SET subject = '' WHERE id IN {_in(convs)}", convs)
     c.execute(f"DELETE FROM drafts WHERE conversation_id IN {_in(convs)}", convs)
+    # The rating and its times stay for the csat report; the comment is the customer's words.
+    c.execute(f"UPDATE surveys SET comment = NULL WHERE conversation_id IN {_in(convs)}", convs)
     return shas | raws
 
 

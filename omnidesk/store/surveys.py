@@ -136,6 +136,31 @@ async def run(db: Database, fn: Callable[..., bool], *args: Any, **kwargs: Any) 
         return await call_sync(conn, lambda c: fn(c, *args, **kwargs))
 
 
+class Asked(NamedTuple):
+    """A survey row as a customer's export shows it."""
+
+    id: int
+    conversation_id: int
+    kind: str
+    channel: str | None
+    asked_at: int
+    skipped: str | None
+    expires_at: int
+    rating: int | None
+    answered_at: int | None
+    comment: str | None
+
+
+async def of_customers(db: Database, customer_ids: list[int]) -> list[Asked]:
+    """Every survey row of `customer_ids` (a customer and those merged into it), oldest first."""
+    marks = ",".join("?" * len(customer_ids)) or "NULL"
+    rows = await db.fetchall(
+        "SELECT s.id, s.conversation_id, s.kind, ch.name, s.asked_at, s.skipped, s.expires_at, s.rating,"
+        " s.answered_at, s.comment FROM surveys s LEFT JOIN channels ch ON ch.id = s.channel_id"
+        f" WHERE s.customer_id IN ({marks}) ORDER BY s.asked_at, s.id", tuple(customer_ids))
+    return [Asked(*r) for r in rows]
+
+
 class Figures(NamedTuple):
     """One group's survey counts (the csat report)."""
 

@@ -121,3 +121,25 @@ async def seed_emails(desk: Any, mails: list[tuple[str, str, str]]) -> list[int]
     ]
     result = await ingest_records(desk, channel, records)
     return list(dict.fromkeys(result.conversation_ids))
+
+
+async def seed_survey(desk: Any, conversation_id: int, kind: str, rating: int, comment: str) -> int:
+    """A survey asked on the conversation (its first message standing for the question), answered."""
+    from omnidesk.store import surveys
+    from omnidesk.timeutil import now_ms
+
+    row = await desk.db.fetchone("SELECT c.customer_id, c.assignee_id, c.channel_id, min(m.id)"
+                                 " FROM conversations c JOIN messages m ON m.conversation_id = c.id"
+                                 " WHERE c.id = ?", (conversation_id,))
+    now = now_ms()
+    async with desk.db.write() as conn:
+        due = surveys.Due(conversation_id, row[0], row[1])
+        survey_id = await surveys.insert(desk.db, conn, due, kind=kind, channel_id=row[2], now=now,
+                                         expires_at=now + 86_400_000)
+        await surveys.mark_sent(desk.db, conn, survey_id, row[3], None, conversation_id=conversation_id,
+                                kind=kind, channel="support", now=now)
+    survey = await surveys.get(desk.db, survey_id)
+    await surveys.run(desk.db, surveys.rate, survey, rating, now + 1000, via="reply")
+    await surveys.run(desk.db, surveys.comment, await surveys.get(desk.db, survey_id), comment, now + 2000,
+                      reopen=False)
+    return survey_id

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.cli.conftest import CliEnv
+from tests.cli.conftest import CliEnv, seed_survey
 
 BASE = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 RAW = ("From: Zsófia Quillfeather <zsofia.quill@example.hu>\r\nSubject: Zebracorn invoice\r\n"
@@ -16,7 +16,8 @@ SECRET_PDF = b"%PDF quillfeather-private-bytes"
 SHARED_PNG = b"\x89PNG shared-logo-bytes"
 #: What must be gone (UTF-8 bytes, checked in every file of the desk).
 TRACES = ["Zsófia", "Quillfeather", "zsofia.quill@example.hu", "5550917", "U07QUILL@T0ACME", "+36309991234",
-          "Zebracorn", "Marsupilami", "Quokkafruit", "Wombatique", "quillfeather-private-bytes", "quill-1@"]
+          "Zebracorn", "Marsupilami", "Quokkafruit", "Wombatique", "quillfeather-private-bytes", "quill-1@",
+          "Narwhalbrisket"]
 
 
 async def seed(desk) -> dict[str, int]:
@@ -59,6 +60,7 @@ async def seed(desk) -> dict[str, int]:
     await services.queue_reply(desk, mail_cid, "Dear Zsófia, the Zebracorn invoice is fixed")
     await save_draft(desk.db, conversation_id=mail_cid, agent_id=desk.agent.id, body="Draft for Quillfeather",
                      to_address="zsofia.quill@example.hu")
+    await seed_survey(desk, mail_cid, "csat", 2, "Narwhalbrisket: the agent was slow")
     return {"customer": zsofia, "conversation": mail_cid, "ben": ben_cid}
 
 
@@ -97,6 +99,16 @@ def test_erase_leaves_no_trace_in_the_database_wal_index_or_blobs(cli_env: CliEn
     assert (first["direction"], first["text"], first["author_address"]) == ("in", "", "")
     assert all(m["sent_at"] and m["attachments"] == [] for m in conv["messages"])
     assert conv["messages"][-1]["delivery"] == "cancelled"  # the queued reply never leaves
+    # the rating and its times stay for the csat report, the comment goes
+    survey = cli_env.run(lambda desk: desk.db.fetchone(
+        "SELECT kind, rating, answered_at IS NOT NULL, comment FROM surveys WHERE conversation_id = ?",
+        (ids["conversation"],)))
+    assert tuple(survey) == ("csat", 2, 1, None)
+    survey_events = cli_env.run(lambda desk: desk.db.fetchall(
+        "SELECT kind, after FROM events WHERE kind LIKE 'survey_%' ORDER BY id"))
+    assert [(r[0], json.loads(r[1]).get("rating")) for r in survey_events] == [
+        ("survey_sent", None), ("survey_answered", 2), ("survey_commented", None)]
+    assert json.loads(survey_events[-1][1]) == {"redacted": True}
     events = cli_env.run(lambda desk: desk.db.fetchall(
         "SELECT a.name, e.after FROM events e JOIN agents a ON a.id = e.agent_id"
         " WHERE e.kind = 'customer_erased'"))

@@ -7,7 +7,7 @@ import json
 import zipfile
 from datetime import UTC, datetime
 
-from tests.cli.conftest import CliEnv, seed_calls
+from tests.cli.conftest import CliEnv, seed_calls, seed_survey
 
 RAW = ("From: Éva Nagy <eva@example.hu>\r\nTo: support@acme.test\r\nSubject: Számla\r\n"
        "Message-ID: <raw-1@example.hu>\r\n\r\nHol a számla? 发票在哪里\r\n").encode()
@@ -34,6 +34,7 @@ async def seed_customer(desk) -> int:
     phone_customer = (await reads.get_conversation(desk, call)).summary.customer_id
     await services.merge_customers(desk, phone_customer, eva)
     await services.add_note(desk, cid, "VIP, be kind")
+    await seed_survey(desk, call, "nps", 9, "Köszönöm, 很好")  # on the merged-in customer's conversation
     return eva
 
 
@@ -61,6 +62,11 @@ def test_export_round_trip(cli_env: CliEnv) -> None:
     [(name, pdf)] = [(p, b) for p, b in files.items() if p.startswith("attachments/")]
     assert pdf == PDF and name.endswith("-számla.pdf") and ".." not in name
     assert doc["missing"] == []
+    [rating] = doc["ratings"]
+    assert (rating["kind"], rating["rating"], rating["comment"], rating["skipped"]) == \
+        ("nps", 9, "Köszönöm, 很好", None)
+    assert rating["conversation_id"] in [c["id"] for c in doc["conversations"]]
+    assert rating["asked_at"] < rating["answered_at"]
     events = json.loads(cli_env.invoke("customer", "show", str(eva), "--json").stdout)
     audit = cli_env.run(lambda desk: desk.db.fetchall(
         "SELECT e.customer_id, a.name, e.after FROM events e JOIN agents a ON a.id = e.agent_id"
