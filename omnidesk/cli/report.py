@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from omnidesk.reports.compute import Report
 
 KIND_HELP = ("summary | agents | channels | tags | languages | days | hours | backlog | csat (surveys asked"
-             " in the period; sla: not yet).")
+             " in the period) | sla (SLA targets met and breached, per policy).")
 
 
 def register(app: typer.Typer) -> None:

@@ -92,18 +92,30 @@ async def scope_of(desk: Desk, filters: Filters) -> store.Scope:
     return store.Scope(filters.since, filters.until, where, params, filters.team, channel_id, offset_ms)
 
 
+async def channel_only(desk: Desk, kind: str, filters: Filters) -> int | None:
+    """The channel id of a report that takes --channel but not --team or --query (csat, sla)."""
+    if filters.team is not None or filters.query is not None:
+        raise UserError(f"the {kind} report takes --since, --until and --channel (not --team or --query)")
+    if filters.channel is None:
+        return None
+    from omnidesk.store import channels
+
+    found = await channels.get_channel(desk.db, filters.channel)
+    if found is None:
+        raise UserError(f"unknown channel {filters.channel!r}")
+    return found.id
+
+
 async def build(desk: Desk, kind: str, filters: Filters) -> Report:
-    """The report `kind` over `filters` (KINDS; `sla` is not available yet)."""
+    """The report `kind` over `filters` (KINDS)."""
     if kind not in KINDS:
         raise UserError(f"unknown report {kind!r}; expected one of {', '.join(KINDS)}")
-    if kind == "sla":
-        raise UserError("the sla report needs SLA policies, which this desk has none of yet")
-    if kind == "csat":
-        from omnidesk.reports import csat
+    if kind in ("csat", "sla"):
+        from omnidesk.reports import csat, sla
 
-        found = await csat.rows(desk, filters.since, filters.until, channel=filters.channel,
-                                team=filters.team, query=filters.query)
-        return Report(kind, filters, desk.settings.desk.timezone, csat.FIELDS, found)
+        module = csat if kind == "csat" else sla
+        found = await module.rows(desk, filters)
+        return Report(kind, filters, desk.settings.desk.timezone, module.FIELDS, found)
     if kind in ("summary", "backlog", *GROUPED):
         return (await build_many(desk, (kind,), filters))[kind]
     scope = await scope_of(desk, filters)

@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from omnidesk.desk import Desk
-from omnidesk.errors import UserError
-from omnidesk.store import channels
+from omnidesk.reports.compute import Filters, channel_only
 from omnidesk.store import surveys as store
 
 FIELDS = ("group", "name", "csat_asked", "csat_answered", "csat_response_rate", "csat_rate",
@@ -34,16 +33,10 @@ def row(group: str, name: str, f: store.Figures) -> dict[str, Any]:
             "promoters": f.promoters, "passives": f.passives, "detractors": f.detractors, "nps": nps}
 
 
-async def rows(desk: Desk, since: int, until: int, *, channel: str | None, team: str | None,
-               query: str | None) -> list[dict[str, Any]]:
-    if team is not None or query is not None:
-        raise UserError("the csat report takes --since, --until and --channel (not --team or --query)")
-    channel_id = None
-    if channel is not None:
-        found = await channels.get_channel(desk.db, channel)
-        if found is None:
-            raise UserError(f"unknown channel {channel!r}")
-        channel_id = found.id
+async def rows(desk: Desk, filters: Filters) -> list[dict[str, Any]]:
+    """The desk's row, then one per agent and one per channel."""
+    since, until = filters.since, filters.until
+    channel_id = await channel_only(desk, "csat", filters)
     empty = store.Figures(None, 0, 0, 0, 0, 0, 0, 0, 0)
     [total] = await store.figures(desk.db, since, until, None, channel_id) or [empty]
     out = [row("all", "", total)]

@@ -54,6 +54,6 @@ def title(report: Report) -> str:
     tz = ZoneInfo(report.timezone)
     since = local(report.filters.since, tz).strftime("%Y-%m-%d %H:%M")
     until = local(report.filters.until, tz).strftime("%Y-%m-%d %H:%M")
-    what = "surveys asked" if report.kind == "csat" else "conversations created"
+    what = {"csat": "surveys asked", "sla": "SLA clocks started"}.get(report.kind, "conversations created")
     return (f"{report.kind.title()}: {what} {since} to {until} ({report.timezone}); "
             f"calendar time, business hours: {BUSINESS_HOURS}")

@@ -251,3 +251,33 @@ async def fingerprint(db: Database) -> str | None:
 async def set_fingerprint(conn: aiosqlite.Connection, value: str, now: int) -> None:
     await conn.execute("INSERT OR REPLACE INTO sla_config (id, fingerprint, computed_at) VALUES (1, ?, ?)",
                        (value, now))
+
+
+# -- the sla report -----------------------------------------------------------------------------
+
+
+class Outcome(NamedTuple):
+    """One policy and target's clocks started in a period (the sla report)."""
+
+    policy: str
+    target: str
+    measured: int
+    met: int
+    breached: int
+    running: int
+
+
+async def outcomes(db: Database, since: int, until: int, now: int, channel_id: int | None) -> list[Outcome]:
+    """Per policy and target, the clocks whose cycle started in [since, until): breached (fired, or
+    running past due at `now`), met (stopped unbreached), still running or standing."""
+    where = " AND c.channel_id = ?" if channel_id is not None else ""
+    params: tuple[object, ...] = (now, since, until) + ((channel_id,) if channel_id is not None else ())
+    rows = await db.fetchall(
+        "SELECT policy, target, count(*), sum(NOT breached AND stopped), sum(breached),"
+        " sum(NOT breached AND NOT stopped) FROM ("
+        "  SELECT k.policy, k.target, k.due_at IS NULL AND k.left_ms IS NULL AS stopped,"
+        "   k.breached_at IS NOT NULL OR coalesce(k.due_at <= ?, 0) AS breached"
+        "  FROM sla_clocks k JOIN conversations c ON c.id = k.conversation_id"
+        f"  WHERE k.started_at >= ? AND k.started_at < ?{where})"
+        " GROUP BY policy, target", params)
+    return [Outcome(r[0], r[1], *(int(x or 0) for x in r[2:])) for r in rows]
