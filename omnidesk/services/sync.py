@@ -139,15 +139,14 @@ async def run_sync(desk: Desk, *, once: bool, stop: asyncio.Event, channels: lis
     if webhooks and not once:
         from omnidesk.services.webhooks import open_listener
 
-        acking: set[asyncio.Task[None]] = set()  # held until done, or the loop could drop them
+        settling: set[asyncio.Task[None]] = set()  # held until done, or the loop could drop them
 
         def pushed(name: str, result: IngestResult) -> None:
             report.channels.setdefault(name, ChannelReport(name)).tally(result, " pushed")
-            if result.imported:  # committed already: route, and acknowledge new conversations
-                kick.set()
-                task = asyncio.get_running_loop().create_task(acknowledge(desk))
-                acking.add(task)
-                task.add_done_callback(acking.discard)
+            if result.imported:  # committed already: what follows a polled batch follows, in a task
+                task = asyncio.get_running_loop().create_task(_settle_pushed(desk, result, kick))
+                settling.add(task)
+                task.add_done_callback(settling.discard)
 
         # Drained within the daemon's own grace, so the adapters are closed before it cancels anything.
         listener = await open_listener(desk, selected, pushed, grace=grace * 0.8)
@@ -344,11 +343,8 @@ class _ChannelLoop:
 
         async def written(result: IngestResult) -> None:
             self.report.tally(result)
-            if result.imported:  # new customer messages move SLA clocks: recomputed once committed
-                await sla.recompute(self.desk, result.conversation_ids)
-                if self.kick is not None:  # and go through the rules
-                    self.kick.set()
-                await acknowledge(self.desk)  # and new conversations may be acknowledged
+            if result.imported:
+                await settle(self.desk, result, self.kick)
             if not self.stop.is_set():
                 await self._beat(channel)
 
@@ -435,6 +431,28 @@ async def _supervised(body: Callable[[], Awaitable[None]], stop: asyncio.Event, 
             if once or stop.is_set():
                 return
             await wait_or_stop(stop, asyncio.sleep(backoff_delay(failures, 1.0, 60.0)), 61)
+
+
+async def settle(desk: Desk, result: IngestResult, kick: asyncio.Event | None) -> None:
+    """After a batch that stored messages commits (polled or pushed): new customer messages move
+    SLA clocks, so they are recomputed; then the rules are kicked and new conversations acknowledged."""
+    await sla.recompute(desk, result.conversation_ids)
+    if kick is not None:
+        kick.set()
+    await acknowledge(desk)
+
+
+async def _settle_pushed(desk: Desk, result: IngestResult, kick: asyncio.Event) -> None:
+    """`settle` for a pushed batch, in its own task: a failure is logged, not left in the task."""
+    try:
+        await settle(desk, result, kick)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # only the recompute raises (acknowledge logs its own): the rest still runs
+        log.exception("after a pushed batch: SLA clocks of %d conversation(s) not recomputed",
+                      len(result.conversation_ids))
+        kick.set()
+        await acknowledge(desk)
 
 
 async def acknowledge(desk: Desk) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -13,7 +13,9 @@ import pytest
 from omnidesk.demo.fakes.telegram import TOKEN, FakeTelegram
 from omnidesk.services.sync import run_sync
 from omnidesk.settings import ChannelSettings
+from omnidesk.sla.policy import Policy
 from omnidesk.store.reads import timeline
+from omnidesk.store.sla import fingerprint
 from tests.integration.sync_env import open_desk_with
 from tests.integration.test_telegram_sync import PEOPLE, to_the_bot
 from tests.integration.webhook_env import counts, daemon
@@ -54,6 +56,32 @@ async def test_updates_are_pushed_stored_and_edited_without_get_updates(tmp_path
         shown = await timeline(d.desk.db, rows[1][3], None)
         assert shown is not None and [e.text for e in shown.messages[0].edits] == ["سفارش من کجاست؟"]
     assert tg.calls("getUpdates") == []  # Telegram refuses it while a webhook is set
+
+
+async def test_a_pushed_message_starts_its_sla_clock(tmp_path: Path, tg: FakeTelegram) -> None:
+    policy = Policy("chat", (("first_response", 3_600_000),))
+    async with daemon(tmp_path, webhook_channel(tg), sla=(policy,)) as d:
+        await asyncio.to_thread(tg.wait_for, lambda: tg.webhook_url == d.url("bot"), 20)
+        await until(lambda: fingerprint(d.desk.db))  # the start-up recompute is over: it cannot be that
+        tg.say(PEOPLE[1], "Hol a csomagom? 我的包裹在哪里？")
+        assert tg.pusher is not None
+        await asyncio.to_thread(tg.pusher.wait_idle, 20)
+
+        async def clock() -> object:
+            return await d.desk.db.fetchone(
+                "SELECT k.target, k.policy, k.due_at > k.started_at, c.sla_due_at"
+                " FROM sla_clocks k JOIN conversations c ON c.id = k.conversation_id")
+
+        row = await until(clock)
+        assert tuple(row)[:3] == ("first_response", "chat", 1) and row[3] is not None
+
+
+async def until(probe: Callable[[], Awaitable[object]], timeout: float = 20.0) -> object:
+    """The first truthy value of `probe`, polled until `timeout` seconds have passed."""
+    async with asyncio.timeout(timeout):
+        while not (found := await probe()):
+            await asyncio.sleep(0.02)
+    return found
 
 
 async def test_a_missing_or_wrong_secret_token_is_refused_and_stores_nothing(tmp_path: Path,

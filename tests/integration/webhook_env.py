@@ -11,6 +11,7 @@ from pathlib import Path
 from omnidesk.desk import Desk
 from omnidesk.services.sync import SyncReport, run_sync
 from omnidesk.settings import ChannelSettings, WebhookSettings
+from omnidesk.sla.policy import Policy
 from tests.fakes.smtp_server import free_port
 from tests.integration.sync_env import open_desk_with
 
@@ -46,12 +47,12 @@ async def listening(port: int, timeout: float = 20.0) -> None:
 
 @contextlib.asynccontextmanager
 async def daemon(path: Path, *channels: ChannelSettings, max_body_bytes: int = 1024 * 1024,
-                 port: int | None = None) -> AsyncIterator[Daemon]:
+                 port: int | None = None, sla: tuple[Policy, ...] = ()) -> AsyncIterator[Daemon]:
     """A desk under `path` whose daemon serves webhooks (and polls `channels`) until the block ends."""
     port = port or free_port()
     desk = await open_desk_with(path, *channels)
     hooks = WebhookSettings("127.0.0.1", port, f"http://127.0.0.1:{port}", max_body_bytes)
-    desk = replace(desk, settings=replace(desk.settings, webhooks=hooks))
+    desk = replace(desk, settings=replace(desk.settings, webhooks=hooks, sla=sla))
     stop = asyncio.Event()
     task = asyncio.create_task(run_sync(desk, once=False, stop=stop, dispatch=False, webhooks=True))
     try:
