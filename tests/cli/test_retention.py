@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from tests.cli.conftest import CliEnv
+from tests.cli.conftest import CliEnv, seed_survey
 
 OLD = datetime.now(UTC) - timedelta(days=400)
 NEW = datetime.now(UTC) - timedelta(days=1)
@@ -35,6 +35,7 @@ async def seed(desk) -> dict[str, int]:
     await desk.db.conn.execute("UPDATE messages SET received_at = ? WHERE conversation_id IN (?, ?)",
                                (old, ids[0], ids[1]))
     await desk.db.conn.commit()
+    await seed_survey(desk, ids[0], "csat", 5, "Kiváló, köszönöm")
     return {"resolved": ids[0], "open": ids[1], "new": ids[2]}
 
 
@@ -68,6 +69,8 @@ def test_the_dry_run_equals_what_the_real_run_removes(cli_env: CliEnv) -> None:
     assert "Oldopen" in cli_env.invoke("search", "oldopen", "--json").stdout
     blobs = b"".join(p.read_bytes() for p in (cli_env.data_dir / "blobs").rglob("*") if p.is_file())
     assert b"file Oldresolved" not in blobs and b"file Oldopen" in blobs
+    survey = cli_env.run(lambda desk: desk.db.fetchone("SELECT rating, comment FROM surveys"))
+    assert tuple(survey) == (5, None)  # the rating stays for the csat report, the comment goes
     events = cli_env.run(lambda desk: desk.db.fetchall(
         "SELECT agent_id, after FROM events WHERE kind = 'retention_applied'"))
     assert [json.loads(r[1]) for r in events] == [{"raw": 2, "conversations": 1}]
