@@ -398,7 +398,8 @@ class OmnideskApp(App[None]):
         if self._polling:  # the previous check is still running: skip a beat, never pile up
             return
         self._polling = True
-        self.run_worker(self._check_version(), group="poll", exit_on_error=False)
+        # The function, not a coroutine: a console that quits first leaves none unawaited.
+        self.run_worker(self._check_version, group="poll", exit_on_error=False)
 
     async def _check_version(self) -> None:
         try:
