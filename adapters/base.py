@@ -417,6 +417,14 @@ class Option:
     choices: tuple[str, ...] = ()
 
 
+def required_secret(secret: SecretResolver, key: str, channel: str, what: str) -> str:
+    """The secret `key` of `channel`, stripped; ConfigurationError naming `what` when it is empty."""
+    value = secret(key).strip()
+    if not value:
+        raise ConfigurationError(f"channel {channel}: the {what} is empty")
+    return value
+
+
 def split_text(text: str, limit: int | None) -> list[str]:
     """`text` in parts of at most `limit` characters, cut at a paragraph, line, sentence
     or word boundary where one is near enough, never inside a word otherwise possible."""

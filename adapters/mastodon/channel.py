@@ -27,6 +27,7 @@ from adapters.base import (
     ProbeStep,
     Receipt,
     SecretResolver,
+    required_secret,
 )
 from adapters.base import split_text as split_at_boundaries
 from adapters.mastodon import notifications as notes
@@ -94,9 +95,7 @@ class MastodonAdapter:
         if self._api is None:
             from adapters.mastodon.api import MastodonAPI
 
-            token = self._secret("access_token").strip()
-            if not token:
-                raise ConfigurationError(f"channel {self.name}: the access token is empty")
+            token = required_secret(self._secret, "access_token", self.name, "access token")
             self._api = MastodonAPI(self.name, self.instance, token, timeout=self.timeout)
         return self._api
 

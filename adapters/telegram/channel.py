@@ -41,6 +41,7 @@ from adapters.base import (
     WebhookRejected,
     WebhookReply,
     WebhookRequest,
+    required_secret,
     send_in_parts,
 )
 from adapters.base import split_text as split_at_boundaries
@@ -111,9 +112,7 @@ class TelegramAdapter:
         if self._api is None:
             from adapters.telegram.botapi import BotAPI
 
-            token = self._secret("token").strip()
-            if not token:
-                raise ConfigurationError(f"channel {self.name}: the bot token is empty")
+            token = required_secret(self._secret, "token", self.name, "bot token")
             self._api = BotAPI(self.api_url, token, timeout=self.timeout)
         return self._api
 

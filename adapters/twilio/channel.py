@@ -40,6 +40,7 @@ from adapters.base import (
     WebhookRejected,
     WebhookReply,
     WebhookRequest,
+    required_secret,
     send_in_parts,
     sms_segments,
 )
@@ -111,10 +112,7 @@ class TwilioAdapter:
         self._reported: dict[str, str] = {}  # our SIDs in the delivery window -> the status last reported
 
     def token(self) -> str:
-        token = self._secret("auth_token").strip()
-        if not token:
-            raise ConfigurationError(f"channel {self.name}: the auth token is empty")
-        return token
+        return required_secret(self._secret, "auth_token", self.name, "auth token")
 
     def api(self) -> TwilioREST:
         """The REST client, built (and httpx imported) on first use."""

@@ -40,3 +40,12 @@ def test_split_text_keeps_short_text_whole_and_cuts_long_text_at_boundaries() ->
 def test_split_text_cuts_a_word_longer_than_the_limit() -> None:
     parts = split_text("x" * 25, 10)
     assert parts == ["x" * 10, "x" * 10, "x" * 5]
+
+
+def test_a_required_secret_is_stripped_and_an_empty_one_named() -> None:
+    from adapters.base import ConfigurationError, required_secret
+
+    secrets = {"token": "  abc\n", "blank": " \n"}
+    assert required_secret(secrets.__getitem__, "token", "tg", "bot token") == "abc"
+    with pytest.raises(ConfigurationError, match=r"^channel tg: the bot token is empty$"):
+        required_secret(secrets.__getitem__, "blank", "tg", "bot token")
