@@ -88,8 +88,9 @@ def show_command(
         from omnidesk.cli.output import render_json
         from omnidesk.errors import UserError
         from omnidesk.kb import library
-        from omnidesk.kb.article import language_tag, primary
+        from omnidesk.kb.article import primary
         from omnidesk.kb.suggest import article_url
+        from omnidesk.langpick import normal_tag
         from omnidesk.store import kb as store_kb
         from omnidesk.textsafe import clean
 
@@ -100,7 +101,7 @@ def show_command(
             url = {a.language: article_url(desk, a.article_id, a.language) for a in versions}
         if not versions:
             raise UserError(f"no article with id {article_id!r}", hint="`omnidesk kb search WORDS` finds ids")
-        wanted = language_tag(language or "")
+        wanted = normal_tag(language or "")
         chosen = next((a for a in versions if a.language == wanted), None) or next(
             (a for a in versions if wanted and primary(a.language) == primary(wanted)), None)
         if chosen is None and language:

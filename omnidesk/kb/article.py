@@ -24,6 +24,8 @@ import re
 import tomllib
 from typing import Any, NamedTuple
 
+from omnidesk.langpick import normal_tag
+
 FENCE = "+++"
 KEYS = ("id", "title", "language", "tags", "translation_of")
 #: An article id is part of the help centre's URLs: letters, digits, '-', '_' and '.'.
@@ -43,14 +45,9 @@ class Article(NamedTuple):
     problems: tuple[str, ...] = ()
 
 
-def language_tag(value: str) -> str:
-    """`pt_BR`, ` PT-br ` -> `pt-br`: how tags are stored and compared."""
-    return value.strip().replace("_", "-").lower()
-
-
 def primary(tag: str) -> str:
     """`pt-br` -> `pt`."""
-    return language_tag(tag).split("-", 1)[0]
+    return normal_tag(tag).split("-", 1)[0]
 
 
 def split_front_matter(text: str) -> tuple[str | None, str, int]:
@@ -94,7 +91,7 @@ def parse(path: str, text: str) -> Article:
     article_id = values["id"] or stem
     if not ID_PATTERN.match(article_id):
         problems.append(f"id {article_id!r}: use letters, digits, '-', '_' and '.' (it is part of URLs)")
-    language = language_tag(values["language"])
+    language = normal_tag(values["language"])
     if not language:
         problems.append("missing language")
     elif not LANGUAGE_PATTERN.match(language):
@@ -105,7 +102,7 @@ def parse(path: str, text: str) -> Article:
         problems.append("empty body")
     return Article(path=path, id=article_id, language=language, title=values["title"].strip(),
                    tags=tuple(t.strip() for t in tags if t.strip()), body=body.strip("\n"),
-                   translation_of=language_tag(values["translation_of"]), problems=tuple(problems))
+                   translation_of=normal_tag(values["translation_of"]), problems=tuple(problems))
 
 
 def _text(meta: dict[str, Any], key: str, problems: list[str]) -> str:

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from omnidesk import textindex
 from omnidesk.kb import library, markup
-from omnidesk.kb.article import language_tag, primary
+from omnidesk.kb.article import primary
+from omnidesk.langpick import normal_tag
 from omnidesk.store import kb as store_kb
 
 if TYPE_CHECKING:
@@ -138,7 +139,7 @@ def _pick(group: list[store_kb.StoredArticle], wanted: str, tag: str) -> store_k
     """The translation in the wanted language: the exact tag first (`pt-br`), then its primary."""
     if not wanted:
         return None
-    exact = [a for a in group if a.language == language_tag(tag)]
+    exact = [a for a in group if a.language == normal_tag(tag)]
     return (exact or [a for a in group if primary(a.language) == wanted] or [None])[0]
 
 
