@@ -350,6 +350,8 @@ async def _unmerge_customer(
 
 async def undo_merge_events(desk: Desk, events: Sequence[sqlite3.Row]) -> ActionResult:
     """Undo a merge_conversations, move_message or merge_customers from its events."""
+    if any(ev["kind"] == EventKind.CUSTOMER_MERGED for ev in events):
+        require(desk.agent, "customer.merge")  # undoing it is an unmerge, with the same right
     now, written, convs = now_ms(), [], []
     async with desk.db.write() as conn:
         moved_messages: set[int] = set()

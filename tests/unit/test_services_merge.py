@@ -7,6 +7,7 @@ import pytest
 from omnidesk.conversations import reads
 from omnidesk.desk import Desk
 from omnidesk.errors import NotFound, UserError
+from omnidesk.permissions import PermissionDenied
 from omnidesk.services import services
 from omnidesk.store import actions
 from tests.unit import factories
@@ -264,3 +265,16 @@ async def test_undoing_an_unmerge_merges_again(adesk: Desk) -> None:
     assert (await reads.get_conversation(adesk, c.conversation_id)).merged_into is None
     await services.undo(adesk, undone)
     assert (await reads.get_conversation(adesk, c.conversation_id)).merged_into == b.conversation_id
+
+
+async def test_undoing_a_customer_merge_needs_the_right_to_merge(adesk: Desk) -> None:
+    """Undo of a customer merge is an unmerge: an agent without the right may not do it that way."""
+    a, _ = await factories.customer(adesk, address="a@example.com")
+    b, _ = await factories.customer(adesk, address="b@example.com")
+    merged = await services.merge_customers(adesk, a, b)
+    plain = adesk.as_agent(await factories.agent(adesk, "bob", role="agent"))
+    with pytest.raises(PermissionDenied, match="merging customers"):
+        await services.undo(plain, merged)
+    assert (await reads.get_customer(adesk, a)).merged_into == b
+    await services.undo(adesk, merged)
+    assert (await reads.get_customer(adesk, a)).merged_into is None
